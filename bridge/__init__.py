@@ -1,0 +1,1 @@
+"""The Carebridge appservice: archives every event and adapts policy to Matrix."""

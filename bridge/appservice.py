@@ -1,0 +1,92 @@
+"""The appservice endpoint Synapse delivers transactions to, made durable.
+
+mautrix's AppService answers 200 before its handlers finish and remembers txnIds only in
+memory; Carebridge keeps mautrix for the client side (intents, room creation) but replaces
+the transaction endpoint: the hs_token is compared in constant time, the events are
+committed with the txnId in one database transaction, and only then does Synapse get 200.
+A failed write answers 500 so Synapse retries the same transaction later.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Callable
+
+from aiohttp import web
+from mautrix.appservice import AppService
+
+from bridge.archive import ArchiveWriter, IngestResult, MalformedEvent, validate_events
+from bridge.errors import matrix_error
+
+log = logging.getLogger(__name__)
+
+MAX_TXN_BYTES = 64 * 1024 * 1024
+
+
+def presented_token(request: web.Request) -> str | None:
+    """The hs_token from the Authorization header (or the legacy access_token query)."""
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else None
+    return request.rel_url.query.get("access_token")
+
+
+class CarebridgeAppService(AppService):
+    """mautrix AppService whose transaction endpoint archives before acknowledging."""
+
+    archive: ArchiveWriter | None = None
+    on_committed: Callable[[IngestResult], None] | None = None
+
+    def _check_token(self, request: web.Request) -> bool:
+        token = presented_token(request)
+        return token is not None and hmac.compare_digest(token.encode(), self.hs_token.encode())
+
+    def _auth_error(self, request: web.Request) -> web.Response | None:
+        token = presented_token(request)
+        if token is None:
+            return matrix_error(401, "M_UNAUTHORIZED", "Missing homeserver token")
+        if not hmac.compare_digest(token.encode(), self.hs_token.encode()):
+            log.warning("refused appservice request with a wrong hs_token from %s", request.remote)
+            return matrix_error(403, "M_FORBIDDEN", "Invalid homeserver token")
+        return None
+
+    async def _http_handle_transaction(self, request: web.Request) -> web.Response:
+        denied = self._auth_error(request)
+        if denied is not None:
+            return denied
+        txn_id = request.match_info["transaction_id"]
+        if not txn_id or len(txn_id) > 255:
+            return matrix_error(400, "M_INVALID_PARAM", "Bad transaction id")
+        if request.content_length is not None and request.content_length > MAX_TXN_BYTES:
+            return matrix_error(413, "M_TOO_LARGE", "Transaction too large")
+        try:
+            body = json.loads(await request.read())
+        except (ValueError, UnicodeDecodeError):
+            return matrix_error(400, "M_NOT_JSON", "Body is not JSON")
+        if not isinstance(body, dict):
+            return matrix_error(400, "M_BAD_JSON", "Body is not a JSON object")
+        try:
+            events = validate_events(body.get("events"))
+        except MalformedEvent as exc:
+            return matrix_error(400, "M_BAD_JSON", f"Malformed transaction: {exc}")
+        if self.archive is None:
+            return matrix_error(503, "M_UNKNOWN", "Bridge is starting")
+        try:
+            result = await self.archive.ingest_transaction(txn_id, events)
+        except Exception:
+            log.exception("archiving transaction %s failed; Synapse will retry", txn_id)
+            return matrix_error(500, "M_UNKNOWN", "Archive write failed; retry later")
+        if result.replayed:
+            log.info("transaction %s replayed; already committed", txn_id)
+        else:
+            log.info("transaction %s committed: %d new events", txn_id, len(result.appended))
+            if self.on_committed is not None:
+                self.on_committed(result)
+        return web.json_response({})
+
+    async def _http_ping(self, request: web.Request) -> web.Response:
+        denied = self._auth_error(request)
+        return denied if denied is not None else web.json_response({})

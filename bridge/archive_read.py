@@ -1,0 +1,56 @@
+"""Reading the archive back: decrypted events in sequence order, streamed in pages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, select, true
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bridge.archive import ArchivedEvent
+from bridge.chain import event_aad
+from bridge.db.tables import archive_events
+from bridge.keyring import Keyring
+
+PAGE = 500
+
+
+async def iter_events(
+    engine: AsyncEngine,
+    keyring: Keyring,
+    after_seq: int = 0,
+    where: ColumnElement[bool] | None = None,
+    page_size: int = PAGE,
+) -> AsyncIterator[ArchivedEvent]:
+    """Yield decrypted archived events with seq > after_seq, page by page (flat memory)."""
+    t = archive_events
+    cursor = after_seq
+    condition = where if where is not None else true()
+    while True:
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(t.c.seq, t.c.event_id, t.c.room_id, t.c.key_id, t.c.ciphertext)
+                    .where(and_(t.c.seq > cursor, condition))
+                    .order_by(t.c.seq)
+                    .limit(page_size)
+                )
+            ).all()
+        if not rows:
+            return
+        for seq, event_id, room_id, key_id, sealed in rows:
+            plaintext = keyring.open(key_id, bytes(sealed), event_aad(event_id, room_id))
+            event: dict[str, Any] = json.loads(plaintext)
+            yield ArchivedEvent(seq=seq, event=event)
+        cursor = rows[-1][0]
+        if len(rows) < page_size:
+            return
+
+
+async def head_seq(engine: AsyncEngine) -> int:
+    """The sequence number of the newest archive row (0 for an empty archive)."""
+    async with engine.connect() as conn:
+        value = await conn.scalar(select(archive_events.c.seq).order_by(archive_events.c.seq.desc()).limit(1))
+    return int(value or 0)

@@ -1,0 +1,112 @@
+"""Post-commit consumers: the parts of the bridge that react to archived events.
+
+Synapse gets its 200 as soon as a transaction is committed; reactions (registering rooms,
+call logs, bot commands, ...) run afterwards from the archive, each consumer remembering
+the last sequence number it handled in `consumer_cursors`. After a crash they resume
+where they stopped, so a reaction is never lost (it may run again for the last event if
+the crash fell between handling and saving the cursor: consumers must be idempotent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bridge.archive import ArchivedEvent
+from bridge.archive_read import head_seq, iter_events
+from bridge.db.tables import consumer_cursors
+from bridge.keyring import Keyring
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[ArchivedEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A named handler of archived events."""
+
+    name: str
+    handle: Handler
+
+
+class Dispatcher:
+    """Feeds archived events to consumers in order, durably tracking progress."""
+
+    def __init__(self, engine: AsyncEngine, keyring: Keyring) -> None:
+        self.engine = engine
+        self.keyring = keyring
+        self.consumers: list[Consumer] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.idle = asyncio.Event()
+
+    def add(self, name: str, handle: Handler) -> None:
+        """Register a consumer (before start)."""
+        self.consumers.append(Consumer(name, handle))
+
+    def notify(self) -> None:
+        """New rows were committed: wake the worker."""
+        self.idle.clear()
+        self._wake.set()
+
+    async def start(self) -> None:
+        """Create missing cursors (new consumers start at the current head) and run."""
+        await self._ensure_cursors()
+        self._task = asyncio.create_task(self._run(), name="carebridge-dispatcher")
+        self.notify()
+
+    async def stop(self) -> None:
+        """Stop the worker after the event it is handling."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _ensure_cursors(self) -> None:
+        head = await head_seq(self.engine)
+        async with self.engine.begin() as conn:
+            known = {r[0] for r in await conn.execute(select(consumer_cursors.c.name))}
+            for consumer in self.consumers:
+                if consumer.name not in known:
+                    await conn.execute(consumer_cursors.insert().values(name=consumer.name, seq=head))
+
+    async def _cursor(self, name: str) -> int:
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(select(consumer_cursors.c.seq).where(consumer_cursors.c.name == name))
+        return int(value or 0)
+
+    async def _save(self, name: str, seq: int) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(update(consumer_cursors).where(consumer_cursors.c.name == name).values(seq=seq))
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            for consumer in self.consumers:
+                await self._catch_up(consumer)
+            if not self._wake.is_set():
+                self.idle.set()
+
+    async def _catch_up(self, consumer: Consumer) -> None:
+        cursor = await self._cursor(consumer.name)
+        async for archived in iter_events(self.engine, self.keyring, after_seq=cursor):
+            try:
+                await consumer.handle(archived)
+            except Exception:
+                # A consumer bug must not stall the archive; log ids only and move on.
+                log.exception(
+                    "consumer %s failed on seq=%d event=%s type=%s",
+                    consumer.name, archived.seq, archived.event.get("event_id"),
+                    archived.event.get("type"),
+                )
+            await self._save(consumer.name, archived.seq)

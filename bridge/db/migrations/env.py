@@ -1,0 +1,14 @@
+"""Alembic environment: always handed a live connection by bridge.db.engine.migrate()."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from bridge.db.tables import metadata
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations with `carebridge db upgrade` (bridge.db.engine.migrate)")
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,106 @@
+"""The running bridge: database, archive writer, consumers and the appservice listener."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from mautrix.appservice import ASStateStore
+from mautrix.client.state_store import MemoryStateStore
+from mautrix.types import RoomID
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bridge.archive import ArchiveWriter, IngestResult
+from bridge.appservice import CarebridgeAppService
+from bridge.bootstrap import ensure_admin_room, wait_for_bot_admin
+from bridge.consumers import Dispatcher
+from bridge.db.engine import create_engine, migrate
+from bridge.keyring import Keyring
+from bridge.registration import Registration, load_registration
+from config.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class _MemoryASStateStore(MemoryStateStore, ASStateStore):  # type: ignore[misc]
+    """mautrix state cache kept in memory (the archive is the durable record)."""
+
+    def __init__(self) -> None:
+        MemoryStateStore.__init__(self)
+        ASStateStore.__init__(self)
+
+
+@dataclass
+class Bridge:
+    """Everything the bridge process runs, started and stopped in order."""
+
+    settings: Settings
+    registration: Registration
+    keyring: Keyring
+    engine: AsyncEngine
+    appservice: CarebridgeAppService
+    writer: ArchiveWriter
+    dispatcher: Dispatcher
+    admin_room_id: RoomID | None = None
+    ready: bool = False
+    _extra_runners: list[web.AppRunner] = field(default_factory=list)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Bridge:
+        """Build (not start) a bridge from validated settings."""
+        registration = load_registration(settings.path(settings.bridge.registration))
+        keyring = Keyring.load(settings.path(settings.archive.key_file), settings.archive.key_env)
+        engine = create_engine(settings.database_url)
+        appservice = CarebridgeAppService(
+            server=settings.synapse.url,
+            domain=settings.server_name,
+            as_token=registration.as_token,
+            hs_token=registration.hs_token,
+            bot_localpart=registration.sender_localpart,
+            id=registration.id,
+            log="carebridge.appservice",
+            state_store=_MemoryASStateStore(),
+        )
+        writer = ArchiveWriter(engine, keyring)
+        dispatcher = Dispatcher(engine, keyring)
+        bridge = cls(settings, registration, keyring, engine, appservice, writer, dispatcher)
+        appservice.app.router.add_get("/_carebridge/health", bridge._health)
+        return bridge
+
+    def _committed(self, result: IngestResult) -> None:
+        if result.appended:
+            self.dispatcher.notify()
+
+    async def _health(self, _request: web.Request) -> web.Response:
+        return web.json_response(
+            {"ready": self.ready, "admin_room": self.admin_room_id},
+            status=200 if self.ready else 503,
+        )
+
+    async def start(self) -> None:
+        """Migrate, listen, then make sure the bot and the admins' room exist."""
+        await migrate(self.engine)
+        self.appservice.archive = self.writer
+        self.appservice.on_committed = self._committed
+        await self.appservice.start(self.settings.bridge.host, self.settings.bridge.port)
+        log.info("appservice listening on %s:%d", self.settings.bridge.host, self.settings.bridge.port)
+        intent = self.appservice.intent
+        await intent.ensure_registered()
+        await wait_for_bot_admin(intent)
+        self.admin_room_id = await ensure_admin_room(
+            intent, self.settings.bridge.admin_room_alias, self.settings.server_name
+        )
+        await self.dispatcher.start()
+        self.ready = True
+        self.appservice.ready = True
+        log.info("bridge ready; bot %s, admin room %s", intent.mxid, self.admin_room_id)
+
+    async def stop(self) -> None:
+        """Stop accepting transactions, finish consumers, close the database."""
+        self.ready = False
+        await self.appservice.stop()
+        await self.dispatcher.stop()
+        for runner in self._extra_runners:
+            await runner.cleanup()
+        await self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Typed settings for every Carebridge component, and the example YAML files."""

@@ -1,0 +1,143 @@
+"""carebridge.yaml: the one typed, frozen settings object shared by the CLI and the bridge.
+
+Relative paths in the file are resolved against the directory that holds it (the data
+directory), so a data dir can be moved or copied as a whole.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from config.errors import ConfigError, ConfigIssue
+from config.validation import validate_document
+from config.yamlfile import load_yaml
+
+DEFAULT_CONFIG_NAME = "carebridge.yaml"
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SynapseSettings(_Section):
+    """How Carebridge reaches the homeserver it sits beside."""
+
+    url: str = "http://127.0.0.1:8008"
+    public_url: str = "http://127.0.0.1:8008"
+    config: Path = Path("homeserver.yaml")
+
+
+class BridgeSettings(_Section):
+    """The appservice listener (private: only Synapse talks to it)."""
+
+    host: str = "127.0.0.1"
+    port: Port = 8009
+    bot_localpart: str = "carebridge"
+    registration: Path = Path("registration.yaml")
+    admin_room_alias: str = "carebridge-admins"
+
+
+class WebSettings(_Section):
+    """The public listener: web client, .well-known, health."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Port = 8080
+    dist_dir: Path | None = None
+    primary_colour: str = "#0b6e4f"
+
+
+class DatabaseSettings(_Section):
+    """The compliance database (SQLAlchemy async URL)."""
+
+    url: str = "sqlite+aiosqlite:///carebridge.db"
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "expected a sqlite+aiosqlite:/// or postgresql+asyncpg:// SQLAlchemy URL"
+            )
+        return value
+
+
+class ArchiveSettings(_Section):
+    """Where the archive keyring lives (0600 file, or an env var that overrides it)."""
+
+    key_file: Path = Path("archive.key")
+    key_env: str = "CAREBRIDGE_ARCHIVE_KEYS"
+    media_dir: Path = Path("archive-media")
+
+
+class SmtpSettings(_Section):
+    """Outgoing mail for initial passwords. Absent: passwords go to a 0600 file."""
+
+    host: str
+    port: Port = 587
+    username: str | None = None
+    password_file: Path | None = None
+    sender: str = "carebridge@localhost"
+    starttls: bool = True
+    use_tls: bool = False
+
+
+class LoggingSettings(_Section):
+    """Log level and format; logs never carry PHI."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_format: bool = False
+
+
+class Settings(_Section):
+    """Everything in carebridge.yaml."""
+
+    server_name: str
+    organization_name: str = "Carebridge"
+    synapse: SynapseSettings = SynapseSettings()
+    bridge: BridgeSettings = BridgeSettings()
+    web: WebSettings = WebSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    archive: ArchiveSettings = ArchiveSettings()
+    smtp: SmtpSettings | None = None
+    org_file: Path | None = None
+    logging: LoggingSettings = LoggingSettings()
+    data_dir: Path = Field(default=Path("."), exclude=True)
+
+    @property
+    def bot_user_id(self) -> str:
+        """The appservice bot's Matrix id."""
+        return f"@{self.bridge.bot_localpart}:{self.server_name}"
+
+    @property
+    def admin_room_alias(self) -> str:
+        """Full alias of the administrators' room."""
+        return f"#{self.bridge.admin_room_alias}:{self.server_name}"
+
+    def path(self, value: Path) -> Path:
+        """Resolve a path from the file against the data directory."""
+        return value if value.is_absolute() else (self.data_dir / value)
+
+    @property
+    def database_url(self) -> str:
+        """Database URL with a relative SQLite path resolved against the data directory."""
+        url = self.database.url
+        prefix = "sqlite+aiosqlite:///"
+        if url.startswith(prefix):
+            rest = url[len(prefix):]
+            if rest and not rest.startswith("/") and not rest.startswith(":memory:"):
+                return prefix + str((self.data_dir / rest).resolve())
+        return url
+
+
+def load_settings(path: Path) -> Settings:
+    """Load and validate carebridge.yaml; raises ConfigError naming file, line and key."""
+    doc = load_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise ConfigError([ConfigIssue(path, "", "expected a mapping of settings at the top level")])
+    settings = validate_document(Settings, doc)
+    return settings.model_copy(update={"data_dir": path.resolve().parent})

@@ -1,0 +1,119 @@
+"""YAML loading that remembers where every key came from.
+
+Validation errors must name the file, the line and the dotted key, so the loader keeps a
+map from dotted key paths ("users.3.email") to (line, column) positions while building
+plain Python objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from config.errors import ConfigError, ConfigIssue
+
+Position = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class LoadedYaml:
+    """A parsed YAML document with a position for every dotted key path."""
+
+    path: Path
+    data: Any
+    positions: dict[str, Position]
+
+    def position(self, loc: tuple[str | int, ...]) -> Position | None:
+        """Best position for a location: the deepest known prefix of the dotted key."""
+        parts = [str(p) for p in loc]
+        while parts:
+            pos = self.positions.get(".".join(parts))
+            if pos is not None:
+                return pos
+            parts.pop()
+        return self.positions.get("")
+
+    def issue(self, loc: tuple[str | int, ...], message: str) -> ConfigIssue:
+        """Build a ConfigIssue for a location in this document."""
+        pos = self.position(loc)
+        return ConfigIssue(
+            file=self.path,
+            key=".".join(str(p) for p in loc),
+            message=message,
+            line=pos[0] if pos else None,
+            column=pos[1] if pos else None,
+        )
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate mapping keys instead of keeping the last one."""
+
+
+def _walk(node: Node, path: str, positions: dict[str, Position], loader: yaml.SafeLoader) -> Any:
+    positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    prefix = f"{path}." if path else ""
+    if isinstance(node, MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if isinstance(key, (list, dict)):
+                raise _YamlProblem(key_node, path, "mapping keys must be plain values")
+            if key in result:
+                raise _YamlProblem(key_node, f"{prefix}{key}", "duplicate key")
+            child = f"{prefix}{key}"
+            positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = _walk(value_node, child, positions, loader)
+            positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+        return result
+    if isinstance(node, SequenceNode):
+        return [_walk(item, f"{prefix}{i}", positions, loader) for i, item in enumerate(node.value)]
+    assert isinstance(node, ScalarNode)
+    return loader.construct_object(node, deep=True)
+
+
+class _YamlProblem(Exception):
+    def __init__(self, node: Node, key: str, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+        self.key = key
+        self.message = message
+
+
+def load_yaml(path: Path) -> LoadedYaml:
+    """Parse a YAML file, raising ConfigError (file:line:col) for unreadable or bad YAML."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([ConfigIssue(path, "", "file not found")]) from None
+    except OSError as exc:
+        raise ConfigError([ConfigIssue(path, "", f"cannot read file: {exc.strerror}")]) from None
+    loader = _UniqueKeyLoader(text)
+    try:
+        root = loader.get_single_node()
+        positions: dict[str, Position] = {}
+        data = _walk(root, "", positions, loader) if root is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    path,
+                    "",
+                    f"invalid YAML: {exc.problem}",
+                    line=mark.line + 1 if mark else None,
+                    column=mark.column + 1 if mark else None,
+                )
+            ]
+        ) from None
+    except _YamlProblem as exc:
+        mark = exc.node.start_mark
+        raise ConfigError(
+            [ConfigIssue(path, exc.key, exc.message, line=mark.line + 1, column=mark.column + 1)]
+        ) from None
+    finally:
+        loader.dispose()
+    return LoadedYaml(path=path, data=data, positions=positions)

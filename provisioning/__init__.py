@@ -1,0 +1,1 @@
+"""The `carebridge` command line: data-dir set-up, supervision, provisioning, reports."""

@@ -1,0 +1,67 @@
+"""The `carebridge` command: set up, run and administer a Carebridge deployment."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from config.errors import ConfigError
+from config.settings import DEFAULT_CONFIG_NAME
+
+DEFAULT_DATA_DIR = Path("carebridge-data")
+
+config_option = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=DEFAULT_DATA_DIR / DEFAULT_CONFIG_NAME,
+    show_default=True,
+    help="Path to carebridge.yaml (written by `carebridge init`).",
+)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one clear error line (or several for several problems) and exit non-zero."""
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+class CarebridgeGroup(click.Group):
+    """Turns ConfigError anywhere in a command into a clean error and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            fail(f"invalid configuration:\n{exc}")
+        return None
+
+
+@click.group(cls=CarebridgeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="carebridge")
+def main() -> None:
+    """Carebridge: HIPAA-grade secure messaging for care teams, on Matrix.
+
+    \b
+    First run:      carebridge init && carebridge up
+    Day to day:     carebridge status
+    Everything reads carebridge.yaml (-c/--config, default ./carebridge-data/).
+    """
+
+
+def _register() -> None:
+    from provisioning.commands.bridge_cmd import bridge_command
+    from provisioning.commands.init_cmd import init_command
+    from provisioning.commands.status_cmd import status_command
+    from provisioning.commands.up_cmd import up_command
+
+    main.add_command(init_command)
+    main.add_command(up_command)
+    main.add_command(status_command)
+    main.add_command(bridge_command)
+
+
+_register()

@@ -1,0 +1,1 @@
+"""One module per `carebridge` subcommand (or group of subcommands)."""

@@ -78,9 +78,7 @@ def validate_events(events: object) -> list[JsonDict]:
 class ArchiveWriter:
     """Appends events to the archive; safe against concurrent writers in other processes."""
 
-    def __init__(
-        self, engine: AsyncEngine, keyring: Keyring, clock: Callable[[], int] = _now_ms
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, keyring: Keyring, clock: Callable[[], int] = _now_ms) -> None:
         self.engine = engine
         self.keyring = keyring
         self.clock = clock
@@ -94,9 +92,7 @@ class ArchiveWriter:
         """Archive events that did not come in a transaction (reconciliation, audit)."""
         return await self._with_retry(None, events, source)
 
-    async def _with_retry(
-        self, txn_id: str | None, events: Sequence[JsonDict], source: str
-    ) -> IngestResult:
+    async def _with_retry(self, txn_id: str | None, events: Sequence[JsonDict], source: str) -> IngestResult:
         async with self._lock:
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 try:
@@ -109,9 +105,11 @@ class ArchiveWriter:
                         raise
                     log.warning(
                         "archive write conflict (%s), retrying txn=%s attempt=%d",
-                        type(exc).__name__, txn_id, attempt,
+                        type(exc).__name__,
+                        txn_id,
+                        attempt,
                     )
-                    await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)
+                    await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)  # noqa: S311 - jitter, not crypto
         raise AssertionError("unreachable")
 
     async def _write(
@@ -168,9 +166,7 @@ class ArchiveWriter:
         return IngestResult(replayed=False, appended=tuple(appended))
 
     @staticmethod
-    async def _not_yet_archived(
-        conn: AsyncConnection, events: Sequence[JsonDict]
-    ) -> list[JsonDict]:
+    async def _not_yet_archived(conn: AsyncConnection, events: Sequence[JsonDict]) -> list[JsonDict]:
         ids = list(dict.fromkeys(e["event_id"] for e in events))
         known: set[str] = set()
         for start in range(0, len(ids), 500):

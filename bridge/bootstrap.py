@@ -12,17 +12,17 @@ from mautrix.types import RoomAlias, RoomCreatePreset, RoomID
 log = logging.getLogger(__name__)
 
 
-async def wait_for_bot_admin(intent: IntentAPI, timeout: float = 60.0) -> None:
+async def wait_for_bot_admin(intent: IntentAPI, within: float = 60.0) -> None:
     """Wait until the Carebridge Synapse module has made the bot a server admin.
 
     The bot needs the admin API to provision accounts, revoke sessions and reconcile the
     archive; the module grants it when the bot registers (and at Synapse start-up).
     """
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     path = f"/_synapse/admin/v2/users/{intent.mxid}"
     while True:
         try:
-            await intent.api.request("GET", path)  # type: ignore[arg-type]
+            await intent.api.request("GET", path)
             return
         except MForbidden:
             if asyncio.get_running_loop().time() > deadline:
@@ -47,7 +47,11 @@ async def ensure_admin_room(intent: IntentAPI, alias_localpart: str, server_name
         name="Carebridge administrators",
         topic="Compliance alerts, reports and audit records. Type !help.",
         initial_state=[
-            {"type": "m.room.history_visibility", "state_key": "", "content": {"history_visibility": "shared"}},
+            {
+                "type": "m.room.history_visibility",
+                "state_key": "",
+                "content": {"history_visibility": "shared"},
+            },
             {"type": "m.room.guest_access", "state_key": "", "content": {"guest_access": "forbidden"}},
         ],
     )

@@ -86,7 +86,9 @@ class Dispatcher:
 
     async def _save(self, name: str, seq: int) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(update(consumer_cursors).where(consumer_cursors.c.name == name).values(seq=seq))
+            await conn.execute(
+                update(consumer_cursors).where(consumer_cursors.c.name == name).values(seq=seq)
+            )
 
     async def _run(self) -> None:
         while True:
@@ -106,7 +108,9 @@ class Dispatcher:
                 # A consumer bug must not stall the archive; log ids only and move on.
                 log.exception(
                     "consumer %s failed on seq=%d event=%s type=%s",
-                    consumer.name, archived.seq, archived.event.get("event_id"),
+                    consumer.name,
+                    archived.seq,
+                    archived.event.get("event_id"),
                     archived.event.get("type"),
                 )
             await self._save(consumer.name, archived.seq)

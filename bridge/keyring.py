@@ -44,13 +44,16 @@ class Keyring:
 
     def dumps(self) -> str:
         """Serialise to the JSON stored in the key file."""
-        return json.dumps(
-            {
-                "active": self.active,
-                "keys": {k: base64.b64encode(v).decode() for k, v in sorted(self.keys.items())},
-            },
-            indent=2,
-        ) + "\n"
+        return (
+            json.dumps(
+                {
+                    "active": self.active,
+                    "keys": {k: base64.b64encode(v).decode() for k, v in sorted(self.keys.items())},
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
     @classmethod
     def loads(cls, text: str) -> Keyring:

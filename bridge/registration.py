@@ -31,7 +31,11 @@ def load_registration(path: Path) -> Registration:
         raise ConfigError([ConfigIssue(path, "", "registration file is not valid YAML")]) from None
     if not isinstance(raw, dict):
         raise ConfigError([ConfigIssue(path, "", "expected a mapping")])
-    missing = [k for k in ("id", "as_token", "hs_token", "sender_localpart", "url") if not isinstance(raw.get(k), str)]
+    missing = [
+        k
+        for k in ("id", "as_token", "hs_token", "sender_localpart", "url")
+        if not isinstance(raw.get(k), str)
+    ]
     if missing:
         raise ConfigError([ConfigIssue(path, k, "required string is missing") for k in missing])
     for key in ("as_token", "hs_token"):

@@ -11,8 +11,8 @@ from mautrix.client.state_store import MemoryStateStore
 from mautrix.types import RoomID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.archive import ArchiveWriter, IngestResult
 from bridge.appservice import CarebridgeAppService
+from bridge.archive import ArchiveWriter, IngestResult
 from bridge.bootstrap import ensure_admin_room, wait_for_bot_admin
 from bridge.consumers import Dispatcher
 from bridge.db.engine import create_engine, migrate
@@ -23,7 +23,7 @@ from config.settings import Settings
 log = logging.getLogger(__name__)
 
 
-class _MemoryASStateStore(MemoryStateStore, ASStateStore):  # type: ignore[misc]
+class _MemoryASStateStore(MemoryStateStore, ASStateStore):
     """mautrix state cache kept in memory (the archive is the durable record)."""
 
     def __init__(self) -> None:
@@ -87,6 +87,7 @@ class Bridge:
         log.info("appservice listening on %s:%d", self.settings.bridge.host, self.settings.bridge.port)
         intent = self.appservice.intent
         await intent.ensure_registered()
+        await self._ping_synapse()
         await wait_for_bot_admin(intent)
         self.admin_room_id = await ensure_admin_room(
             intent, self.settings.bridge.admin_room_alias, self.settings.server_name
@@ -95,6 +96,14 @@ class Bridge:
         self.ready = True
         self.appservice.ready = True
         log.info("bridge ready; bot %s, admin room %s", intent.mxid, self.admin_room_id)
+
+    async def _ping_synapse(self) -> None:
+        """Ask Synapse to ping us; on success it redelivers any transactions it queued
+        while the bridge was down, instead of waiting out its retry back-off."""
+        try:
+            await self.appservice.ping_self()
+        except Exception as exc:  # noqa: BLE001 - the retry back-off still delivers later
+            log.warning("appservice ping failed (%s); Synapse will retry on its schedule", type(exc).__name__)
 
     async def stop(self) -> None:
         """Stop accepting transactions, finish consumers, close the database."""

@@ -60,9 +60,7 @@ class DatabaseSettings(_Section):
     @classmethod
     def _known_driver(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError(
-                "expected a sqlite+aiosqlite:/// or postgresql+asyncpg:// SQLAlchemy URL"
-            )
+            raise ValueError("expected a sqlite+aiosqlite:/// or postgresql+asyncpg:// SQLAlchemy URL")
         return value
 
 
@@ -128,7 +126,7 @@ class Settings(_Section):
         url = self.database.url
         prefix = "sqlite+aiosqlite:///"
         if url.startswith(prefix):
-            rest = url[len(prefix):]
+            rest = url[len(prefix) :]
             if rest and not rest.startswith("/") and not rest.startswith(":memory:"):
                 return prefix + str((self.data_dir / rest).resolve())
         return url

@@ -98,12 +98,15 @@ def load_yaml(path: Path) -> LoadedYaml:
         data = _walk(root, "", positions, loader) if root is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
+        message = f"invalid YAML: {exc.problem}"
+        if exc.context and exc.context_mark is not None:
+            message += f" ({exc.context} at line {exc.context_mark.line + 1})"
         raise ConfigError(
             [
                 ConfigIssue(
                     path,
                     "",
-                    f"invalid YAML: {exc.problem}",
+                    message,
                     line=mark.line + 1 if mark else None,
                     column=mark.column + 1 if mark else None,
                 )

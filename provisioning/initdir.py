@@ -93,7 +93,10 @@ def init_data_dir(opts: InitOptions) -> Path:
 
     as_token = secrets.token_urlsafe(32)
     hs_token = secrets.token_urlsafe(32)
-    write_private(data_dir / "registration.yaml", yaml.safe_dump(registration_document(opts, as_token, hs_token), sort_keys=False))
+    write_private(
+        data_dir / "registration.yaml",
+        yaml.safe_dump(registration_document(opts, as_token, hs_token), sort_keys=False),
+    )
 
     web_url = f"http://{opts.bind_address}:{opts.web_port}"
     public_url = f"http://{opts.bind_address}:{opts.synapse_port}"

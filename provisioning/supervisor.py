@@ -83,7 +83,10 @@ class Child:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(  # noqa: S603 - argv built from our own interpreter
-                self.argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                self.argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
 
@@ -138,8 +141,10 @@ class Supervisor:
         """Refuse to start when a port we need is taken (clear message, not a crash later)."""
         s = self.settings
         syn = urlsplit(s.synapse.url)
-        wanted = [("Synapse", syn.hostname or "127.0.0.1", syn.port or 8008),
-                  ("bridge", s.bridge.host, s.bridge.port)]
+        wanted = [
+            ("Synapse", syn.hostname or "127.0.0.1", syn.port or 8008),
+            ("bridge", s.bridge.host, s.bridge.port),
+        ]
         if s.web.enabled:
             wanted.append(("web client", s.web.host, s.web.port))
         for label, host, port in wanted:
@@ -162,7 +167,9 @@ class Supervisor:
             if http_ok(child.health_url):
                 return
             time.sleep(0.25)
-        raise SupervisorError(f"{child.name} did not become healthy within {timeout:.0f}s; see {child.log_path}")
+        raise SupervisorError(
+            f"{child.name} did not become healthy within {timeout:.0f}s; see {child.log_path}"
+        )
 
     def _write_state(self) -> None:
         state = {
@@ -170,7 +177,11 @@ class Supervisor:
             "started_at": int(time.time()),
             "client_url": self.client_url,
             "children": {
-                c.name: {"pid": c.proc.pid if c.proc else None, "health_url": c.health_url, "log": str(c.log_path)}
+                c.name: {
+                    "pid": c.proc.pid if c.proc else None,
+                    "health_url": c.health_url,
+                    "log": str(c.log_path),
+                }
                 for c in self.children
             },
         }
@@ -192,9 +203,9 @@ class Supervisor:
                 signal.signal(sig, handler)
 
     def _run(self, startup_timeout: float) -> int:
-        running = read_state(self.settings)
-        if running and pid_alive(int(running.get("supervisor_pid", 0))):
-            raise SupervisorError(f"Carebridge is already running (pid {running['supervisor_pid']})")
+        pid = running_supervisor(self.settings)
+        if pid is not None:
+            raise SupervisorError(f"Carebridge is already running (pid {pid})")
         self.check_ports()
         self._build_children()
         for child in self.children:
@@ -233,3 +244,10 @@ def read_state(settings: Settings) -> dict[str, object] | None:
     except (FileNotFoundError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def running_supervisor(settings: Settings) -> int | None:
+    """The pid of a live `carebridge up` for this data dir, if one is running."""
+    state = read_state(settings) or {}
+    pid = state.get("supervisor_pid")
+    return pid if isinstance(pid, int) and pid_alive(pid) else None

@@ -24,7 +24,7 @@ def render(name: str, **values: Any) -> str:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         undefined=jinja2.StrictUndefined,
-        autoescape=False,
+        autoescape=False,  # noqa: S701 - renders YAML config, never HTML
         keep_trailing_newline=True,
     )
     return env.get_template(name).render(**values)

@@ -18,18 +18,46 @@ from provisioning.initdir import InitError, InitOptions, init_data_dir
     show_default=True,
     help="Directory to create; holds every config file, key, database and log.",
 )
-@click.option("--server-name", default="carebridge.local", show_default=True,
-              help="Matrix server name: user ids become @name:SERVER-NAME. Cannot change later.")
-@click.option("--port", "synapse_port", type=click.IntRange(1, 65535), default=8008, show_default=True,
-              help="Port for Synapse's client API.")
-@click.option("--bridge-port", type=click.IntRange(1, 65535), default=8009, show_default=True,
-              help="Port of the appservice listener (only Synapse talks to it).")
-@click.option("--web-port", type=click.IntRange(1, 65535), default=8080, show_default=True,
-              help="Port of the web client staff open in their browser.")
-@click.option("--organization", "organization_name", default="Carebridge Demo Clinic", show_default=True,
-              help="Organisation name shown in the web client.")
-@click.option("--org-file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="org.yaml to apply every time `carebridge up` starts.")
+@click.option(
+    "--server-name",
+    default="carebridge.local",
+    show_default=True,
+    help="Matrix server name: user ids become @name:SERVER-NAME. Cannot change later.",
+)
+@click.option(
+    "--port",
+    "synapse_port",
+    type=click.IntRange(1, 65535),
+    default=8008,
+    show_default=True,
+    help="Port for Synapse's client API.",
+)
+@click.option(
+    "--bridge-port",
+    type=click.IntRange(1, 65535),
+    default=8009,
+    show_default=True,
+    help="Port of the appservice listener (only Synapse talks to it).",
+)
+@click.option(
+    "--web-port",
+    type=click.IntRange(1, 65535),
+    default=8080,
+    show_default=True,
+    help="Port of the web client staff open in their browser.",
+)
+@click.option(
+    "--organization",
+    "organization_name",
+    default="Carebridge Demo Clinic",
+    show_default=True,
+    help="Organisation name shown in the web client.",
+)
+@click.option(
+    "--org-file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="org.yaml to apply every time `carebridge up` starts.",
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing data directory (new tokens and keys).")
 def init_command(
     data_dir: Path,

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from config.settings import load_settings
 from provisioning.cli import config_option
-from provisioning.supervisor import http_ok, pid_alive, read_state
+from provisioning.supervisor import http_ok, pid_alive, read_state, running_supervisor
 
 
 @click.command("status")
@@ -24,7 +24,7 @@ def status_command(config_path: Path) -> None:
     settings = load_settings(config_path)
     state = read_state(settings)
     console = Console()
-    if not state or not pid_alive(int(str(state.get("supervisor_pid", 0)))):
+    if state is None or running_supervisor(settings) is None:
         console.print("Carebridge is [bold red]not running[/] (start it with `carebridge up`).")
         sys.exit(3)
     table = Table(title=f"Carebridge (supervisor pid {state['supervisor_pid']})")
@@ -32,7 +32,7 @@ def status_command(config_path: Path) -> None:
         table.add_column(column)
     all_good = True
     children = state.get("children")
-    for name, info in (children.items() if isinstance(children, dict) else []):
+    for name, info in children.items() if isinstance(children, dict) else []:
         pid = info.get("pid")
         alive = isinstance(pid, int) and pid_alive(pid)
         healthy = alive and http_ok(str(info.get("health_url")))

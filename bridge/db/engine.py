@@ -7,6 +7,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -40,17 +41,27 @@ def _alembic_config(connection: Connection) -> Config:
     return cfg
 
 
-async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema up to `revision` (numbered Alembic migrations, transactional)."""
+async def migrate(engine: AsyncEngine, revision: str = "heads") -> None:
+    """Bring the schema up to `revision` (numbered Alembic migrations, transactional).
+
+    "heads": features developed in parallel may add migrations on separate branches of
+    the revision graph; every branch is applied.
+    """
     async with engine.begin() as conn:
         await conn.run_sync(lambda sync_conn: command.upgrade(_alembic_config(sync_conn), revision))
 
 
-async def current_revision(engine: AsyncEngine) -> str | None:
-    """The schema revision the database is at (None if never migrated)."""
-    from alembic.runtime.migration import MigrationContext
-
+async def current_revisions(engine: AsyncEngine) -> tuple[str, ...]:
+    """The schema revisions (heads) the database is at; empty if never migrated."""
     async with engine.connect() as conn:
-        return await conn.run_sync(
-            lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
+        heads = await conn.run_sync(
+            lambda sync_conn: MigrationContext.configure(sync_conn).get_current_heads()
         )
+    return tuple(heads)
+
+
+def script_heads() -> tuple[str, ...]:
+    """The newest revision(s) among the migration scripts shipped with this code."""
+    from alembic.script import ScriptDirectory
+
+    return tuple(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads())

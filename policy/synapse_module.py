@@ -19,6 +19,9 @@ from synapse.module_api import ModuleApi
 
 from policy.guard import guarded
 from policy.module_config import ModuleConfig
+from policy.module_direct import DirectRoomsResource
+from policy.module_media import MediaRules
+from policy.module_rooms import RoomRules
 
 log = logging.getLogger("carebridge.module")
 
@@ -30,6 +33,9 @@ class CarebridgeModule:
         self.config = config
         self.api = api
         api.register_account_validity_callbacks(on_user_registration=self.on_user_registration)
+        RoomRules(config, api).register()
+        MediaRules(config, api).register()
+        DirectRoomsResource.register(config, api)
         if api.should_run_background_tasks():
             api.delayed_background_call(1000, self._ensure_bot_admin, desc="carebridge_bot_admin")
 

@@ -40,6 +40,22 @@ async function loadConfig() {
     return config;
 }
 
+// After a logout Hydrogen shows its account picker, even with no account left
+// to pick; staff expect the sign-in form, so send them there.
+function skipEmptyAccountPicker(platform, navigation) {
+    const check = async () => {
+        const segment = navigation.path.get("session");
+        if (segment && segment.value === true) {
+            const sessions = await platform.sessionInfoStorage.getAll();
+            if (sessions.length === 0) {
+                navigation.push("login");
+            }
+        }
+    };
+    navigation.observe("session").subscribe(() => void check());
+    return check();
+}
+
 function showFatalError(container, err) {
     container.textContent = "";
     const box = document.createElement("div");
@@ -69,6 +85,7 @@ async function main() {
         const vm = new RootViewModel({platform, urlRouter, navigation, features});
         await vm.load();
         platform.createAndMountRootView(vm);
+        await skipEmptyAccountPicker(platform, navigation);
     } catch (err) {
         console.error("Carebridge web client failed to start", err);
         showFatalError(container, err);

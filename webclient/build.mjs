@@ -71,8 +71,18 @@ async function main() {
         logLevel: "warning",
     });
     await build({
-        entryPoints: [join(root, "src", "carebridge.css")],
-        outfile: join(tmpDir, "carebridge.css"),
+        entryPoints: [join(root, "src", "password.js")],
+        outfile: join(tmpDir, "password.js"),
+        bundle: true,
+        format: "esm",
+        platform: "browser",
+        target: ["es2020"],
+        minify: true,
+        logLevel: "warning",
+    });
+    await build({
+        entryPoints: [join(root, "src", "carebridge.css"), join(root, "src", "password.css")],
+        outdir: tmpDir,
         bundle: true,
         minify: true,
         logLevel: "warning",

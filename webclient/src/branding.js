@@ -1,7 +1,8 @@
 // Organisation branding for the Hydrogen screens, driven by config.json.
 //
 // Hydrogen has no branding hooks, so this works on the rendered DOM: the
-// organisation's name goes into the page title and above the sign-in form, and
+// organisation's name goes into the page title and above the sign-in form, a
+// "Change password" link goes under it and into Settings, and
 // a body class lets carebridge.css hide the homeserver field (the server is
 // preset by the deployment; staff must not point the client elsewhere).
 
@@ -23,10 +24,36 @@ function brandHeader(name, tagline) {
     return header;
 }
 
-function decoratePreSessionScreens(root, name, tagline) {
+const PASSWORD_LINK_CLASS = "cb-password-link";
+
+// Hydrogen cannot change a password; password.html (built from src/password.js) can.
+function passwordLink() {
+    const p = document.createElement("p");
+    p.className = PASSWORD_LINK_CLASS;
+    const a = document.createElement("a");
+    a.href = "password.html";
+    a.textContent = "Change password";
+    p.append(a);
+    return p;
+}
+
+function decorate(root, name, tagline) {
     for (const screen of root.querySelectorAll(".PreSessionScreen")) {
         if (!screen.querySelector(`:scope > .${BRAND_CLASS}`)) {
             screen.prepend(brandHeader(name, tagline));
+        }
+    }
+    for (const login of root.querySelectorAll(".PasswordLoginView")) {
+        if (!login.querySelector(`.${PASSWORD_LINK_CLASS}`)) {
+            login.append(passwordLink());
+        }
+    }
+    for (const settings of root.querySelectorAll(".Settings .SettingsBody")) {
+        if (!settings.querySelector(`.${PASSWORD_LINK_CLASS}`)) {
+            const logout = [...settings.querySelectorAll("button")].find((b) => b.textContent.trim() === "Log out");
+            if (logout) {
+                logout.parentElement.after(passwordLink());
+            }
         }
     }
 }
@@ -44,7 +71,7 @@ export function applyBranding(branding, container) {
     if (branding.lockHomeserver !== false) {
         document.documentElement.classList.add("cb-locked-homeserver");
     }
-    decoratePreSessionScreens(container, name, tagline);
-    const observer = new MutationObserver(() => decoratePreSessionScreens(container, name, tagline));
+    decorate(container, name, tagline);
+    const observer = new MutationObserver(() => decorate(container, name, tagline));
     observer.observe(container, {childList: true, subtree: true});
 }

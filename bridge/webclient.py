@@ -144,7 +144,8 @@ def content_security_policy(
 
     - scripts only from this origin; ``'wasm-unsafe-eval'`` lets olm's
       WebAssembly compile without allowing ``eval`` of JavaScript;
-    - ``style-src 'unsafe-inline'``: Hydrogen sizes images with style attributes;
+    - stylesheets only from this origin; inline ``style=`` attributes are allowed
+      (``style-src-attr``) because Hydrogen sizes images with them;
     - the homeserver for the API (connect) and media (img/media); ``blob:`` for
       decrypted and freshly picked media, ``data:`` for the coloured theme icons;
     - frames only from this origin (Hydrogen's download sandbox).
@@ -153,7 +154,8 @@ def content_security_policy(
     directives = [
         "default-src 'none'",
         "script-src 'self' 'wasm-unsafe-eval'",
-        "style-src 'self' 'unsafe-inline'",
+        "style-src 'self'",
+        "style-src-attr 'unsafe-inline'",
         f"img-src 'self' data: blob: {hs}",
         f"media-src 'self' blob: {hs}",
         "font-src 'self'",

@@ -49,9 +49,7 @@ CONTENT_TYPES: Final[dict[str, str]] = {
 FALLBACK_CONTENT_TYPE: Final = "application/octet-stream"
 
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-_SERVER_NAME = re.compile(
-    r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$"
-)
+_SERVER_NAME = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 
 
 class WebClientNotBuiltError(RuntimeError):
@@ -77,28 +75,15 @@ class WebClientSettings:
     def __post_init__(self) -> None:
         parts = urlsplit(self.homeserver_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(
-                f"homeserver_url must be an http(s) URL, got {self.homeserver_url!r}"
-            )
-        if (
-            parts.path not in ("", "/")
-            or parts.query
-            or parts.fragment
-            or parts.username
-        ):
-            raise ValueError(
-                f"homeserver_url must be scheme://host[:port] only, got {self.homeserver_url!r}"
-            )
+            raise ValueError(f"homeserver_url must be an http(s) URL, got {self.homeserver_url!r}")
+        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+            raise ValueError(f"homeserver_url must be scheme://host[:port] only, got {self.homeserver_url!r}")
         if not _SERVER_NAME.match(self.server_name):
-            raise ValueError(
-                f"server_name is not a valid Matrix server name: {self.server_name!r}"
-            )
+            raise ValueError(f"server_name is not a valid Matrix server name: {self.server_name!r}")
         if not self.organization_name.strip() or len(self.organization_name) > 100:
             raise ValueError("organization_name must be 1 to 100 characters")
         if not _HEX_COLOUR.match(self.primary_colour):
-            raise ValueError(
-                f"primary_colour must look like #1a2b3c, got {self.primary_colour!r}"
-            )
+            raise ValueError(f"primary_colour must look like #1a2b3c, got {self.primary_colour!r}")
         if len(self.tagline) > 200:
             raise ValueError("tagline must be at most 200 characters")
 
@@ -137,9 +122,7 @@ def well_known_client(settings: WebClientSettings) -> dict[str, object]:
     return {"m.homeserver": {"base_url": settings.homeserver_origin}}
 
 
-def content_security_policy(
-    settings: WebClientSettings, *, frame_ancestors: str
-) -> str:
+def content_security_policy(settings: WebClientSettings, *, frame_ancestors: str) -> str:
     """A CSP that lets Hydrogen work and nothing else.
 
     - scripts only from this origin; ``'wasm-unsafe-eval'`` lets olm's
@@ -216,38 +199,28 @@ async def _serve_static(request: web.Request) -> web.StreamResponse:
     )
 
 
-def _json_handler(
-    body: dict[str, object], *, cors: bool
-) -> Callable[[web.Request], Awaitable[web.Response]]:
+def _json_handler(body: dict[str, object], *, cors: bool) -> Callable[[web.Request], Awaitable[web.Response]]:
     payload = json.dumps(body, indent=2, sort_keys=True).encode()
     headers = {"Cache-Control": "no-cache"}
     if cors:
         headers["Access-Control-Allow-Origin"] = "*"
         headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
-        headers["Access-Control-Allow-Headers"] = (
-            "X-Requested-With, Content-Type, Authorization"
-        )
+        headers["Access-Control-Allow-Headers"] = "X-Requested-With, Content-Type, Authorization"
 
     async def handler(request: web.Request) -> web.Response:
-        return web.Response(
-            body=payload, content_type="application/json", headers=headers
-        )
+        return web.Response(body=payload, content_type="application/json", headers=headers)
 
     return handler
 
 
-async def _add_security_headers(
-    request: web.Request, response: web.StreamResponse
-) -> None:
+async def _add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
     settings = request.app[SETTINGS_KEY]
     # Hydrogen's download sandbox is an iframe of this very app; everything else
     # may not be framed at all (clickjacking).
     sandbox = request.path == "/" + DOWNLOAD_SANDBOX
     ancestors = "'self'" if sandbox else "'none'"
     headers = response.headers
-    headers["Content-Security-Policy"] = content_security_policy(
-        settings, frame_ancestors=ancestors
-    )
+    headers["Content-Security-Policy"] = content_security_policy(settings, frame_ancestors=ancestors)
     headers["X-Frame-Options"] = "SAMEORIGIN" if sandbox else "DENY"
     headers["Referrer-Policy"] = "no-referrer"
     headers["X-Content-Type-Options"] = "nosniff"
@@ -269,9 +242,7 @@ def create_web_app(settings: WebClientSettings) -> web.Application:
     app[SETTINGS_KEY] = settings
     app[_ROOT_KEY] = root
     app.on_response_prepare.append(_add_security_headers)
-    app.router.add_get(
-        "/config.json", _json_handler(client_config(settings), cors=False)
-    )
+    app.router.add_get("/config.json", _json_handler(client_config(settings), cors=False))
     well_known = _json_handler(well_known_client(settings), cors=True)
     app.router.add_get("/.well-known/matrix/client", well_known)
     app.router.add_route("OPTIONS", "/.well-known/matrix/client", well_known)

@@ -37,9 +37,7 @@ def dist(tmp_path: Path) -> Path:
     (root / "carebridge.css").write_text("body{}")
     (root / "olm" / "olm.wasm").write_bytes(b"\x00asm\x01\x00\x00\x00")
     (root / "assets" / "theme.json").write_text("{}")
-    (root / "assets" / "icon.svg").write_text(
-        "<svg xmlns='http://www.w3.org/2000/svg'/>"
-    )
+    (root / "assets" / "icon.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
     (root / "assets" / "Inter.woff2").write_bytes(b"wOF2")
     (root / "assets" / "Inter.woff").write_bytes(b"wOFF")
     (root / "assets" / "blob.bin").write_bytes(b"\x01\x02")
@@ -73,9 +71,7 @@ async def raw_get(client: Client, target: str) -> tuple[int, str]:
     port = client.server.port
     assert port is not None
     reader, writer = await asyncio.open_connection(host, port)
-    writer.write(
-        f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
-    )
+    writer.write(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
     await writer.drain()
     data = await reader.read()
     writer.close()
@@ -123,9 +119,7 @@ async def test_head_request(client: Client) -> None:
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize(
-    "path", ["/", "/app.js", "/config.json", "/.well-known/matrix/client", "/nope"]
-)
+@pytest.mark.parametrize("path", ["/", "/app.js", "/config.json", "/.well-known/matrix/client", "/nope"])
 async def test_security_headers_on_every_response(
     client: Client,
     path: str,
@@ -142,9 +136,7 @@ async def test_security_headers_on_every_response(
     assert directives["worker-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'"
     assert directives["object-src"] == "'none'"
-    assert "unsafe-eval'" not in directives["script-src"].replace(
-        "wasm-unsafe-eval", ""
-    )
+    assert "unsafe-eval'" not in directives["script-src"].replace("wasm-unsafe-eval", "")
     assert resp.headers["X-Frame-Options"] == "DENY"
     assert resp.headers["Referrer-Policy"] == "no-referrer"
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
@@ -177,9 +169,7 @@ async def test_config_json(client: Client) -> None:
 
 
 @pytest.mark.asyncio
-async def test_config_json_drops_trailing_slash(
-    aiohttp_client: ClientFactory, dist: Path
-) -> None:
+async def test_config_json_drops_trailing_slash(aiohttp_client: ClientFactory, dist: Path) -> None:
     settings = WebClientSettings(
         dist_dir=dist,
         homeserver_url="http://127.0.0.1:8008/",
@@ -251,7 +241,7 @@ def test_missing_dist_fails_at_start(tmp_path: Path) -> None:
         server_name="example-care.org",
         organization_name="Test",
     )
-    with pytest.raises(WebClientNotBuiltError, match="webclient/build.sh"):
+    with pytest.raises(WebClientNotBuiltError, match=r"webclient/build\.sh"):
         create_web_app(settings)
 
 
@@ -287,5 +277,5 @@ def test_settings_validation(tmp_path: Path, field: str, value: str) -> None:
         "primary_colour": "#123456",
     }
     values[field] = value
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=field):
         WebClientSettings(dist_dir=tmp_path, **values)

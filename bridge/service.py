@@ -19,6 +19,7 @@ from bridge.consumers import Dispatcher
 from bridge.db.engine import create_engine, migrate
 from bridge.keyring import Keyring
 from bridge.registration import Registration, load_registration
+from bridge.staff import StaffFeatures
 from bridge.webclient import WebClientSettings, create_web_app
 from config.settings import Settings
 
@@ -47,6 +48,7 @@ class Bridge:
     writer: ArchiveWriter
     dispatcher: Dispatcher
     admin_room_id: RoomID | None = None
+    staff: StaffFeatures | None = None
     ready: bool = False
     _extra_runners: list[web.AppRunner] = field(default_factory=list)
 
@@ -96,7 +98,10 @@ class Bridge:
         self.admin_room_id = await ensure_admin_room(
             intent, self.settings.bridge.admin_room_alias, self.settings.server_name
         )
+        self.staff = StaffFeatures(self.settings, self.engine, intent)
+        self.staff.install(self.dispatcher)
         await self.dispatcher.start()
+        await self.staff.start()
         if self.settings.web.enabled:
             await self._start_web()
         self.ready = True
@@ -135,6 +140,8 @@ class Bridge:
         self.ready = False
         await self.appservice.stop()
         await self.dispatcher.stop()
+        if self.staff is not None:
+            await self.staff.stop()
         for runner in self._extra_runners:
             await runner.cleanup()
         await self.engine.dispose()

@@ -20,27 +20,12 @@ from typing import TYPE_CHECKING, Any
 from synapse.module_api import DirectServeJsonResource, ModuleApi, parse_json_object_from_request
 from synapse.module_api.errors import Codes, SynapseError
 
+from policy.direct import DIRECT_PATH, merge_direct
+
 if TYPE_CHECKING:
     from policy.module_config import ModuleConfig
 
 log = logging.getLogger("carebridge.module")
-
-DIRECT_PATH = "/_synapse/client/carebridge/v1/direct"
-
-
-def merge_direct(current: Any, additions: dict[str, list[str]]) -> dict[str, list[str]]:
-    """`m.direct` content with every room in `additions` present under its person."""
-    merged: dict[str, list[str]] = {}
-    if isinstance(current, dict):
-        for user, rooms in current.items():
-            if isinstance(user, str) and isinstance(rooms, (list, tuple)):
-                merged[user] = [r for r in rooms if isinstance(r, str)]
-    for user, rooms in additions.items():
-        existing = merged.setdefault(user, [])
-        for room in rooms:
-            if room not in existing:
-                existing.append(room)
-    return merged
 
 
 def _parse_body(body: dict[str, Any]) -> tuple[str, dict[str, list[str]]]:

@@ -87,6 +87,7 @@ class Stack:
             synapse_port=free_port(),
             bridge_port=free_port(),
             web_port=free_port(),
+            turn_port=free_port(),
             database_url=self.database_url,
             testing=True,
             extra_settings=self.extra_settings,

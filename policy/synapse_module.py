@@ -21,6 +21,7 @@ from policy.guard import guarded
 from policy.module_config import ModuleConfig
 from policy.module_direct import DirectRoomsResource
 from policy.module_media import MediaRules
+from policy.module_presence import PresenceRules
 from policy.module_rooms import RoomRules
 
 log = logging.getLogger("carebridge.module")
@@ -34,6 +35,7 @@ class CarebridgeModule:
         self.api = api
         api.register_account_validity_callbacks(on_user_registration=self.on_user_registration)
         RoomRules(config, api).register()
+        PresenceRules(api).register()
         MediaRules(config, api).register()
         DirectRoomsResource.register(config, api)
         if api.should_run_background_tasks():

@@ -19,6 +19,7 @@ from nio import (
     RoomInviteError,
     RoomInviteResponse,
     RoomSendResponse,
+    SyncResponse,
 )
 from sqlalchemy import select
 
@@ -150,3 +151,27 @@ async def test_directory_finds_active_colleagues_by_partial_name(stack: Stack) -
         assert jane_id in names and janet_id in names
     finally:
         await sam.close()
+
+
+async def test_presence_of_colleagues_without_a_shared_room(stack: Stack) -> None:
+    """Presence on, organisation-wide: a colleague one shares no room with shows online."""
+    ann_id, ann_pw = await stack.create_user(display_name="Ann Online")
+    bo_id, bo_pw = await stack.create_user(display_name="Bo Watcher")
+    ann = await stack.login(ann_id, ann_pw)
+    bo = await stack.login(bo_id, bo_pw)
+    try:
+        first = await bo.sync(timeout=0)
+        assert isinstance(first, SyncResponse), first
+        status, body = await client_api(
+            ann, "PUT", f"/_matrix/client/v3/presence/{quote(ann_id)}/status", {"presence": "online"}
+        )
+        assert status == 200, body
+
+        async def seen_online() -> bool:
+            resp = await bo.sync(timeout=1000, since=bo.next_batch)
+            assert isinstance(resp, SyncResponse), resp
+            return any(p.user_id == ann_id and p.presence == "online" for p in resp.presence_events)
+
+        await eventually(seen_online, what="Ann's presence at Bo")
+    finally:
+        await asyncio.gather(ann.close(), bo.close())

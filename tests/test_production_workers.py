@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -37,8 +38,20 @@ async def test_dm_archived_through_synapse_worker_on_postgres_and_redis(tmp_path
         assert metric(on_worker, "synapse_appservice_api_sent_transactions_total", service="carebridge") > 0
         assert metric(on_main, "synapse_appservice_api_sent_transactions_total") == 0
 
+        # Synapse's metrics listener exports the module's counters; the bridge its own.
+        with urllib.request.urlopen(stack.main_metrics_url, timeout=5) as resp:
+            assert "carebridge_policy_refusals_total" in resp.read().decode()
+        on_bridge = scrape(f"{stack.bridge_url}/metrics")
+        assert metric(on_bridge, "carebridge_transactions_committed_total") >= 1
+        assert metric(on_bridge, "carebridge_transactions_failed_total") == 0
+        assert metric(on_bridge, "carebridge_events_archived_total", source="txn") >= len(ids)
+        assert metric(on_bridge, "carebridge_archive_head_seq") == len(ids)
+        assert metric(on_bridge, "carebridge_db_statement_seconds_count") > 0
+        assert "carebridge_archive_newest_event_age_seconds" in on_bridge
+
         # Logs are JSON lines and carry no message content.
         logs = stack.log_text()
+        assert set(logs) == {"synapse.out", "appservice1.out", "bridge.out"}
         for name, text in logs.items():
             assert marker not in text, f"message body leaked into {name}"
         bridge_lines = [line for line in logs["bridge.out"].splitlines() if line.startswith("{")]

@@ -152,6 +152,8 @@ class ProductionOptions:
     turn_uris: tuple[str, ...] = ()
     turn_shared_secret: str = ""
     log_level: str = "INFO"
+    archive_media_dir: str = "archive-media"
+    web_dist_dir: str | None = None
     testing: bool = False
     force: bool = False
 
@@ -188,7 +190,8 @@ def init_production(opts: ProductionOptions) -> Path:
                 "config": "homeserver.yaml",
             },
             "bridge": {"host": opts.bridge_bind, "port": opts.bridge_port},
-            "web": {"host": opts.bridge_bind, "port": opts.web_port},
+            "web": {"host": opts.bridge_bind, "port": opts.web_port, "dist_dir": opts.web_dist_dir},
+            "archive": {"key_file": "archive.key", "media_dir": opts.archive_media_dir},
             "logging": {"level": opts.log_level, "json_format": True},
         },
     )
@@ -217,6 +220,8 @@ def init_production(opts: ProductionOptions) -> Path:
         write_private(
             data_dir / "workers" / f"{worker.name}.yaml", render("worker.yaml.j2", **common, worker=worker)
         )
+    if topo.workers:
+        os.chmod(data_dir / "workers", 0o700)
     return config_path
 
 
@@ -268,6 +273,8 @@ def init_compose(opts: ComposeOptions) -> Path:
         organization_name=opts.organization_name,
         turn_uris=(f"turn:{turn_host}:3478?transport=udp", f"turn:{turn_host}:3478?transport=tcp"),
         turn_shared_secret=values["turn_shared_secret"],
+        archive_media_dir="/var/lib/carebridge/archive-media",
+        web_dist_dir="/opt/carebridge/webclient",
         force=opts.force,
     )
     config_path = init_production(prod)
@@ -275,16 +282,36 @@ def init_compose(opts: ComposeOptions) -> Path:
     for name, value in values.items():
         write_private(data_dir / "secrets" / name, value)
     os.chmod(data_dir / "secrets", 0o700)
+    uid, gid = _deployment_owner(data_dir)
     env = {
         "CAREBRIDGE_DIR": str(data_dir),
         "CAREBRIDGE_SERVER_NAME": opts.server_name,
         "CAREBRIDGE_DOMAIN": public_host,
         "CAREBRIDGE_TURN_HOST": turn_host,
         "CAREBRIDGE_ACME_EMAIL": opts.acme_email,
-        "CAREBRIDGE_UID": str(os.getuid()),
-        "CAREBRIDGE_GID": str(os.getgid()),
+        "CAREBRIDGE_UID": str(uid),
+        "CAREBRIDGE_GID": str(gid),
     }
     lines = ["# docker compose --env-file this-file up -d   (written by carebridge init --production)"]
     lines += [f"{k}={v}" for k, v in env.items()]
     write_private(data_dir / "compose.env", "\n".join(lines) + "\n")
+    if os.getuid() == 0:
+        _chown_tree(data_dir, uid, gid)
     return config_path
+
+
+SYNAPSE_IMAGE_UID = 991
+
+
+def _deployment_owner(data_dir: Path) -> tuple[int, int]:
+    """Who Synapse and the bridge run as in their containers: the directory's owner, or
+    Synapse's image user (991) when root writes it (services never run as root)."""
+    if os.getuid() == 0:
+        return SYNAPSE_IMAGE_UID, SYNAPSE_IMAGE_UID
+    stat = data_dir.stat()
+    return stat.st_uid, stat.st_gid
+
+
+def _chown_tree(root: Path, uid: int, gid: int) -> None:
+    for path in [root, *root.rglob("*")]:
+        os.chown(path, uid, gid, follow_symlinks=False)

@@ -207,3 +207,10 @@ async def test_backup_with_key_restores_without_key_file(tmp_path: Path) -> None
     assert "store it encrypted" in done.output
     again = await asyncio.to_thread(_cli, "restore", str(backup), "--data-dir", str(tmp_path / "b"))
     assert again.exit_code != 0 and "not empty" in again.output
+
+
+def test_backup_and_restore_explain_themselves() -> None:
+    for command in ("backup", "restore"):
+        result = CliRunner().invoke(main, [command, "--help"])
+        assert result.exit_code == 0 and "Usage: " in result.output
+        assert "key" in result.output

@@ -112,6 +112,7 @@ def test_compose_services_are_healthchecked_restarted_and_hold_no_secret(
     assert ("postgres-data", "/var/lib/postgresql/data") in named
     assert ("synapse-media", "/var/lib/synapse/media") in named
     assert ("archive-media", "/var/lib/carebridge/archive-media") in named
+    assert ("backups", "/var/lib/carebridge/backups") in named
     data_mounts = [m for s in services.values() for m in s.get("volumes", []) if m["target"] == "/data"]
     assert data_mounts and all(m["read_only"] for m in data_mounts if m["source"] == str(prod_dir))
     # Secrets are mounted files: no value reaches the compose model (env, command, labels).
@@ -174,3 +175,13 @@ def test_proxy_routes_only_to_compose_services() -> None:
 def test_image_pins_the_synapse_version_the_package_requires() -> None:
     dockerfile = (REPO / "Dockerfile").read_text()
     assert f"FROM matrixdotorg/synapse:v{importlib.metadata.version('matrix-synapse')}" in dockerfile
+
+
+def test_init_production_needs_an_https_public_url(tmp_path: Path) -> None:
+    missing = CliRunner().invoke(main, ["init", "--production", "--data-dir", str(tmp_path / "a")])
+    assert missing.exit_code != 0 and "--public-url" in missing.output
+    plain = CliRunner().invoke(
+        main,
+        ["init", "--production", "--data-dir", str(tmp_path / "b"), "--public-url", "http://chat.example"],
+    )
+    assert plain.exit_code != 0 and "https://" in plain.output

@@ -53,8 +53,10 @@ async def test_dm_archived_through_synapse_worker_on_postgres_and_redis(tmp_path
         logs = stack.log_text()
         assert set(logs) == {"synapse.out", "appservice1.out", "bridge.out"}
         for name, text in logs.items():
-            assert marker not in text, f"message body leaked into {name}"
-        bridge_lines = [line for line in logs["bridge.out"].splitlines() if line.startswith("{")]
-        assert bridge_lines and all(json.loads(line)["level"] for line in bridge_lines)
+            for phi in (marker, "Alice Nurse", "Bob Physician"):
+                assert phi not in text, f"PHI ({phi!r}) leaked into {name}"
+            lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+            assert lines, f"{name} is empty"
+        assert all(line["level"] for line in map(json.loads, logs["bridge.out"].splitlines()))
     finally:
         stack.stop()

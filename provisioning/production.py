@@ -158,10 +158,6 @@ class ProductionOptions:
     force: bool = False
 
 
-def _seen(opts: ProductionOptions) -> Path:
-    return opts.runtime_dir or opts.data_dir.resolve()
-
-
 def init_production(opts: ProductionOptions) -> Path:
     """Write the production data directory; returns the carebridge.yaml path."""
     topo = opts.topology
@@ -197,8 +193,7 @@ def init_production(opts: ProductionOptions) -> Path:
     )
     config_path = init_data_dir(base)
     data_dir = opts.data_dir.resolve()
-    seen = str(_seen(opts))
-    common = {"config_dir": seen, "run_dir": opts.run_dir}
+    common = {"config_dir": str(opts.runtime_dir or data_dir), "run_dir": opts.run_dir}
     write_private(
         data_dir / "production.yaml",
         render(

@@ -240,7 +240,6 @@ class ComposeOptions:
     database_url: str | None = None
     redis_url: str = "redis://redis:6379/0"
     turn_host: str | None = None
-    acme_email: str = ""
     force: bool = False
 
 
@@ -283,7 +282,6 @@ def init_compose(opts: ComposeOptions) -> Path:
         "CAREBRIDGE_SERVER_NAME": opts.server_name,
         "CAREBRIDGE_DOMAIN": public_host,
         "CAREBRIDGE_TURN_HOST": turn_host,
-        "CAREBRIDGE_ACME_EMAIL": opts.acme_email,
         "CAREBRIDGE_UID": str(uid),
         "CAREBRIDGE_GID": str(gid),
     }

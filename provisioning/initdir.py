@@ -45,6 +45,14 @@ class InitOptions:
     force: bool = False
     turn_port: int = 3478
     extra_settings: dict[str, object] = field(default_factory=dict)
+    # Production (`carebridge init --production`): the directory as the processes see it
+    # (e.g. /data inside containers), the public https URL, where Synapse reaches the
+    # bridge, and TURN. None/empty: the embedded defaults derived from the fields above.
+    runtime_dir: Path | None = None
+    public_url: str | None = None
+    appservice_url: str | None = None
+    turn_uris: tuple[str, ...] = ()
+    turn_shared_secret: str = ""
 
 
 def registration_document(opts: InitOptions, as_token: str, hs_token: str) -> dict[str, object]:
@@ -55,7 +63,7 @@ def registration_document(opts: InitOptions, as_token: str, hs_token: str) -> di
     """
     return {
         "id": "carebridge",
-        "url": f"http://{opts.bind_address}:{opts.bridge_port}",
+        "url": opts.appservice_url or f"http://{opts.bind_address}:{opts.bridge_port}",
         "as_token": as_token,
         "hs_token": hs_token,
         "sender_localpart": "carebridge",
@@ -93,6 +101,8 @@ def _calls_settings(opts: InitOptions) -> CallsSettings:
     turn = dict(raw.get("turn") or {})
     turn.setdefault("port", opts.turn_port)
     turn.setdefault("host", opts.bind_address)
+    if opts.turn_uris:
+        turn["enabled"] = False  # the deployment runs its own coturn (docker-compose)
     raw["turn"] = turn
     return CallsSettings.model_validate(raw)
 
@@ -129,16 +139,19 @@ def init_data_dir(opts: InitOptions) -> Path:
 
     files = FilesSettings.model_validate(opts.extra_settings.get("files") or {})
     calls = _calls_settings(opts)
-    turn_secret = secrets.token_urlsafe(32)
+    # Production supplies its own TURN (coturn in docker-compose) and secret.
+    turn_secret = opts.turn_shared_secret or secrets.token_urlsafe(32)
+    uris = list(opts.turn_uris) or (turn_uris(calls.turn) if calls.turn.enabled else [])
 
-    web_url = f"http://{opts.bind_address}:{opts.web_port}"
-    public_url = f"http://{opts.bind_address}:{opts.synapse_port}"
+    seen_dir = opts.runtime_dir or data_dir
+    web_url = opts.public_url or f"http://{opts.bind_address}:{opts.web_port}"
+    public_url = opts.public_url or f"http://{opts.bind_address}:{opts.synapse_port}"
     homeserver = render(
         "homeserver.yaml.j2",
         server_name=opts.server_name,
         public_url=public_url,
         web_client_url=web_url,
-        data_dir=str(data_dir),
+        data_dir=str(seen_dir),
         synapse_port=opts.synapse_port,
         bind_address=opts.bind_address,
         x_forwarded=False,
@@ -146,12 +159,12 @@ def init_data_dir(opts: InitOptions) -> Path:
         database_args=opts.synapse_database_args or {},
         macaroon_secret_key=secrets.token_urlsafe(32),
         form_secret=secrets.token_urlsafe(32),
-        registration_path=str(data_dir / "registration.yaml"),
+        registration_path=str(seen_dir / "registration.yaml"),
         bot_localpart="carebridge",
         admin_room_alias="carebridge-admins",
         max_upload_size=synapse_upload_cap(files.max_upload_bytes),
         staff=module_staff_config(files),
-        turn_uris=turn_uris(calls.turn) if calls.turn.enabled else [],
+        turn_uris=uris,
         turn_shared_secret=turn_secret,
         turn_user_lifetime="1h",
         testing=opts.testing,
@@ -159,12 +172,12 @@ def init_data_dir(opts: InitOptions) -> Path:
     write_private(data_dir / "homeserver.yaml", homeserver)
     write_private(
         data_dir / "log.config.yaml",
-        render("log.config.yaml.j2", data_dir=str(data_dir), log_level="INFO"),
+        render("log.config.yaml.j2", data_dir=str(seen_dir), log_level="INFO"),
     )
     if calls.turn.enabled:
         write_private(
             data_dir / str(calls.turn.config),
-            render_turn_config(calls.turn, opts.server_name, turn_secret, data_dir),
+            render_turn_config(calls.turn, opts.server_name, turn_secret, seen_dir),
         )
     (data_dir / "run").mkdir(exist_ok=True, mode=0o700)
     signing = io.StringIO()

@@ -75,3 +75,49 @@ def test_missed_deadline_and_person_to_person() -> None:
     assert missed_due_ms(1000, 60000) == 61000 + MISSED_GRACE_MS
     assert not person_to_person_violation(2)
     assert person_to_person_violation(3)
+
+
+def test_report_rows_and_day_bounds() -> None:
+    from datetime import date, timedelta, timezone
+
+    from bridge.calls.report import call_rows, day_bounds_ms, format_duration
+    from bridge.calls.store import CallRecord
+
+    tz = timezone(timedelta(hours=-5))
+    start, end = day_bounds_ms(date(2024, 5, 15), tz)
+    assert end - start == 86_400_000 and start == 1715749200000
+    assert (
+        format_duration(None) == ""
+        and format_duration(61_400) == "1:01"
+        and format_duration(3_726_000) == "1:02:06"
+    )
+    record = CallRecord(
+        room_id="!r:hs",
+        call_id="c",
+        caller="@a:hs",
+        callee="@b:hs",
+        kind="video",
+        invite_ts=start + 3_600_000,
+        lifetime_ms=60_000,
+        joined_members=2,
+        outcome=Outcome.ANSWERED,
+        answer_ts=start + 3_605_000,
+        reject_ts=None,
+        hangup_ts=start + 3_665_000,
+        hangup_by="@b:hs",
+        hangup_reason="user_hangup",
+        notice_event_id=None,
+    )
+    assert call_rows([record], tz) == (
+        (
+            "2024-05-15 01:00:00",
+            "@a:hs",
+            "@b:hs",
+            "video",
+            "answered",
+            "1:00",
+            "@b:hs",
+            "user_hangup",
+            "!r:hs",
+        ),
+    )

@@ -8,11 +8,6 @@ their reply (and thread message) accepted.
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
-import pytest
 from nio import (
     JoinResponse,
     RoomCreateError,
@@ -22,24 +17,6 @@ from nio import (
 )
 
 from tests.harness.stack import Stack
-
-
-@pytest.fixture
-def allow_channels(stack: Stack) -> Iterator[Callable[[str], None]]:
-    """Make someone a channel creator in the stack's policy.json (restored afterwards)."""
-    path = Path(stack.s.data_dir) / "policy.json"
-    before = path.read_text() if path.exists() else None
-
-    def allow(user_id: str) -> None:
-        doc = json.loads(path.read_text()) if path.exists() else {}
-        doc["channel_creators"] = sorted({*doc.get("channel_creators", []), user_id})
-        path.write_text(json.dumps(doc))
-
-    yield allow
-    if before is None:
-        path.unlink(missing_ok=True)
-    else:
-        path.write_text(before)
 
 
 async def test_staff_without_right_cannot_create_channel(stack: Stack) -> None:

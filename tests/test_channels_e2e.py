@@ -8,6 +8,7 @@ their reply (and thread message) accepted.
 from __future__ import annotations
 
 import asyncio
+
 from nio import (
     JoinResponse,
     RoomCreateError,

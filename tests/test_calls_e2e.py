@@ -239,3 +239,40 @@ async def test_invite_in_three_person_room_is_hung_up(stack: Stack) -> None:
         assert record.caller == alice_id and record.callee is None and record.joined_members == 3
     finally:
         await asyncio.gather(*(c.close() for _, c in people))
+
+
+async def test_missed_call_notice_survives_bridge_restart(
+    stack: Stack, pair: list[tuple[str, AsyncClient]]
+) -> None:
+    """The bridge is down while a call rings out; after restart the callee still gets the notice."""
+    (_, alice), (bob_id, bob) = pair
+    room = await _room(pair)
+    call_id = f"restart-{secrets.token_hex(4)}"
+    invite = await _send(
+        alice,
+        room,
+        "m.call.invite",
+        {
+            "call_id": call_id,
+            "version": "1",
+            "party_id": "alice-device",
+            "lifetime": 1000,
+            "offer": {"type": "offer", "sdp": "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"},
+        },
+    )
+    await stack.wait_archived([invite.event_id])
+    await eventually(lambda: _call_record(stack, room, call_id), what="the call in the log")
+    stack.stop_bridge()
+    try:
+        await asyncio.sleep(2)  # the lifetime runs out while the bridge is down
+    finally:
+        stack.start_bridge()
+
+    async def noticed() -> CallRecord | None:
+        record = await _call_record(stack, room, call_id)
+        return record if record is not None and record.notice_event_id else None
+
+    record = await eventually(noticed, timeout=30, what="the notice after restart")
+    assert record.outcome is Outcome.MISSED and record.callee == bob_id
+    notices = [e for e in await timeline(bob, room) if e["event_id"] == record.notice_event_id]
+    assert notices and notices[0]["content"]["m.mentions"] == {"user_ids": [bob_id]}

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("carebridge.module")
 
+CHANNEL_ROOM_VERSION = "11"
 SpamResult = Literal["NOT_SPAM"] | tuple[Codes, dict[str, Any]]
 INTERNAL_ERROR: SpamResult = (
     Codes.FORBIDDEN,
@@ -98,6 +99,9 @@ class RoomRules:
         config["creation_content"] = creation
         config["initial_state"] = shared_history_initial_state(config.get("initial_state"))
         if kind is RoomKind.CHANNEL:
+            # Room version 12 gives creators unlimited power: the bot could never apply the
+            # channel's power levels. Channels use Carebridge's room version.
+            config["room_version"] = CHANNEL_ROOM_VERSION
             invite = [u for u in config.get("invite") or [] if isinstance(u, str) and u != self.bot]
             config["invite"] = [*invite, self.bot]
             config["power_level_content_override"] = creation_power_override(

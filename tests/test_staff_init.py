@@ -50,3 +50,13 @@ def test_turn_disabled_writes_no_coturn_config(tmp_path: Path) -> None:
     assert "turn_uris" not in hs
     assert not (config.parent / "turnserver.conf").exists()
     assert "disabled" in str(turnserver_argv(load_settings(config)))
+
+
+def test_up_skips_coturn_with_a_note_when_not_installed(tmp_path: Path) -> None:
+    config = init_data_dir(
+        InitOptions(
+            data_dir=tmp_path / "data", extra_settings={"calls": {"turn": {"binary": "no-such-turnserver"}}}
+        )
+    )
+    reason = turnserver_argv(load_settings(config))
+    assert isinstance(reason, str) and "apt-get install coturn" in reason

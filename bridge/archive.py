@@ -21,8 +21,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bridge.chain import GENESIS_HASH, RowMeta, event_aad, row_hash
-from bridge.db.tables import archive_events, as_transactions
-from bridge.keyring import Keyring
+from bridge.db.tables import archive_events, archive_relations, as_transactions
+from bridge.keyring import Sealer
+from bridge.relations import relation_of
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def validate_events(events: object) -> list[JsonDict]:
 class ArchiveWriter:
     """Appends events to the archive; safe against concurrent writers in other processes."""
 
-    def __init__(self, engine: AsyncEngine, keyring: Keyring, clock: Callable[[], int] = _now_ms) -> None:
+    def __init__(self, engine: AsyncEngine, keyring: Sealer, clock: Callable[[], int] = _now_ms) -> None:
         self.engine = engine
         self.keyring = keyring
         self.clock = clock
@@ -136,6 +137,7 @@ class ArchiveWriter:
         fresh = await self._not_yet_archived(conn, events)
         now = self.clock()
         rows = []
+        relations = []
         appended = []
         for event in fresh:
             seq += 1
@@ -157,12 +159,25 @@ class ArchiveWriter:
             rows.append({**meta.__dict__, "ciphertext": sealed, "prev_hash": prev, "row_hash": digest})
             appended.append(ArchivedEvent(seq=seq, event=event))
             prev = digest
+            relation = relation_of(event)
+            if relation is not None:
+                relations.append(
+                    {
+                        "event_id": relation.event_id,
+                        "seq": seq,
+                        "room_id": event["room_id"],
+                        "target_event_id": relation.target_event_id,
+                        "rel_type": relation.rel_type,
+                    }
+                )
         if txn_id is not None:
             await conn.execute(
                 insert(as_transactions).values(txn_id=txn_id, received_ts=now, event_count=len(rows))
             )
         if rows:
             await conn.execute(insert(archive_events), rows)
+        if relations:
+            await conn.execute(insert(archive_relations), relations)
         return IngestResult(replayed=False, appended=tuple(appended))
 
     @staticmethod

@@ -16,7 +16,7 @@ from bridge.archive import ArchiveWriter, IngestResult
 from bridge.bootstrap import ensure_admin_room, wait_for_bot_admin
 from bridge.consumers import Dispatcher
 from bridge.db.engine import create_engine, migrate
-from bridge.keyring import Keyring
+from bridge.keyring import LiveKeyring
 from bridge.registration import Registration, load_registration
 from config.settings import Settings
 
@@ -37,7 +37,7 @@ class Bridge:
 
     settings: Settings
     registration: Registration
-    keyring: Keyring
+    keyring: LiveKeyring
     engine: AsyncEngine
     appservice: CarebridgeAppService
     writer: ArchiveWriter
@@ -50,7 +50,7 @@ class Bridge:
     def from_settings(cls, settings: Settings) -> Bridge:
         """Build (not start) a bridge from validated settings."""
         registration = load_registration(settings.path(settings.bridge.registration))
-        keyring = Keyring.load(settings.path(settings.archive.key_file), settings.archive.key_env)
+        keyring = LiveKeyring(settings.path(settings.archive.key_file), settings.archive.key_env)
         engine = create_engine(settings.database_url)
         appservice = CarebridgeAppService(
             server=settings.synapse.url,

@@ -87,7 +87,11 @@ async def publish_head(
     async with engine.begin() as conn:
         await conn.execute(
             insert(archive_heads).values(
-                event_id=event_id, room_id=admin_room_id, seq=head.seq, row_hash=head.row_hash, published_ts=now
+                event_id=event_id,
+                room_id=admin_room_id,
+                seq=head.seq,
+                row_hash=head.row_hash,
+                published_ts=now,
             )
         )
     log.info("published archive chain head seq=%d as %s in %s", head.seq, event_id, admin_room_id)
@@ -110,7 +114,9 @@ def parse_head_event(event: dict[str, object]) -> PublishedHead | None:
     return PublishedHead(seq, row_hash, ts if isinstance(ts, int) else 0, str(event.get("event_id")))
 
 
-async def published_heads(http: SynapseHTTP, admin_room_id: str, bot_user_id: str) -> AsyncIterator[PublishedHead]:
+async def published_heads(
+    http: SynapseHTTP, admin_room_id: str, bot_user_id: str
+) -> AsyncIterator[PublishedHead]:
     """Every head the bot published in the administrators' room, newest first.
 
     Read through the admin API from Synapse's own copy (not the archive): only events sent
@@ -140,7 +146,12 @@ class HeadScheduler:
     after `retry` seconds when Synapse cannot be reached."""
 
     def __init__(
-        self, engine: AsyncEngine, http: SynapseHTTP, admin_room_id: str, interval: float, retry: float = 300.0
+        self,
+        engine: AsyncEngine,
+        http: SynapseHTTP,
+        admin_room_id: str,
+        interval: float,
+        retry: float = 300.0,
     ) -> None:
         self.engine = engine
         self.http = http

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.appservice import CarebridgeAppService
 from bridge.archive import ArchiveWriter, IngestResult
+from bridge.archive_services import ArchiveServices
 from bridge.bootstrap import ensure_admin_room, wait_for_bot_admin
 from bridge.consumers import Dispatcher
 from bridge.db.engine import create_engine, migrate
@@ -42,6 +43,7 @@ class Bridge:
     appservice: CarebridgeAppService
     writer: ArchiveWriter
     dispatcher: Dispatcher
+    archive_services: ArchiveServices | None = None
     admin_room_id: RoomID | None = None
     ready: bool = False
     _extra_runners: list[web.AppRunner] = field(default_factory=list)
@@ -65,6 +67,8 @@ class Bridge:
         writer = ArchiveWriter(engine, keyring)
         dispatcher = Dispatcher(engine, keyring)
         bridge = cls(settings, registration, keyring, engine, appservice, writer, dispatcher)
+        bridge.archive_services = ArchiveServices(settings, registration.as_token, engine, keyring, writer)
+        bridge.archive_services.register(dispatcher)
         appservice.app.router.add_get("/_carebridge/health", bridge._health)
         return bridge
 
@@ -93,6 +97,8 @@ class Bridge:
             intent, self.settings.bridge.admin_room_alias, self.settings.server_name
         )
         await self.dispatcher.start()
+        if self.archive_services is not None:
+            self.archive_services.start(self.admin_room_id)
         self.ready = True
         self.appservice.ready = True
         log.info("bridge ready; bot %s, admin room %s", intent.mxid, self.admin_room_id)
@@ -109,6 +115,8 @@ class Bridge:
         """Stop accepting transactions, finish consumers, close the database."""
         self.ready = False
         await self.appservice.stop()
+        if self.archive_services is not None:
+            await self.archive_services.stop()
         await self.dispatcher.stop()
         for runner in self._extra_runners:
             await runner.cleanup()

@@ -102,9 +102,7 @@ class SynapseHTTP:
         """Download an mxc:// file through the authenticated media API; (bytes, content type)."""
         server, media_id = parse_mxc(mxc)
         path = f"/_matrix/client/v1/media/download/{seg(server)}/{seg(media_id)}"
-        async with self._get_session().get(
-            self.base_url + path, params={"allow_redirect": "false"}
-        ) as resp:
+        async with self._get_session().get(self.base_url + path, params={"allow_redirect": "false"}) as resp:
             if resp.status >= 400:
                 errcode = "M_UNKNOWN"
                 try:

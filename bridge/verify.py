@@ -160,8 +160,11 @@ async def _classify(engine: AsyncEngine, row: Row[Any], expected: int, previous:
         origin = _hashed_as(row)
         if origin is None:
             following = await _rows(engine, row.seq, 1)
-            if following and _self_consistent(following[0], row.seq) and bytes(following[0].prev_hash) == (
-                bytes(previous.row_hash) if previous is not None else GENESIS_HASH
+            if (
+                following
+                and _self_consistent(following[0], row.seq)
+                and bytes(following[0].prev_hash)
+                == (bytes(previous.row_hash) if previous is not None else GENESIS_HASH)
             ):
                 return Problem(
                     "inserted",

@@ -53,7 +53,9 @@ def main() -> None:
 
 
 def _register() -> None:
+    from provisioning.commands.archive_cmd import archive_group
     from provisioning.commands.bridge_cmd import bridge_command
+    from provisioning.commands.export_cmd import export_command
     from provisioning.commands.init_cmd import init_command
     from provisioning.commands.status_cmd import status_command
     from provisioning.commands.up_cmd import up_command
@@ -62,6 +64,8 @@ def _register() -> None:
     main.add_command(up_command)
     main.add_command(status_command)
     main.add_command(bridge_command)
+    main.add_command(archive_group)
+    main.add_command(export_command)
 
 
 _register()

@@ -123,7 +123,9 @@ async def test_inserted_row_is_named_inserted(engine: AsyncEngine, rehash: bool)
         if rehash:
             prev = await conn.scalar(select(t.c.row_hash).where(t.c.seq == 6))
             meta = RowMeta(*(forged[c] for c in RowMeta.__dataclass_fields__))
-            forged.update(prev_hash=bytes(prev), row_hash=row_hash(bytes(prev), meta, bytes(row["ciphertext"])))
+            forged.update(
+                prev_hash=bytes(prev), row_hash=row_hash(bytes(prev), meta, bytes(row["ciphertext"]))
+            )
         await conn.execute(t.insert().values(**forged))
     problem = (await verify_archive(engine, None, None)).chain_problem
     assert problem is not None and (problem.kind, problem.seq) == ("inserted", 7), problem

@@ -79,9 +79,10 @@ async def test_bot_cannot_redact_either(stack: Stack) -> None:
         await stack.admin("POST", f"/_matrix/client/v3/join/{room_id}", {})
         url = f"/_matrix/client/v3/rooms/{room_id}/redact/{sent.event_id}/t1"
         headers = {"Authorization": f"Bearer {stack.as_token}"}
-        async with aiohttp.ClientSession() as session, session.put(
-            stack.hs_url + url, json={}, headers=headers
-        ) as resp:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.put(stack.hs_url + url, json={}, headers=headers) as resp,
+        ):
             body = await resp.json()
             assert resp.status == 403, body
         assert body["errcode"] == HISTORY_RETAINED
@@ -112,7 +113,9 @@ async def test_admin_redact_all_user_events_is_refused(stack: Stack) -> None:
     try:
         sent = await alice.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": "y"})
         assert isinstance(sent, RoomSendResponse), sent
-        started = await stack.admin("POST", f"/_synapse/admin/v1/user/{alice_id}/redact", {"rooms": [room_id]})
+        started = await stack.admin(
+            "POST", f"/_synapse/admin/v1/user/{alice_id}/redact", {"rooms": [room_id]}
+        )
         status: dict[str, object] = {}
         for _ in range(100):
             status = await stack.admin("GET", f"/_synapse/admin/v1/user/redact_status/{started['redact_id']}")

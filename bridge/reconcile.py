@@ -142,7 +142,8 @@ class Reconciler:
                 if missing:
                     result = await self.writer.append(missing, source="reconcile")
                     stats.appended += len(result.appended)
-                    log.info("reconcile: appended %d missing events of %s", len(result.appended), room_id)
+                    if result.appended:
+                        log.info("reconcile: appended %d missing events of %s", len(result.appended), room_id)
             end = page.get("end")
             if not end or end == token:
                 return

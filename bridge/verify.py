@@ -269,7 +269,9 @@ async def verify_media(engine: AsyncEngine, media_dir: Path, report: VerifyRepor
     m = archive_media
     async with engine.connect() as conn:
         result = await conn.stream(
-            select(m.c.mxc, m.c.seq, m.c.event_id, m.c.path, m.c.cipher_sha256).where(m.c.status == "stored")
+            select(m.c.mxc, m.c.seq, m.c.event_id, m.c.path, m.c.cipher_sha256)
+            .where(m.c.status == "stored")
+            .order_by(m.c.seq, m.c.mxc)
         )
         async for mxc, seq, event_id, rel_path, cipher_sha in result:
             report.media_checked += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +15,10 @@ from bridge.archive import ArchiveWriter
 from bridge.chain import GENESIS_HASH, RowMeta, row_hash
 from bridge.db.engine import create_engine, migrate
 from bridge.db.tables import archive_events as t
+from bridge.db.tables import archive_media
 from bridge.heads import PublishedHead
 from bridge.keyring import Keyring
+from bridge.media_store import store_media
 from bridge.verify import verify_archive
 
 N = 12
@@ -164,3 +167,41 @@ async def test_recomputed_chain_is_found_against_the_published_head(engine: Asyn
     report = await verify_archive(engine, [earlier], None)
     assert report.head_problem is not None
     assert (report.head_problem.kind, report.head_problem.seq) == ("rewritten", N - 4)
+
+
+async def test_media_files_are_checked_without_the_key(engine: AsyncEngine, tmp_path: Path) -> None:
+    keyring = Keyring.generate()
+    stored = {
+        m: store_media(tmp_path, m, secrets.token_bytes(300), keyring)
+        for m in ("mxc://hs/a", "mxc://hs/b", "mxc://hs/c")
+    }
+    async with engine.begin() as conn:
+        for i, (mxc, s) in enumerate(stored.items(), start=1):
+            await conn.execute(
+                archive_media.insert().values(
+                    mxc=mxc,
+                    room_id="!r:test",
+                    event_id=f"$m{i}",
+                    seq=i,
+                    status="stored",
+                    attempts=1,
+                    next_attempt_ts=0,
+                    sha256=s.sha256,
+                    cipher_sha256=s.cipher_sha256,
+                    size=s.size,
+                    key_id=s.key_id,
+                    path=s.path,
+                    stored_ts=1,
+                )
+            )
+    report = await verify_archive(engine, None, tmp_path)
+    assert report.ok and report.media_checked == 3
+    (tmp_path / stored["mxc://hs/a"].path).unlink()
+    altered = tmp_path / stored["mxc://hs/b"].path
+    altered.write_bytes(altered.read_bytes()[:-1] + b"\x00")
+    report = await verify_archive(engine, None, tmp_path)
+    assert [(p.kind, p.event_id) for p in report.media_problems] == [
+        ("media-missing", "$m1"),
+        ("media-changed", "$m2"),
+    ]
+    assert report.chain_problem is None and not report.ok

@@ -11,7 +11,7 @@
    extrapolated linearly to E (say so when reporting).
 
     .venv/bin/python bench/archive_ingest.py [--n 20000] [--batch 100] [--pg-url URL]
-        [--export-n 100000] [--synapse-n 3000] [--skip-synapse]
+        [--export-n 100000] [--synapse-n 3000] [--skip-synapse] [--skip-ingest] [--skip-export]
 """
 
 from __future__ import annotations
@@ -274,13 +274,14 @@ async def main() -> None:
     parser.add_argument("--synapse-n", type=int, default=3000)
     parser.add_argument("--skip-synapse", action="store_true")
     parser.add_argument("--skip-export", action="store_true")
+    parser.add_argument("--skip-ingest", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="carebridge-bench-") as tmp:
         workdir = Path(tmp)
-        await bench_ingest(
-            f"sqlite+aiosqlite:///{workdir / 'ingest.db'}", "sqlite", args.n, args.batch, args.rounds
-        )
-        if args.pg_url:
+        if not args.skip_ingest:
+            sqlite_url = f"sqlite+aiosqlite:///{workdir / 'ingest.db'}"
+            await bench_ingest(sqlite_url, "sqlite", args.n, args.batch, args.rounds)
+        if args.pg_url and not args.skip_ingest:
             from tests.harness.databases import fresh_database
 
             async with fresh_database("postgres", workdir) as url:

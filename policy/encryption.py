@@ -12,6 +12,7 @@ from typing import Any
 from policy.redaction import ALLOW, Decision, Reason
 
 ENCRYPTION_EVENT = "m.room.encryption"
+ENCRYPTED_EVENT = "m.room.encrypted"
 ENCRYPTION_DISABLED = "ORG.CAREBRIDGE.ENCRYPTION_DISABLED"
 ENCRYPTION_MESSAGE = (
     "End-to-end encryption is turned off on this server: every message must stay readable "
@@ -21,8 +22,9 @@ ENCRYPTION_MESSAGE = (
 
 
 def decide_encryption_event(event_type: str, is_state: bool) -> Decision:
-    """Refuse an m.room.encryption state event (turning on E2EE in an existing room)."""
-    if event_type == ENCRYPTION_EVENT and is_state:
+    """Refuse turning on E2EE (an m.room.encryption state event) and any end-to-end
+    encrypted timeline event (m.room.encrypted), which the archive could not read."""
+    if (event_type == ENCRYPTION_EVENT and is_state) or event_type == ENCRYPTED_EVENT:
         return Decision(False, Reason.ENCRYPTION_REFUSED, ENCRYPTION_DISABLED, ENCRYPTION_MESSAGE)
     return ALLOW
 

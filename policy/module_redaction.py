@@ -3,7 +3,8 @@
 Registered from CarebridgeModule.__init__. The decisions come from policy.redaction and
 policy.encryption (pure); this file only adapts them to Synapse's third-party-rules API:
 
-- `check_event_allowed` refuses m.room.redaction and m.room.encryption. It raises a
+- `check_event_allowed` refuses m.room.redaction, m.room.encryption and m.room.encrypted
+  (end-to-end ciphertext the archive could not read). It raises a
   SynapseError (which Synapse passes to the client unchanged) so staff read a truthful
   403 with errcode ORG.CAREBRIDGE.HISTORY_RETAINED / ORG.CAREBRIDGE.ENCRYPTION_DISABLED,
   rather than the spam checker's fixed "rejected as probable spam" text.
@@ -21,7 +22,7 @@ from typing import Any
 from synapse.module_api import ModuleApi
 from synapse.module_api.errors import SynapseError
 
-from policy.encryption import ENCRYPTION_EVENT, decide_encryption_event, strip_encryption
+from policy.encryption import ENCRYPTED_EVENT, ENCRYPTION_EVENT, decide_encryption_event, strip_encryption
 from policy.guard import guarded
 from policy.module_config import ModuleConfig
 from policy.redaction import REDACTION_EVENT, Decision, decide_redaction, decide_room_shutdown
@@ -33,6 +34,7 @@ log = logging.getLogger("carebridge.module")
 _FAIL_CLOSED = {
     REDACTION_EVENT: decide_redaction(REDACTION_EVENT, "", True, ""),
     ENCRYPTION_EVENT: decide_encryption_event(ENCRYPTION_EVENT, True),
+    ENCRYPTED_EVENT: decide_encryption_event(ENCRYPTED_EVENT, False),
 }
 _NO_DECISION: Decision | None = None
 

@@ -43,6 +43,7 @@ def test_encryption_state_event_is_refused_but_not_a_timeline_event() -> None:
     assert not refused.allowed and refused.errcode == ENCRYPTION_DISABLED
     assert refused.message and "archive" in refused.message
     assert decide_encryption_event("m.room.encryption", is_state=False).allowed
+    assert not decide_encryption_event("m.room.encrypted", is_state=False).allowed
 
 
 def test_strip_encryption_from_initial_state() -> None:

@@ -16,6 +16,7 @@ from nio import (
     RoomMessagesResponse,
     RoomPutStateError,
     RoomRedactError,
+    RoomSendError,
     RoomSendResponse,
 )
 
@@ -158,6 +159,19 @@ async def test_encrypted_dm_request_creates_unencrypted_room(stack: Stack) -> No
         assert isinstance(later, RoomPutStateError), later
         assert later.status_code == ENCRYPTION_DISABLED
         assert "archive" in later.message
+
+        ciphertext = await alice.room_send(
+            created.room_id,
+            "m.room.encrypted",
+            {
+                "algorithm": "m.megolm.v1.aes-sha2",
+                "ciphertext": "AwgAEn",
+                "session_id": "x",
+                "device_id": "D",
+            },
+        )
+        assert isinstance(ciphertext, RoomSendError), ciphertext
+        assert ciphertext.status_code == ENCRYPTION_DISABLED
 
         name = await alice.room_put_state(created.room_id, "m.room.name", {"name": "still works"})
         assert not isinstance(name, RoomPutStateError), name

@@ -98,13 +98,16 @@ def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
 
 
-def _condition(flt: ExportFilter) -> ColumnElement[bool]:
+async def _condition(engine: AsyncEngine, flt: ExportFilter) -> ColumnElement[bool]:
     if flt.room_id is not None:
         return and_(t.c.room_id == flt.room_id, t.c.event_type.in_((*MESSAGE_TYPES, MEMBER)))
-    rooms = select(t.c.room_id).where(t.c.sender == flt.user_id, t.c.event_type.in_(MESSAGE_TYPES)).distinct()
+    # The rooms the person wrote in, looked up once (not as a subquery on every page).
+    wrote_in = select(t.c.room_id).where(t.c.sender == flt.user_id, t.c.event_type.in_(MESSAGE_TYPES))
+    async with engine.connect() as conn:
+        rooms = [r[0] for r in await conn.execute(wrote_in.distinct())]
     return or_(
         and_(t.c.sender == flt.user_id, t.c.event_type.in_(MESSAGE_TYPES)),
-        and_(t.c.event_type == MEMBER, t.c.room_id.in_(rooms.scalar_subquery())),
+        and_(t.c.event_type == MEMBER, t.c.room_id.in_(rooms)),
     )
 
 
@@ -148,9 +151,8 @@ class Exporter:
         """Yield one record per message, in archive order."""
         membership = _Membership()
         batch: list[tuple[ArchivedEvent, tuple[str, ...]]] = []
-        async for archived in iter_events(
-            self.engine, self.keyring, where=_condition(flt), page_size=self.page
-        ):
+        where = await _condition(self.engine, flt)
+        async for archived in iter_events(self.engine, self.keyring, where=where, page_size=self.page):
             event = archived.event
             if event["type"] == MEMBER:
                 membership.apply(event)

@@ -243,9 +243,7 @@ async def bench_synapse(n: int, workdir: Path, export_n: int, archive_rate: floa
         await stack.wait_archived(sent, timeout=600)
         paged, cold_s = await page_synapse(stack, room_id)
         paged, synapse_s = await page_synapse(stack, room_id)
-        print(
-            f"synapse admin /messages paging: first pass {cold_s:.2f}s, second pass {synapse_s:.2f}s (used below)"
-        )
+        print(f"synapse admin /messages paging: 1st pass {cold_s:.2f}s, 2nd pass {synapse_s:.2f}s (2nd used)")
         synapse_rate = paged / synapse_s
         engine = create_engine(stack.s.database_url)
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import secrets
 import stat
@@ -20,6 +21,7 @@ from typing import Protocol
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 NONCE_BYTES = 12
+log = logging.getLogger(__name__)
 
 
 class KeyringError(Exception):
@@ -151,8 +153,15 @@ class LiveKeyring:
         self._checked = now
         stamp = self._file_stamp()
         if stamp is not None and stamp != self._stamp:
-            self._ring = Keyring.load(self.key_file, self.env_var)
-            self._stamp = stamp
+            try:
+                ring = Keyring.load(self.key_file, self.env_var)
+            except KeyringError as exc:
+                if force:
+                    raise
+                # Keep sealing with the keys we have rather than failing every write.
+                log.error("archive key file changed but cannot be used (%s); keeping the loaded keys", exc)
+                return
+            self._ring, self._stamp = ring, stamp
 
     @property
     def current(self) -> Keyring:

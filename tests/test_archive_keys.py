@@ -100,3 +100,14 @@ async def test_reader_with_stale_keyring_reloads_on_unknown_key_id(db_url: str, 
         assert [a.event["content"]["body"] async for a in iter_events(engine, stale)] == ["from the CLI"]
     finally:
         await engine.dispose()
+
+
+def test_unusable_key_file_change_keeps_the_loaded_keys(tmp_path: Path) -> None:
+    data_dir(tmp_path)
+    key_file = tmp_path / "archive.key"
+    live = LiveKeyring(key_file, recheck=0)
+    key_id, sealed = live.seal(b"x", b"aad")
+    key_file.chmod(0o644)  # someone loosened the permissions
+    key_file.touch()
+    assert live.seal(b"y", b"aad")[0] == key_id, "still sealing with the loaded key"
+    assert live.open(key_id, sealed, b"aad") == b"x"

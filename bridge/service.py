@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.appservice import CarebridgeAppService
 from bridge.archive import ArchiveWriter, IngestResult
+from bridge.archive_services import ArchiveServices
 from bridge.bootstrap import ensure_admin_room, wait_for_bot_admin
 from bridge.consumers import Dispatcher
 from bridge.db.engine import create_engine, migrate
-from bridge.keyring import Keyring
+from bridge.keyring import LiveKeyring
 from bridge.metrics import MeteredArchiveWriter, instrument_engine, metrics_handler
 from bridge.registration import Registration, load_registration
 from bridge.staff import StaffFeatures
@@ -43,11 +44,12 @@ class Bridge:
 
     settings: Settings
     registration: Registration
-    keyring: Keyring
+    keyring: LiveKeyring
     engine: AsyncEngine
     appservice: CarebridgeAppService
     writer: ArchiveWriter
     dispatcher: Dispatcher
+    archive_services: ArchiveServices | None = None
     admin_room_id: RoomID | None = None
     staff: StaffFeatures | None = None
     ready: bool = False
@@ -57,7 +59,7 @@ class Bridge:
     def from_settings(cls, settings: Settings) -> Bridge:
         """Build (not start) a bridge from validated settings."""
         registration = load_registration(settings.path(settings.bridge.registration))
-        keyring = Keyring.load(settings.path(settings.archive.key_file), settings.archive.key_env)
+        keyring = LiveKeyring(settings.path(settings.archive.key_file), settings.archive.key_env)
         engine = create_engine(settings.database_url)
         instrument_engine(engine)
         appservice = CarebridgeAppService(
@@ -73,6 +75,8 @@ class Bridge:
         writer = MeteredArchiveWriter(engine, keyring)
         dispatcher = Dispatcher(engine, keyring)
         bridge = cls(settings, registration, keyring, engine, appservice, writer, dispatcher)
+        bridge.archive_services = ArchiveServices(settings, registration.as_token, engine, keyring, writer)
+        bridge.archive_services.register(dispatcher)
         appservice.app.router.add_get("/_carebridge/health", bridge._health)
         appservice.app.router.add_get("/metrics", metrics_handler(engine))
         return bridge
@@ -105,6 +109,8 @@ class Bridge:
         self.staff.install(self.dispatcher)
         await self.dispatcher.start()
         await self.staff.start()
+        if self.archive_services is not None:
+            self.archive_services.start(self.admin_room_id)
         if self.settings.web.enabled:
             await self._start_web()
         self.ready = True
@@ -142,6 +148,8 @@ class Bridge:
         """Stop accepting transactions, finish consumers, close the database."""
         self.ready = False
         await self.appservice.stop()
+        if self.archive_services is not None:
+            await self.archive_services.stop()
         await self.dispatcher.stop()
         if self.staff is not None:
             await self.staff.stop()

@@ -22,6 +22,7 @@ from policy.module_config import ModuleConfig
 from policy.module_direct import DirectRoomsResource
 from policy.module_media import MediaRules
 from policy.module_presence import PresenceRules
+from policy.module_redaction import RetentionRules
 from policy.module_rooms import RoomRules
 
 log = logging.getLogger("carebridge.module")
@@ -38,6 +39,7 @@ class CarebridgeModule:
         PresenceRules(api).register()
         MediaRules(config, api).register()
         DirectRoomsResource.register(config, api)
+        RetentionRules(config, api).register()
         if api.should_run_background_tasks():
             api.delayed_background_call(1000, self._ensure_bot_admin, desc="carebridge_bot_admin")
 

@@ -53,8 +53,10 @@ def main() -> None:
 
 
 def _register() -> None:
+    from provisioning.commands.archive_cmd import archive_group
     from provisioning.commands.backup_cmd import backup_command, restore_command
     from provisioning.commands.bridge_cmd import bridge_command
+    from provisioning.commands.export_cmd import export_command
     from provisioning.commands.init_cmd import init_command
     from provisioning.commands.status_cmd import status_command
     from provisioning.commands.up_cmd import up_command
@@ -65,6 +67,8 @@ def _register() -> None:
     main.add_command(bridge_command)
     main.add_command(backup_command)
     main.add_command(restore_command)
+    main.add_command(archive_group)
+    main.add_command(export_command)
 
 
 _register()

@@ -32,20 +32,25 @@ DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 Role = Literal["admin", "staff"]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _matches(pattern: str, expected: str) -> Any:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{value!r} is not valid: expected {expected}")
+        return value
+
+    return AfterValidator(check)
+
+
 Username = Annotated[
-    str,
-    Field(
-        pattern=USERNAME_PATTERN,
-        description="Matrix localpart: lower-case letters, digits and . _ = - (max 64)",
-    ),
+    str, _matches(USERNAME_PATTERN, "a Matrix localpart: lower-case letters, digits and . _ = - (max 64)")
 ]
-Name = Annotated[str, Field(pattern=NAME_PATTERN, description="lower-case letters, digits and . _ -")]
+Name = Annotated[str, _matches(NAME_PATTERN, "lower-case letters, digits and . _ - (max 64)")]
 Ref = Annotated[
-    str,
-    Field(
-        pattern=REF_PATTERN,
-        description="everyone | role:admin | role:staff | group:NAME | user:USERNAME",
-    ),
+    str, _matches(REF_PATTERN, "everyone, role:admin, role:staff, group:NAME or user:USERNAME")
 ]
 _TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 
@@ -56,7 +61,7 @@ def _parse_time(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         # YAML 1.1 reads an unquoted 19:00 as the base-60 number 1140.
         raise ValueError('expected a time "HH:MM" in quotes (unquoted, YAML reads 19:00 as a number)')
-    if not isinstance(value, str) or not _TIME_RE.match(value):
+    if not isinstance(value, str) or not _TIME_RE.fullmatch(value):
         raise ValueError('expected a 24-hour time "HH:MM", e.g. "07:00" or "19:30"')
     hours, minutes = value.split(":")
     return time(int(hours), int(minutes))

@@ -23,7 +23,7 @@ venv: $(VENV)/.runtime
 venv-dev: $(VENV)/.dev
 
 run: venv
-	@test -f $(DATA_DIR)/carebridge.yaml || $(BIN)/carebridge init --data-dir $(DATA_DIR)
+	@test -f $(DATA_DIR)/carebridge.yaml || $(BIN)/carebridge init --data-dir $(DATA_DIR) --org-file config/org.example.yaml
 	$(BIN)/carebridge up -c $(DATA_DIR)/carebridge.yaml
 
 lint: venv-dev

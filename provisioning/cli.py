@@ -58,12 +58,14 @@ def _register() -> None:
     from provisioning.commands.provision_cmd import provision_group
     from provisioning.commands.status_cmd import status_command
     from provisioning.commands.up_cmd import up_command
+    from provisioning.commands.user_cmd import user_group
 
     main.add_command(init_command)
     main.add_command(up_command)
     main.add_command(status_command)
     main.add_command(bridge_command)
     main.add_command(provision_group)
+    main.add_command(user_group)
 
 
 _register()

@@ -115,7 +115,7 @@ def write_password_file(cred: Credential, settings: Settings) -> Path:
         except FileExistsError:
             continue
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(f"To: {cred.email}\n\n{message_text(cred, settings)}")
+            handle.write(f"To: {cred.email or '(no email on record)'}\n\n{message_text(cred, settings)}")
         return path
     raise RuntimeError("could not pick a new password file name")
 
@@ -134,7 +134,7 @@ async def deliver(creds: Sequence[Credential], settings: Settings) -> DeliveryRe
     if not pending:
         return report
     smtp_settings = settings.smtp
-    if smtp_settings is not None:
+    if smtp_settings is not None and any(c.email for c in pending):
         try:
             client = aiosmtplib.SMTP(
                 hostname=smtp_settings.host,
@@ -145,7 +145,7 @@ async def deliver(creds: Sequence[Credential], settings: Settings) -> DeliveryRe
                 start_tls=smtp_settings.starttls,
             )
             async with client:
-                for cred in list(pending):
+                for cred in [c for c in pending if c.email]:
                     try:
                         await client.send_message(compose(cred, settings))
                     except aiosmtplib.SMTPException as exc:
@@ -156,7 +156,7 @@ async def deliver(creds: Sequence[Credential], settings: Settings) -> DeliveryRe
                     pending.remove(cred)
         except (aiosmtplib.SMTPException, OSError) as exc:
             log.warning("SMTP server unavailable (%s); writing password files", type(exc).__name__)
-            report.mail_failures += [(c.user_id, type(exc).__name__) for c in pending]
+            report.mail_failures += [(c.user_id, type(exc).__name__) for c in pending if c.email]
     for cred in pending:
         report.files.append((cred.user_id, write_password_file(cred, settings)))
     return report

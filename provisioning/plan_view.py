@@ -54,6 +54,15 @@ def print_plan(console: Console, plan: Plan) -> None:
         console.print(f"[dim]note: {note}[/]")
 
 
+def print_summary(console: Console, plan: Plan) -> None:
+    """One line: "No changes", or how many steps of each kind."""
+    if not plan.changed:
+        console.print("No changes: the homeserver already matches the org file.")
+        return
+    summary = ", ".join(f"{n} {kind}" for kind, n in plan.summary().items())
+    console.print(f"{len(plan.actions)} change(s): {summary}")
+
+
 def delivery_json(report: DeliveryReport) -> dict[str, Any]:
     """Where the passwords went, without the passwords."""
     return {
@@ -63,7 +72,7 @@ def delivery_json(report: DeliveryReport) -> dict[str, Any]:
     }
 
 
-def print_delivery(console: Console, report: DeliveryReport) -> None:
+def print_delivery(console: Console, report: DeliveryReport, each_file: bool = True) -> None:
     """Tell the administrator where initial passwords went (never the passwords)."""
     if report.emailed:
         console.print(f"Initial passwords mailed to {len(report.emailed)} user(s).")
@@ -78,7 +87,7 @@ def print_delivery(console: Console, report: DeliveryReport) -> None:
             f"[bold]{len(report.files)} initial password(s) written to {folder}/[/] "
             "(one 0600 file per user; hand each over, then delete it):"
         )
-        for user_id, path in report.files:
+        for user_id, path in report.files if each_file else []:
             console.print(f"  {user_id}: {path.name}")
 
 

@@ -17,7 +17,7 @@ from provisioning.apply import Applier, ApplyError, ApplyResult
 from provisioning.cli import config_option, fail
 from provisioning.matrix_errors import MatrixError, SynapseUnavailable
 from provisioning.plan import Plan
-from provisioning.plan_view import print_delivery, print_plan, result_json
+from provisioning.plan_view import print_delivery, print_plan, print_summary, result_json
 from provisioning.session import ProvisionError, compute_plan, load_org_file, open_session
 
 org_argument = click.argument(
@@ -116,7 +116,11 @@ def apply_command(config_path: Path, org_file: Path | None, fmt: str, concurrenc
 
 
 async def apply_org(settings: Settings, org: OrgFile, fmt: str = "table", concurrency: int = 8) -> int:
-    """Plan and apply with a progress bar; returns the exit code (0 ok, 1 failures)."""
+    """Plan and apply with a progress bar; returns the exit code (0 ok, 1 failures).
+
+    fmt: "table" (plan table, then results), "summary" (one line per part, for `up`) or
+    "json" (one JSON document on stdout).
+    """
     out = Console()
     err = Console(stderr=True)
     try:
@@ -124,6 +128,8 @@ async def apply_org(settings: Settings, org: OrgFile, fmt: str = "table", concur
             plan = await compute_plan(session, org)
             if fmt == "table":
                 print_plan(out, plan)
+            elif fmt == "summary":
+                print_summary(out, plan)
             if not plan.changed:
                 if fmt == "json":
                     click.echo(result_json(plan, ApplyResult()))
@@ -159,7 +165,7 @@ async def apply_org(settings: Settings, org: OrgFile, fmt: str = "table", concur
             f"Applied {result.done} of {len(plan.actions)} change(s) "
             f"with {result.writes} homeserver write(s)."
         )
-        print_delivery(out, result.delivery)
+        print_delivery(out, result.delivery, each_file=fmt == "table")
         for kind, target, error in result.failures:
             out.print(f"[red]failed:[/] {kind} {target}: {error}")
         if result.failures:

@@ -49,9 +49,7 @@ Username = Annotated[
     str, _matches(USERNAME_PATTERN, "a Matrix localpart: lower-case letters, digits and . _ = - (max 64)")
 ]
 Name = Annotated[str, _matches(NAME_PATTERN, "lower-case letters, digits and . _ - (max 64)")]
-Ref = Annotated[
-    str, _matches(REF_PATTERN, "everyone, role:admin, role:staff, group:NAME or user:USERNAME")
-]
+Ref = Annotated[str, _matches(REF_PATTERN, "everyone, role:admin, role:staff, group:NAME or user:USERNAME")]
 _TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 
 

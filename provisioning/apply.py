@@ -1,16 +1,19 @@
 """Executing a plan against Synapse and the directory, fast and restartably.
 
-Phases run in order (accounts, channel rooms and rights, joins, removals, closures,
-deactivations); inside a phase the steps run concurrently under a bounded semaphore. If a
-step fails, the phase finishes, what succeeded is still recorded in the directory, the
-initial passwords already set are still delivered, and later phases are skipped; running
-apply again picks up where it stopped. Logs carry user ids and room ids only.
+Phases: channel rooms and rights first (rights may name accounts that do not exist yet),
+then accounts and joins together (a join waits only for its own account; joins run one
+at a time per room, as Synapse serialises them anyway, and many rooms at once), then
+removals, closures and deactivations. Inside a phase steps run concurrently under a
+bounded semaphore. If a step fails, the phase finishes, what succeeded is still recorded
+in the directory, initial passwords already set are still delivered, and later phases are
+skipped; running apply again picks up where it stopped. Logs carry user and room ids only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -46,6 +49,7 @@ from provisioning.policy_file import policy_document, policy_path, render_policy
 
 log = logging.getLogger(__name__)
 A = TypeVar("A", bound=Action)
+T = TypeVar("T")
 
 
 @dataclass
@@ -58,6 +62,7 @@ class ApplyResult:
     writes: int = 0
     policy_written: bool = False
     room_ids: dict[str, RoomID] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class ApplyError(Exception):
@@ -78,32 +83,45 @@ class Applier:
     settings: Settings
     advance: Callable[[Action], None] = lambda _action: None
     concurrency: int = 8
+    join_rooms: int = 16
     result: ApplyResult = field(default_factory=ApplyResult)
     _creds: list[Credential] = field(default_factory=list)
     _users: list[DirectoryUser] = field(default_factory=list)
-    _touched: set[str] = field(default_factory=set)
     _closed: list[CloseChannel] = field(default_factory=list)
+    _ready: dict[UserID, asyncio.Future[bool]] = field(default_factory=dict)
 
     def _of(self, cls: type[A]) -> list[A]:
         return [a for a in self.plan.actions if isinstance(a, cls)]
 
-    async def _phase(self, actions: Sequence[A], step: Callable[[A], Awaitable[None]]) -> bool:
-        sem = asyncio.Semaphore(self.concurrency)
+    async def _one(self, action: A, step: Callable[[A], Awaitable[None]]) -> None:
+        """Run one step, recording success or failure (never raises a Matrix error)."""
+        try:
+            await step(action)
+            self.result.done += 1
+        except (MatrixError, SynapseUnavailable, OSError) as exc:
+            detail = exc.errcode if isinstance(exc, MatrixError) else type(exc).__name__
+            self.result.failures.append((action.kind, action.target, detail))
+            log.warning("%s %s failed: %s", action.kind, action.target, detail)
+        finally:
+            self.advance(action)
 
-        async def run(action: A) -> None:
+    async def _phase(
+        self, name: str, items: Sequence[T], run: Callable[[T], Awaitable[None]], limit: int = 0
+    ) -> bool:
+        """Run `run` over items, at most `limit` (default: concurrency) at a time."""
+        sem = asyncio.Semaphore(limit or self.concurrency)
+        started = time.perf_counter()
+
+        async def bounded(item: T) -> None:
             async with sem:
-                try:
-                    await step(action)
-                    self.result.done += 1
-                except (MatrixError, SynapseUnavailable, OSError) as exc:
-                    detail = exc.errcode if isinstance(exc, MatrixError) else type(exc).__name__
-                    self.result.failures.append((action.kind, action.target, detail))
-                    log.warning("%s %s failed: %s", action.kind, action.target, detail)
-                finally:
-                    self.advance(action)
+                await run(item)
 
-        await asyncio.gather(*(run(a) for a in actions))
+        await asyncio.gather(*(bounded(i) for i in items))
+        self.result.timings[name] = time.perf_counter() - started
         return not self.result.failures
+
+    async def _steps(self, name: str, actions: Sequence[A], step: Callable[[A], Awaitable[None]]) -> bool:
+        return await self._phase(name, actions, lambda a: self._one(a, step))
 
     # --- steps -----------------------------------------------------------------------
     def _record_user(self, user: DesiredUser, now: int) -> None:
@@ -129,10 +147,16 @@ class Applier:
             # A fresh password for every account created or brought back.
             user = action.user
             password = generate_password()
-            if isinstance(action, CreateUser):
-                await self.client.create_user(user.user_id, password, user.display_name, user.email)
-            else:
-                await self.client.reactivate_user(user.user_id, password, user.display_name, user.email)
+            ready = self._ready[user.user_id]
+            try:
+                if isinstance(action, CreateUser):
+                    await self.client.create_user(user.user_id, password, user.display_name, user.email)
+                else:
+                    await self.client.reactivate_user(user.user_id, password, user.display_name, user.email)
+            except BaseException:
+                ready.set_result(False)
+                raise
+            ready.set_result(True)
             reason: Reason = "new" if isinstance(action, CreateUser) else "reactivated"
             self._creds.append(
                 Credential(user.user_id, user.username, user.display_name, user.email, password, reason)
@@ -191,7 +215,26 @@ class Applier:
         if room_id is None:
             raise MatrixError(0, "M_NOT_FOUND", "channel room was not created")
         self.result.room_ids.setdefault(action.channel_name, room_id)
+        ready = self._ready.get(action.user_id)
+        if ready is not None and not await ready:
+            raise MatrixError(0, "M_NOT_FOUND", "account was not created")
         await self.client.force_join(room_id, action.user_id)
+
+    async def _join_phase(self, joins: Sequence[JoinMember]) -> bool:
+        """Joins run one at a time per room (Synapse serialises membership changes in a
+        room anyway) and many rooms at once; each waits for its account if that account
+        is still being created, so joins overlap with account creation."""
+        order = {user_id: i for i, user_id in enumerate(self._ready)}
+        by_room: dict[str, list[JoinMember]] = {}
+        for join in joins:
+            by_room.setdefault(join.channel_name, []).append(join)
+        queues = [sorted(q, key=lambda j: order.get(j.user_id, -1)) for q in by_room.values()]
+        queues.sort(key=len, reverse=True)
+        return await self._phase("joins", queues, self._join_queue, self.join_rooms)
+
+    async def _join_queue(self, queue: list[JoinMember]) -> None:
+        for join in queue:
+            await self._one(join, self._join_step)
 
     async def _remove_step(self, action: RemoveMember) -> None:
         self.result.room_ids.setdefault(action.channel_name, action.room_id)
@@ -221,20 +264,33 @@ class Applier:
                 *self._of(SetRights),
                 *self._of(RecordChannel),
             ]
-            ok = await self._phase(users, self._user_step)
-            ok = ok and await self._phase(channels, self._channel_step)
-            ok = ok and await self._phase(self._of(JoinMember), self._join_step)
-            ok = ok and await self._phase(self._of(RemoveMember), self._remove_step)
-            ok = ok and await self._phase(self._of(CloseChannel), self._close_step)
+            for action in users:
+                if isinstance(action, CreateUser | ReactivateUser):
+                    self._ready[action.user.user_id] = asyncio.get_running_loop().create_future()
+            # Rooms first (rights may name accounts not created yet), then accounts and
+            # joins together: a join starts as soon as its account exists.
+            ok = await self._steps("channels", channels, self._channel_step)
+            started = time.perf_counter()
+            both = await asyncio.gather(
+                self._steps("users", users, self._user_step), self._join_phase(self._of(JoinMember))
+            )
+            self.result.timings["users+joins"] = time.perf_counter() - started
+            ok = ok and all(both)
+            ok = ok and await self._steps("removals", self._of(RemoveMember), self._remove_step)
+            ok = ok and await self._steps("closures", self._of(CloseChannel), self._close_step)
             deactivations = self._of(DeactivateUser)
-            ok = ok and await self._phase(deactivations, self._deactivate_step)
+            ok = ok and await self._steps("deactivations", deactivations, self._deactivate_step)
+            started = time.perf_counter()
             await self._record(deactivations if ok else [], record_org=ok and bool(self._of(RecordOrg)))
+            self.result.timings["directory"] = time.perf_counter() - started
             for action in self.plan.actions:
                 if isinstance(action, RecordOrg | WritePolicyFile) and ok:
                     self.result.done += 1
                     self.advance(action)
         finally:
+            started = time.perf_counter()
             self.result.delivery = await deliver(self._creds, self.settings)
+            self.result.timings["passwords"] = time.perf_counter() - started
             self.result.writes = self.client.writes - writes_before
         if self.result.failures:
             raise ApplyError(self.result)

@@ -177,6 +177,30 @@ async def test_org_lifecycle(org_stack: tuple[Stack, MailCatcher], tmp_path: Pat
 
         code, out, err = await carebridge(stack, "provision", "apply", "--format", "json", str(org))
         assert code == 0 and json.loads(out)["homeserver_writes"] == 0, out + err
+
+        # 4. back to the first file: doc4 reactivated with a new mailed password, the
+        # channel reopened, clerk1 taken out of icu again
+        org.write_text(org_yaml())
+        code, out, err = await carebridge(stack, "provision", "apply", "--format", "json", str(org))
+        assert code == 0, out + err
+        summary = json.loads(out)["plan"]["summary"]
+        assert summary["user.reactivate"] == 1 and summary["member.remove"] == 1
+        mail.wait_for(13)
+        new_password = password_from(mail.to(email_of("doc4"))[-1])
+        assert new_password != passwords["doc4"]
+        back = await stack.login(uid["doc4"], new_password)
+        await clients["doc4"].close()
+        clients["doc4"] = back
+        synced = await back.sync(timeout=0)
+        assert isinstance(synced, SyncResponse), synced
+        assert set(synced.rooms.join) == {rooms[c] for c in MEMBERSHIP["doc4"]}
+        reopened = await clients["clerk2"].room_send(
+            rooms["clerks-desk"], "m.room.message", text("open again")
+        )
+        assert isinstance(reopened, RoomSendResponse), reopened
+        synced = await clients["clerk1"].sync(timeout=0)
+        assert isinstance(synced, SyncResponse), synced
+        assert rooms["icu"] not in synced.rooms.join
     finally:
         await asyncio.gather(*(c.close() for c in clients.values()))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -65,6 +66,17 @@ class ApplyResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def default_concurrency() -> int:
+    """Account creations in flight: Synapse hashes each password (bcrypt) on a CPU core,
+    so more than about two per core only adds contention."""
+    return min(16, max(4, 2 * (os.cpu_count() or 2)))
+
+
+def connections_for(concurrency: int) -> int:
+    """HTTP connections an Applier with this concurrency keeps busy (accounts + joins)."""
+    return 3 * concurrency + 4
+
+
 class ApplyError(Exception):
     """Some steps failed; `result` says which (and what still got done)."""
 
@@ -82,8 +94,8 @@ class Applier:
     directory: Directory
     settings: Settings
     advance: Callable[[Action], None] = lambda _action: None
-    concurrency: int = 8
-    join_rooms: int = 16
+    concurrency: int = field(default_factory=default_concurrency)
+    join_rooms: int = 0  # rooms joined into at once; default 2 x concurrency
     result: ApplyResult = field(default_factory=ApplyResult)
     _creds: list[Credential] = field(default_factory=list)
     _users: list[DirectoryUser] = field(default_factory=list)
@@ -230,7 +242,7 @@ class Applier:
             by_room.setdefault(join.channel_name, []).append(join)
         queues = [sorted(q, key=lambda j: order.get(j.user_id, -1)) for q in by_room.values()]
         queues.sort(key=len, reverse=True)
-        return await self._phase("joins", queues, self._join_queue, self.join_rooms)
+        return await self._phase("joins", queues, self._join_queue, self.join_rooms or 2 * self.concurrency)
 
     async def _join_queue(self, queue: list[JoinMember]) -> None:
         for join in queue:

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from config.org import OrgFile
 from config.settings import Settings, load_settings
-from provisioning.apply import Applier, ApplyError, ApplyResult
+from provisioning.apply import Applier, ApplyError, ApplyResult, connections_for, default_concurrency
 from provisioning.cli import config_option, fail
 from provisioning.matrix_errors import MatrixError, SynapseUnavailable
 from provisioning.plan import Plan
@@ -94,11 +94,11 @@ async def _plan(settings: Settings, org: OrgFile) -> Plan:
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 64),
-    default=8,
-    show_default=True,
-    help="Homeserver requests in flight at once.",
+    default=None,
+    help="Accounts created at once (joins use twice as many rooms at once). "
+    "Default: 2 per CPU core, between 4 and 16.",
 )
-def apply_command(config_path: Path, org_file: Path | None, fmt: str, concurrency: int) -> None:
+def apply_command(config_path: Path, org_file: Path | None, fmt: str, concurrency: int | None) -> None:
     """Apply the org file: create and update accounts (initial passwords are mailed, or
     written to 0600 files without SMTP), deactivate accounts no longer listed (never
     erased), create channel rooms with their rights, join members, close removed channels
@@ -115,7 +115,9 @@ def apply_command(config_path: Path, org_file: Path | None, fmt: str, concurrenc
     sys.exit(code)
 
 
-async def apply_org(settings: Settings, org: OrgFile, fmt: str = "table", concurrency: int = 8) -> int:
+async def apply_org(
+    settings: Settings, org: OrgFile, fmt: str = "table", concurrency: int | None = None
+) -> int:
     """Plan and apply with a progress bar; returns the exit code (0 ok, 1 failures).
 
     fmt: "table" (plan table, then results), "summary" (one line per part, for `up`) or
@@ -123,8 +125,9 @@ async def apply_org(settings: Settings, org: OrgFile, fmt: str = "table", concur
     """
     out = Console()
     err = Console(stderr=True)
+    concurrency = concurrency or default_concurrency()
     try:
-        async with open_session(settings, concurrency=max(concurrency, 4) * 2) as session:
+        async with open_session(settings, concurrency=connections_for(concurrency)) as session:
             plan = await compute_plan(session, org)
             if fmt == "table":
                 print_plan(out, plan)
@@ -155,7 +158,7 @@ async def apply_org(settings: Settings, org: OrgFile, fmt: str = "table", concur
                     result = await applier.run()
                 except ApplyError as exc:
                     result = exc.result
-    except (ProvisionError, SynapseUnavailable) as exc:
+    except (ProvisionError, SynapseUnavailable, MatrixError) as exc:
         err.print(f"[red]error:[/] {exc}")
         return 1
     if fmt == "json":

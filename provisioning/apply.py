@@ -100,6 +100,7 @@ class Applier:
     _creds: list[Credential] = field(default_factory=list)
     _users: list[DirectoryUser] = field(default_factory=list)
     _closed: list[CloseChannel] = field(default_factory=list)
+    _deactivated: list[DeactivateUser] = field(default_factory=list)
     _ready: dict[UserID, asyncio.Future[bool]] = field(default_factory=dict)
 
     def _of(self, cls: type[A]) -> list[A]:
@@ -262,6 +263,7 @@ class Applier:
     async def _deactivate_step(self, action: DeactivateUser) -> None:
         if action.in_synapse:
             await self.client.deactivate_user(action.user_id)
+        self._deactivated.append(action)
         log.info("deactivated %s (not erased)", action.user_id)
 
     # --- the whole run ---------------------------------------------------------------
@@ -290,10 +292,9 @@ class Applier:
             ok = ok and all(both)
             ok = ok and await self._steps("removals", self._of(RemoveMember), self._remove_step)
             ok = ok and await self._steps("closures", self._of(CloseChannel), self._close_step)
-            deactivations = self._of(DeactivateUser)
-            ok = ok and await self._steps("deactivations", deactivations, self._deactivate_step)
+            ok = ok and await self._steps("deactivations", self._of(DeactivateUser), self._deactivate_step)
             started = time.perf_counter()
-            await self._record(deactivations if ok else [], record_org=ok and bool(self._of(RecordOrg)))
+            await self._record(record_org=ok and bool(self._of(RecordOrg)))
             self.result.timings["directory"] = time.perf_counter() - started
             for action in self.plan.actions:
                 if isinstance(action, RecordOrg | WritePolicyFile) and ok:
@@ -308,12 +309,13 @@ class Applier:
             raise ApplyError(self.result)
         return self.result
 
-    async def _record(self, deactivations: Sequence[DeactivateUser], record_org: bool) -> None:
+    async def _record(self, record_org: bool) -> None:
+        """Write what succeeded to the directory, then policy.json from the directory."""
         now = now_ms()
         desired = self.plan.desired
         snap = await self.directory.snapshot()
         users = list(self._users)
-        for action in deactivations:
+        for action in self._deactivated:
             row = snap.users.get(action.user_id)
             if row is not None:
                 users.append(replace(row, active=False, updated_ts=now, deactivated_ts=now))

@@ -46,6 +46,9 @@ def org_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack,
     try:
         stack.start_synapse()
         stack.start_bridge()
+        # Reactivating an account fails on a brand-new SQLite homeserver until Synapse's
+        # start-up schema updates are done (a unique index on profiles).
+        asyncio.run(stack.wait_background_updates())
         yield stack, mail
     finally:
         stack.stop()

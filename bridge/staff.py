@@ -1,6 +1,7 @@
 """The bridge's staff-experience features, wired into the running bridge.
 
-Consumers (post-commit, durable cursors): `dms` (DM registry and m.direct) and `calls`
+Consumers (post-commit, durable cursors): `channels` (client-created channels), `dms`
+(DM registry and m.direct) and `calls`
 (call log, person-to-person rule); and the missed-call watcher, which is planned from
 the call log so it survives restarts.
 """
@@ -13,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bridge.calls.consumer import CallLog
 from bridge.calls.missed import MissedCallWatcher
 from bridge.calls.store import CallStore
+from bridge.channels import ClientChannels
 from bridge.consumers import Dispatcher
+from bridge.db.directory import Directory
 from bridge.dms import DmRegistry
 from config.settings import Settings
 
@@ -24,6 +27,7 @@ class StaffFeatures:
     def __init__(self, settings: Settings, engine: AsyncEngine, intent: IntentAPI) -> None:
         self.calls = CallStore(engine)
         self.dms = DmRegistry(engine, intent)
+        self.channels = ClientChannels(Directory(engine), intent)
         self.missed = MissedCallWatcher(self.calls, intent, settings.calls.missed_call_notice)
         self.call_log = CallLog(
             self.calls, intent, settings.calls.one_to_one_notice, on_change=self.missed.poke
@@ -31,6 +35,7 @@ class StaffFeatures:
 
     def install(self, dispatcher: Dispatcher) -> None:
         """Register the consumers (before the dispatcher starts)."""
+        dispatcher.add("channels", self.channels.handle)
         dispatcher.add("dms", self.dms.handle)
         dispatcher.add("calls", self.call_log.handle)
 

@@ -8,6 +8,8 @@ their reply (and thread message) accepted.
 from __future__ import annotations
 
 import asyncio
+import secrets
+from typing import Any
 
 from nio import (
     JoinResponse,
@@ -17,7 +19,17 @@ from nio import (
     RoomSendResponse,
 )
 
+from bridge.db.directory import Directory, DirectoryChannel
+from bridge.db.engine import create_engine
+from policy.channel_power import (
+    CHANNEL_STATE_TYPE,
+    Access,
+    channel_power_levels,
+    channel_state_content,
+    power_levels_match,
+)
 from tests.harness.stack import Stack
+from tests.staff_helpers import client_api, eventually
 
 
 async def test_staff_without_right_cannot_create_channel(stack: Stack) -> None:
@@ -116,3 +128,70 @@ async def test_respond_only_member_can_reply_not_post(stack: Stack) -> None:
         assert isinstance(more, RoomSendResponse), more
     finally:
         await asyncio.gather(pat.close(), rae.close())
+
+
+async def test_channel_creator_creates_channel_with_policy_power_levels(stack: Stack) -> None:
+    tag = secrets.token_hex(3)
+    admin_id, admin_pw = await stack.create_user(display_name="Ada Admin")
+    member_id, member_pw = await stack.create_user(display_name="Max Member")
+    stack.allow_channel_creators(admin_id)
+    ada = await stack.login(admin_id, admin_pw)
+    mx = await stack.login(member_id, member_pw)
+    try:
+        created = await ada.room_create(name="ICU nights", alias=f"icu-nights-{tag}", invite=[member_id])
+        assert isinstance(created, RoomCreateResponse), created
+        room = created.room_id
+        bot = stack.s.bot_user_id
+        access: dict[str, Access] = {admin_id: "post", member_id: "post"}
+        expected = channel_power_levels(bot, access, admins=[admin_id])
+
+        async def state(event_type: str) -> dict[str, Any] | None:
+            status, body = await client_api(
+                ada, "GET", f"/_matrix/client/v3/rooms/{room}/state/{event_type}/"
+            )
+            return body if status == 200 else None
+
+        async def policy_applied() -> dict[str, Any] | None:
+            levels = await state("m.room.power_levels")
+            return levels if levels is not None and power_levels_match(levels, expected) else None
+
+        levels = await eventually(policy_applied, what="the channel power levels")
+        assert levels["users"][admin_id] == 50 and levels["users"][bot] == 100
+        assert levels["redact"] == 100
+        assert await state(CHANNEL_STATE_TYPE) == channel_state_content(f"icu-nights-{tag}", access)
+        assert await state("m.room.history_visibility") == {"history_visibility": "shared"}
+        assert await state("m.room.join_rules") == {"join_rule": "invite"}
+        create = await state("m.room.create")
+        assert create is not None and create["org.carebridge.kind"] == "channel"
+
+        channel = await eventually(lambda: _directory_channel(stack, room), what="the directory entry")
+        assert channel.managed_by == "client" and channel.name == f"icu-nights-{tag}"
+        assert channel.display_name == "ICU nights"
+
+        joined = await mx.join(room)
+        assert isinstance(joined, JoinResponse), joined
+        hello = await mx.room_send(room, "m.room.message", {"msgtype": "m.text", "body": "on shift"})
+        assert isinstance(hello, RoomSendResponse), hello
+        members = await eventually(
+            lambda: _joined_member_access(stack, room, member_id), what="the member in the directory"
+        )
+        assert members == "post"
+    finally:
+        await asyncio.gather(ada.close(), mx.close())
+
+
+async def _directory_channel(stack: Stack, room_id: str) -> DirectoryChannel | None:
+    engine = create_engine(stack.s.database_url)
+    try:
+        return await Directory(engine).channel_by_room(room_id)
+    finally:
+        await engine.dispose()
+
+
+async def _joined_member_access(stack: Stack, room_id: str, user_id: str) -> str | None:
+    engine = create_engine(stack.s.database_url)
+    try:
+        members: dict[str, str] = dict(await Directory(engine).channel_members(room_id))
+        return members.get(user_id)
+    finally:
+        await engine.dispose()

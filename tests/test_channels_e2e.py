@@ -138,7 +138,10 @@ async def test_channel_creator_creates_channel_with_policy_power_levels(stack: S
     ada = await stack.login(admin_id, admin_pw)
     mx = await stack.login(member_id, member_pw)
     try:
-        created = await ada.room_create(name="ICU nights", alias=f"icu-nights-{tag}", invite=[member_id])
+        # Version 12 would make the creator outrank the bot: channels get version 11.
+        created = await ada.room_create(
+            name="ICU nights", alias=f"icu-nights-{tag}", invite=[member_id], room_version="12"
+        )
         assert isinstance(created, RoomCreateResponse), created
         room = created.room_id
         bot = stack.s.bot_user_id
@@ -163,6 +166,7 @@ async def test_channel_creator_creates_channel_with_policy_power_levels(stack: S
         assert await state("m.room.join_rules") == {"join_rule": "invite"}
         create = await state("m.room.create")
         assert create is not None and create["org.carebridge.kind"] == "channel"
+        assert create["room_version"] == "11"
 
         channel = await eventually(lambda: _directory_channel(stack, room), what="the directory entry")
         assert channel.managed_by == "client" and channel.name == f"icu-nights-{tag}"

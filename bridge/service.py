@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bridge.appservice import CarebridgeAppService
 from bridge.archive import ArchiveWriter, IngestResult
 from bridge.bootstrap import ensure_admin_room, wait_for_bot_admin
+from bridge.compliance import ComplianceServices
+from bridge.compliance_directory import org_directory
 from bridge.consumers import Dispatcher
 from bridge.db.engine import create_engine, migrate
 from bridge.keyring import Keyring
@@ -42,6 +44,7 @@ class Bridge:
     appservice: CarebridgeAppService
     writer: ArchiveWriter
     dispatcher: Dispatcher
+    compliance: ComplianceServices | None = None
     admin_room_id: RoomID | None = None
     ready: bool = False
     _extra_runners: list[web.AppRunner] = field(default_factory=list)
@@ -65,6 +68,8 @@ class Bridge:
         writer = ArchiveWriter(engine, keyring)
         dispatcher = Dispatcher(engine, keyring)
         bridge = cls(settings, registration, keyring, engine, appservice, writer, dispatcher)
+        bridge.compliance = ComplianceServices(settings, engine, org_directory(engine))
+        bridge.compliance.register(dispatcher)
         appservice.app.router.add_get("/_carebridge/health", bridge._health)
         return bridge
 
@@ -92,6 +97,8 @@ class Bridge:
         self.admin_room_id = await ensure_admin_room(
             intent, self.settings.bridge.admin_room_alias, self.settings.server_name
         )
+        if self.compliance is not None:
+            self.compliance.start(intent, self.admin_room_id)
         await self.dispatcher.start()
         self.ready = True
         self.appservice.ready = True
@@ -109,6 +116,8 @@ class Bridge:
         """Stop accepting transactions, finish consumers, close the database."""
         self.ready = False
         await self.appservice.stop()
+        if self.compliance is not None:
+            await self.compliance.stop()
         await self.dispatcher.stop()
         for runner in self._extra_runners:
             await runner.cleanup()

@@ -55,6 +55,7 @@ def main() -> None:
 def _register() -> None:
     from provisioning.commands.bridge_cmd import bridge_command
     from provisioning.commands.init_cmd import init_command
+    from provisioning.commands.report_cmd import report_group
     from provisioning.commands.status_cmd import status_command
     from provisioning.commands.up_cmd import up_command
 
@@ -62,6 +63,7 @@ def _register() -> None:
     main.add_command(up_command)
     main.add_command(status_command)
     main.add_command(bridge_command)
+    main.add_command(report_group)
 
 
 _register()

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= carebridge-data
 PYTEST_ARGS ?=
 
-.PHONY: run test lint venv venv-dev clean-data bench
+.PHONY: run test lint venv venv-dev clean-data webclient
 
 $(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,10 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.runtime
 venv: $(VENV)/.runtime
 venv-dev: $(VENV)/.dev
 
-run: venv
+webclient:
+	webclient/build.sh
+
+run: venv webclient
 	@test -f $(DATA_DIR)/carebridge.yaml || $(BIN)/carebridge init --data-dir $(DATA_DIR)
 	$(BIN)/carebridge up -c $(DATA_DIR)/carebridge.yaml
 
@@ -31,7 +34,7 @@ lint: venv-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint webclient
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean-data:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import web
 from mautrix.appservice import ASStateStore
@@ -20,9 +21,12 @@ from bridge.consumers import Dispatcher
 from bridge.db.engine import create_engine, migrate
 from bridge.keyring import Keyring
 from bridge.registration import Registration, load_registration
+from bridge.webclient import WebClientSettings, create_web_app
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
+
+DEFAULT_WEBCLIENT_DIST = Path(__file__).resolve().parent.parent / "webclient" / "dist"
 
 
 class _MemoryASStateStore(MemoryStateStore, ASStateStore):
@@ -100,9 +104,30 @@ class Bridge:
         if self.compliance is not None:
             self.compliance.start(intent, self.admin_room_id)
         await self.dispatcher.start()
+        if self.settings.web.enabled:
+            await self._start_web()
         self.ready = True
         self.appservice.ready = True
         log.info("bridge ready; bot %s, admin room %s", intent.mxid, self.admin_room_id)
+
+    def web_settings(self) -> WebClientSettings:
+        """What the web client is told about this deployment."""
+        s = self.settings
+        return WebClientSettings(
+            dist_dir=s.web.dist_dir if s.web.dist_dir is not None else DEFAULT_WEBCLIENT_DIST,
+            homeserver_url=s.synapse.public_url,
+            server_name=s.server_name,
+            organization_name=s.organization_name,
+            primary_colour=s.web.primary_colour,
+        )
+
+    async def _start_web(self) -> None:
+        """Serve the web client and .well-known on the public listener."""
+        runner = web.AppRunner(create_web_app(self.web_settings()), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, self.settings.web.host, self.settings.web.port).start()
+        self._extra_runners.append(runner)
+        log.info("web client on %s:%d", self.settings.web.host, self.settings.web.port)
 
     async def _ping_synapse(self) -> None:
         """Ask Synapse to ping us; on success it redelivers any transactions it queued

@@ -1,0 +1,250 @@
+"""Serve the Carebridge web client (the Hydrogen build in ``webclient/dist/``).
+
+One build serves every deployment: this module generates ``config.json`` (the
+homeserver, the organisation's name and colour) from :class:`WebClientSettings`,
+serves ``/.well-known/matrix/client`` so Element desktop and mobile find the
+homeserver from the organisation's domain, and puts security headers on every
+response, including errors (45 CFR 164.312(e)(1), transmission security: the
+browser may only talk to this origin and the homeserver, and the pages can be
+neither framed nor sniffed into another content type).
+
+``/.well-known/matrix/server`` is deliberately not served: Carebridge runs
+without federation, so no other server is told where to reach this one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Final
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+INDEX_FILE: Final = "index.html"
+DOWNLOAD_SANDBOX: Final = "assets/download-sandbox.html"
+
+# Explicit types for everything the build produces; the platform's mimetypes
+# table differs between machines (.js as application/javascript, no .wasm ...).
+CONTENT_TYPES: Final[dict[str, str]] = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".map": "application/json",
+    ".wasm": "application/wasm",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".ico": "image/vnd.microsoft.icon",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+    ".txt": "text/plain; charset=utf-8",
+    ".webmanifest": "application/manifest+json",
+}
+FALLBACK_CONTENT_TYPE: Final = "application/octet-stream"
+
+_HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_SERVER_NAME = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+
+
+class WebClientNotBuiltError(RuntimeError):
+    """The web client's dist directory is missing or incomplete."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebClientSettings:
+    """What the web client needs to know about its deployment.
+
+    ``homeserver_url`` is the public base URL of the Client-Server API (scheme,
+    host and optional port, no path: Hydrogen keeps only the origin).
+    ``server_name`` is the Matrix server name in user ids (``@alice:server_name``).
+    """
+
+    dist_dir: Path
+    homeserver_url: str
+    server_name: str
+    organization_name: str
+    primary_colour: str = "#03b381"
+    tagline: str = ""
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.homeserver_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"homeserver_url must be an http(s) URL, got {self.homeserver_url!r}")
+        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+            raise ValueError(f"homeserver_url must be scheme://host[:port] only, got {self.homeserver_url!r}")
+        if not _SERVER_NAME.match(self.server_name):
+            raise ValueError(f"server_name is not a valid Matrix server name: {self.server_name!r}")
+        if not self.organization_name.strip() or len(self.organization_name) > 100:
+            raise ValueError("organization_name must be 1 to 100 characters")
+        if not _HEX_COLOUR.match(self.primary_colour):
+            raise ValueError(f"primary_colour must look like #1a2b3c, got {self.primary_colour!r}")
+        if len(self.tagline) > 200:
+            raise ValueError("tagline must be at most 200 characters")
+
+    @property
+    def homeserver_origin(self) -> str:
+        """``scheme://host[:port]`` of the homeserver, as the browser compares origins."""
+        parts = urlsplit(self.homeserver_url)
+        return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+SETTINGS_KEY: Final = web.AppKey("webclient_settings", WebClientSettings)
+_ROOT_KEY: Final = web.AppKey("webclient_root", Path)
+
+
+def client_config(settings: WebClientSettings) -> dict[str, object]:
+    """The ``config.json`` the web client reads at start-up.
+
+    ``defaultHomeServer`` is Hydrogen's own key; ``carebridge`` is read by our
+    bootstrap (branding, and hiding the homeserver field).
+    """
+    return {
+        "defaultHomeServer": settings.homeserver_origin,
+        "carebridge": {
+            "organizationName": settings.organization_name,
+            "tagline": settings.tagline,
+            "primaryColour": settings.primary_colour.lower(),
+            "serverName": settings.server_name,
+            "homeserverUrl": settings.homeserver_origin,
+            "lockHomeserver": True,
+        },
+    }
+
+
+def well_known_client(settings: WebClientSettings) -> dict[str, object]:
+    """The body of ``/.well-known/matrix/client`` (Matrix spec, server discovery)."""
+    return {"m.homeserver": {"base_url": settings.homeserver_origin}}
+
+
+def content_security_policy(settings: WebClientSettings, *, frame_ancestors: str) -> str:
+    """A CSP that lets Hydrogen work and nothing else.
+
+    - scripts only from this origin; ``'wasm-unsafe-eval'`` lets olm's
+      WebAssembly compile without allowing ``eval`` of JavaScript;
+    - stylesheets only from this origin; inline ``style=`` attributes are allowed
+      (``style-src-attr``) because Hydrogen sizes images with them;
+    - the homeserver for the API (connect) and media (img/media); ``blob:`` for
+      decrypted and freshly picked media, ``data:`` for the coloured theme icons;
+    - frames only from this origin (Hydrogen's download sandbox).
+    """
+    hs = settings.homeserver_origin
+    directives = [
+        "default-src 'none'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "style-src 'self'",
+        "style-src-attr 'unsafe-inline'",
+        f"img-src 'self' data: blob: {hs}",
+        f"media-src 'self' blob: {hs}",
+        "font-src 'self'",
+        f"connect-src 'self' {hs}",
+        "worker-src 'self'",
+        "frame-src 'self'",
+        "manifest-src 'self'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "object-src 'none'",
+        f"frame-ancestors {frame_ancestors}",
+    ]
+    return "; ".join(directives)
+
+
+def content_type_for(path: Path) -> str:
+    """The Content-Type for a file of the build, by extension."""
+    return CONTENT_TYPES.get(path.suffix.lower(), FALLBACK_CONTENT_TYPE)
+
+
+def _check_dist(dist_dir: Path) -> Path:
+    root = dist_dir.resolve()
+    if not (root / INDEX_FILE).is_file():
+        raise WebClientNotBuiltError(
+            f"the web client is not built: {root / INDEX_FILE} does not exist; "
+            "run webclient/build.sh (needs node and npm)"
+        )
+    return root
+
+
+def _resolve_static(root: Path, tail: str) -> Path | None:
+    """Map a request path to a file inside ``root``, or None if it is not one.
+
+    Refuses any segment that is empty, ``.``, ``..`` or hidden, backslashes and
+    NUL bytes, and anything whose real path (symlinks followed) leaves ``root``.
+    """
+    if not tail:
+        tail = INDEX_FILE
+    if "\\" in tail or "\x00" in tail:
+        return None
+    segments = tail.split("/")
+    if any(seg == "" or seg.startswith(".") for seg in segments):
+        return None
+    candidate = (root / PurePosixPath(*segments)).resolve()
+    if not candidate.is_relative_to(root) or not candidate.is_file():
+        return None
+    return candidate
+
+
+async def _serve_static(request: web.Request) -> web.StreamResponse:
+    root = request.app[_ROOT_KEY]
+    path = _resolve_static(root, request.match_info["tail"])
+    if path is None:
+        raise web.HTTPNotFound(text="Not found")
+    return web.FileResponse(
+        path,
+        headers={"Content-Type": content_type_for(path), "Cache-Control": "no-cache"},
+    )
+
+
+def _json_handler(body: dict[str, object], *, cors: bool) -> Callable[[web.Request], Awaitable[web.Response]]:
+    payload = json.dumps(body, indent=2, sort_keys=True).encode()
+    headers = {"Cache-Control": "no-cache"}
+    if cors:
+        headers["Access-Control-Allow-Origin"] = "*"
+        headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+        headers["Access-Control-Allow-Headers"] = "X-Requested-With, Content-Type, Authorization"
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=payload, content_type="application/json", headers=headers)
+
+    return handler
+
+
+async def _add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    settings = request.app[SETTINGS_KEY]
+    # Hydrogen's download sandbox is an iframe of this very app; everything else
+    # may not be framed at all (clickjacking).
+    sandbox = request.path == "/" + DOWNLOAD_SANDBOX
+    ancestors = "'self'" if sandbox else "'none'"
+    headers = response.headers
+    headers["Content-Security-Policy"] = content_security_policy(settings, frame_ancestors=ancestors)
+    headers["X-Frame-Options"] = "SAMEORIGIN" if sandbox else "DENY"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers["Permissions-Policy"] = (
+        "camera=(self), microphone=(self), display-capture=(self), "
+        "geolocation=(), payment=(), usb=(), interest-cohort=()"
+    )
+
+
+def create_web_app(settings: WebClientSettings) -> web.Application:
+    """Build the aiohttp application that serves the web client.
+
+    Raises :class:`WebClientNotBuiltError` at once when ``settings.dist_dir``
+    holds no build, rather than answering 500 to every request later.
+    """
+    root = _check_dist(settings.dist_dir)
+    app = web.Application()
+    app[SETTINGS_KEY] = settings
+    app[_ROOT_KEY] = root
+    app.on_response_prepare.append(_add_security_headers)
+    app.router.add_get("/config.json", _json_handler(client_config(settings), cors=False))
+    well_known = _json_handler(well_known_client(settings), cors=True)
+    app.router.add_get("/.well-known/matrix/client", well_known)
+    app.router.add_route("OPTIONS", "/.well-known/matrix/client", well_known)
+    app.router.add_get("/{tail:.*}", _serve_static)
+    return app

@@ -1,0 +1,73 @@
+"""Helpers for the compliance integration tests: read the bridge's ledger, wait for rows."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+from sqlalchemy import select
+
+from bridge.db.engine import create_engine
+from bridge.db.tables import failed_logins, sessions
+from policy.session_record import SESSION_EVENT_TYPE
+from tests.harness.stack import Stack
+
+
+async def ledger(stack: Stack, user_id: str | None) -> tuple[list[Any], list[Any]]:
+    """(sessions rows, failed_logins rows) of one user, oldest first."""
+    engine = create_engine(stack.s.database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(sessions).where(sessions.c.user_id == user_id).order_by(sessions.c.id)
+                )
+            ).all()
+            cond = (
+                failed_logins.c.user_id.is_(None) if user_id is None else failed_logins.c.user_id == user_id
+            )
+            failed = (
+                await conn.execute(select(failed_logins).where(cond).order_by(failed_logins.c.id))
+            ).all()
+        return list(rows), list(failed)
+    finally:
+        await engine.dispose()
+
+
+async def wait_for(
+    probe: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 30.0, what: str = "condition"
+) -> Any:
+    """Poll the async `probe` until `done(result)`; fail with the last result after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if done(result):
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; last: {result!r}")
+        await asyncio.sleep(0.3)
+
+
+async def session_records(stack: Stack, user_id: str) -> list[dict[str, Any]]:
+    """Contents of the archived org.carebridge.session events about `user_id`."""
+    return [
+        e.event["content"]
+        for e in await stack.archived()
+        if e.event["type"] == SESSION_EVENT_TYPE and e.event["content"].get("user_id") == user_id
+    ]
+
+
+async def client_api(
+    stack: Stack, method: str, path: str, token: str, body: dict[str, Any] | None = None
+) -> tuple[int, Any]:
+    """A raw client-server API call (for endpoints matrix-nio lacks)."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(
+            method, f"{stack.hs_url}{path}", json=body, headers={"Authorization": f"Bearer {token}"}
+        ) as resp,
+    ):
+        return resp.status, await resp.json(content_type=None)

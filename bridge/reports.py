@@ -25,7 +25,7 @@ from bridge.report_queries import (
 )
 from bridge.report_table import ReportTable
 from bridge.roster import Directory, Person, Roster
-from policy.shifts import DayEvaluation, ShiftSpec, Status, evaluate_day
+from policy.shifts import DayEvaluation, SessionFacts, ShiftSpec, Status, evaluate_day
 
 ATTENDANCE_COLUMNS = (
     "date",
@@ -127,16 +127,17 @@ class Reports:
         # Overnight shifts reach into the next day; early logins into the day before.
         start_ms, _ = day_bounds(first - timedelta(days=1), tz)
         _, end_ms = day_bounds(last + timedelta(days=1), tz)
-        by_user: dict[str, list[SessionRow]] = defaultdict(list)
+        by_user: dict[str, list[SessionFacts]] = defaultdict(list)
         for row in await sessions_overlapping(self.engine, start_ms, end_ms):
-            by_user[row.user_id].append(row)
+            by_user[row.user_id].append(row.facts())
         now = self.clock.now()
+        scheduled = roster.scheduled()
         out = []
         day = first
         while day <= last:
-            for person, spec in roster.scheduled():
-                facts = [r.facts() for r in by_user.get(person.user_id, ())]
-                out.append(Evaluated(person, spec, evaluate_day(spec, day, facts, now)))
+            for person, spec in scheduled:
+                evaluation = evaluate_day(spec, day, by_user.get(person.user_id, []), now)
+                out.append(Evaluated(person, spec, evaluation))
             day += timedelta(days=1)
         return out
 

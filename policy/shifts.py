@@ -156,8 +156,10 @@ class DayEvaluation:
         return [self.status.value, *sorted(f.value for f in self.flags)]
 
 
-def _logins_on(sessions: Iterable[SessionFacts], spec: ShiftSpec, day: date) -> list[datetime]:
-    return sorted(s.login for s in sessions if s.login is not None and spec.local_date(s.login) == day)
+def _day_span(spec: ShiftSpec, day: date) -> tuple[datetime, datetime]:
+    """[local midnight, next local midnight) of `day` as absolute instants."""
+    start = datetime.combine(day, time(0), spec.tz)
+    return _utc(start), _utc(datetime.combine(day + timedelta(days=1), time(0), spec.tz))
 
 
 def _in_some_window(at: datetime, instances: Sequence[ShiftInstance]) -> bool:
@@ -179,11 +181,12 @@ def evaluate_day(
     """
     instance = spec.instance_on(day)
     neighbours = [i for i in (spec.instance_on(day - timedelta(days=1)), instance) if i is not None]
-    day_logins = _logins_on(sessions, spec, day)
+    day_start, day_end = _day_span(spec, day)
+    day_logins = sorted(s.login for s in sessions if s.login is not None and day_start <= s.login < day_end)
     flags: set[Flag] = set()
     if any(not _in_some_window(at, neighbours) for at in day_logins):
         flags.add(Flag.OFF_SHIFT_LOGIN)
-    logouts = [s.logout for s in sessions if s.logout is not None and spec.local_date(s.logout) == day]
+    logouts = [s.logout for s in sessions if s.logout is not None and day_start <= s.logout < day_end]
     last_logout = max(logouts) if logouts else None
     if instance is None:
         status = Status.OFF_SHIFT if day_logins else Status.DAY_OFF

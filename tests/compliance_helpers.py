@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+from mautrix.appservice import AppServiceAPI, ASStateStore, IntentAPI
+from mautrix.client.state_store import MemoryStateStore
+from mautrix.types import UserID
 from sqlalchemy import select
 
 from bridge.db.engine import create_engine
@@ -71,3 +75,31 @@ async def client_api(
         ) as resp,
     ):
         return resp.status, await resp.json(content_type=None)
+
+
+async def admin_room_id(stack: Stack) -> str:
+    """The administrators' room, as the running bridge reports it."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{stack.bridge_url}/_carebridge/health") as resp,
+    ):
+        return str((await resp.json())["admin_room"])
+
+
+class _StateStore(MemoryStateStore, ASStateStore):
+    def __init__(self) -> None:
+        MemoryStateStore.__init__(self)
+        ASStateStore.__init__(self)
+
+
+def bot_intent(stack: Stack, session: aiohttp.ClientSession) -> IntentAPI:
+    """The appservice bot's mautrix intent, built as the bridge builds it."""
+    api = AppServiceAPI(
+        base_url=stack.hs_url,
+        bot_mxid=UserID(f"@carebridge:{stack.server_name}"),
+        token=stack.as_token,
+        state_store=_StateStore(),
+        client_session=session,
+        log=logging.getLogger("tests.bot"),  # type: ignore[arg-type]
+    )
+    return api.bot_intent()

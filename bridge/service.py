@@ -20,6 +20,7 @@ from bridge.compliance_directory import org_directory
 from bridge.consumers import Dispatcher
 from bridge.db.engine import create_engine, migrate
 from bridge.keyring import Keyring
+from bridge.metrics import MeteredArchiveWriter, instrument_engine, metrics_handler
 from bridge.registration import Registration, load_registration
 from bridge.webclient import WebClientSettings, create_web_app
 from config.settings import Settings
@@ -59,6 +60,7 @@ class Bridge:
         registration = load_registration(settings.path(settings.bridge.registration))
         keyring = Keyring.load(settings.path(settings.archive.key_file), settings.archive.key_env)
         engine = create_engine(settings.database_url)
+        instrument_engine(engine)
         appservice = CarebridgeAppService(
             server=settings.synapse.url,
             domain=settings.server_name,
@@ -69,12 +71,13 @@ class Bridge:
             log="carebridge.appservice",
             state_store=_MemoryASStateStore(),
         )
-        writer = ArchiveWriter(engine, keyring)
+        writer = MeteredArchiveWriter(engine, keyring)
         dispatcher = Dispatcher(engine, keyring)
         bridge = cls(settings, registration, keyring, engine, appservice, writer, dispatcher)
         bridge.compliance = ComplianceServices(settings, engine, org_directory(engine))
         bridge.compliance.register(dispatcher)
         appservice.app.router.add_get("/_carebridge/health", bridge._health)
+        appservice.app.router.add_get("/metrics", metrics_handler(engine))
         return bridge
 
     def _committed(self, result: IngestResult) -> None:

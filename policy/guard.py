@@ -7,6 +7,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
+from policy.module_metrics import CALLBACK_ERRORS
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -26,6 +28,7 @@ def guarded(on_error: R) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Aw
                 return await func(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - containment is the point
                 log.error("carebridge callback %s failed: %s", func.__name__, type(exc).__name__)
+                CALLBACK_ERRORS.labels(func.__name__).inc()
                 return on_error
 
         return inner

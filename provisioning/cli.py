@@ -53,6 +53,7 @@ def main() -> None:
 
 
 def _register() -> None:
+    from provisioning.commands.backup_cmd import backup_command, restore_command
     from provisioning.commands.bridge_cmd import bridge_command
     from provisioning.commands.init_cmd import init_command
     from provisioning.commands.report_cmd import report_group
@@ -64,6 +65,8 @@ def _register() -> None:
     main.add_command(status_command)
     main.add_command(bridge_command)
     main.add_command(report_group)
+    main.add_command(backup_command)
+    main.add_command(restore_command)
 
 
 _register()

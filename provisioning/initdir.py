@@ -43,6 +43,14 @@ class InitOptions:
     force: bool = False
     max_upload_size: str = "50M"
     extra_settings: dict[str, object] = field(default_factory=dict)
+    # Production (`carebridge init --production`): the directory as the processes see it
+    # (e.g. /data inside containers), the public https URL, where Synapse reaches the
+    # bridge, and TURN. None/empty: the embedded defaults derived from the fields above.
+    runtime_dir: Path | None = None
+    public_url: str | None = None
+    appservice_url: str | None = None
+    turn_uris: tuple[str, ...] = ()
+    turn_shared_secret: str = ""
 
 
 def registration_document(opts: InitOptions, as_token: str, hs_token: str) -> dict[str, object]:
@@ -53,7 +61,7 @@ def registration_document(opts: InitOptions, as_token: str, hs_token: str) -> di
     """
     return {
         "id": "carebridge",
-        "url": f"http://{opts.bind_address}:{opts.bridge_port}",
+        "url": opts.appservice_url or f"http://{opts.bind_address}:{opts.bridge_port}",
         "as_token": as_token,
         "hs_token": hs_token,
         "sender_localpart": "carebridge",
@@ -98,14 +106,15 @@ def init_data_dir(opts: InitOptions) -> Path:
         yaml.safe_dump(registration_document(opts, as_token, hs_token), sort_keys=False),
     )
 
-    web_url = f"http://{opts.bind_address}:{opts.web_port}"
-    public_url = f"http://{opts.bind_address}:{opts.synapse_port}"
+    seen_dir = opts.runtime_dir or data_dir
+    web_url = opts.public_url or f"http://{opts.bind_address}:{opts.web_port}"
+    public_url = opts.public_url or f"http://{opts.bind_address}:{opts.synapse_port}"
     homeserver = render(
         "homeserver.yaml.j2",
         server_name=opts.server_name,
         public_url=public_url,
         web_client_url=web_url,
-        data_dir=str(data_dir),
+        data_dir=str(seen_dir),
         synapse_port=opts.synapse_port,
         bind_address=opts.bind_address,
         x_forwarded=False,
@@ -113,18 +122,18 @@ def init_data_dir(opts: InitOptions) -> Path:
         database_args=opts.synapse_database_args or {},
         macaroon_secret_key=secrets.token_urlsafe(32),
         form_secret=secrets.token_urlsafe(32),
-        registration_path=str(data_dir / "registration.yaml"),
+        registration_path=str(seen_dir / "registration.yaml"),
         bot_localpart="carebridge",
         admin_room_alias="carebridge-admins",
         max_upload_size=opts.max_upload_size,
-        turn_uris=[],
-        turn_shared_secret="",
+        turn_uris=list(opts.turn_uris),
+        turn_shared_secret=opts.turn_shared_secret,
         testing=opts.testing,
     )
     write_private(data_dir / "homeserver.yaml", homeserver)
     write_private(
         data_dir / "log.config.yaml",
-        render("log.config.yaml.j2", data_dir=str(data_dir), log_level="INFO"),
+        render("log.config.yaml.j2", data_dir=str(seen_dir), log_level="INFO"),
     )
     signing = io.StringIO()
     write_signing_keys(signing, [generate_signing_key("a_" + secrets.token_hex(2))])

@@ -8,6 +8,7 @@ import click
 
 from provisioning.cli import DEFAULT_DATA_DIR, fail
 from provisioning.initdir import InitError, InitOptions, init_data_dir
+from provisioning.production import ComposeOptions, init_compose
 
 
 @click.command("init")
@@ -59,6 +60,35 @@ from provisioning.initdir import InitError, InitOptions, init_data_dir
     help="org.yaml to apply every time `carebridge up` starts.",
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing data directory (new tokens and keys).")
+@click.option(
+    "--production",
+    is_flag=True,
+    help="Write the docker-compose.yml deployment instead: PostgreSQL, Synapse workers + Redis, "
+    "coturn, TLS at the reverse proxy; secrets in DATA-DIR/secrets/, compose variables in "
+    "DATA-DIR/compose.env.",
+)
+@click.option(
+    "--public-url",
+    help="[--production] https URL staff and apps use (the proxy's DNS name), e.g. https://chat.clinic.example.",
+)
+@click.option(
+    "--synapse-db-url",
+    help="[--production] Synapse's PostgreSQL URL (database with C collation). "
+    "Default: the compose `postgres` service with a generated password.",
+)
+@click.option(
+    "--database-url",
+    help="[--production] Carebridge's postgresql+asyncpg:// URL. Default: the compose `postgres` service.",
+)
+@click.option(
+    "--redis-url",
+    default="redis://redis:6379/0",
+    show_default=True,
+    help="[--production] Redis for Synapse worker replication.",
+)
+@click.option(
+    "--turn-host", help="[--production] Public DNS name of the TURN server (default: the public URL's host)."
+)
 def init_command(
     data_dir: Path,
     server_name: str,
@@ -68,6 +98,12 @@ def init_command(
     organization_name: str,
     org_file: Path | None,
     force: bool,
+    production: bool,
+    public_url: str | None,
+    synapse_db_url: str | None,
+    database_url: str | None,
+    redis_url: str,
+    turn_host: str | None,
 ) -> None:
     """Write a new data directory: carebridge.yaml, Synapse's homeserver.yaml, the
     appservice registration, signing key, archive key and log config.
@@ -75,7 +111,29 @@ def init_command(
     Secrets come from Python's `secrets` module and every file holding one is mode 0600.
     The homeserver is set up for compliance: no self-registration, no guests, no
     federation, history never purged, a strong password policy, the Carebridge module.
+
+    With --production the same baseline is written for docker-compose.yml, plus
+    production.yaml (PostgreSQL, Redis, worker map, metrics listener), workers/*.yaml,
+    compose.env and secrets/ (see the README's production section).
     """
+    if production:
+        if not public_url:
+            fail("--production needs --public-url https://<the proxy's DNS name>")
+        assert public_url is not None
+        _init_production(
+            ComposeOptions(
+                data_dir=data_dir,
+                server_name=server_name,
+                public_url=public_url,
+                organization_name=organization_name,
+                synapse_db_url=synapse_db_url,
+                database_url=database_url,
+                redis_url=redis_url,
+                turn_host=turn_host,
+                force=force,
+            )
+        )
+        return
     options = InitOptions(
         data_dir=data_dir,
         server_name=server_name,
@@ -92,3 +150,14 @@ def init_command(
         fail(str(exc))
     click.echo(f"Wrote {config_path}")
     click.echo(f"Next: carebridge up -c {config_path}")
+
+
+def _init_production(options: ComposeOptions) -> None:
+    try:
+        config_path = init_compose(options)
+    except (InitError, ValueError) as exc:
+        fail(str(exc))
+        return
+    env_file = config_path.parent / "compose.env"
+    click.echo(f"Wrote {config_path.parent} (secrets in {config_path.parent / 'secrets'}, mode 0600)")
+    click.echo(f"Next: docker compose --env-file {env_file} up -d --build")

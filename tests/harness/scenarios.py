@@ -1,0 +1,44 @@
+"""Scenarios shared by integration tests on different stacks."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from nio import JoinResponse, RoomCreateResponse, RoomSendResponse
+
+from tests.harness.stack import Stack
+
+
+@dataclass(frozen=True)
+class DirectMessages:
+    """What `exchange_dm` did: the room, its two members and the two messages' event ids."""
+
+    room_id: str
+    alice_id: str
+    bob_id: str
+    event_ids: tuple[str, str]
+
+
+async def exchange_dm(stack: Stack, first_body: str, reply_body: str = "ack") -> DirectMessages:
+    """Two new staff accounts exchange a DM the bot never joins (the Foundation check)."""
+    alice_id, alice_pw = await stack.create_user(display_name="Alice Nurse")
+    bob_id, bob_pw = await stack.create_user(display_name="Bob Physician")
+    alice = await stack.login(alice_id, alice_pw)
+    bob = await stack.login(bob_id, bob_pw)
+    try:
+        created = await alice.room_create(is_direct=True, invite=[bob_id])
+        assert isinstance(created, RoomCreateResponse), created
+        joined = await bob.join(created.room_id)
+        assert isinstance(joined, JoinResponse), joined
+        sent = await alice.room_send(
+            created.room_id, "m.room.message", {"msgtype": "m.text", "body": first_body}
+        )
+        assert isinstance(sent, RoomSendResponse), sent
+        reply = await bob.room_send(
+            created.room_id, "m.room.message", {"msgtype": "m.text", "body": reply_body}
+        )
+        assert isinstance(reply, RoomSendResponse), reply
+        return DirectMessages(created.room_id, alice_id, bob_id, (sent.event_id, reply.event_id))
+    finally:
+        await asyncio.gather(alice.close(), bob.close())

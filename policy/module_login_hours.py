@@ -36,30 +36,25 @@ class ShiftBook:
         return self.schedules.get(name) if name is not None else None
 
 
-def _user_entries(raw: Any) -> dict[str, str]:
-    # {"@u:s": {"schedule": "day"}} or [{"user_id": "@u:s", "schedule": "day"}]
-    out: dict[str, str] = {}
-    items: list[tuple[Any, Any]] = []
-    if isinstance(raw, dict):
-        items = list(raw.items())
-    elif isinstance(raw, list):
-        items = [(e.get("user_id"), e) for e in raw if isinstance(e, dict)]
-    for user_id, entry in items:
-        schedule = entry.get("schedule") if isinstance(entry, dict) else None
-        if isinstance(user_id, str) and isinstance(schedule, str):
-            out[user_id] = schedule
-    return out
+def _user_schedules(raw: Any) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        return {}
+    return {u: n for u, n in raw.items() if isinstance(u, str) and isinstance(n, str)}
 
 
 def shift_book_from_document(doc: Mapping[str, Any]) -> ShiftBook:
-    """Build a ShiftBook from the policy.json document (raises ValueError/KeyError if malformed)."""
+    """Build a ShiftBook from the policy.json document (raises ValueError/KeyError if malformed).
+
+    Keys read: organization.timezone, schedules (name -> the org.yaml definition),
+    user_schedules (active user id -> schedule name).
+    """
     organization = doc.get("organization")
     timezone = organization.get("timezone", "UTC") if isinstance(organization, dict) else "UTC"
     raw_schedules = doc.get("schedules") or {}
     if not isinstance(raw_schedules, dict):
         raise ValueError("schedules is not a mapping")
     schedules = {name: spec_from_definition(name, d, timezone) for name, d in raw_schedules.items()}
-    return ShiftBook(schedules, _user_entries(doc.get("users")))
+    return ShiftBook(schedules, _user_schedules(doc.get("user_schedules")))
 
 
 class LoginHours:

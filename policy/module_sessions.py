@@ -38,6 +38,7 @@ from synapse.module_api import ModuleApi
 from policy.guard import guarded
 from policy.module_config import ModuleConfig
 from policy.module_login_hours import LoginHours
+from policy.module_metrics import count_refusal
 from policy.session_reason import RequestFacts, classify_logout, is_login_request
 from policy.session_record import SESSION_EVENT_TYPE, FailureReason, Kind, SessionRecord
 
@@ -197,6 +198,7 @@ class SessionRecorder:
                 reason=FailureReason.OUTSIDE_ALLOWED_HOURS.value,
             )
         )
+        count_refusal(decision.reason)
         log.info("refused login of %s: %s", user_id, decision.reason)
         return Codes.FORBIDDEN, {"error": decision.message}
 

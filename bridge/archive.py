@@ -21,8 +21,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bridge.chain import GENESIS_HASH, RowMeta, event_aad, row_hash
-from bridge.db.tables import archive_events, as_transactions
-from bridge.keyring import Keyring
+from bridge.db.tables import archive_events, archive_relations, as_transactions
+from bridge.keyring import Sealer
+from bridge.relations import relation_of
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +76,25 @@ def validate_events(events: object) -> list[JsonDict]:
     return [_check_event(e) for e in events]
 
 
+def _first_of_each(events: Sequence[JsonDict]) -> list[JsonDict]:
+    seen: set[str] = set()
+    out = []
+    for event in events:
+        if event["event_id"] not in seen:
+            seen.add(event["event_id"])
+            out.append(event)
+    return out
+
+
 class ArchiveWriter:
     """Appends events to the archive; safe against concurrent writers in other processes."""
 
-    def __init__(self, engine: AsyncEngine, keyring: Keyring, clock: Callable[[], int] = _now_ms) -> None:
+    def __init__(self, engine: AsyncEngine, keyring: Sealer, clock: Callable[[], int] = _now_ms) -> None:
         self.engine = engine
         self.keyring = keyring
         self.clock = clock
         self._lock = asyncio.Lock()
+        self._head: tuple[int, bytes] | None = None
 
     async def ingest_transaction(self, txn_id: str, events: Sequence[JsonDict]) -> IngestResult:
         """Archive one appservice transaction atomically with its txnId."""
@@ -95,14 +107,25 @@ class ArchiveWriter:
     async def _with_retry(self, txn_id: str | None, events: Sequence[JsonDict], source: str) -> IngestResult:
         async with self._lock:
             for attempt in range(1, MAX_ATTEMPTS + 1):
+                # Fast path (the usual case): trust the head this writer committed last and
+                # skip the replay and duplicate look-ups. The primary key on seq and the
+                # unique txn_id and event_id make any surprise (another process appended,
+                # a replayed txn, an event already archived) fail the insert, and the
+                # careful path below then re-reads everything.
+                fast = attempt == 1 and self._head is not None
                 try:
                     async with self.engine.begin() as conn:
-                        return await self._write(conn, txn_id, events, source)
+                        result, head = await self._write(conn, txn_id, events, source, fast)
+                    self._head = head
+                    return result
                 except (IntegrityError, OperationalError) as exc:
-                    # Another process appended first (seq or event_id taken) or SQLite
-                    # was busy: re-read the head and try again.
+                    self._head = None
                     if attempt == MAX_ATTEMPTS:
                         raise
+                    if fast:
+                        continue
+                    # Another process appended first (seq or event_id taken) or SQLite
+                    # was busy: re-read the head and try again.
                     log.warning(
                         "archive write conflict (%s), retrying txn=%s attempt=%d",
                         type(exc).__name__,
@@ -110,6 +133,9 @@ class ArchiveWriter:
                         attempt,
                     )
                     await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)  # noqa: S311 - jitter, not crypto
+                except BaseException:
+                    self._head = None
+                    raise
         raise AssertionError("unreachable")
 
     async def _write(
@@ -118,24 +144,30 @@ class ArchiveWriter:
         txn_id: str | None,
         events: Sequence[JsonDict],
         source: str,
-    ) -> IngestResult:
-        if txn_id is not None:
-            seen = await conn.scalar(
-                select(as_transactions.c.txn_id).where(as_transactions.c.txn_id == txn_id)
-            )
-            if seen is not None:
-                return IngestResult(replayed=True, appended=())
-        head = (
-            await conn.execute(
-                select(archive_events.c.seq, archive_events.c.row_hash)
-                .order_by(archive_events.c.seq.desc())
-                .limit(1)
-            )
-        ).first()
-        seq, prev = (head[0], head[1]) if head else (0, GENESIS_HASH)
-        fresh = await self._not_yet_archived(conn, events)
+        fast: bool,
+    ) -> tuple[IngestResult, tuple[int, bytes] | None]:
+        if fast and self._head is not None:
+            seq, prev = self._head
+            fresh = _first_of_each(events)
+        else:
+            if txn_id is not None:
+                seen = await conn.scalar(
+                    select(as_transactions.c.txn_id).where(as_transactions.c.txn_id == txn_id)
+                )
+                if seen is not None:
+                    return IngestResult(replayed=True, appended=()), None
+            head = (
+                await conn.execute(
+                    select(archive_events.c.seq, archive_events.c.row_hash)
+                    .order_by(archive_events.c.seq.desc())
+                    .limit(1)
+                )
+            ).first()
+            seq, prev = (head[0], bytes(head[1])) if head else (0, GENESIS_HASH)
+            fresh = await self._not_yet_archived(conn, events)
         now = self.clock()
         rows = []
+        relations = []
         appended = []
         for event in fresh:
             seq += 1
@@ -157,13 +189,26 @@ class ArchiveWriter:
             rows.append({**meta.__dict__, "ciphertext": sealed, "prev_hash": prev, "row_hash": digest})
             appended.append(ArchivedEvent(seq=seq, event=event))
             prev = digest
+            relation = relation_of(event)
+            if relation is not None:
+                relations.append(
+                    {
+                        "event_id": relation.event_id,
+                        "seq": seq,
+                        "room_id": event["room_id"],
+                        "target_event_id": relation.target_event_id,
+                        "rel_type": relation.rel_type,
+                    }
+                )
         if txn_id is not None:
             await conn.execute(
                 insert(as_transactions).values(txn_id=txn_id, received_ts=now, event_count=len(rows))
             )
         if rows:
             await conn.execute(insert(archive_events), rows)
-        return IngestResult(replayed=False, appended=tuple(appended))
+        if relations:
+            await conn.execute(insert(archive_relations), relations)
+        return IngestResult(replayed=False, appended=tuple(appended)), (seq, prev)
 
     @staticmethod
     async def _not_yet_archived(conn: AsyncConnection, events: Sequence[JsonDict]) -> list[JsonDict]:

@@ -12,14 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bridge.archive import ArchivedEvent
 from bridge.chain import event_aad
 from bridge.db.tables import archive_events
-from bridge.keyring import Keyring
+from bridge.keyring import Sealer
 
 PAGE = 500
 
 
 async def iter_events(
     engine: AsyncEngine,
-    keyring: Keyring,
+    keyring: Sealer,
     after_seq: int = 0,
     where: ColumnElement[bool] | None = None,
     page_size: int = PAGE,

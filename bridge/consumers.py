@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bridge.archive import ArchivedEvent
 from bridge.archive_read import head_seq, iter_events
 from bridge.db.tables import consumer_cursors
-from bridge.keyring import Keyring
+from bridge.keyring import Sealer
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class Consumer:
 class Dispatcher:
     """Feeds archived events to consumers in order, durably tracking progress."""
 
-    def __init__(self, engine: AsyncEngine, keyring: Keyring) -> None:
+    def __init__(self, engine: AsyncEngine, keyring: Sealer) -> None:
         self.engine = engine
         self.keyring = keyring
         self.consumers: list[Consumer] = []

@@ -9,19 +9,31 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import secrets
 import stat
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 NONCE_BYTES = 12
+log = logging.getLogger(__name__)
 
 
 class KeyringError(Exception):
     """The keyring is missing, unreadable, too widely readable, or malformed."""
+
+
+class Sealer(Protocol):
+    """What the archive needs from a keyring: seal with the active key, open by key id."""
+
+    def seal(self, plaintext: bytes, aad: bytes) -> tuple[str, bytes]: ...
+
+    def open(self, key_id: str, sealed: bytes, aad: bytes) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,14 @@ class Keyring:
 
     active: str
     keys: dict[str, bytes]
+    _ciphers: dict[str, AESGCM] = field(default_factory=dict, repr=False, compare=False)
+
+    def _cipher(self, key_id: str) -> AESGCM:
+        # Building AESGCM expands the key schedule: do it once per key, not per row.
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            cipher = self._ciphers[key_id] = AESGCM(self.keys[key_id])
+        return cipher
 
     @classmethod
     def generate(cls) -> Keyring:
@@ -88,12 +108,75 @@ class Keyring:
     def seal(self, plaintext: bytes, aad: bytes) -> tuple[str, bytes]:
         """Encrypt with the active key; returns (key id, nonce + ciphertext + tag)."""
         nonce = secrets.token_bytes(NONCE_BYTES)
-        return self.active, nonce + AESGCM(self.keys[self.active]).encrypt(nonce, plaintext, aad)
+        return self.active, nonce + self._cipher(self.active).encrypt(nonce, plaintext, aad)
 
     def open(self, key_id: str, sealed: bytes, aad: bytes) -> bytes:
         """Decrypt a sealed blob; raises cryptography's InvalidTag if it was altered."""
+        if key_id not in self.keys:
+            raise KeyringError(f"archive key id {key_id!r} is not in the keyring")
+        return self._cipher(key_id).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
+
+
+class LiveKeyring:
+    """A keyring that follows its key file, so `carebridge archive rotate-key` takes effect
+    in a running bridge: new rows are sealed with the new active key within `recheck`
+    seconds, and a row sealed by another process with a key id we have not seen yet makes
+    us re-read the file at once. With the keys in an environment variable it never changes.
+    """
+
+    def __init__(self, key_file: Path, env_var: str | None = None, recheck: float = 1.0) -> None:
+        self.key_file = key_file
+        self.env_var = env_var
+        self.recheck = recheck
+        self._ring = Keyring.load(key_file, env_var)
+        self._stamp = self._file_stamp()
+        self._checked = time.monotonic()
+
+    @property
+    def from_env(self) -> bool:
+        """Whether the keys come from the environment variable rather than the file."""
+        return bool(self.env_var and os.environ.get(self.env_var))
+
+    def _file_stamp(self) -> tuple[int, int, int] | None:
+        if self.from_env:
+            return None
         try:
-            key = self.keys[key_id]
-        except KeyError:
-            raise KeyringError(f"archive key id {key_id!r} is not in the keyring") from None
-        return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
+            st = self.key_file.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _refresh(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._checked < self.recheck:
+            return
+        self._checked = now
+        stamp = self._file_stamp()
+        if stamp is not None and stamp != self._stamp:
+            try:
+                ring = Keyring.load(self.key_file, self.env_var)
+            except KeyringError as exc:
+                if force:
+                    raise
+                # Keep sealing with the keys we have rather than failing every write.
+                log.error("archive key file changed but cannot be used (%s); keeping the loaded keys", exc)
+                return
+            self._ring, self._stamp = ring, stamp
+
+    @property
+    def current(self) -> Keyring:
+        """The keyring as last read (re-read if the file changed)."""
+        self._refresh()
+        return self._ring
+
+    def seal(self, plaintext: bytes, aad: bytes) -> tuple[str, bytes]:
+        """Seal with the active key of the current key file."""
+        return self.current.seal(plaintext, aad)
+
+    def open(self, key_id: str, sealed: bytes, aad: bytes) -> bytes:
+        """Open a sealed blob, re-reading the key file if the key id is new to us."""
+        ring = self.current
+        if key_id not in ring.keys:
+            self._refresh(force=True)
+            ring = self._ring
+        return ring.open(key_id, sealed, aad)

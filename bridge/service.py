@@ -14,12 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.appservice import CarebridgeAppService
 from bridge.archive import ArchiveWriter, IngestResult
+from bridge.archive_services import ArchiveServices
 from bridge.bootstrap import ensure_admin_room, wait_for_bot_admin
 from bridge.compliance import ComplianceServices
 from bridge.compliance_directory import org_directory
 from bridge.consumers import Dispatcher
 from bridge.db.engine import create_engine, migrate
-from bridge.keyring import Keyring
+from bridge.keyring import LiveKeyring
 from bridge.metrics import MeteredArchiveWriter, instrument_engine, metrics_handler
 from bridge.registration import Registration, load_registration
 from bridge.webclient import WebClientSettings, create_web_app
@@ -44,12 +45,13 @@ class Bridge:
 
     settings: Settings
     registration: Registration
-    keyring: Keyring
+    keyring: LiveKeyring
     engine: AsyncEngine
     appservice: CarebridgeAppService
     writer: ArchiveWriter
     dispatcher: Dispatcher
     compliance: ComplianceServices | None = None
+    archive_services: ArchiveServices | None = None
     admin_room_id: RoomID | None = None
     ready: bool = False
     _extra_runners: list[web.AppRunner] = field(default_factory=list)
@@ -58,7 +60,7 @@ class Bridge:
     def from_settings(cls, settings: Settings) -> Bridge:
         """Build (not start) a bridge from validated settings."""
         registration = load_registration(settings.path(settings.bridge.registration))
-        keyring = Keyring.load(settings.path(settings.archive.key_file), settings.archive.key_env)
+        keyring = LiveKeyring(settings.path(settings.archive.key_file), settings.archive.key_env)
         engine = create_engine(settings.database_url)
         instrument_engine(engine)
         appservice = CarebridgeAppService(
@@ -76,6 +78,8 @@ class Bridge:
         bridge = cls(settings, registration, keyring, engine, appservice, writer, dispatcher)
         bridge.compliance = ComplianceServices(settings, engine, org_directory(engine))
         bridge.compliance.register(dispatcher)
+        bridge.archive_services = ArchiveServices(settings, registration.as_token, engine, keyring, writer)
+        bridge.archive_services.register(dispatcher)
         appservice.app.router.add_get("/_carebridge/health", bridge._health)
         appservice.app.router.add_get("/metrics", metrics_handler(engine))
         return bridge
@@ -107,6 +111,8 @@ class Bridge:
         if self.compliance is not None:
             self.compliance.start(intent, self.admin_room_id)
         await self.dispatcher.start()
+        if self.archive_services is not None:
+            self.archive_services.start(self.admin_room_id)
         if self.settings.web.enabled:
             await self._start_web()
         self.ready = True
@@ -146,6 +152,8 @@ class Bridge:
         await self.appservice.stop()
         if self.compliance is not None:
             await self.compliance.stop()
+        if self.archive_services is not None:
+            await self.archive_services.stop()
         await self.dispatcher.stop()
         for runner in self._extra_runners:
             await runner.cleanup()

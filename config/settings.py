@@ -67,11 +67,14 @@ class DatabaseSettings(_Section):
 
 
 class ArchiveSettings(_Section):
-    """Where the archive keyring lives (0600 file, or an env var that overrides it)."""
+    """Where the archive keyring lives (0600 file, or an env var that overrides it), where
+    encrypted media copies go, how often the chain head is published, reconciliation."""
 
     key_file: Path = Path("archive.key")
     key_env: str = "CAREBRIDGE_ARCHIVE_KEYS"
     media_dir: Path = Path("archive-media")
+    head_interval_hours: float = Field(default=24.0, gt=0, le=24)
+    reconcile_on_start: bool = True
 
 
 class SmtpSettings(_Section):

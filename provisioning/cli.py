@@ -53,8 +53,10 @@ def main() -> None:
 
 
 def _register() -> None:
+    from provisioning.commands.archive_cmd import archive_group
     from provisioning.commands.backup_cmd import backup_command, restore_command
     from provisioning.commands.bridge_cmd import bridge_command
+    from provisioning.commands.export_cmd import export_command
     from provisioning.commands.init_cmd import init_command
     from provisioning.commands.report_cmd import report_group
     from provisioning.commands.status_cmd import status_command
@@ -67,6 +69,8 @@ def _register() -> None:
     main.add_command(report_group)
     main.add_command(backup_command)
     main.add_command(restore_command)
+    main.add_command(archive_group)
+    main.add_command(export_command)
 
 
 _register()

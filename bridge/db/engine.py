@@ -31,7 +31,18 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=5, pool_pre_ping=True)
+    # force_custom_plan: asyncpg keeps prepared statements per connection, and PostgreSQL
+    # would switch them to a generic plan chosen while the tables were still small (a
+    # sequential scan for the archive's `event_id IN (...)` duplicate check, slower with
+    # every row). Planning each execution keeps the indexes in use: 2x the ingest rate at
+    # 20k rows, growing with the archive (bench/archive_ingest.py).
+    return create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=5,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
+    )
 
 
 def _alembic_config(connection: Connection) -> Config:

@@ -42,6 +42,64 @@ consumer_cursors = Table(
     Column("seq", BigInteger, nullable=False),
 )
 
+# --- Archive extras (migration 0003) -------------------------------------------------
+
+# Which archived event relates to which (edits m.replace, reactions m.annotation, replies,
+# threads): ids only, written with the row, so an export finds every revision and reaction
+# of a message without decrypting the whole archive.
+archive_relations = Table(
+    "archive_relations",
+    metadata,
+    Column("event_id", String(255), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("room_id", String(255), nullable=False),
+    Column("target_event_id", String(255), nullable=False),
+    Column("rel_type", String(64), nullable=False),
+)
+
+# Uploaded files copied from the media repository, encrypted under archive.media_dir.
+# status: pending (to fetch), stored, failed (gave up; an audit record says so).
+archive_media = Table(
+    "archive_media",
+    metadata,
+    Column("mxc", String(255), primary_key=True),
+    Column("room_id", String(255), nullable=False),
+    Column("event_id", String(255), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_ts", BigInteger, nullable=False),
+    Column("last_error", String(64), nullable=True),
+    Column("sha256", String(64), nullable=True),
+    Column("cipher_sha256", String(64), nullable=True),
+    Column("size", BigInteger, nullable=True),
+    Column("key_id", String(32), nullable=True),
+    Column("path", String(255), nullable=True),
+    Column("stored_ts", BigInteger, nullable=True),
+)
+
+# Chain heads this bridge published to the administrators' room (the authoritative copy
+# is the event in Synapse; this is the local log of what was sent).
+archive_heads = Table(
+    "archive_heads",
+    metadata,
+    Column("event_id", String(255), primary_key=True),
+    Column("room_id", String(255), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("row_hash", LargeBinary(32), nullable=False),
+    Column("published_ts", BigInteger, nullable=False),
+)
+
+# Per-room reconciliation high-water mark: the forward pagination token after the last
+# Synapse event confirmed to be in the archive.
+reconcile_marks = Table(
+    "reconcile_marks",
+    metadata,
+    Column("room_id", String(255), primary_key=True),
+    Column("token", String(255), nullable=False),
+    Column("updated_ts", BigInteger, nullable=False),
+)
+
 # --- Login/logout compliance (migration 0005). Times are epoch milliseconds. -----------
 
 # One row per session (a device's sign-in), built from the module's session records.

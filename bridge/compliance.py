@@ -15,6 +15,7 @@ from bridge.commands.compliance import register_compliance_commands
 from bridge.commands.consumer import CommandConsumer
 from bridge.commands.framework import CommandRegistry
 from bridge.commands.matrix import BotClient, MautrixBot
+from bridge.commands.verify import ArchiveCheck
 from bridge.consumers import Dispatcher
 from bridge.reports import Reports
 from bridge.roster import Directory
@@ -27,7 +28,12 @@ class ComplianceServices:
     """Everything compliance runs in the bridge process."""
 
     def __init__(
-        self, settings: Settings, engine: AsyncEngine, directory: Directory, clock: Clock | None = None
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        directory: Directory,
+        as_token: str,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -36,8 +42,15 @@ class ComplianceServices:
         self.admin_room_id: str | None = None
         self.commands = CommandRegistry()
         self.reports = Reports(engine, directory, self.clock)
+        archive_check = ArchiveCheck(
+            engine,
+            settings.synapse.url,
+            as_token,
+            settings.bot_user_id,
+            settings.path(settings.archive.media_dir),
+        )
         register_compliance_commands(
-            self.commands, self.reports, engine, settings.compliance.report_rows_in_chat
+            self.commands, self.reports, archive_check, self._room, settings.compliance.report_rows_in_chat
         )
         self.ledger = SessionLedger(engine, settings.bot_user_id, self._room)
         self.consumer: CommandConsumer | None = None

@@ -76,7 +76,7 @@ class Bridge:
         writer = MeteredArchiveWriter(engine, keyring)
         dispatcher = Dispatcher(engine, keyring)
         bridge = cls(settings, registration, keyring, engine, appservice, writer, dispatcher)
-        bridge.compliance = ComplianceServices(settings, engine, org_directory(engine))
+        bridge.compliance = ComplianceServices(settings, engine, org_directory(engine), registration.as_token)
         bridge.compliance.register(dispatcher)
         bridge.archive_services = ArchiveServices(settings, registration.as_token, engine, keyring, writer)
         bridge.archive_services.register(dispatcher)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import html
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from bridge.commands.framework import (
     Attachment,
     Command,
@@ -24,7 +22,7 @@ from bridge.commands.framework import (
     parse_user,
     table_reply,
 )
-from bridge.commands.verify import check_archive
+from bridge.commands.verify import ArchiveCheck, describe
 from bridge.report_table import to_csv
 from bridge.reports import Reports
 
@@ -32,7 +30,11 @@ MAX_DAYS = 366
 
 
 def register_compliance_commands(
-    registry: CommandRegistry, reports: Reports, engine: AsyncEngine, rows_in_chat: int = 50
+    registry: CommandRegistry,
+    reports: Reports,
+    archive_check: ArchiveCheck,
+    admin_room: Callable[[], str | None],
+    rows_in_chat: int = 50,
 ) -> None:
     """Add the compliance commands to `registry`."""
     limit = rows_in_chat
@@ -97,15 +99,7 @@ def register_compliance_commands(
 
     async def verify(inv: Invocation) -> list[Reply]:
         _no_args(inv, 0)
-        result = await check_archive(engine)
-        if result.ok:
-            text = f"Archive chain intact: {result.rows} row(s), head {result.head_hash[:16]}..."
-        else:
-            text = (
-                f"ARCHIVE CHAIN BROKEN at row {result.broken_seq}: {result.detail}. "
-                f"{result.rows} row(s) verified before it."
-            )
-        return [Reply(text)]
+        return [Reply(describe(await archive_check.run(admin_room())))]
 
     commands: list[tuple[str, str, str, Callable[[Invocation], Awaitable[list[Reply]]]]] = [
         ("help", "!help", "this list", help_),
@@ -114,7 +108,7 @@ def register_compliance_commands(
         ("missing", "!missing [DATE]", "scheduled staff with no sign-in by start + grace", missing),
         ("sessions", "!sessions @user [DAYS]", "a person's sessions over the last DAYS days (7)", sessions),
         ("report", "!report day|week [DATE]", "attendance report as a CSV file", report),
-        ("verify", "!verify", "check the archive's hash chain", verify),
+        ("verify", "!verify", "check the archive: hash chain, published heads, media", verify),
     ]
     for name, usage, summary, handler in commands:
         registry.add(Command(name, usage, summary, handler))

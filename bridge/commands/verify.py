@@ -1,59 +1,73 @@
-"""`!verify`: walk the archive's hash chain (no key needed, no content read).
+"""`!verify`: the same check as `carebridge archive verify`, answered in chat.
 
-Interim: a minimal walk over bridge/chain.py. When `carebridge archive verify`
-(bridge/verify.py on the archive branch) is merged, `check_archive` should call its
-verify_archive() instead, which also names the kind of damage and checks media.
+Walks the hash chain (bridge.verify, no key needed, no content read), compares it with
+every chain head the bot published in the administrators' room (read back from Synapse,
+so a deleted tail or a recomputed chain is caught) and checks the archived media files.
 45 CFR 164.312(c)(1) integrity.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.chain import GENESIS_HASH, RowMeta, row_hash
-from bridge.db.tables import archive_events
+from bridge.heads import PublishedHead, published_heads
+from bridge.synapse_http import SynapseHTTP
+from bridge.verify import VerifyReport, verify_archive
 
-PAGE = 1000
-
-
-@dataclass(frozen=True)
-class ChainCheck:
-    """Result of a chain walk: rows checked, and the first broken row if any."""
-
-    rows: int
-    head_hash: str
-    broken_seq: int | None = None
-    detail: str = ""
-
-    @property
-    def ok(self) -> bool:
-        """True when every link holds."""
-        return self.broken_seq is None
+log = logging.getLogger(__name__)
 
 
-async def check_archive(engine: AsyncEngine, page: int = PAGE) -> ChainCheck:
-    """Recompute every row hash from the genesis; stop at the first broken link."""
-    t = archive_events
-    prev, expected, rows = GENESIS_HASH, 1, 0
-    while True:
-        async with engine.connect() as conn:
-            batch = (
-                await conn.execute(select(t).where(t.c.seq >= expected).order_by(t.c.seq).limit(page))
-            ).all()
-        if not batch:
-            return ChainCheck(rows, prev.hex())
-        for r in batch:
-            meta = RowMeta(
-                r.seq, r.event_id, r.room_id, r.sender, r.event_type, r.state_key,
-                r.origin_ts, r.received_ts, r.source, r.key_id,
-            )  # fmt: skip
-            if r.seq != expected:
-                return ChainCheck(rows, prev.hex(), expected, f"row {expected} is missing")
-            if bytes(r.prev_hash) != prev:
-                return ChainCheck(rows, prev.hex(), r.seq, f"row {r.seq} is not linked to row {r.seq - 1}")
-            if bytes(r.row_hash) != row_hash(prev, meta, bytes(r.ciphertext)):
-                return ChainCheck(rows, prev.hex(), r.seq, f"row {r.seq} was altered")
-            prev, expected, rows = bytes(r.row_hash), expected + 1, rows + 1
+class ArchiveCheck:
+    """Runs the archive verification for the bot."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        synapse_url: str,
+        as_token: str,
+        bot_user_id: str,
+        media_dir: Path | None,
+    ) -> None:
+        self.engine = engine
+        self.synapse_url = synapse_url
+        self.as_token = as_token
+        self.bot_user_id = bot_user_id
+        self.media_dir = media_dir
+
+    async def _heads(self, admin_room_id: str) -> list[PublishedHead] | None:
+        try:
+            async with SynapseHTTP(self.synapse_url, self.as_token, timeout=30) as http:
+                return [h async for h in published_heads(http, admin_room_id, self.bot_user_id)]
+        except Exception as exc:  # noqa: BLE001 - said in the answer: the tail is unchecked
+            log.warning("could not read published chain heads (%s)", type(exc).__name__)
+            return None
+
+    async def run(self, admin_room_id: str | None) -> VerifyReport:
+        """Chain, published heads (when readable) and media."""
+        heads = await self._heads(admin_room_id) if admin_room_id else None
+        return await verify_archive(self.engine, heads, self.media_dir)
+
+
+def describe(report: VerifyReport) -> str:
+    """The chat answer for a verification report."""
+    if not report.ok:
+        lines = ["ARCHIVE VERIFICATION FAILED:"]
+        for p in report.problems:
+            where = f"row {p.seq}" + (f", event {p.event_id}" if p.event_id else "")
+            lines.append(f"- {p.kind.upper()} at {where}: {p.detail}")
+        lines.append(
+            f"{report.rows} row(s) verified before the first problem. Run `carebridge archive verify`."
+        )
+        return "\n".join(lines)
+    text = (
+        f"Archive intact: {report.rows} row(s) in an unbroken chain, head row {report.head.seq} "
+        f"(sha256 {report.head.row_hash.hex()[:16]}...); {report.media_checked} media file(s) checked."
+    )
+    if report.tail_checked:
+        text += f" Matches all {report.heads_checked} published chain head(s)."
+    else:
+        text += " Published chain heads could not be read: a deleted tail is not ruled out."
+    return text

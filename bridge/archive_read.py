@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import ColumnElement, and_, select, true
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive import ArchivedEvent
 from bridge.chain import event_aad
 from bridge.db.tables import archive_events
-from bridge.keyring import Sealer
+from bridge.keyring import KeyringError, Sealer
+
+log = logging.getLogger(__name__)
 
 PAGE = 500
 
@@ -23,8 +27,14 @@ async def iter_events(
     after_seq: int = 0,
     where: ColumnElement[bool] | None = None,
     page_size: int = PAGE,
+    skip_unreadable: bool = False,
 ) -> AsyncIterator[ArchivedEvent]:
-    """Yield decrypted archived events with seq > after_seq, page by page (flat memory)."""
+    """Yield decrypted archived events with seq > after_seq, page by page (flat memory).
+
+    A row that cannot be opened (altered ciphertext, unknown key id) raises, unless
+    `skip_unreadable`: then it is logged by seq and event id and skipped, so a consumer
+    keeps going while `carebridge archive verify` reports the damage.
+    """
     t = archive_events
     cursor = after_seq
     condition = where if where is not None else true()
@@ -41,8 +51,17 @@ async def iter_events(
         if not rows:
             return
         for seq, event_id, room_id, key_id, sealed in rows:
-            plaintext = keyring.open(key_id, bytes(sealed), event_aad(event_id, room_id))
-            event: dict[str, Any] = json.loads(plaintext)
+            try:
+                event: dict[str, Any] = json.loads(
+                    keyring.open(key_id, bytes(sealed), event_aad(event_id, room_id))
+                )
+            except (InvalidTag, KeyringError, ValueError) as exc:
+                if not skip_unreadable:
+                    raise
+                log.error(
+                    "archive row seq=%d event=%s unreadable (%s); skipped", seq, event_id, type(exc).__name__
+                )
+                continue
             yield ArchivedEvent(seq=seq, event=event)
         cursor = rows[-1][0]
         if len(rows) < page_size:

@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[ArchivedEvent], Awaitable[None]]
 
+# Cursor writes are batched: after a crash at most this many events are handled again
+# (consumers are idempotent), and catching up on a backlog is not one write per event.
+SAVE_EVERY = 100
+
 
 @dataclass(frozen=True)
 class Consumer:
@@ -101,7 +105,8 @@ class Dispatcher:
 
     async def _catch_up(self, consumer: Consumer) -> None:
         cursor = await self._cursor(consumer.name)
-        async for archived in iter_events(self.engine, self.keyring, after_seq=cursor):
+        saved = cursor
+        async for archived in iter_events(self.engine, self.keyring, after_seq=cursor, skip_unreadable=True):
             try:
                 await consumer.handle(archived)
             except Exception:
@@ -113,4 +118,9 @@ class Dispatcher:
                     archived.event.get("event_id"),
                     archived.event.get("type"),
                 )
-            await self._save(consumer.name, archived.seq)
+            cursor = archived.seq
+            if cursor - saved >= SAVE_EVERY:
+                await self._save(consumer.name, cursor)
+                saved = cursor
+        if cursor != saved:
+            await self._save(consumer.name, cursor)

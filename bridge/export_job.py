@@ -96,6 +96,20 @@ class JsonlSink:
         return self._file.close()
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    """A cell a spreadsheet will show as text: values that would start a formula
+    (CSV injection: =HYPERLINK(...) typed into a message) get a leading apostrophe.
+    The JSONL format keeps every value exactly as sent."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 class CsvSink:
     """One row per message; nested fields (revisions, reactions) as JSON in their cell."""
 
@@ -123,7 +137,7 @@ class CsvSink:
             "attachment_sha256": attachment.get("sha256"),
             "members": ";".join(record["members"]),
         }
-        self._emit(["" if flat.get(c) is None else flat[c] for c in CSV_COLUMNS])
+        self._emit([_csv_cell(flat.get(c)) for c in CSV_COLUMNS])
 
     def close(self) -> str:
         """Flush, fsync; returns the file's SHA-256."""

@@ -9,7 +9,12 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
 from dataclasses import dataclass
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A Matrix user id is shown as is (its localpart cannot start a formula).
+_USER_ID = re.compile(r"^@[a-z0-9._/][a-z0-9._=/-]*:[A-Za-z0-9.-]+(:[0-9]+)?$")
 
 
 @dataclass(frozen=True)
@@ -27,12 +32,21 @@ class ReportTable:
                 raise ValueError(f"row has {len(row)} cells, table has {len(self.columns)} columns")
 
 
+def csv_cell(value: str) -> str:
+    """A cell a spreadsheet shows as text: a value that would start a formula (CSV
+    injection, e.g. a client sending `=HYPERLINK(...)` as its user agent or device id)
+    gets a leading apostrophe."""
+    if value.startswith(_FORMULA_START) and not _USER_ID.match(value):
+        return "'" + value
+    return value
+
+
 def to_csv(table: ReportTable) -> str:
-    """RFC 4180 CSV (CRLF line ends), header row first."""
+    """RFC 4180 CSV (CRLF line ends), header row first, formula-like cells neutralised."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(table.columns)
-    writer.writerows(table.rows)
+    writer.writerows([csv_cell(v) for v in row] for row in table.rows)
     return buffer.getvalue()
 
 

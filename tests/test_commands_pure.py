@@ -80,6 +80,17 @@ def test_renderings() -> None:
     assert "(none)" in to_plain(ReportTable("Empty", ("a",), ()))
 
 
+def test_csv_neutralises_formulas_but_keeps_user_ids() -> None:
+    table = ReportTable(
+        "t",
+        ("user", "device", "client"),
+        (("@jdoe:clinic.example", "=1+1", "@SUM(A1)"), ("@=x:s", "-2", "Element")),
+    )
+    rows = list(csv.reader(io.StringIO(to_csv(table))))
+    assert rows[1] == ["@jdoe:clinic.example", "'=1+1", "'@SUM(A1)"]
+    assert rows[2] == ["'@=x:s", "'-2", "Element"]
+
+
 def test_long_tables_are_cut_in_chat() -> None:
     big = ReportTable("Big", ("n",), tuple((str(i),) for i in range(120)))
     reply = table_reply(big, 50)

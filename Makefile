@@ -26,7 +26,7 @@ webclient:
 	webclient/build.sh
 
 run: venv webclient
-	@test -f $(DATA_DIR)/carebridge.yaml || $(BIN)/carebridge init --data-dir $(DATA_DIR)
+	@test -f $(DATA_DIR)/carebridge.yaml || $(BIN)/carebridge init --data-dir $(DATA_DIR) --org-file config/org.example.yaml
 	$(BIN)/carebridge up -c $(DATA_DIR)/carebridge.yaml
 
 lint: venv-dev

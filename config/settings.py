@@ -87,6 +87,7 @@ class SmtpSettings(_Section):
     sender: str = "carebridge@localhost"
     starttls: bool = True
     use_tls: bool = False
+    login_url: str | None = None
 
 
 class ComplianceSettings(_Section):

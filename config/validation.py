@@ -17,6 +17,8 @@ def _describe(err_type: str, msg: str) -> str:
         return "unknown key (check the spelling; see the example file)"
     if err_type == "missing":
         return "required key is missing"
+    if err_type == "value_error":
+        return msg.removeprefix("Value error, ")
     return msg
 
 

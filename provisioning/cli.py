@@ -58,9 +58,11 @@ def _register() -> None:
     from provisioning.commands.bridge_cmd import bridge_command
     from provisioning.commands.export_cmd import export_command
     from provisioning.commands.init_cmd import init_command
+    from provisioning.commands.provision_cmd import provision_group
     from provisioning.commands.report_cmd import report_group
     from provisioning.commands.status_cmd import status_command
     from provisioning.commands.up_cmd import up_command
+    from provisioning.commands.user_cmd import user_group
 
     main.add_command(init_command)
     main.add_command(up_command)
@@ -71,6 +73,8 @@ def _register() -> None:
     main.add_command(restore_command)
     main.add_command(archive_group)
     main.add_command(export_command)
+    main.add_command(provision_group)
+    main.add_command(user_group)
 
 
 _register()

@@ -112,6 +112,7 @@ class Supervisor:
     config_path: Path
     echo: Callable[[str], None]
     children: list[Child] = field(default_factory=list)
+    on_ready: Callable[[], None] | None = None
     _stopping: bool = False
 
     @property
@@ -214,6 +215,8 @@ class Supervisor:
             self._write_state()
             self._wait_healthy(child, startup_timeout)
             self.echo(f"{child.name} is healthy")
+        if self.on_ready is not None:
+            self.on_ready()
         self.echo("")
         self.echo(f"Carebridge is up for {self.settings.organization_name}.")
         self.echo(f"  Staff sign in at:   {self.client_url}")

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, LargeBinary, MetaData, String, Table
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -97,6 +109,76 @@ reconcile_marks = Table(
     metadata,
     Column("room_id", String(255), primary_key=True),
     Column("token", String(255), nullable=False),
+    Column("updated_ts", BigInteger, nullable=False),
+)
+
+# --- The organisation directory (migration 0002), written by `carebridge provision` and
+# `carebridge user`; read through bridge/db/directory.py. Times are epoch milliseconds.
+
+# One row per account Carebridge manages. role: "admin" | "staff" (Carebridge's notion;
+# never a Synapse server admin). managed_by: "org" (the org file) | "cli" (`carebridge user
+# add`): only org-managed users are deactivated when they disappear from the file.
+directory_users = Table(
+    "directory_users",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("username", String(255), nullable=False, unique=True),
+    Column("display_name", String(256), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("groups", JSON, nullable=False),
+    Column("schedule", String(64), nullable=True),
+    Column("active", Boolean, nullable=False),
+    Column("managed_by", String(16), nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("updated_ts", BigInteger, nullable=False),
+    Column("deactivated_ts", BigInteger, nullable=True),
+)
+
+# Channel <-> room. rights: the references as written ({"members", "post", "respond"}).
+# closed: removed from the org file; read-only, never purged. managed_by: "org" | "client".
+directory_channels = Table(
+    "directory_channels",
+    metadata,
+    Column("room_id", String(255), primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("alias", String(255), nullable=False),
+    Column("display_name", String(256), nullable=False),
+    Column("topic", Text, nullable=False),
+    Column("closed", Boolean, nullable=False),
+    Column("rights", JSON, nullable=False),
+    Column("managed_by", String(16), nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("updated_ts", BigInteger, nullable=False),
+    Column("closed_ts", BigInteger, nullable=True),
+)
+
+# Who is in each channel and with which right: "post" | "respond" (replies only) | "read".
+directory_channel_members = Table(
+    "directory_channel_members",
+    metadata,
+    Column("room_id", String(255), primary_key=True),
+    Column("user_id", String(255), primary_key=True),
+    Column("access", String(16), nullable=False),
+    Index("ix_directory_channel_members_user", "user_id"),
+)
+
+# Shift definitions (the org file's `schedules:` entries as JSON, so new keys flow through).
+directory_schedules = Table(
+    "directory_schedules",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("definition", JSON, nullable=False),
+    Column("updated_ts", BigInteger, nullable=False),
+)
+
+# Organisation-wide values: "organization" ({name, timezone}) and "policy" (the `policy:`
+# section as written).
+directory_settings = Table(
+    "directory_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
     Column("updated_ts", BigInteger, nullable=False),
 )
 

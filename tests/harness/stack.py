@@ -162,6 +162,18 @@ class Stack:
                 raise AssertionError(f"admin {method} {path} -> {resp.status} {data}")
             return data
 
+    async def wait_background_updates(self, timeout: float = 120.0) -> None:
+        """Wait until Synapse has finished the schema updates it runs after creating a
+        fresh database (some admin operations fail on SQLite until they are done)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = await self.admin("GET", "/_synapse/admin/v1/background_updates/status")
+            if not status.get("current_updates"):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Synapse background updates still running: {status}")
+            await asyncio.sleep(0.2)
+
     async def create_user(
         self, localpart: str | None = None, display_name: str | None = None, password: str | None = None
     ) -> tuple[str, str]:

@@ -14,9 +14,11 @@ from mautrix.client.state_store import MemoryStateStore
 from mautrix.types import UserID
 from sqlalchemy import select
 
+from bridge.db.directory import Directory, DirectoryUser
 from bridge.db.engine import create_engine
 from bridge.db.tables import failed_logins, sessions
 from policy.session_record import SESSION_EVENT_TYPE
+from provisioning.policy_file import policy_document, policy_path, render_policy, write_policy_if_changed
 from tests.harness.stack import Stack
 
 
@@ -103,3 +105,41 @@ def bot_intent(stack: Stack, session: aiohttp.ClientSession) -> IntentAPI:
         log=logging.getLogger("tests.bot"),  # type: ignore[arg-type]
     )
     return api.bot_intent()
+
+
+async def register(
+    stack: Stack, people: list[tuple[str, str, str | None]], schedules: dict[str, dict[str, Any]]
+) -> None:
+    """Put people (user id, role, schedule) and shifts in the organisation directory, as
+    `carebridge user add` / `provision apply` would, and rewrite policy.json from it."""
+    engine = create_engine(stack.s.database_url)
+    try:
+        directory = Directory(engine)
+        now = int(time.time() * 1000)
+        current = {n: s.model_dump(mode="json") for n, s in (await directory.schedules()).items()}
+        await directory.replace_schedules({**current, **schedules}, now)
+        if await directory.setting("organization") is None:
+            await directory.save_settings({"organization": {"name": "Test", "timezone": "UTC"}}, now)
+        users = []
+        for user_id, role, schedule in people:
+            name = user_id[1:].split(":")[0]
+            users.append(
+                DirectoryUser(
+                    UserID(user_id),
+                    name,
+                    name.title(),
+                    f"{name}@clinic.example",
+                    role,
+                    (),
+                    schedule,
+                    True,
+                    "cli",
+                    now,
+                    now,
+                )
+            )
+        await directory.upsert_users(users)
+        document = policy_document(await directory.snapshot(), f"@carebridge:{stack.server_name}")
+        write_policy_if_changed(policy_path(stack.s.data_dir), render_policy(document))
+    finally:
+        await engine.dispose()

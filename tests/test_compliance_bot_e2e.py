@@ -16,46 +16,13 @@ import aiohttp
 from nio import AsyncClient, JoinResponse, RoomCreateResponse, RoomSendResponse
 from sqlalchemy import select
 
-from bridge.db.directory import Directory, DirectoryUser
 from bridge.db.engine import create_engine
 from bridge.db.tables import bot_commands
-from tests.compliance_helpers import admin_room_id, ledger, wait_for
+from tests.compliance_helpers import admin_room_id, ledger, register, wait_for
 from tests.harness.stack import Stack
 
 COMMANDS = ["!help", "!online", "!logins", "!missing", "!sessions {staff}", "!report day", "!verify"]
 CAREBRIDGE = str(Path(sys.executable).parent / "carebridge")
-
-
-async def register(stack: Stack, people: list[tuple[str, str, str | None]], schedule: dict[str, Any]) -> None:
-    """Put people in the organisation directory (as `carebridge user add` would)."""
-    engine = create_engine(stack.s.database_url)
-    try:
-        directory = Directory(engine)
-        now = int(datetime.now(UTC).timestamp() * 1000)
-        current = await directory.schedules()
-        await directory.replace_schedules(
-            {**{n: s.model_dump() for n, s in current.items()}, "bot-test-shift": schedule}, now
-        )
-        if await directory.setting("organization") is None:
-            await directory.save_settings({"organization": {"name": "Test", "timezone": "UTC"}}, now)
-        await directory.upsert_users(
-            DirectoryUser(
-                user_id=user_id,  # type: ignore[arg-type]
-                username=user_id[1:].split(":")[0],
-                display_name=user_id[1:].split(":")[0].title(),
-                email=f"{user_id[1:].split(':')[0]}@clinic.example",
-                role=role,
-                groups=(),
-                schedule=sched,
-                active=True,
-                managed_by="cli",
-                created_ts=now,
-                updated_ts=now,
-            )
-            for user_id, role, sched in people
-        )
-    finally:
-        await engine.dispose()
 
 
 async def replies_to(stack: Stack, room_id: str, event_id: str) -> list[dict[str, Any]]:
@@ -114,7 +81,9 @@ async def test_every_command_answers_an_admin_and_refuses_staff(stack: Stack) ->
         "end": f"{now + timedelta(hours=3):%H:%M}",
         "grace_minutes": 15,
     }
-    await register(stack, [(admin_id, "admin", None), (staff_id, "staff", "bot-test-shift")], shift)
+    await register(
+        stack, [(admin_id, "admin", None), (staff_id, "staff", "bot-test-shift")], {"bot-test-shift": shift}
+    )
     room = await admin_room_id(stack)
     await stack.admin("POST", f"/_matrix/client/v3/rooms/{quote(room)}/invite", {"user_id": admin_id})
     admin = await stack.login(admin_id, admin_pw)

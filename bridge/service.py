@@ -16,6 +16,8 @@ from bridge.appservice import CarebridgeAppService
 from bridge.archive import ArchiveWriter, IngestResult
 from bridge.archive_services import ArchiveServices
 from bridge.bootstrap import ensure_admin_room, wait_for_bot_admin
+from bridge.compliance import ComplianceServices
+from bridge.compliance_directory import org_directory
 from bridge.consumers import Dispatcher
 from bridge.db.engine import create_engine, migrate
 from bridge.keyring import LiveKeyring
@@ -49,6 +51,7 @@ class Bridge:
     appservice: CarebridgeAppService
     writer: ArchiveWriter
     dispatcher: Dispatcher
+    compliance: ComplianceServices | None = None
     archive_services: ArchiveServices | None = None
     admin_room_id: RoomID | None = None
     staff: StaffFeatures | None = None
@@ -75,6 +78,8 @@ class Bridge:
         writer = MeteredArchiveWriter(engine, keyring)
         dispatcher = Dispatcher(engine, keyring)
         bridge = cls(settings, registration, keyring, engine, appservice, writer, dispatcher)
+        bridge.compliance = ComplianceServices(settings, engine, org_directory(engine), registration.as_token)
+        bridge.compliance.register(dispatcher)
         bridge.archive_services = ArchiveServices(settings, registration.as_token, engine, keyring, writer)
         bridge.archive_services.register(dispatcher)
         appservice.app.router.add_get("/_carebridge/health", bridge._health)
@@ -107,6 +112,8 @@ class Bridge:
         )
         self.staff = StaffFeatures(self.settings, self.engine, intent)
         self.staff.install(self.dispatcher)
+        if self.compliance is not None:
+            self.compliance.start(intent, self.admin_room_id)
         await self.dispatcher.start()
         await self.staff.start()
         if self.archive_services is not None:
@@ -148,6 +155,8 @@ class Bridge:
         """Stop accepting transactions, finish consumers, close the database."""
         self.ready = False
         await self.appservice.stop()
+        if self.compliance is not None:
+            await self.compliance.stop()
         if self.archive_services is not None:
             await self.archive_services.stop()
         await self.dispatcher.stop()

@@ -24,6 +24,7 @@ from policy.module_media import MediaRules
 from policy.module_presence import PresenceRules
 from policy.module_redaction import RetentionRules
 from policy.module_rooms import RoomRules
+from policy.module_sessions import SessionRecorder
 
 log = logging.getLogger("carebridge.module")
 
@@ -39,6 +40,7 @@ class CarebridgeModule:
         PresenceRules(api).register()
         MediaRules(config, api).register()
         DirectRoomsResource.register(config, api)
+        self.sessions = SessionRecorder(config, api)
         RetentionRules(config, api).register()
         if api.should_run_background_tasks():
             api.delayed_background_call(1000, self._ensure_bot_admin, desc="carebridge_bot_admin")

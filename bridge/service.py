@@ -113,6 +113,7 @@ class Bridge:
         self.staff = StaffFeatures(self.settings, self.engine, intent)
         self.staff.install(self.dispatcher)
         if self.compliance is not None:
+            self.staff.register_commands(self.compliance.commands, self.compliance.directory)
             self.compliance.start(intent, self.admin_room_id)
         await self.dispatcher.start()
         await self.staff.start()

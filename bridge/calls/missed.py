@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, tzinfo
 
 from mautrix.appservice import IntentAPI
@@ -41,7 +41,7 @@ class MissedCallWatcher:
         store: CallStore,
         intent: IntentAPI,
         template: str,
-        tz: Callable[[], tzinfo] = lambda: UTC,
+        tz: Callable[[], Awaitable[tzinfo]] | None = None,
         clock: Clock = time.time,
     ) -> None:
         self.store = store
@@ -89,7 +89,8 @@ class MissedCallWatcher:
     async def _notify(self, record: CallRecord) -> None:
         assert record.callee is not None
         caller = await self._display_name(record.caller)
-        body = notice_text(self.template, record.kind, caller, record.invite_ts, self.tz())
+        tz = await self.tz() if self.tz is not None else UTC
+        body = notice_text(self.template, record.kind, caller, record.invite_ts, tz)
         await ensure_bot_joined(self.intent, record.room_id)
         event_id = await send_event(
             self.intent,

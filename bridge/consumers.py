@@ -21,6 +21,7 @@ from bridge.archive import ArchivedEvent
 from bridge.archive_read import head_seq, iter_events
 from bridge.db.tables import consumer_cursors
 from bridge.keyring import Sealer
+from bridge.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +68,8 @@ class Dispatcher:
 
     async def stop(self) -> None:
         """Stop the worker after the event it is handling."""
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _ensure_cursors(self) -> None:
         head = await head_seq(self.engine)

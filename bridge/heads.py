@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bridge.chain import GENESIS_HASH
 from bridge.db.tables import archive_events, archive_heads
 from bridge.synapse_http import SynapseHTTP, seg
+from bridge.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -187,10 +188,5 @@ class HeadScheduler:
 
     async def stop(self) -> None:
         """Stop the background task."""
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None

@@ -26,8 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bridge.archive import ArchivedEvent, ArchiveWriter
 from bridge.db.tables import archive_media
 from bridge.keyring import Sealer
+from bridge.matrix_errors import MatrixError
 from bridge.media_store import store_media
-from bridge.synapse_http import SynapseHTTP, SynapseHTTPError, parse_mxc
+from bridge.synapse_http import SynapseHTTP, parse_mxc
+from bridge.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +151,7 @@ class MediaArchiver:
     async def _fetch(self, row: Any) -> None:
         try:
             data, content_type = await self.http.download_media(row.mxc)
-        except SynapseHTTPError as exc:
+        except MatrixError as exc:
             await self._failed(row, exc.status, exc.errcode)
             return
         except (OSError, TimeoutError, aiohttp.ClientError) as exc:
@@ -251,10 +253,5 @@ class MediaArchiver:
 
     async def stop(self) -> None:
         """Stop the fetch worker."""
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None

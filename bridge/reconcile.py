@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive import ArchiveWriter, MalformedEvent, validate_events
 from bridge.db.tables import archive_events, reconcile_marks
-from bridge.synapse_http import SynapseHTTP, SynapseHTTPError, seg
+from bridge.matrix_errors import MatrixError
+from bridge.synapse_http import SynapseHTTP, seg
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ class Reconciler:
                 params["from"] = token
             try:
                 page = await self.http.request("GET", path, params=params)
-            except SynapseHTTPError as exc:
+            except MatrixError as exc:
                 if exc.status == 400 and token:
                     log.warning("reconcile: stale token for %s; rescanning the room", room_id)
                     token = None
@@ -163,10 +164,10 @@ class Reconciler:
             async with limit:
                 try:
                     await self.reconcile_room(room_id, stats)
-                except SynapseHTTPError as exc:
+                except MatrixError as exc:
                     if exc.status not in (403, 404):
                         stats.failed_rooms += 1
-                        log.warning("reconcile of %s failed: %s", room_id, exc)
+                        log.warning("reconcile of %s failed: %s %s", room_id, exc.status, exc.errcode)
                     # 403/404: a room Synapse does not have (e.g. Carebridge's own audit records)
 
         await asyncio.gather(*(one(r) for r in rooms))

@@ -31,6 +31,7 @@ from bridge.db.tables import compliance_alerts
 from bridge.report_queries import open_sessions
 from bridge.reports import Evaluated, Reports, fmt_dt, summarise
 from bridge.roster import Directory, Roster
+from bridge.tasks import cancel_and_wait
 from config.settings import ComplianceSettings
 from policy.session_reason import REASON_PARAM
 from policy.shifts import Flag, ShiftInstance, Status, logout_due, parse_hhmm
@@ -109,13 +110,8 @@ class ComplianceScheduler:
 
     async def stop(self) -> None:
         """Cancel the loop."""
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _loop(self) -> None:
         while True:

@@ -1,32 +1,28 @@
-"""A small HTTP client for Synapse as the Carebridge bot (appservice token, server admin).
+"""The one HTTP client for Synapse, as the Carebridge bot (appservice token, server admin).
 
-Used by the bridge (reconciliation, media copies, chain heads) and by the CLI (verify,
-publish-head). Paths are logged, never bodies; the token never leaves the header.
+Used by the bridge (reconciliation, media copies, chain heads) and, through
+provisioning.admin_api.SynapseClient which adds typed admin methods, by the CLI. Errors
+come back as bridge.matrix_errors exceptions by errcode; rate limits are retried; requests
+other than GET are counted (so an idempotent re-apply can prove it wrote nothing). Paths
+are never logged with bodies, and the token never leaves the header.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-import logging
 import secrets
+from collections import Counter
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote
 
 import aiohttp
 
-log = logging.getLogger(__name__)
+from bridge.matrix_errors import MatrixError, MLimitExceeded, SynapseUnavailable, error_from_response
 
 MAX_DOWNLOAD = 1024 * 1024 * 1024
-
-
-class SynapseHTTPError(Exception):
-    """Synapse answered with an error (status and errcode kept; the message is not PHI-safe)."""
-
-    def __init__(self, status: int, errcode: str, path: str) -> None:
-        super().__init__(f"{status} {errcode} from {path.split('?')[0]}")
-        self.status = status
-        self.errcode = errcode
+RATE_LIMIT_RETRIES = 5
 
 
 def seg(value: str) -> str:
@@ -34,16 +30,28 @@ def seg(value: str) -> str:
     return quote(value, safe="")
 
 
+def _error(status: int, raw: bytes) -> MatrixError:
+    try:
+        body: object = json.loads(raw)
+    except ValueError:
+        body = None
+    return error_from_response(status, body)
+
+
 class SynapseHTTP:
     """JSON requests and media downloads against Synapse with a bearer token."""
 
-    def __init__(self, base_url: str, token: str, timeout: float = 60.0) -> None:
+    def __init__(self, base_url: str, token: str, concurrency: int = 16, timeout: float = 120.0) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
+        self._concurrency = concurrency
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
+        self.writes = 0
+        self.reads = 0
+        self.write_kinds: Counter[str] = Counter()
 
-    async def __aenter__(self) -> SynapseHTTP:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
@@ -54,7 +62,9 @@ class SynapseHTTP:
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                timeout=self._timeout, headers={"Authorization": f"Bearer {self._token}"}
+                connector=aiohttp.TCPConnector(limit=self._concurrency),
+                timeout=self._timeout,
+                headers={"Authorization": f"Bearer {self._token}"},
             )
         return self._session
 
@@ -68,29 +78,39 @@ class SynapseHTTP:
         self,
         method: str,
         path: str,
-        *,
-        params: dict[str, str] | None = None,
         body: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+        kind: str = "",
     ) -> Any:
-        """One JSON request; raises SynapseHTTPError for a non-2xx answer."""
-        async with self._get_session().request(
-            method, self.base_url + path, params=params, json=body
-        ) as resp:
-            raw = await resp.read()
-            if resp.status >= 400:
-                errcode = "M_UNKNOWN"
-                try:
-                    errcode = str(json.loads(raw).get("errcode", errcode))
-                except (ValueError, AttributeError):
-                    pass
-                raise SynapseHTTPError(resp.status, errcode, path)
-            return json.loads(raw) if raw else {}
+        """One JSON request; retries when rate limited; raises MatrixError subclasses,
+        or SynapseUnavailable when Synapse cannot be reached."""
+        if method != "GET":
+            self.writes += 1
+            self.write_kinds[kind or path.split("/")[3]] += 1
+        else:
+            self.reads += 1
+        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            try:
+                async with self._get_session().request(
+                    method, self.base_url + path, json=body, params=params
+                ) as resp:
+                    raw = await resp.read()
+                    if resp.status < 400:
+                        return json.loads(raw) if raw else {}
+                    error = _error(resp.status, raw)
+            except aiohttp.ClientConnectionError as exc:
+                raise SynapseUnavailable(f"cannot reach Synapse at {self.base_url}: {exc}") from None
+            if isinstance(error, MLimitExceeded) and attempt < RATE_LIMIT_RETRIES:
+                await asyncio.sleep((error.retry_after_ms or 500) / 1000)
+                continue
+            raise error
+        raise AssertionError("unreachable")
 
     async def send_event(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
         """Send a timeline event as the bot; returns its event id."""
         txn = secrets.token_hex(12)
         path = f"/_matrix/client/v3/rooms/{seg(room_id)}/send/{seg(event_type)}/{txn}"
-        result = await self.request("PUT", path, body=content)
+        result = await self.request("PUT", path, content, kind="event.send")
         return str(result["event_id"])
 
     async def resolve_alias(self, alias: str) -> str:
@@ -104,18 +124,13 @@ class SynapseHTTP:
         path = f"/_matrix/client/v1/media/download/{seg(server)}/{seg(media_id)}"
         async with self._get_session().get(self.base_url + path, params={"allow_redirect": "false"}) as resp:
             if resp.status >= 400:
-                errcode = "M_UNKNOWN"
-                try:
-                    errcode = str((await resp.json(content_type=None)).get("errcode", errcode))
-                except (ValueError, AttributeError, aiohttp.ContentTypeError):
-                    pass
-                raise SynapseHTTPError(resp.status, errcode, path)
+                raise _error(resp.status, await resp.read())
             chunks = []
             size = 0
             async for chunk in resp.content.iter_chunked(1 << 16):
                 size += len(chunk)
                 if size > limit:
-                    raise SynapseHTTPError(413, "M_TOO_LARGE", path)
+                    raise MatrixError(413, "M_TOO_LARGE", "media larger than the archive limit")
                 chunks.append(chunk)
             return b"".join(chunks), resp.headers.get("Content-Type")
 

@@ -3,38 +3,24 @@
 Authenticated with the appservice `as_token`: requests act as the Carebridge bot, which
 the Carebridge module makes a Synapse server admin. Every request that is not a GET is
 counted in `writes`, so an idempotent re-apply can prove it wrote nothing. Errors come
-back as exceptions from provisioning.matrix_errors, by Matrix errcode. Nothing here logs
+back as exceptions from bridge.matrix_errors, by Matrix errcode. Nothing here logs
 request bodies (they hold passwords and names).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import Counter
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
-from urllib.parse import quote
 
-import aiohttp
 from mautrix.types import RoomAlias, RoomID, UserID
 
-from provisioning.matrix_errors import (
-    MatrixError,
-    MLimitExceeded,
-    MNotFound,
-    SynapseUnavailable,
-    error_from_response,
-)
+from bridge.matrix_errors import MNotFound
+from bridge.synapse_http import SynapseHTTP, seg
 
 log = logging.getLogger(__name__)
 ADMIN = "/_synapse/admin"
 CLIENT = "/_matrix/client/v3"
-
-
-def _q(value: str) -> str:
-    return quote(value, safe="")
 
 
 @dataclass(frozen=True)
@@ -60,70 +46,8 @@ class SynapseUser:
         )
 
 
-class SynapseClient:
-    """One aiohttp session to Synapse, authenticated as the Carebridge bot."""
-
-    def __init__(self, base_url: str, token: str, concurrency: int = 16, timeout: float = 120.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._token = token
-        self._concurrency = concurrency
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
-        self.writes = 0
-        self.reads = 0
-        self.write_kinds: Counter[str] = Counter()
-
-    async def __aenter__(self) -> SynapseClient:
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self._concurrency),
-            timeout=self._timeout,
-            headers={"Authorization": f"Bearer {self._token}"},
-        )
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Close the HTTP session."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        body: dict[str, Any] | None = None,
-        params: dict[str, str] | None = None,
-        kind: str = "",
-    ) -> Any:
-        """One request; retries when rate limited; raises MatrixError subclasses."""
-        if self._session is None:
-            raise RuntimeError("use `async with SynapseClient(...)`")
-        if method != "GET":
-            self.writes += 1
-            self.write_kinds[kind or path.split("/")[3]] += 1
-        else:
-            self.reads += 1
-        for attempt in range(6):
-            try:
-                async with self._session.request(
-                    method, self.base_url + path, json=body, params=params
-                ) as resp:
-                    data = await resp.json(content_type=None) if resp.content_length != 0 else {}
-                    if resp.status < 400:
-                        return data
-                    error = error_from_response(resp.status, data)
-            except aiohttp.ClientConnectionError as exc:
-                raise SynapseUnavailable(f"cannot reach Synapse at {self.base_url}: {exc}") from None
-            if isinstance(error, MLimitExceeded) and attempt < 5:
-                await asyncio.sleep((error.retry_after_ms or 500) / 1000)
-                continue
-            raise error
-        raise AssertionError("unreachable")
+class SynapseClient(SynapseHTTP):
+    """The bot's Synapse connection with typed admin-API methods (see SynapseHTTP)."""
 
     # --- who am I --------------------------------------------------------------------
     async def whoami(self) -> UserID:
@@ -133,7 +57,7 @@ class SynapseClient:
 
     async def check_admin(self, user_id: str) -> None:
         """Raise MForbidden if the bot is not a server admin (the module grants it)."""
-        await self.request("GET", f"{ADMIN}/v2/users/{_q(user_id)}")
+        await self.request("GET", f"{ADMIN}/v2/users/{seg(user_id)}")
 
     # --- users -----------------------------------------------------------------------
     async def list_users(self, page_size: int = 1000) -> list[SynapseUser]:
@@ -152,7 +76,7 @@ class SynapseClient:
     async def get_user(self, user_id: str) -> SynapseUser | None:
         """One account, or None if it does not exist."""
         try:
-            data = await self.request("GET", f"{ADMIN}/v2/users/{_q(user_id)}")
+            data = await self.request("GET", f"{ADMIN}/v2/users/{seg(user_id)}")
         except MNotFound:
             return None
         return SynapseUser.from_json(data)
@@ -162,7 +86,7 @@ class SynapseClient:
         body: dict[str, Any] = {"password": password, "displayname": displayname, "admin": False}
         if email:
             body["threepids"] = [{"medium": "email", "address": email}]
-        await self.request("PUT", f"{ADMIN}/v2/users/{_q(user_id)}", body, kind="user.create")
+        await self.request("PUT", f"{ADMIN}/v2/users/{seg(user_id)}", body, kind="user.create")
 
     async def update_user(
         self,
@@ -180,7 +104,7 @@ class SynapseClient:
         if admin is not None:
             body["admin"] = admin
         if body:
-            await self.request("PUT", f"{ADMIN}/v2/users/{_q(user_id)}", body, kind="user.update")
+            await self.request("PUT", f"{ADMIN}/v2/users/{seg(user_id)}", body, kind="user.update")
 
     async def reactivate_user(self, user_id: str, password: str, displayname: str, email: str | None) -> None:
         """Bring a deactivated account back with a new initial password."""
@@ -192,19 +116,19 @@ class SynapseClient:
         }
         if email:
             body["threepids"] = [{"medium": "email", "address": email}]
-        await self.request("PUT", f"{ADMIN}/v2/users/{_q(user_id)}", body, kind="user.reactivate")
+        await self.request("PUT", f"{ADMIN}/v2/users/{seg(user_id)}", body, kind="user.reactivate")
 
     async def deactivate_user(self, user_id: str) -> None:
         """Deactivate without erasing: sessions end, the user leaves rooms, messages stay."""
         await self.request(
-            "POST", f"{ADMIN}/v1/deactivate/{_q(user_id)}", {"erase": False}, kind="user.deactivate"
+            "POST", f"{ADMIN}/v1/deactivate/{seg(user_id)}", {"erase": False}, kind="user.deactivate"
         )
 
     async def reset_password(self, user_id: str, password: str, logout_devices: bool = True) -> None:
         """Set a new password; by default every session of the user ends."""
         await self.request(
             "POST",
-            f"{ADMIN}/v1/reset_password/{_q(user_id)}",
+            f"{ADMIN}/v1/reset_password/{seg(user_id)}",
             {"new_password": password, "logout_devices": logout_devices},
             kind="user.reset_password",
         )
@@ -212,17 +136,17 @@ class SynapseClient:
     # --- rooms -----------------------------------------------------------------------
     async def force_join(self, room_id: str, user_id: str) -> None:
         """Join a local user to a room (Synapse invites them first for invite-only rooms)."""
-        await self.request("POST", f"{ADMIN}/v1/join/{_q(room_id)}", {"user_id": user_id}, kind="room.join")
+        await self.request("POST", f"{ADMIN}/v1/join/{seg(room_id)}", {"user_id": user_id}, kind="room.join")
 
     async def room_state(self, room_id: str) -> list[dict[str, Any]]:
         """Every current state event of a room (admin API)."""
-        data = await self.request("GET", f"{ADMIN}/v1/rooms/{_q(room_id)}/state")
+        data = await self.request("GET", f"{ADMIN}/v1/rooms/{seg(room_id)}/state")
         return list(data.get("state", []))
 
-    async def resolve_alias(self, alias: RoomAlias | str) -> RoomID | None:
+    async def find_alias(self, alias: RoomAlias | str) -> RoomID | None:
         """The room an alias points to, or None."""
         try:
-            data = await self.request("GET", f"{CLIENT}/directory/room/{_q(alias)}")
+            data = await self.request("GET", f"{CLIENT}/directory/room/{seg(alias)}")
         except MNotFound:
             return None
         return RoomID(data["room_id"])
@@ -252,7 +176,7 @@ class SynapseClient:
         self, room_id: str, event_type: str, content: dict[str, Any], state_key: str = ""
     ) -> str:
         """Set a state event as the bot; returns the event id."""
-        path = f"{CLIENT}/rooms/{_q(room_id)}/state/{_q(event_type)}/{_q(state_key)}"
+        path = f"{CLIENT}/rooms/{seg(room_id)}/state/{seg(event_type)}/{seg(state_key)}"
         data = await self.request("PUT", path, content, kind="room.state")
         return str(data.get("event_id", ""))
 
@@ -260,10 +184,10 @@ class SynapseClient:
         """Remove a member from a room (history stays; they can no longer read on)."""
         await self.request(
             "POST",
-            f"{CLIENT}/rooms/{_q(room_id)}/kick",
+            f"{CLIENT}/rooms/{seg(room_id)}/kick",
             {"user_id": user_id, "reason": reason},
             kind="room.kick",
         )
 
 
-__all__ = ["MatrixError", "SynapseClient", "SynapseUnavailable", "SynapseUser"]
+__all__ = ["SynapseClient", "SynapseUser"]

@@ -22,6 +22,7 @@ from typing import TypeVar
 from mautrix.types import RoomID, UserID
 
 from bridge.db.directory import Directory, DirectoryChannel, DirectoryUser, now_ms
+from bridge.matrix_errors import MatrixError, SynapseUnavailable
 from config.settings import Settings
 from policy.channel_power import CHANNEL_STATE_TYPE
 from provisioning.actions import (
@@ -43,7 +44,6 @@ from provisioning.actions import (
 from provisioning.admin_api import SynapseClient
 from provisioning.delivery import Credential, DeliveryReport, Reason, deliver
 from provisioning.desired import DesiredChannel, DesiredUser
-from provisioning.matrix_errors import MatrixError, SynapseUnavailable
 from provisioning.passwords import generate_password
 from provisioning.plan import Plan
 from provisioning.policy_file import policy_document, policy_path, render_policy, write_policy_if_changed

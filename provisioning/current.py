@@ -14,10 +14,10 @@ from typing import Any
 from mautrix.types import RoomID, UserID
 
 from bridge.db.directory import Directory, DirectorySnapshot
+from bridge.matrix_errors import MForbidden, MNotFound
 from policy.channel_power import CHANNEL_STATE_TYPE
 from provisioning.admin_api import SynapseClient, SynapseUser
 from provisioning.desired import DesiredOrg
-from provisioning.matrix_errors import MForbidden, MNotFound
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ async def read_current(
     for name, row in snapshot.channels.items():
         if name in desired.channels or (row.managed_by == "org" and not row.closed):
             room_ids[name] = row.room_id
-    resolved = await asyncio.gather(*(client.resolve_alias(c.alias) for c in unknown))
+    resolved = await asyncio.gather(*(client.find_alias(c.alias) for c in unknown))
     for channel, room_id in zip(unknown, resolved, strict=True):
         if room_id is not None:
             room_ids[channel.name] = room_id

@@ -12,6 +12,7 @@ from mautrix.types import UserID
 
 from bridge.db.directory import Directory
 from bridge.db.engine import create_engine, migrate
+from bridge.matrix_errors import MForbidden, MUnknownToken, SynapseUnavailable
 from bridge.registration import load_registration
 from config.org import OrgFile
 from config.org_load import load_org
@@ -19,7 +20,6 @@ from config.settings import Settings
 from provisioning.admin_api import SynapseClient
 from provisioning.current import read_current
 from provisioning.desired import desired_from_org
-from provisioning.matrix_errors import MForbidden, MUnknownToken, SynapseUnavailable
 from provisioning.plan import Plan, make_plan
 from provisioning.policy_file import policy_document, policy_path, render_policy, write_policy_if_changed
 

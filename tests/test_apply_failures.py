@@ -12,13 +12,13 @@ from mautrix.types import RoomID
 
 from bridge.db.directory import Directory, DirectorySnapshot, DirectoryUser
 from bridge.db.engine import create_engine, migrate
+from bridge.matrix_errors import MForbidden
 from config.org import OrgFile
 from config.settings import Settings
 from provisioning.actions import DeactivateUser
 from provisioning.apply import Applier, ApplyError
 from provisioning.current import CurrentState
 from provisioning.desired import desired_from_org
-from provisioning.matrix_errors import MForbidden
 from provisioning.plan import make_plan
 
 

@@ -19,6 +19,7 @@ from mautrix.errors import MatrixRequestError
 
 from bridge.calls.store import CallRecord, CallStore
 from bridge.room_ops import ensure_bot_joined, send_event
+from bridge.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +63,8 @@ class MissedCallWatcher:
 
     async def stop(self) -> None:
         """Stop after the current step."""
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def run_once(self) -> float:
         """Expire due calls, send pending notices; returns seconds until the next due."""

@@ -11,11 +11,11 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bridge.matrix_errors import MatrixError, SynapseUnavailable
 from config.org import OrgFile
 from config.settings import Settings, load_settings
 from provisioning.apply import Applier, ApplyError, ApplyResult, connections_for, default_concurrency
 from provisioning.cli import config_option, fail
-from provisioning.matrix_errors import MatrixError, SynapseUnavailable
 from provisioning.plan import Plan
 from provisioning.plan_view import print_delivery, print_plan, print_summary, result_json
 from provisioning.session import ProvisionError, compute_plan, load_org_file, open_session

@@ -17,10 +17,10 @@ from rich.table import Table
 
 from bridge.db.directory import Directory, DirectoryUser
 from bridge.db.engine import create_engine, migrate
+from bridge.matrix_errors import MatrixError, SynapseUnavailable
 from config.errors import ConfigError
 from config.settings import Settings, load_settings
 from provisioning.cli import config_option, fail
-from provisioning.matrix_errors import MatrixError, SynapseUnavailable
 from provisioning.plan_view import print_delivery
 from provisioning.session import ProvisionError, Session, load_org_file, open_session
 from provisioning.users import add_user, deactivate, reset_password

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-class SynapseUnavailable(Exception):
+class SynapseUnavailable(ConnectionError):
     """Synapse could not be reached at all (not running, wrong URL)."""
 
 

@@ -13,6 +13,8 @@ import {
 } from "hydrogen-view-sdk";
 import {applyBranding} from "./branding.js";
 import {applyTheme} from "./theme.js";
+import {explainRefusedDeletions} from "./notices.js";
+import {applyPlainWording} from "./wording.js";
 
 // Paths are relative to index.html so the client also works below a path prefix.
 // Hydrogen needs every one of them: without `serviceWorker` login fails, because
@@ -74,8 +76,10 @@ async function main() {
         const config = await loadConfig();
         const branding = config.carebridge || {};
         applyBranding(branding, container);
+        applyPlainWording(container);
         await applyTheme(branding);
         const platform = new Platform({container, assetPaths, config, options: {development: false}});
+        explainRefusedDeletions(platform);
         await platform.init();
         const features = await FeatureSet.load(platform.settingsStorage);
         const navigation = createNavigation();

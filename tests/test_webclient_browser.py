@@ -12,9 +12,12 @@ import asyncio
 import json
 import re
 import secrets
+import struct
 import time
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -22,8 +25,10 @@ import pytest
 import pytest_asyncio
 from nio import (
     AsyncClient,
+    JoinResponse,
     LoginError,
     RoomGetEventResponse,
+    RoomMessageImage,
     RoomMessagesResponse,
     RoomMessageText,
     RoomResolveAliasResponse,
@@ -32,7 +37,16 @@ from nio import (
 from playwright.async_api import Browser
 
 from policy.redaction import HISTORY_RETAINED
-from tests.harness.browser import ARTIFACTS, NOTICE, REPO, is_png, launch, require_chromium, web_client
+from tests.harness.browser import (
+    ARTIFACTS,
+    NOTICE,
+    PNG_SIGNATURE,
+    REPO,
+    is_png,
+    launch,
+    require_chromium,
+    web_client,
+)
 from tests.harness.provision import carebridge
 from tests.harness.smtp import MailCatcher, password_from
 from tests.harness.stack import Stack, strong_password
@@ -193,6 +207,62 @@ async def test_signs_in_with_mailed_password_sees_channels_and_sends(
     archived = {e.event["event_id"]: e.event for e in await org.stack.archived(org.rooms["ward-3"])}
     assert archived[event.event_id]["content"]["body"] == body
     assert archived[event.event_id]["sender"] == org.uid("anna")
+
+
+def tiny_png(path: Path) -> Path:
+    """A 2x2 PNG picture (a photo stand-in) written with the standard library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\xc0\x30\x30" * 2 for _ in range(2))
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    png = PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    path.write_bytes(png)
+    return path
+
+
+async def test_finds_a_colleague_and_sends_a_direct_message_and_photo(
+    org: Org, browser: Browser, ben: AsyncClient, tmp_path: Path
+) -> None:
+    """The first-day guide's "find a colleague": a channel's People list > the colleague >
+    Open direct message; a text and a picture reach them (matrix-nio) and the archive."""
+    body = marker("Can you review the chart for bed 2?")
+    async with web_client(browser, org.web_url, "direct-message") as cara:
+        await cara.open_login()
+        await cara.log_in("cara", org.passwords["cara"])
+        await cara.open_room("Ward 3")
+        await cara.open_direct_message("Test Ben")
+        await cara.send(body)
+        await cara.send_picture(tiny_png(tmp_path / "wound.png"))
+        assert cara.errors == []
+
+    room_id = await invited_room(ben, org.uid("cara"))
+    joined = await ben.join(room_id)
+    assert isinstance(joined, JoinResponse), joined
+    history = await ben.room_messages(room_id, start="", limit=50)
+    assert isinstance(history, RoomMessagesResponse), history
+    texts = [e for e in history.chunk if isinstance(e, RoomMessageText)]
+    images = [e for e in history.chunk if isinstance(e, RoomMessageImage)]
+    assert [e.body for e in texts] == [body]
+    assert len(images) == 1 and images[0].url.startswith("mxc://")
+    ids = [texts[0].event_id, images[0].event_id]
+    await org.stack.wait_archived(ids)
+    archived = {e.event["event_id"]: e.event for e in await org.stack.archived(room_id)}
+    assert archived[ids[0]]["content"]["body"] == body
+    assert archived[ids[1]]["content"]["msgtype"] == "m.image"
+
+
+async def invited_room(client: AsyncClient, inviter: str, timeout: float = 60.0) -> str:
+    """Sync until `inviter` has invited the client's user somewhere; returns the room id."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        resp = await client.sync(timeout=5000)
+        assert isinstance(resp, SyncResponse), resp
+        for room_id, invite in resp.rooms.invite.items():
+            if any(getattr(e, "sender", None) == inviter for e in invite.invite_state):
+                return room_id
+    raise AssertionError(f"no invitation from {inviter} within {timeout}s")
 
 
 async def test_changes_password_and_signs_in_with_the_new_one(org: Org, browser: Browser) -> None:

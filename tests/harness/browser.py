@@ -157,6 +157,26 @@ class WebClient:
             await self.page.locator(".menu button", has_text=re.compile(r"^\s*Delete\s*$")).click()
         return await answer.value
 
+    async def send_picture(self, path: Path) -> None:
+        """Attachment button > Send picture > choose the file; waits until it is uploaded."""
+        await self.page.locator(".MessageComposer_input button.sendFile").click()
+        async with self.page.expect_file_chooser() as chooser:
+            await self.page.locator(".menu button", has_text="Send picture").click()
+        await (await chooser.value).set_files(str(path))
+        await self.page.locator(".Timeline li img").last.wait_for(state="visible")
+        await self.page.locator(".Timeline :text('Uploading')").wait_for(state="detached")
+
+    async def open_direct_message(self, colleague: str) -> None:
+        """From the open room: Room options > Room details > People > the colleague >
+        Open direct message; waits until the conversation with them is open."""
+        await self.page.locator("main.middle .middle-header button.room-options").click()
+        await self.page.locator(".menu button", has_text="Room details").click()
+        await self.page.locator(".RoomDetailsView_row", has_text="People").click()
+        await self.page.locator(".MemberListView li", has_text=colleague).first.click()
+        await self.page.locator(".MemberDetailsView button", has_text="Open direct message").click()
+        await self.page.locator("main.middle .middle-header h2", has_text=colleague).wait_for(state="visible")
+        await self.page.locator(COMPOSER).wait_for(state="visible")
+
     # --- the change-password page -------------------------------------------------
     async def change_password(self, username: str, current: str, new: str) -> tuple[str, str]:
         """Fill password.html; returns (status kind "ok"/"error", status text)."""

@@ -14,6 +14,7 @@ import {
 import {applyBranding} from "./branding.js";
 import {applyTheme} from "./theme.js";
 import {explainRefusedDeletions} from "./notices.js";
+import {openCreatedRooms} from "./rooms.js";
 import {applyPlainWording} from "./wording.js";
 
 // Paths are relative to index.html so the client also works below a path prefix.
@@ -84,6 +85,7 @@ async function main() {
         const features = await FeatureSet.load(platform.settingsStorage);
         const navigation = createNavigation();
         platform.setNavigation(navigation);
+        openCreatedRooms(platform, navigation, container);
         const urlRouter = createRouter({navigation, history: platform.history});
         urlRouter.attach();
         const vm = new RootViewModel({platform, urlRouter, navigation, features});

@@ -16,6 +16,8 @@ from bridge.appservice import CarebridgeAppService
 from bridge.archive import ArchiveWriter, IngestResult
 from bridge.archive_services import ArchiveServices
 from bridge.bootstrap import ensure_admin_room, wait_for_bot_admin
+from bridge.compliance import ComplianceServices
+from bridge.compliance_directory import org_directory
 from bridge.consumers import Dispatcher
 from bridge.db.engine import create_engine, migrate
 from bridge.keyring import LiveKeyring
@@ -48,6 +50,7 @@ class Bridge:
     appservice: CarebridgeAppService
     writer: ArchiveWriter
     dispatcher: Dispatcher
+    compliance: ComplianceServices | None = None
     archive_services: ArchiveServices | None = None
     admin_room_id: RoomID | None = None
     ready: bool = False
@@ -73,6 +76,8 @@ class Bridge:
         writer = MeteredArchiveWriter(engine, keyring)
         dispatcher = Dispatcher(engine, keyring)
         bridge = cls(settings, registration, keyring, engine, appservice, writer, dispatcher)
+        bridge.compliance = ComplianceServices(settings, engine, org_directory(engine), registration.as_token)
+        bridge.compliance.register(dispatcher)
         bridge.archive_services = ArchiveServices(settings, registration.as_token, engine, keyring, writer)
         bridge.archive_services.register(dispatcher)
         appservice.app.router.add_get("/_carebridge/health", bridge._health)
@@ -103,6 +108,8 @@ class Bridge:
         self.admin_room_id = await ensure_admin_room(
             intent, self.settings.bridge.admin_room_alias, self.settings.server_name
         )
+        if self.compliance is not None:
+            self.compliance.start(intent, self.admin_room_id)
         await self.dispatcher.start()
         if self.archive_services is not None:
             self.archive_services.start(self.admin_room_id)
@@ -143,6 +150,8 @@ class Bridge:
         """Stop accepting transactions, finish consumers, close the database."""
         self.ready = False
         await self.appservice.stop()
+        if self.compliance is not None:
+            await self.compliance.stop()
         if self.archive_services is not None:
             await self.archive_services.stop()
         await self.dispatcher.stop()

@@ -120,6 +120,12 @@ class Schedule(OrgModel):
     start: TimeOfDay
     end: TimeOfDay
     grace_minutes: Annotated[int, Field(ge=0, le=240)] = 15
+    # Login/logout compliance (policy/shifts.py). A sign-in this early still counts for
+    # the shift; end_of_shift_logout ends sessions at end + grace; login_hours_only refuses
+    # sign-in outside early-login .. end. Both enforcement switches default off.
+    early_login_minutes: Annotated[int, Field(ge=0, le=720)] = 60
+    end_of_shift_logout: bool = False
+    login_hours_only: bool = False
 
     @field_validator("end")
     @classmethod

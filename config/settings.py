@@ -6,6 +6,7 @@ directory), so a data dir can be moved or copied as a whole.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -16,6 +17,7 @@ from config.validation import validate_document
 from config.yamlfile import load_yaml
 
 DEFAULT_CONFIG_NAME = "carebridge.yaml"
+_HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
@@ -88,6 +90,25 @@ class SmtpSettings(_Section):
     login_url: str | None = None
 
 
+class ComplianceSettings(_Section):
+    """Login/logout compliance: the missing-staff alert, the daily summary, the scheduler."""
+
+    missing_alerts: bool = True
+    daily_summary_at: str | None = "07:30"
+    scheduler_enabled: bool = True
+    scheduler_interval_seconds: Annotated[int, Field(ge=1, le=3600)] = 30
+    report_rows_in_chat: Annotated[int, Field(ge=5, le=500)] = 50
+
+    @field_validator("daily_summary_at")
+    @classmethod
+    def _hhmm(cls, value: str | None) -> str | None:
+        if value is not None and not _HHMM.match(value):
+            raise ValueError(
+                'expected a 24-hour time "HH:MM" in quotes, e.g. "07:30", or null to turn it off'
+            )
+        return value
+
+
 class LoggingSettings(_Section):
     """Log level and format; logs never carry PHI."""
 
@@ -107,6 +128,7 @@ class Settings(_Section):
     archive: ArchiveSettings = ArchiveSettings()
     smtp: SmtpSettings | None = None
     org_file: Path | None = None
+    compliance: ComplianceSettings = ComplianceSettings()
     logging: LoggingSettings = LoggingSettings()
     data_dir: Path = Field(default=Path("."), exclude=True)
 

@@ -20,6 +20,7 @@ from synapse.module_api import ModuleApi
 from policy.guard import guarded
 from policy.module_config import ModuleConfig
 from policy.module_redaction import RetentionRules
+from policy.module_sessions import SessionRecorder
 
 log = logging.getLogger("carebridge.module")
 
@@ -31,6 +32,7 @@ class CarebridgeModule:
         self.config = config
         self.api = api
         api.register_account_validity_callbacks(on_user_registration=self.on_user_registration)
+        self.sessions = SessionRecorder(config, api)
         RetentionRules(config, api).register()
         if api.should_run_background_tasks():
             api.delayed_background_call(1000, self._ensure_bot_admin, desc="carebridge_bot_admin")

@@ -26,7 +26,8 @@ def policy_path(data_dir: Path) -> Path:
 
 def policy_document(snapshot: DirectorySnapshot, bot_user_id: str) -> dict[str, Any]:
     """The document for the module: who is active, who administers, who may create
-    channels, and each channel room's posters, responders and closed flag."""
+    channels, each channel room's posters, responders and closed flag, and the shifts
+    (schedules, user_schedules) login hours are enforced against."""
     active = [u for u in snapshot.users.values() if u.active]
     policy = dict(snapshot.settings.get("policy") or {})
     creators = resolve_refs(policy.get("channel_creators", ["role:admin"]), active)
@@ -50,6 +51,12 @@ def policy_document(snapshot: DirectorySnapshot, bot_user_id: str) -> dict[str, 
         "channel_creators": sorted(creators),
         "channels": channels,
         "policy": policy,
+        # Login hours (policy/module_login_hours.py): shift definitions as in org.yaml and
+        # each active person's shift.
+        "schedules": {name: dict(d) for name, d in sorted(snapshot.schedules.items())},
+        "user_schedules": {
+            u.user_id: u.schedule for u in sorted(active, key=lambda u: u.user_id) if u.schedule
+        },
     }
 
 

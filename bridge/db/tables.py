@@ -181,3 +181,67 @@ directory_settings = Table(
     Column("value", JSON, nullable=False),
     Column("updated_ts", BigInteger, nullable=False),
 )
+
+# --- Login/logout compliance (migration 0005). Times are epoch milliseconds. -----------
+
+# One row per session (a device's sign-in), built from the module's session records.
+# login_ts NULL: the session began before records did (only its end was seen).
+# close_reason: policy.session_record.LogoutReason; closed_by: who ended it, if not the person.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", String(255), nullable=False),
+    Column("device_id", String(255), nullable=True),
+    Column("login_ts", BigInteger, nullable=True),
+    Column("login_event_id", String(255), nullable=True, unique=True),
+    Column("ip", String(64), nullable=True),
+    Column("user_agent", String(512), nullable=True),
+    Column("method", String(64), nullable=True),
+    Column("logout_ts", BigInteger, nullable=True),
+    Column("logout_event_id", String(255), nullable=True, unique=True),
+    Column("close_reason", String(32), nullable=True),
+    Column("closed_by", String(255), nullable=True),
+    Column("close_detail", String(64), nullable=True),
+    Index("ix_sessions_user_login", "user_id", "login_ts"),
+    Index("ix_sessions_login", "login_ts"),
+    Index("ix_sessions_open", "logout_ts", "user_id"),
+)
+
+# Failed sign-in attempts (never the password; no user name when the account is unknown).
+failed_logins = Table(
+    "failed_logins",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(255), nullable=False, unique=True),
+    Column("user_id", String(255), nullable=True),
+    Column("ts", BigInteger, nullable=False),
+    Column("ip", String(64), nullable=True),
+    Column("user_agent", String(512), nullable=True),
+    Column("reason", String(32), nullable=False),
+    Index("ix_failed_logins_ts", "ts"),
+)
+
+# Every bot command received: who, where, whether it was allowed, when it was answered.
+# The event id makes answering idempotent (consumers are at-least-once).
+bot_commands = Table(
+    "bot_commands",
+    metadata,
+    Column("event_id", String(255), primary_key=True),
+    Column("room_id", String(255), nullable=False),
+    Column("sender", String(255), nullable=False),
+    Column("command", String(32), nullable=False),
+    Column("allowed", Boolean, nullable=False),
+    Column("received_ts", BigInteger, nullable=False),
+    Column("answered_ts", BigInteger, nullable=True),
+)
+
+# Alerts and summaries the scheduler has posted (key e.g. "missing:day-shift:2024-05-15"),
+# so a restart never posts one twice.
+compliance_alerts = Table(
+    "compliance_alerts",
+    metadata,
+    Column("key", String(191), primary_key=True),
+    Column("sent_ts", BigInteger, nullable=False),
+    Column("event_id", String(255), nullable=True),
+)

@@ -1,0 +1,66 @@
+"""What the bot does on Matrix, behind a small interface (mautrix underneath).
+
+Replies are sent with transaction ids derived from the command's event id, so a reply
+re-sent after a crash is de-duplicated by Synapse instead of appearing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Protocol, cast
+
+from mautrix.appservice import IntentAPI
+from mautrix.types import EventType, RoomID
+
+
+def txn_id_for(event_id: str, index: int) -> str:
+    """A stable transaction id for the index-th message answering event_id."""
+    digest = hashlib.sha256(event_id.encode()).hexdigest()[:32]
+    return f"cb-cmd-{digest}-{index}"
+
+
+class BotClient(Protocol):
+    """The bot's Matrix actions the commands and the scheduler need."""
+
+    async def send(self, room_id: str, content: dict[str, Any], txn_id: str | None = None) -> str:
+        """Send an m.room.message; returns the event id."""
+        ...
+
+    async def upload(self, data: bytes, mimetype: str, filename: str) -> str:
+        """Upload to the media repository; returns the mxc:// URI."""
+        ...
+
+    async def joined_members(self, room_id: str) -> set[str]:
+        """User ids joined to a room (empty if the bot cannot see it)."""
+        ...
+
+    async def join(self, room_id: str) -> None:
+        """Accept an invite / join a room."""
+        ...
+
+
+class MautrixBot:
+    """BotClient over the appservice bot's mautrix IntentAPI."""
+
+    def __init__(self, intent: IntentAPI) -> None:
+        self.intent = intent
+
+    async def send(self, room_id: str, content: dict[str, Any], txn_id: str | None = None) -> str:
+        """PUT /rooms/{room}/send/m.room.message/{txn}."""
+        event_id = await self.intent.send_message_event(
+            RoomID(room_id), EventType.ROOM_MESSAGE, cast(Any, content), txn_id=txn_id
+        )
+        return str(event_id)
+
+    async def upload(self, data: bytes, mimetype: str, filename: str) -> str:
+        """POST /_matrix/media/v3/upload."""
+        return str(await self.intent.upload_media(data, mime_type=mimetype, filename=filename))
+
+    async def joined_members(self, room_id: str) -> set[str]:
+        """GET /rooms/{room}/joined_members."""
+        members = await self.intent.get_joined_members(RoomID(room_id))
+        return {str(m) for m in members}
+
+    async def join(self, room_id: str) -> None:
+        """POST /rooms/{room}/join."""
+        await self.intent.join_room_by_id(RoomID(room_id))

@@ -1,0 +1,309 @@
+"""Shift rules: measuring logins and logouts against a person's schedule (pure, no I/O).
+
+Everything here takes plain facts (a schedule's days, start, end, grace and time zone; a
+person's sessions; a date; "now") and returns a decision with a reason code, so the Synapse
+module (login hours), the bridge scheduler (alerts, end-of-shift logout) and the reports
+share one definition of "on time", "late", "missing" and "stayed logged in".
+
+45 CFR 164.312(b) audit controls; 164.312(a)(2)(iii) automatic logoff; 164.308(a)(5)(ii)(C)
+log-in monitoring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+DAY_NAMES: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DEFAULT_EARLY_LOGIN = timedelta(minutes=60)
+
+
+class Status(StrEnum):
+    """A scheduled person's attendance on one day."""
+
+    ON_TIME = "on_time"  # logged in by start + grace
+    LATE = "late"  # first login after start + grace, before the shift ended
+    MISSING = "missing"  # no login by start + grace (and, once the shift is over, none at all)
+    PENDING = "pending"  # start + grace has not come yet and no login so far
+    OFF_SHIFT = "off_shift"  # not a working day for them, yet they logged in
+    DAY_OFF = "day_off"  # not a working day, no login
+
+
+class Flag(StrEnum):
+    """Things worth an administrator's attention besides the attendance status."""
+
+    STAYED_LOGGED_IN = "stayed_logged_in"  # a session was still open at end + grace
+    OFF_SHIFT_LOGIN = "off_shift_login"  # a login outside every shift window that day
+
+
+@dataclass(frozen=True)
+class ShiftSpec:
+    """One recurring shift, as written in org.yaml `schedules:`.
+
+    `days` are the weekdays a shift STARTS on (0 = Monday). An `end` at or before `start`
+    means the shift ends the next day (a 19:00-07:00 night shift).
+    """
+
+    name: str
+    days: frozenset[int]
+    start: time
+    end: time
+    grace: timedelta
+    tz: tzinfo
+    early_login: timedelta = DEFAULT_EARLY_LOGIN
+    end_of_shift_logout: bool = False
+    login_hours_only: bool = False
+
+    @property
+    def crosses_midnight(self) -> bool:
+        """True when the shift ends on the day after it starts."""
+        return self.end <= self.start
+
+    def instance_on(self, day: date) -> ShiftInstance | None:
+        """The shift starting on `day`, or None if `day` is not a working day."""
+        if day.weekday() not in self.days:
+            return None
+        start = datetime.combine(day, self.start, self.tz)
+        end_day = day + timedelta(days=1) if self.crosses_midnight else day
+        end = datetime.combine(end_day, self.end, self.tz)
+        return ShiftInstance(self, day, _utc(start), _utc(end))
+
+    def instances_between(self, first: date, last: date) -> list[ShiftInstance]:
+        """Every shift starting on a day in [first, last]."""
+        out = []
+        day = first
+        while day <= last:
+            instance = self.instance_on(day)
+            if instance is not None:
+                out.append(instance)
+            day += timedelta(days=1)
+        return out
+
+    def local_date(self, at: datetime) -> date:
+        """The calendar date of an instant in the schedule's time zone."""
+        return at.astimezone(self.tz).date()
+
+
+def _utc(at: datetime) -> datetime:
+    # Wall-clock times in a zone: normalise through UTC so DST gaps/overlaps resolve the
+    # way zoneinfo defines (fold=0), and arithmetic is on absolute instants.
+    return at.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class ShiftInstance:
+    """One concrete occurrence of a shift (absolute instants, UTC)."""
+
+    spec: ShiftSpec
+    day: date
+    start: datetime
+    end: datetime
+
+    @property
+    def deadline(self) -> datetime:
+        """Start + grace: who has not logged in by now is missing."""
+        return self.start + self.spec.grace
+
+    @property
+    def overdue(self) -> datetime:
+        """End + grace: a session still open now "stayed logged in"."""
+        return self.end + self.spec.grace
+
+    @property
+    def login_opens(self) -> datetime:
+        """The earliest login that counts for this shift."""
+        return self.start - self.spec.early_login
+
+    def counts_login(self, at: datetime) -> bool:
+        """Does a login at `at` belong to this shift (from early login until the end)?"""
+        return self.login_opens <= at < self.end
+
+
+@dataclass(frozen=True)
+class SessionFacts:
+    """A session as the evaluation needs it: when it began and ended (None = unknown/open)."""
+
+    login: datetime | None
+    logout: datetime | None
+    device_id: str | None = None
+    session_id: int | None = None
+
+    def open_at(self, at: datetime) -> bool:
+        """Was the session live at instant `at`?"""
+        started = self.login is None or self.login <= at
+        return started and (self.logout is None or self.logout > at)
+
+
+@dataclass(frozen=True)
+class DayEvaluation:
+    """One scheduled person's day measured against their shift."""
+
+    day: date
+    status: Status
+    flags: frozenset[Flag] = field(default_factory=frozenset)
+    shift: ShiftInstance | None = None
+    first_login: datetime | None = None
+    last_logout: datetime | None = None
+    logins: int = 0
+
+    @property
+    def labels(self) -> list[str]:
+        """Status then flags, for tables and CSV (stable order)."""
+        return [self.status.value, *sorted(f.value for f in self.flags)]
+
+
+def _day_span(spec: ShiftSpec, day: date) -> tuple[datetime, datetime]:
+    """[local midnight, next local midnight) of `day` as absolute instants."""
+    start = datetime.combine(day, time(0), spec.tz)
+    return _utc(start), _utc(datetime.combine(day + timedelta(days=1), time(0), spec.tz))
+
+
+def _in_some_window(at: datetime, instances: Sequence[ShiftInstance]) -> bool:
+    return any(i.login_opens <= at < i.overdue for i in instances)
+
+
+def evaluate_day(
+    spec: ShiftSpec, day: date, sessions: Sequence[SessionFacts], now: datetime
+) -> DayEvaluation:
+    """Classify one person's `day` (in the schedule's zone) against `spec`, as of `now`.
+
+    On a working day: ON_TIME (first counted login at or before start + grace), LATE (after
+    it, before the end), MISSING (none by start + grace; PENDING before that instant).
+    Not a working day: OFF_SHIFT if they logged in, else DAY_OFF. Flags: STAYED_LOGGED_IN
+    when a session was still open at end + grace (known once that instant has passed);
+    OFF_SHIFT_LOGIN when a login that day fell outside every shift window (early login
+    .. end + grace) of that day or of an overnight shift from the day before.
+    45 CFR 164.308(a)(5)(ii)(C) log-in monitoring.
+    """
+    instance = spec.instance_on(day)
+    neighbours = [i for i in (spec.instance_on(day - timedelta(days=1)), instance) if i is not None]
+    day_start, day_end = _day_span(spec, day)
+    day_logins = sorted(s.login for s in sessions if s.login is not None and day_start <= s.login < day_end)
+    flags: set[Flag] = set()
+    if any(not _in_some_window(at, neighbours) for at in day_logins):
+        flags.add(Flag.OFF_SHIFT_LOGIN)
+    logouts = [s.logout for s in sessions if s.logout is not None and day_start <= s.logout < day_end]
+    last_logout = max(logouts) if logouts else None
+    if instance is None:
+        status = Status.OFF_SHIFT if day_logins else Status.DAY_OFF
+        flags.discard(Flag.OFF_SHIFT_LOGIN)  # the status already says it
+        first = day_logins[0] if day_logins else None
+        return DayEvaluation(day, status, frozenset(flags), None, first, last_logout, len(day_logins))
+    counted = sorted(
+        s.login for s in sessions if s.login is not None and instance.counts_login(s.login) and s.login <= now
+    )
+    first_login = counted[0] if counted else None
+    if first_login is not None:
+        status = Status.ON_TIME if first_login <= instance.deadline else Status.LATE
+    else:
+        status = Status.MISSING if now >= instance.deadline else Status.PENDING
+    if now >= instance.overdue and any(s.open_at(instance.overdue) for s in sessions):
+        flags.add(Flag.STAYED_LOGGED_IN)
+    shown_login = first_login or (day_logins[0] if day_logins else None)
+    return DayEvaluation(day, status, frozenset(flags), instance, shown_login, last_logout, len(day_logins))
+
+
+@dataclass(frozen=True)
+class LoginDecision:
+    """Whether a login may proceed now, with a reason code and a message for the person."""
+
+    allowed: bool
+    reason: str
+    message: str = ""
+
+
+def login_decision(spec: ShiftSpec | None, at: datetime) -> LoginDecision:
+    """May someone on `spec` log in at `at`? Only restricted when `login_hours_only` is on.
+
+    Allowed from the shift's early-login opening until its end (an overnight shift from the
+    previous day counts). 45 CFR 164.312(a)(1) access control; 164.312(d) authentication.
+    """
+    if spec is None:
+        return LoginDecision(True, "unscheduled")
+    if not spec.login_hours_only:
+        return LoginDecision(True, "not_enforced")
+    day = spec.local_date(at)
+    for instance in (spec.instance_on(day - timedelta(days=1)), spec.instance_on(day)):
+        if instance is not None and instance.counts_login(at):
+            return LoginDecision(True, "within_shift")
+    upcoming = next_login_window(spec, at)
+    when = ""
+    if upcoming is not None:
+        local = upcoming.astimezone(spec.tz)
+        when = f" Your next shift lets you sign in from {local:%a %d %b %H:%M} ({_zone_name(spec.tz)})."
+    return LoginDecision(
+        False,
+        "outside_allowed_hours",
+        "Sign-in is only allowed during your scheduled shift "
+        f"({spec.start:%H:%M}-{spec.end:%H:%M} {_days_text(spec.days)}).{when} "
+        "Contact an administrator if you need access now.",
+    )
+
+
+def next_login_window(spec: ShiftSpec, at: datetime) -> datetime | None:
+    """When the next shift's login window opens after `at` (None if no working days)."""
+    day = spec.local_date(at)
+    for instance in spec.instances_between(day, day + timedelta(days=8)):
+        if instance.login_opens > at:
+            return instance.login_opens
+    return None
+
+
+def logout_due(spec: ShiftSpec, sessions: Iterable[SessionFacts], now: datetime) -> list[SessionFacts]:
+    """Open sessions that end-of-shift logout must end at `now`.
+
+    A session is due when the latest shift whose end + grace has passed found it open
+    (sessions begun after that instant, e.g. an allowed off-shift login, are left alone
+    until the next shift's end). Empty unless `end_of_shift_logout` is on.
+    45 CFR 164.312(a)(2)(iii) automatic logoff.
+    """
+    if not spec.end_of_shift_logout:
+        return []
+    day = spec.local_date(now)
+    past = [i.overdue for i in spec.instances_between(day - timedelta(days=8), day) if i.overdue <= now]
+    if not past:
+        return []
+    latest = max(past)
+    return [s for s in sessions if s.logout is None and (s.login is None or s.login <= latest)]
+
+
+def _days_text(days: frozenset[int]) -> str:
+    if days == frozenset(range(7)):
+        return "every day"
+    return ", ".join(DAY_NAMES[d].capitalize() for d in sorted(days))
+
+
+def _zone_name(tz: tzinfo) -> str:
+    return str(getattr(tz, "key", tz))
+
+
+def parse_hhmm(value: str) -> time:
+    """ "07:30" -> time(7, 30); raises ValueError for anything else."""
+    hours, sep, minutes = value.partition(":")
+    if not sep or len(hours) != 2 or len(minutes) != 2 or not (hours + minutes).isdigit():
+        raise ValueError(f"expected HH:MM, got {value!r}")
+    return time(int(hours), int(minutes))
+
+
+def spec_from_definition(name: str, definition: Mapping[str, Any], timezone: str) -> ShiftSpec:
+    """Build a ShiftSpec from an org.yaml schedule as stored (JSON: days, start, end, ...).
+
+    Used by the module (policy.json) and the bridge (directory), so both read the same keys.
+    Raises ValueError/KeyError on a malformed definition.
+    """
+    days = frozenset(DAY_NAMES.index(str(d)) for d in definition["days"])
+    return ShiftSpec(
+        name=name,
+        days=days,
+        start=parse_hhmm(str(definition["start"])),
+        end=parse_hhmm(str(definition["end"])),
+        grace=timedelta(minutes=int(definition.get("grace_minutes", 15))),
+        tz=ZoneInfo(timezone),
+        early_login=timedelta(minutes=int(definition.get("early_login_minutes", 60))),
+        end_of_shift_logout=bool(definition.get("end_of_shift_logout", False)),
+        login_hours_only=bool(definition.get("login_hours_only", False)),
+    )

@@ -37,6 +37,7 @@ from nio import (
 from playwright.async_api import Browser
 
 from policy.redaction import HISTORY_RETAINED
+from tests.compliance_helpers import ledger, wait_for
 from tests.harness.browser import (
     ARTIFACTS,
     NOTICE,
@@ -349,8 +350,6 @@ async def test_deleting_a_message_is_refused_and_it_stays(
 
 async def test_logging_out_records_a_logout_and_removes_the_device(org: Org, browser: Browser) -> None:
     """Acceptance 4: Settings > Log out ends the session on the server and in the ledger."""
-    from tests.compliance_helpers import ledger, wait_for  # issue 5 (branch compliance)
-
     user_id = org.uid("dan")
     devices_path = f"/_synapse/admin/v2/users/{quote(user_id)}/devices"
     async with web_client(browser, org.web_url, "logout") as dan:

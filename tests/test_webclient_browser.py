@@ -17,6 +17,7 @@ import time
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -34,12 +35,13 @@ from nio import (
     RoomResolveAliasResponse,
     SyncResponse,
 )
-from playwright.async_api import Browser
+from playwright.async_api import Browser, expect
 
 from policy.redaction import HISTORY_RETAINED
 from tests.compliance_helpers import ledger, wait_for
 from tests.harness.browser import (
     ARTIFACTS,
+    LOGIN_ERROR,
     NOTICE,
     PNG_SIGNATURE,
     REPO,
@@ -55,7 +57,7 @@ from tests.harness.stack import Stack, strong_password
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
 ORGANIZATION = "Riverside Clinic"
-NURSES = ["anna", "cara", "dan"]
+NURSES = ["anna", "cara", "dan", "fay"]
 PHYSICIANS = ["ben", "eve"]
 USERS = NURSES + PHYSICIANS
 # channel name -> (shown name, who is in it)
@@ -67,14 +69,22 @@ CHANNELS = {
 
 
 def org_yaml() -> str:
+    """The organisation; fay works a shift that starts in three hours, with sign-in allowed
+    only from an hour before it (login_hours_only), so she cannot sign in during the run."""
     users = "".join(
         f"  - {{username: {u}, display_name: Test {u.capitalize()}, email: {u}@clinic.example,"
-        f" groups: [{'nurses' if u in NURSES else 'physicians'}]}}\n"
+        f" groups: [{'nurses' if u in NURSES else 'physicians'}]"
+        f"{', schedule: later' if u == 'fay' else ''}}}\n"
         for u in USERS
     )
+    now = datetime.now(UTC)
+    start, end = now + timedelta(hours=3), now + timedelta(hours=4)
     return (
         f"organization: {{name: {ORGANIZATION}, timezone: UTC}}\n"
         "groups: {nurses: {display_name: Nurses}, physicians: {display_name: Physicians}}\n"
+        "schedules:\n"
+        f"  later: {{days: [mon, tue, wed, thu, fri, sat, sun], start: '{start:%H:%M}', end: '{end:%H:%M}',"
+        " early_login_minutes: 60, login_hours_only: true}\n"
         f"users:\n{users}"
         "channels:\n"
         "  - {name: ward-3, display_name: Ward 3, members: [everyone], post: [everyone]}\n"
@@ -346,6 +356,22 @@ async def test_deleting_a_message_is_refused_and_it_stays(
     archived = [e.event for e in await org.stack.archived(room_id)]
     assert any(e["event_id"] == event.event_id and e["content"]["body"] == body for e in archived)
     assert not any(e["type"] == "m.room.redaction" for e in archived)
+
+
+async def test_sign_in_outside_allowed_hours_says_why(org: Org, browser: Browser) -> None:
+    """Issue 5's login hours as staff see them: a wrong password reads as one, and a refusal
+    outside the allowed hours shows the server's reason (Hydrogen alone would call it a
+    wrong password)."""
+    async with web_client(browser, org.web_url, "outside-hours") as fay:
+        await fay.open_login()
+        error = await fay.login_refused("fay", "Wrong-" + org.passwords["fay"])
+        assert "password don't seem to be correct" in error
+        await fay.submit_login("fay", org.passwords["fay"])
+        await expect(fay.page.locator(LOGIN_ERROR)).to_contain_text(
+            "only allowed during your scheduled shift"
+        )
+        assert "password" not in (await fay.page.locator(LOGIN_ERROR).inner_text())
+        assert fay.page.url.endswith("#/login")
 
 
 async def test_logging_out_records_a_logout_and_removes_the_device(org: Org, browser: Browser) -> None:

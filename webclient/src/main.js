@@ -14,6 +14,7 @@ import {
 import {applyBranding} from "./branding.js";
 import {applyTheme} from "./theme.js";
 import {explainRefusedDeletions} from "./notices.js";
+import {explainRefusedLogins} from "./loginerrors.js";
 import {openCreatedRooms} from "./rooms.js";
 import {applyPlainWording} from "./wording.js";
 
@@ -81,6 +82,7 @@ async function main() {
         await applyTheme(branding);
         const platform = new Platform({container, assetPaths, config, options: {development: false}});
         explainRefusedDeletions(platform);
+        explainRefusedLogins(platform, container);
         await platform.init();
         const features = await FeatureSet.load(platform.settingsStorage);
         const navigation = createNavigation();

@@ -23,6 +23,7 @@ from bridge.db.engine import create_engine, migrate
 from bridge.keyring import LiveKeyring
 from bridge.metrics import MeteredArchiveWriter, instrument_engine, metrics_handler
 from bridge.registration import Registration, load_registration
+from bridge.staff import StaffFeatures
 from bridge.webclient import WebClientSettings, create_web_app
 from config.settings import Settings
 
@@ -53,6 +54,7 @@ class Bridge:
     compliance: ComplianceServices | None = None
     archive_services: ArchiveServices | None = None
     admin_room_id: RoomID | None = None
+    staff: StaffFeatures | None = None
     ready: bool = False
     _extra_runners: list[web.AppRunner] = field(default_factory=list)
 
@@ -108,9 +110,13 @@ class Bridge:
         self.admin_room_id = await ensure_admin_room(
             intent, self.settings.bridge.admin_room_alias, self.settings.server_name
         )
+        self.staff = StaffFeatures(self.settings, self.engine, intent)
+        self.staff.install(self.dispatcher)
         if self.compliance is not None:
+            self.staff.register_commands(self.compliance.commands, self.compliance.directory)
             self.compliance.start(intent, self.admin_room_id)
         await self.dispatcher.start()
+        await self.staff.start()
         if self.archive_services is not None:
             self.archive_services.start(self.admin_room_id)
         if self.settings.web.enabled:
@@ -155,6 +161,8 @@ class Bridge:
         if self.archive_services is not None:
             await self.archive_services.stop()
         await self.dispatcher.stop()
+        if self.staff is not None:
+            await self.staff.stop()
         for runner in self._extra_runners:
             await runner.cleanup()
         await self.engine.dispose()

@@ -19,6 +19,17 @@ from config.yamlfile import load_yaml
 DEFAULT_CONFIG_NAME = "carebridge.yaml"
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 Port = Annotated[int, Field(ge=1, le=65535)]
+DEFAULT_ALLOWED_TYPES = (
+    "image/*",
+    "application/pdf",
+    "text/plain",
+    "text/csv",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.*",
+    "application/vnd.ms-excel",
+    "audio/*",
+    "video/*",
+)
 
 
 class _Section(BaseModel):
@@ -116,6 +127,64 @@ class LoggingSettings(_Section):
     json_format: bool = False
 
 
+class FilesSettings(_Section):
+    """What staff may upload: enforced by the Synapse module (45 CFR 164.308(a)(5)(ii)(B),
+    protection from malicious software; 164.312(c)(1) integrity)."""
+
+    max_upload_mb: float = Field(default=50, gt=0, le=2048)
+    allowed_types: list[str] = Field(default_factory=lambda: list(DEFAULT_ALLOWED_TYPES), min_length=1)
+    too_large_message: str = (
+        "This file is larger than the {max_upload_mb} MB your organisation allows. "
+        "Share a smaller file or ask IT for another way to send it."
+    )
+    forbidden_type_message: str = (
+        "This kind of file cannot be shared here. Allowed: images, PDF, plain text, "
+        "Office documents, audio and video."
+    )
+
+    @field_validator("allowed_types")
+    @classmethod
+    def _mime_patterns(cls, value: list[str]) -> list[str]:
+        for item in value:
+            major, sep, minor = item.partition("/")
+            bad_star = "*" in major or "*" in minor[:-1]
+            if not sep or not major or not minor or bad_star:
+                raise ValueError(
+                    f"{item!r} is not a MIME type like image/png or a pattern like image/* "
+                    "(a * may only end the part after the slash)"
+                )
+        return [item.lower() for item in value]
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The limit in bytes (MB = 1024 * 1024 bytes)."""
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
+class TurnSettings(_Section):
+    """The TURN relay (coturn) that lets calls connect through NAT and firewalls."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Port = 3478
+    public_host: str | None = None
+    relay_min_port: Port = 49160
+    relay_max_port: Port = 49400
+    config: Path = Path("turnserver.conf")
+    binary: str = "turnserver"
+
+
+class CallsSettings(_Section):
+    """WebRTC calls: call log, person-to-person rule, missed-call notices, TURN."""
+
+    one_to_one_notice: str = (
+        "Calls are person-to-person: start the call from a direct message with the one "
+        "colleague you want to reach."
+    )
+    missed_call_notice: str = "Missed {kind} call from {caller} at {time}."
+    turn: TurnSettings = TurnSettings()
+
+
 class Settings(_Section):
     """Everything in carebridge.yaml."""
 
@@ -128,6 +197,8 @@ class Settings(_Section):
     archive: ArchiveSettings = ArchiveSettings()
     smtp: SmtpSettings | None = None
     org_file: Path | None = None
+    files: FilesSettings = FilesSettings()
+    calls: CallsSettings = CallsSettings()
     compliance: ComplianceSettings = ComplianceSettings()
     logging: LoggingSettings = LoggingSettings()
     data_dir: Path = Field(default=Path("."), exclude=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from policy.module_staff_config import StaffConfig, StaffConfigError
 
 
 class ModuleConfigError(Exception):
@@ -17,6 +19,7 @@ class ModuleConfig:
     bot_user_id: str
     admin_room_alias: str
     policy_file: str | None = None
+    staff: StaffConfig = field(default_factory=lambda: StaffConfig.parse(None))
 
     @classmethod
     def parse(cls, raw: Any) -> ModuleConfig:
@@ -35,4 +38,8 @@ class ModuleConfig:
         policy_file = raw.get("policy_file")
         if policy_file is not None and not isinstance(policy_file, str):
             raise ModuleConfigError("carebridge module config: policy_file must be a path")
-        return cls(raw["bot_user_id"], raw["admin_room_alias"], policy_file)
+        try:
+            staff = StaffConfig.parse(raw.get("staff"))
+        except StaffConfigError as exc:
+            raise ModuleConfigError(str(exc)) from None
+        return cls(raw["bot_user_id"], raw["admin_room_alias"], policy_file, staff)

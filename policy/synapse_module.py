@@ -19,7 +19,11 @@ from synapse.module_api import ModuleApi
 
 from policy.guard import guarded
 from policy.module_config import ModuleConfig
+from policy.module_direct import DirectRoomsResource
+from policy.module_media import MediaRules
+from policy.module_presence import PresenceRules
 from policy.module_redaction import RetentionRules
+from policy.module_rooms import RoomRules
 from policy.module_sessions import SessionRecorder
 
 log = logging.getLogger("carebridge.module")
@@ -32,6 +36,10 @@ class CarebridgeModule:
         self.config = config
         self.api = api
         api.register_account_validity_callbacks(on_user_registration=self.on_user_registration)
+        RoomRules(config, api).register()
+        PresenceRules(api).register()
+        MediaRules(config, api).register()
+        DirectRoomsResource.register(config, api)
         self.sessions = SessionRecorder(config, api)
         RetentionRules(config, api).register()
         if api.should_run_background_tasks():

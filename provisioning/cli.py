@@ -59,6 +59,7 @@ def _register() -> None:
     from provisioning.commands.export_cmd import export_command
     from provisioning.commands.init_cmd import init_command
     from provisioning.commands.provision_cmd import provision_group
+    from provisioning.commands.report_calls_cmd import calls_command
     from provisioning.commands.report_cmd import report_group
     from provisioning.commands.status_cmd import status_command
     from provisioning.commands.up_cmd import up_command
@@ -69,6 +70,7 @@ def _register() -> None:
     main.add_command(status_command)
     main.add_command(bridge_command)
     main.add_command(report_group)
+    report_group.add_command(calls_command)
     main.add_command(backup_command)
     main.add_command(restore_command)
     main.add_command(archive_group)

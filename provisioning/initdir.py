@@ -17,8 +17,10 @@ import yaml
 from signedjson.key import generate_signing_key, write_signing_keys
 
 from bridge.keyring import Keyring
+from config.settings import CallsSettings, FilesSettings
 from provisioning.files import write_private
 from provisioning.templates import render
+from provisioning.turn import render_turn_config, turn_uris
 
 
 class InitError(Exception):
@@ -41,7 +43,7 @@ class InitOptions:
     org_file: Path | None = None
     testing: bool = False
     force: bool = False
-    max_upload_size: str = "50M"
+    turn_port: int = 3478
     extra_settings: dict[str, object] = field(default_factory=dict)
     # Production (`carebridge init --production`): the directory as the processes see it
     # (e.g. /data inside containers), the public https URL, where Synapse reaches the
@@ -76,6 +78,35 @@ def registration_document(opts: InitOptions, as_token: str, hs_token: str) -> di
     }
 
 
+def synapse_upload_cap(max_upload_bytes: int) -> int:
+    """Synapse's own max_upload_size: twice the configured limit (at least 1 MiB more),
+    so the module, with the organisation's message, answers for files over the limit."""
+    return max_upload_bytes + max(max_upload_bytes, 1024 * 1024)
+
+
+def module_staff_config(files: FilesSettings) -> dict[str, object]:
+    """The module's `staff:` config (policy/module_staff_config.py) from `files:`."""
+    return {
+        "files": {
+            "max_bytes": files.max_upload_bytes,
+            "allowed_types": list(files.allowed_types),
+            "too_large_message": files.too_large_message,
+            "forbidden_type_message": files.forbidden_type_message,
+        }
+    }
+
+
+def _calls_settings(opts: InitOptions) -> CallsSettings:
+    raw = dict(opts.extra_settings.get("calls") or {})  # type: ignore[call-overload]
+    turn = dict(raw.get("turn") or {})
+    turn.setdefault("port", opts.turn_port)
+    turn.setdefault("host", opts.bind_address)
+    if opts.turn_uris:
+        turn["enabled"] = False  # the deployment runs its own coturn (docker-compose)
+    raw["turn"] = turn
+    return CallsSettings.model_validate(raw)
+
+
 def _regex_escape(text: str) -> str:
     return "".join("\\" + c if c in ".^$*+?{}[]\\|()" else c for c in text)
 
@@ -106,6 +137,12 @@ def init_data_dir(opts: InitOptions) -> Path:
         yaml.safe_dump(registration_document(opts, as_token, hs_token), sort_keys=False),
     )
 
+    files = FilesSettings.model_validate(opts.extra_settings.get("files") or {})
+    calls = _calls_settings(opts)
+    # Production supplies its own TURN (coturn in docker-compose) and secret.
+    turn_secret = opts.turn_shared_secret or secrets.token_urlsafe(32)
+    uris = list(opts.turn_uris) or (turn_uris(calls.turn) if calls.turn.enabled else [])
+
     seen_dir = opts.runtime_dir or data_dir
     web_url = opts.public_url or f"http://{opts.bind_address}:{opts.web_port}"
     public_url = opts.public_url or f"http://{opts.bind_address}:{opts.synapse_port}"
@@ -125,9 +162,11 @@ def init_data_dir(opts: InitOptions) -> Path:
         registration_path=str(seen_dir / "registration.yaml"),
         bot_localpart="carebridge",
         admin_room_alias="carebridge-admins",
-        max_upload_size=opts.max_upload_size,
-        turn_uris=list(opts.turn_uris),
-        turn_shared_secret=opts.turn_shared_secret,
+        max_upload_size=synapse_upload_cap(files.max_upload_bytes),
+        staff=module_staff_config(files),
+        turn_uris=uris,
+        turn_shared_secret=turn_secret,
+        turn_user_lifetime="1h",
         testing=opts.testing,
     )
     write_private(data_dir / "homeserver.yaml", homeserver)
@@ -135,6 +174,12 @@ def init_data_dir(opts: InitOptions) -> Path:
         data_dir / "log.config.yaml",
         render("log.config.yaml.j2", data_dir=str(seen_dir), log_level="INFO"),
     )
+    if calls.turn.enabled:
+        write_private(
+            data_dir / str(calls.turn.config),
+            render_turn_config(calls.turn, opts.server_name, turn_secret, seen_dir),
+        )
+    (data_dir / "run").mkdir(exist_ok=True, mode=0o700)
     signing = io.StringIO()
     write_signing_keys(signing, [generate_signing_key("a_" + secrets.token_hex(2))])
     write_private(data_dir / "signing.key", signing.getvalue())
@@ -154,6 +199,7 @@ def init_data_dir(opts: InitOptions) -> Path:
     if opts.org_file is not None:
         settings["org_file"] = str(opts.org_file.resolve())
     settings.update(opts.extra_settings)
+    settings["calls"] = calls.model_dump(mode="json", exclude_defaults=True)
     header = (
         "# Carebridge settings, written by `carebridge init`.\n"
         "# Every key is documented in config/carebridge.example.yaml and the README.\n"

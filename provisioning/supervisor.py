@@ -1,4 +1,5 @@
-"""`carebridge up`: run Synapse and the bridge as supervised child processes.
+"""`carebridge up`: run Synapse and the bridge (and coturn, when installed) as supervised
+child processes.
 
 Children start in order (Synapse, then the bridge), each must become healthy before the
 next starts, a child that dies is reported with its exit code and log path, and SIGINT /
@@ -26,6 +27,7 @@ from urllib.parse import urlsplit
 
 from config.settings import Settings
 from provisioning.files import write_private
+from provisioning.turn import turnserver_argv
 
 STATE_FILE = "run/state.json"
 
@@ -56,6 +58,14 @@ def http_ok(url: str, timeout: float = 2.0) -> bool:
             return 200 <= int(resp.status) < 300
     except (urllib.error.URLError, OSError, ValueError):
         return False
+
+
+def healthy(url: str, timeout: float = 2.0) -> bool:
+    """Health probe: `tcp://host:port` (something listens) or an HTTP URL answering 2xx."""
+    if url.startswith("tcp://"):
+        parts = urlsplit(url)
+        return port_in_use(parts.hostname or "127.0.0.1", parts.port or 0)
+    return http_ok(url, timeout)
 
 
 def pid_alive(pid: int) -> bool:
@@ -123,7 +133,7 @@ class Supervisor:
         s = self.settings
         logs = s.data_dir / "logs"
         hs_config = s.path(s.synapse.config)
-        self.children = [
+        children = [
             Child(
                 "synapse",
                 [sys.executable, "-m", "synapse.app.homeserver", "-c", str(hs_config)],
@@ -137,6 +147,21 @@ class Supervisor:
                 logs / "bridge.out",
             ),
         ]
+        turn = turnserver_argv(s)
+        if isinstance(turn, str):
+            self.echo(f"note: not starting the TURN relay: {turn}")
+        else:
+            # Started first: calls need it, and it is ready in milliseconds.
+            children.insert(
+                0,
+                Child(
+                    "coturn",
+                    turn,
+                    f"tcp://{s.calls.turn.host}:{s.calls.turn.port}",
+                    logs / "coturn.out",
+                ),
+            )
+        self.children = children
 
     def check_ports(self) -> None:
         """Refuse to start when a port we need is taken (clear message, not a crash later)."""
@@ -148,6 +173,8 @@ class Supervisor:
         ]
         if s.web.enabled:
             wanted.append(("web client", s.web.host, s.web.port))
+        if not isinstance(turnserver_argv(s), str):
+            wanted.append(("TURN relay", s.calls.turn.host, s.calls.turn.port))
         for label, host, port in wanted:
             if port_in_use(host, port):
                 raise SupervisorError(f"port {port} on {host} ({label}) is already in use")
@@ -165,7 +192,7 @@ class Supervisor:
                 raise SupervisorError(
                     f"{child.name} exited with code {code} during start-up; see {child.log_path}"
                 )
-            if http_ok(child.health_url):
+            if healthy(child.health_url):
                 return
             time.sleep(0.25)
         raise SupervisorError(

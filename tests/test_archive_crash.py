@@ -28,7 +28,9 @@ async def test_kill_9_during_sends_loses_nothing(tmp_path: Path) -> None:
         for _ in range(SENDERS):
             user_id, password = await stack.create_user()
             clients.append(await stack.login(user_id, password))
-        room = await clients[0].room_create(name="crash", invite=[c.user_id for c in clients[1:]])
+        room = await clients[0].room_create(
+            name="crash", is_direct=True, invite=[c.user_id for c in clients[1:]]
+        )
         assert isinstance(room, RoomCreateResponse), room
         for client in clients[1:]:
             assert isinstance(await client.join(room.room_id), JoinResponse)

@@ -13,7 +13,7 @@ async def test_messages_sent_while_bridge_down_arrive_once(stack: Stack) -> None
     user_id, password = await stack.create_user()
     client = await stack.login(user_id, password)
     try:
-        room = await client.room_create(name="restart test")
+        room = await client.room_create(name="restart test", is_direct=True)
         assert isinstance(room, RoomCreateResponse), room
         stack.stop_bridge()
         sent = []

@@ -35,7 +35,7 @@ async def test_export_shows_original_revisions_reaction_and_image(stack: Stack, 
     bob_id, bob_pw = await stack.create_user()
     alice, bob = await stack.login(alice_id, alice_pw), await stack.login(bob_id, bob_pw)
     try:
-        room = await alice.room_create(name="ICU handover", invite=[bob_id])
+        room = await alice.room_create(name="ICU handover", is_direct=True, invite=[bob_id])
         assert isinstance(room, RoomCreateResponse), room
         assert isinstance(await bob.join(room.room_id), JoinResponse)
         rid = room.room_id
@@ -155,7 +155,7 @@ async def test_archive_files_hold_no_plaintext(stack: Stack) -> None:
     user_id, password = await stack.create_user()
     client = await stack.login(user_id, password)
     try:
-        room = await client.room_create(name="grep test")
+        room = await client.room_create(name="grep test", is_direct=True)
         assert isinstance(room, RoomCreateResponse), room
         marker = "MRN-" + secrets.token_hex(8)
         edit_marker = "EDIT-" + secrets.token_hex(8)

@@ -113,7 +113,12 @@ async def test_org_lifecycle(org_stack: tuple[Stack, MailCatcher], tmp_path: Pat
             rooms["icu"], "m.room.message", text("bed 4 needs a doctor")
         )
         assert isinstance(early, RoomSendResponse), early
-        reply = await clients["doc1"].room_send(rooms["icu"], "m.room.message", text("on my way"))
+        # doc1 may only respond in icu: a reply is accepted (a top-level message would not be)
+        reply = await clients["doc1"].room_send(
+            rooms["icu"],
+            "m.room.message",
+            {**text("on my way"), "m.relates_to": {"m.in_reply_to": {"event_id": early.event_id}}},
+        )
         assert isinstance(reply, RoomSendResponse), reply
         doc4_note = await clients["doc4"].room_send(rooms["handover"], "m.room.message", text("doc4 note"))
         assert isinstance(doc4_note, RoomSendResponse), doc4_note

@@ -25,7 +25,7 @@ async def test_reconcile_fills_gaps_and_resumes_from_the_mark(stack: Stack, tmp_
     writer = ArchiveWriter(engine, Keyring.generate())
     http = SynapseHTTP(stack.hs_url, stack.as_token)
     try:
-        room = await client.room_create(name="reconcile")
+        room = await client.room_create(name="reconcile", is_direct=True)
         assert isinstance(room, RoomCreateResponse), room
         sent = []
         for i in range(7):

@@ -30,7 +30,7 @@ async def _room_with_two(stack: Stack) -> tuple[AsyncClient, AsyncClient, str, s
     bob_id, bob_pw = await stack.create_user()
     alice = await stack.login(alice_id, alice_pw)
     bob = await stack.login(bob_id, bob_pw)
-    room = await alice.room_create(name="ward 3", invite=[bob_id])
+    room = await alice.room_create(name="ward 3", is_direct=True, invite=[bob_id])
     assert isinstance(room, RoomCreateResponse), room
     joined = await bob.join(room.room_id)
     assert isinstance(joined, JoinResponse), joined

@@ -28,6 +28,8 @@ def _start_up(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:
             bridge_port=free_port(),
             web_port=free_port(),
             testing=True,
+            # Two children here; the coturn child is covered by tests/test_turn_files_up.py.
+            extra_settings={"calls": {"turn": {"enabled": False}}},
         )
     )
     out = tmp_path / "up.out"

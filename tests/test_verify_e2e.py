@@ -32,7 +32,7 @@ async def test_verify_passes_then_finds_a_deleted_tail_against_synapse(stack: St
     user_id, password = await stack.create_user()
     client = await stack.login(user_id, password)
     try:
-        room = await client.room_create(name="verify")
+        room = await client.room_create(name="verify", is_direct=True)
         assert isinstance(room, RoomCreateResponse), room
         sent = []
         for i in range(3):

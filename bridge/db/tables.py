@@ -54,6 +54,58 @@ consumer_cursors = Table(
     Column("seq", BigInteger, nullable=False),
 )
 
+# --- Direct messages and calls (migration 0006). Times are epoch milliseconds. ---------
+
+# One row per DM room (one-to-one or small group), from its m.room.create / is_direct invites.
+dm_rooms = Table(
+    "dm_rooms",
+    metadata,
+    Column("room_id", String(255), primary_key=True),
+    Column("created_by", String(255), nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+)
+
+# Who is (or was) in each DM: membership is the latest m.room.member state for them.
+dm_members = Table(
+    "dm_members",
+    metadata,
+    Column("room_id", String(255), primary_key=True),
+    Column("user_id", String(255), primary_key=True),
+    Column("membership", String(16), nullable=False),
+    Column("first_ts", BigInteger, nullable=False),
+    Column("updated_ts", BigInteger, nullable=False),
+    Index("ix_dm_members_user", "user_id"),
+)
+
+# The call log: one row per WebRTC call (m.call.invite), updated by answer/reject/hangup.
+# outcome: ringing | answered | rejected | declined | missed | refused (more than two
+# people in the room; hung up by the bot). kind: audio | video (from the SDP offer).
+calls = Table(
+    "calls",
+    metadata,
+    Column("room_id", String(255), primary_key=True),
+    Column("call_id", String(255), primary_key=True),
+    Column("caller", String(255), nullable=False),
+    Column("callee", String(255), nullable=True),
+    Column("kind", String(8), nullable=False),
+    Column("version", String(16), nullable=False),
+    Column("lifetime_ms", BigInteger, nullable=False),
+    Column("joined_members", Integer, nullable=False),
+    Column("invite_event_id", String(255), nullable=False),
+    Column("invite_ts", BigInteger, nullable=False),
+    Column("answer_ts", BigInteger, nullable=True),
+    Column("answered_by", String(255), nullable=True),
+    Column("reject_ts", BigInteger, nullable=True),
+    Column("rejected_by", String(255), nullable=True),
+    Column("hangup_ts", BigInteger, nullable=True),
+    Column("hangup_by", String(255), nullable=True),
+    Column("hangup_reason", String(64), nullable=True),
+    Column("outcome", String(16), nullable=False),
+    Column("notice_event_id", String(255), nullable=True),
+    Index("ix_calls_invite_ts", "invite_ts"),
+    Index("ix_calls_outcome", "outcome"),
+)
+
 # --- Archive extras (migration 0003) -------------------------------------------------
 
 # Which archived event relates to which (edits m.replace, reactions m.annotation, replies,

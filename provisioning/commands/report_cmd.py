@@ -93,13 +93,14 @@ format_option = click.option(
 
 @click.group("report")
 def report_group() -> None:
-    """Login/logout compliance reports (times in the organisation's time zone).
+    """Compliance reports: logins, attendance, calls (times in the organisation's time zone).
 
     \b
     carebridge report logins  [--date D] [--user U]   sign-ins and failed attempts
     carebridge report missing [--date D]              no sign-in by shift start + grace
     carebridge report sessions --user U [--days N]    one person's sessions
     carebridge report day|week [--date D]             attendance (what !report posts)
+    carebridge report calls [--date D] [--user U]     the call log (what !calls answers)
     """
 
 

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from config.settings import load_settings
 from provisioning.cli import config_option
-from provisioning.supervisor import http_ok, pid_alive, read_state, running_supervisor
+from provisioning.supervisor import healthy, pid_alive, read_state, running_supervisor
 
 
 @click.command("status")
@@ -35,9 +35,9 @@ def status_command(config_path: Path) -> None:
     for name, info in children.items() if isinstance(children, dict) else []:
         pid = info.get("pid")
         alive = isinstance(pid, int) and pid_alive(pid)
-        healthy = alive and http_ok(str(info.get("health_url")))
-        all_good = all_good and healthy
-        table.add_row(name, str(pid), "yes" if alive else "no", "yes" if healthy else "no")
+        ok = alive and healthy(str(info.get("health_url")))
+        all_good = all_good and ok
+        table.add_row(name, str(pid), "yes" if alive else "no", "yes" if ok else "no")
     console.print(table)
     console.print(f"Staff sign in at {state.get('client_url')}")
     sys.exit(0 if all_good else 3)

@@ -87,6 +87,7 @@ class Stack:
             synapse_port=free_port(),
             bridge_port=free_port(),
             web_port=free_port(),
+            turn_port=free_port(),
             database_url=self.database_url,
             testing=True,
             extra_settings=self.extra_settings,
@@ -186,6 +187,15 @@ class Stack:
             body["displayname"] = display_name
         await self.admin("PUT", f"/_synapse/admin/v2/users/{user_id}", body)
         return user_id, password
+
+    def allow_channel_creators(self, *user_ids: str) -> None:
+        """Add people to policy.json's channel_creators (the Carebridge module refuses
+        non-DM room creation from anyone else; provisioning writes this file from the org's
+        `policy.channel_creators`). Plain staff in tests open DMs: room_create(is_direct=True)."""
+        path = self.s.data_dir / "policy.json"
+        doc = json.loads(path.read_text()) if path.exists() else {}
+        doc["channel_creators"] = sorted({*doc.get("channel_creators", []), *user_ids})
+        path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
     async def login(self, user_id: str, password: str) -> AsyncClient:
         """A logged-in matrix-nio client (login response type asserted)."""

@@ -1,0 +1,1 @@
+"""Calls: the call log, the person-to-person rule, missed-call notices and reports."""

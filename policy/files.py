@@ -1,0 +1,80 @@
+"""Uploads: a size limit and a list of allowed file types, from carebridge.yaml.
+
+45 CFR 164.308(a)(5)(ii)(B) protection from malicious software (executables, scripts
+and archives are not accepted unless the organisation allows them) and 164.312(c)(1)
+integrity. The type is judged from the file's **content** (its signature bytes), not
+from the name or the Content-Type the client claims, which anyone can set.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import filetype
+
+from policy.staff_decision import TOO_LARGE, Decision, Reason, allow, refuse
+
+OCTET_STREAM = "application/octet-stream"
+TEXT_PLAIN = "text/plain"
+SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class FilePolicy:
+    """The `files:` section of carebridge.yaml, as the Synapse module receives it."""
+
+    max_bytes: int
+    allowed_types: tuple[str, ...]
+    too_large_message: str
+    forbidden_type_message: str
+
+    def message_too_large(self) -> str:
+        """The size refusal with `{max_upload_mb}` filled in."""
+        mb = self.max_bytes / (1024 * 1024)
+        shown = f"{mb:.0f}" if mb == int(mb) else f"{mb:.1f}"
+        return self.too_large_message.replace("{max_upload_mb}", shown)
+
+
+def decide_upload_size(policy: FilePolicy, size: int) -> Decision:
+    """Refuse an upload larger than the configured limit, with the configured message."""
+    if size > policy.max_bytes:
+        return refuse(Reason.UPLOAD_TOO_LARGE, policy.message_too_large(), TOO_LARGE)
+    return allow()
+
+
+def sniff_mime(head: bytes) -> str:
+    """The MIME type a file's first bytes show: a known signature, else text/plain for
+    UTF-8 text without NUL bytes, else application/octet-stream."""
+    kind = filetype.guess(head)
+    if kind is not None:
+        return str(kind.mime)
+    if b"\x00" in head:
+        return OCTET_STREAM
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of the sample is still text.
+        if exc.start < len(head) - 3:
+            return OCTET_STREAM
+    return TEXT_PLAIN
+
+
+def mime_allowed(mime: str, allowed: Sequence[str]) -> bool:
+    """Whether `mime` matches one of the allowed types or patterns (image/*, ...).
+
+    Text has no signature, so sniffed text/plain is accepted when any text/ type is
+    allowed (a CSV file sniffs as text/plain).
+    """
+    mime = mime.lower()
+    if mime == TEXT_PLAIN and any(a.startswith("text/") for a in allowed):
+        return True
+    return any(fnmatch.fnmatchcase(mime, pattern) for pattern in allowed)
+
+
+def decide_upload_content(policy: FilePolicy, head: bytes) -> Decision:
+    """Refuse a file whose content is not an allowed type, with the configured message."""
+    if mime_allowed(sniff_mime(head), policy.allowed_types):
+        return allow()
+    return refuse(Reason.UPLOAD_TYPE, policy.forbidden_type_message)

@@ -1,0 +1,55 @@
+"""Room settings staff cannot change: history stays shared, rooms stay invite-only.
+
+45 CFR 164.312(a)(1) access control: a room is never opened to people who were not
+invited (no public or knock join rule, no listing in the room directory). Continuity of
+care: whoever is added to a conversation sees its whole history (`shared`), so a
+colleague brought into a DM or channel later knows what was said before.
+The Carebridge bot (which applies provisioned settings) is not limited by this rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from policy.staff_decision import Decision, Reason, allow, refuse
+
+HISTORY_MESSAGE = (
+    "Conversation history stays visible to everyone in the room; this setting cannot be changed."
+)
+JOIN_RULE_MESSAGE = "Rooms here are invitation-only; this setting cannot be changed."
+PUBLISH_MESSAGE = "Rooms cannot be listed in a public directory here."
+ALLOWED_JOIN_RULES = frozenset({"invite"})
+
+
+def decide_state_change(
+    sender: str, event_type: str, content: Mapping[str, Any], bot_user_id: str
+) -> Decision:
+    """Refuse history visibility other than `shared` and open join rules from staff."""
+    if sender == bot_user_id:
+        return allow(Reason.BOT)
+    if event_type == "m.room.history_visibility" and content.get("history_visibility") != "shared":
+        return refuse(Reason.HISTORY_NOT_SHARED, HISTORY_MESSAGE)
+    if event_type == "m.room.join_rules" and content.get("join_rule") not in ALLOWED_JOIN_RULES:
+        return refuse(Reason.JOIN_RULE_OPEN, JOIN_RULE_MESSAGE)
+    return allow()
+
+
+def decide_publish(user_id: str, bot_user_id: str) -> Decision:
+    """Only the bot may list a room in the room directory (it never does by default)."""
+    if user_id == bot_user_id:
+        return allow(Reason.BOT)
+    return refuse(Reason.PUBLISH_REFUSED, PUBLISH_MESSAGE)
+
+
+def shared_history_initial_state(initial_state: Any) -> list[dict[str, Any]]:
+    """A /createRoom `initial_state` with any history visibility replaced by `shared`."""
+    kept = [
+        dict(item)
+        for item in (initial_state if isinstance(initial_state, list) else [])
+        if isinstance(item, Mapping) and item.get("type") != "m.room.history_visibility"
+    ]
+    kept.append(
+        {"type": "m.room.history_visibility", "state_key": "", "content": {"history_visibility": "shared"}}
+    )
+    return kept

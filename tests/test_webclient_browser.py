@@ -33,11 +33,14 @@ from nio import (
     RoomMessagesResponse,
     RoomMessageText,
     RoomResolveAliasResponse,
+    RoomSendResponse,
     SyncResponse,
 )
 from playwright.async_api import Browser, expect
 
+from config.settings import FilesSettings
 from policy.redaction import HISTORY_RETAINED
+from policy.respond_only import RESPOND_ONLY_MESSAGE
 from tests.compliance_helpers import ledger, wait_for
 from tests.harness.browser import (
     ARTIFACTS,
@@ -65,6 +68,7 @@ CHANNELS = {
     "ward-3": ("Ward 3", set(USERS)),
     "handover": ("Shift handover", set(USERS)),
     "pharmacy": ("Pharmacy", set(PHYSICIANS)),
+    "rounds": ("Rounds", set(USERS)),
 }
 
 
@@ -90,6 +94,7 @@ def org_yaml() -> str:
         "  - {name: ward-3, display_name: Ward 3, members: [everyone], post: [everyone]}\n"
         "  - {name: handover, display_name: Shift handover, post: [group:nurses, group:physicians]}\n"
         "  - {name: pharmacy, display_name: Pharmacy, post: [group:physicians]}\n"
+        "  - {name: rounds, display_name: Rounds, post: [group:physicians], respond: [group:nurses]}\n"
     )
 
 
@@ -274,6 +279,52 @@ async def invited_room(client: AsyncClient, inviter: str, timeout: float = 60.0)
             if any(getattr(e, "sender", None) == inviter for e in invite.invite_state):
                 return room_id
     raise AssertionError(f"no invitation from {inviter} within {timeout}s")
+
+
+async def test_refused_message_and_file_are_explained(
+    org: Org, browser: Browser, ben: AsyncClient, tmp_path: Path
+) -> None:
+    """What the module refuses on purpose is explained, not silently dropped: a respond-only
+    member's new top-level message (a Reply goes through) and a file type the organisation
+    does not allow."""
+    question = marker("Who can take bed 7?")
+    posted = await ben.room_send(
+        org.rooms["rounds"], "m.room.message", {"msgtype": "m.text", "body": question}
+    )
+    assert isinstance(posted, RoomSendResponse), posted
+    started = marker("New topic from a nurse")
+    answer = marker("I can take bed 7")
+    program = tmp_path / "tool.bin"
+    program.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(200))
+    async with web_client(browser, org.web_url, "refused-send") as cara:
+        await cara.open_login()
+        await cara.log_in("cara", org.passwords["cara"])
+        await cara.open_room("Rounds")
+        await cara.message(question).wait_for(state="visible")
+
+        refused = await cara.send_answered(started)
+        assert refused.status == 403
+        notice = cara.page.locator(NOTICE)
+        await expect(notice).to_contain_text("Your message was not sent")
+        await expect(notice).to_contain_text(RESPOND_ONLY_MESSAGE)
+        await cara.message(started).wait_for(state="detached")
+        await cara.page.locator(f"{NOTICE} button", has_text="OK").click()
+        await notice.wait_for(state="detached")
+
+        replied = await cara.reply(question, answer)
+        assert replied.status == 200, await replied.text()
+        await cara.message(answer).wait_for(state="visible")
+
+        await cara.open_room("Ward 3")
+        upload = await cara.send_file_answered(program)
+        assert 400 <= upload.status < 500
+        await expect(notice).to_contain_text("The file was not sent")
+        await expect(notice).to_contain_text(FilesSettings().forbidden_type_message)
+
+    history = await ben.room_messages(org.rooms["rounds"], start="", limit=50)
+    assert isinstance(history, RoomMessagesResponse), history
+    bodies = [e.body for e in history.chunk if isinstance(e, RoomMessageText)]
+    assert answer in "\n".join(bodies) and started not in "\n".join(bodies)
 
 
 async def test_changes_password_and_signs_in_with_the_new_one(org: Org, browser: Browser) -> None:

@@ -146,11 +146,37 @@ class WebClient:
         await composer.press("Enter")
         await self.message(body).last.wait_for(state="visible")
 
-    async def delete(self, body: str) -> Response:
-        """Message menu > Delete on a message; returns the homeserver's /redact answer."""
+    async def send_answered(self, body: str) -> Response:
+        """Type a message and press Enter; returns the homeserver's answer to the /send."""
+        composer = self.page.locator(COMPOSER)
+        await composer.fill(body)
+        async with self.page.expect_response(_is_send) as answer:
+            await composer.press("Enter")
+        return await answer.value
+
+    async def reply(self, to_body: str, body: str) -> Response:
+        """Message menu > Reply on a message, then send `body`; returns the /send answer."""
+        await self._message_menu(to_body)
+        await self.page.locator(".menu button", has_text=re.compile(r"^\s*Reply\s*$")).click()
+        return await self.send_answered(body)
+
+    async def send_file_answered(self, path: Path) -> Response:
+        """Attachment button > Send file; returns the homeserver's answer to the upload."""
+        await self.page.locator(".MessageComposer_input button.sendFile").click()
+        async with self.page.expect_file_chooser() as chooser:
+            await self.page.locator(".menu button", has_text="Send file").click()
+        async with self.page.expect_response(_is_upload) as answer:
+            await (await chooser.value).set_files(str(path))
+        return await answer.value
+
+    async def _message_menu(self, body: str) -> None:
         entry = self.message(body).last
         await entry.hover()
         await entry.locator("button.Timeline_messageOptions").click()
+
+    async def delete(self, body: str) -> Response:
+        """Message menu > Delete on a message; returns the homeserver's /redact answer."""
+        await self._message_menu(body)
         async with self.page.expect_response(
             lambda r: "/redact/" in r.url and r.request.method == "PUT"
         ) as answer:
@@ -198,6 +224,14 @@ class WebClient:
         path = ARTIFACTS / f"{name}.png"
         await self.page.screenshot(path=str(path))
         return path
+
+
+def _is_send(response: Response) -> bool:
+    return response.request.method == "PUT" and "/send/m.room.message/" in response.url
+
+
+def _is_upload(response: Response) -> bool:
+    return response.request.method == "POST" and "/upload" in response.url
 
 
 @asynccontextmanager

@@ -13,7 +13,7 @@ import {
 } from "hydrogen-view-sdk";
 import {applyBranding} from "./branding.js";
 import {applyTheme} from "./theme.js";
-import {explainRefusedDeletions} from "./notices.js";
+import {explainRefusals} from "./notices.js";
 import {explainRefusedLogins} from "./loginerrors.js";
 import {openCreatedRooms} from "./rooms.js";
 import {applyPlainWording} from "./wording.js";
@@ -81,7 +81,7 @@ async function main() {
         applyPlainWording(container);
         await applyTheme(branding);
         const platform = new Platform({container, assetPaths, config, options: {development: false}});
-        explainRefusedDeletions(platform);
+        explainRefusals(platform);
         explainRefusedLogins(platform, container);
         await platform.init();
         const features = await FeatureSet.load(platform.settingsStorage);

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= carebridge-data
 PYTEST_ARGS ?=
 
-.PHONY: run test lint venv venv-dev clean-data webclient
+.PHONY: run test lint venv venv-dev clean-data webclient system-deps
 
 $(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,21 @@ venv-dev: $(VENV)/.dev
 webclient:
 	webclient/build.sh
 
+# Debian packages the tests drive for real: Chromium (browser tests) and coturn (TURN).
+# Installed with apt-get when missing and we may (root); otherwise say what to install.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v turnserver >/dev/null 2>&1 || missing="$$missing coturn"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else \
+	    echo "warning: install$$missing (Debian packages) for the browser and TURN tests"; \
+	  fi; \
+	fi
+
 run: venv webclient
 	@test -f $(DATA_DIR)/carebridge.yaml || $(BIN)/carebridge init --data-dir $(DATA_DIR) --org-file config/org.example.yaml
 	$(BIN)/carebridge up -c $(DATA_DIR)/carebridge.yaml
@@ -34,7 +49,7 @@ lint: venv-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint webclient
+test: lint webclient system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean-data:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -145,7 +146,9 @@ async def _relay_candidates(uris: list[str], username: str, password: str) -> li
 
 async def test_turn_server_credentials_work_against_coturn(deployment: Path) -> None:
     if shutil.which("turnserver") is None:
-        pytest.skip("coturn is not installed (apt-get install coturn)")
+        if os.environ.get("CI") == "1":
+            pytest.fail("coturn is not installed but CI=1: `make system-deps` installs it")
+        pytest.skip("coturn is not installed (apt-get install coturn, or `make system-deps`)")
     settings = load_settings(deployment)
     state = json.loads((settings.data_dir / "run" / "state.json").read_text())
     assert "coturn" in state["children"], state

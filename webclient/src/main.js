@@ -13,6 +13,10 @@ import {
 } from "hydrogen-view-sdk";
 import {applyBranding} from "./branding.js";
 import {applyTheme} from "./theme.js";
+import {explainRefusals} from "./notices.js";
+import {explainRefusedLogins} from "./loginerrors.js";
+import {openCreatedRooms} from "./rooms.js";
+import {applyPlainWording} from "./wording.js";
 
 // Paths are relative to index.html so the client also works below a path prefix.
 // Hydrogen needs every one of them: without `serviceWorker` login fails, because
@@ -74,12 +78,16 @@ async function main() {
         const config = await loadConfig();
         const branding = config.carebridge || {};
         applyBranding(branding, container);
+        applyPlainWording(container);
         await applyTheme(branding);
         const platform = new Platform({container, assetPaths, config, options: {development: false}});
+        explainRefusals(platform);
+        explainRefusedLogins(platform, container);
         await platform.init();
         const features = await FeatureSet.load(platform.settingsStorage);
         const navigation = createNavigation();
         platform.setNavigation(navigation);
+        openCreatedRooms(platform, navigation, container);
         const urlRouter = createRouter({navigation, history: platform.history});
         urlRouter.attach();
         const vm = new RootViewModel({platform, urlRouter, navigation, features});

@@ -8,6 +8,9 @@
 // Passwords are never stored and never logged.
 
 const DEVICE_NAME = "Carebridge password change";
+// Synapse's message for a wrong password or an unknown user; any other refusal
+// (outside shift hours, deactivated account) is shown as the server words it.
+const WRONG_CREDENTIALS = "Invalid username or password";
 
 async function loadHomeserver() {
     const response = await fetch("config.json", {cache: "no-store", credentials: "same-origin"});
@@ -54,7 +57,8 @@ export async function changePassword(homeserver, username, current, next) {
         type: "m.login.password", identifier, password: current, initial_device_display_name: DEVICE_NAME,
     });
     if (login.status !== 200) {
-        throw new Error(login.status === 403
+        const wrongCredentials = login.status === 403 && login.json.error === WRONG_CREDENTIALS;
+        throw new Error(wrongCredentials || (login.status === 403 && !login.json.error)
             ? "The username or current password is not correct."
             : describe(login.json, `Sign-in failed (HTTP ${login.status}).`));
     }

@@ -29,35 +29,20 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import BigInteger, Column, Integer, LargeBinary, MetaData, String, Table, insert
+from sqlalchemy import MetaData, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive import ArchiveWriter
 from bridge.db.engine import create_engine, migrate
+from bridge.db.tables import archive_events
 from bridge.export import Exporter, ExportFilter
 from bridge.export_job import JsonlSink
 from bridge.keyring import Keyring
 
 ROOM = "!bench:bench.local"
 raw_meta = MetaData()
-raw_table = Table(
-    "bench_raw_events",
-    raw_meta,
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
-    Column("event_id", String(255), nullable=False, unique=True),
-    Column("room_id", String(255), nullable=False),
-    Column("sender", String(255), nullable=False),
-    Column("event_type", String(255), nullable=False),
-    Column("state_key", String(255), nullable=True),
-    Column("origin_ts", BigInteger, nullable=False),
-    Column("received_ts", BigInteger, nullable=False),
-    Column("source", String(32), nullable=False),
-    Column("key_id", String(32), nullable=False),
-    Column("ciphertext", LargeBinary, nullable=False),
-    Column("prev_hash", LargeBinary(32), nullable=False),
-    Column("row_hash", LargeBinary(32), nullable=False),
-    Column("spare", Integer, nullable=True),
-)
+# The baseline table has exactly the archive's columns (same types, same unique event id).
+raw_table = archive_events.to_metadata(raw_meta, name="bench_raw_events")
 
 
 def synthetic(n: int, room: str = ROOM) -> list[dict[str, Any]]:
@@ -284,8 +269,9 @@ async def main() -> None:
             sqlite_url = f"sqlite+aiosqlite:///{workdir / 'ingest.db'}"
             await bench_ingest(sqlite_url, "sqlite", args.n, args.batch, args.rounds)
         if args.pg_url and not args.skip_ingest:
-            from tests.harness.databases import fresh_database
+            from tests.harness.databases import PG_ENV, fresh_database
 
+            os.environ[PG_ENV] = args.pg_url  # fresh_database reads the server from there
             async with fresh_database("postgres", workdir) as url:
                 await bench_ingest(url, "postgresql", args.n, args.batch, args.rounds)
         if args.skip_export:

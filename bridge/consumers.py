@@ -5,6 +5,8 @@ call logs, bot commands, ...) run afterwards from the archive, each consumer rem
 the last sequence number it handled in `consumer_cursors`. After a crash they resume
 where they stopped, so a reaction is never lost (it may run again for the last event if
 the crash fell between handling and saving the cursor: consumers must be idempotent).
+Each consumer runs in its own lane (task), so a slow one (a `!verify` of a large archive)
+does not hold up the others; within a lane, events are handled in archive order.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -40,6 +42,16 @@ class Consumer:
     handle: Handler
 
 
+@dataclass
+class _Lane:
+    """One consumer's worker: woken on commit, idle when caught up."""
+
+    consumer: Consumer
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+
 class Dispatcher:
     """Feeds archived events to consumers in order, durably tracking progress."""
 
@@ -47,8 +59,7 @@ class Dispatcher:
         self.engine = engine
         self.keyring = keyring
         self.consumers: list[Consumer] = []
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._lanes: list[_Lane] = []
         self.idle = asyncio.Event()
 
     def add(self, name: str, handle: Handler) -> None:
@@ -56,20 +67,28 @@ class Dispatcher:
         self.consumers.append(Consumer(name, handle))
 
     def notify(self) -> None:
-        """New rows were committed: wake the worker."""
+        """New rows were committed: wake every lane."""
+        if not self._lanes:
+            self.idle.set()
+            return
         self.idle.clear()
-        self._wake.set()
+        for lane in self._lanes:
+            lane.idle.clear()
+            lane.wake.set()
 
     async def start(self) -> None:
         """Create missing cursors (new consumers start at the current head) and run."""
         await self._ensure_cursors()
-        self._task = asyncio.create_task(self._run(), name="carebridge-dispatcher")
+        self._lanes = [_Lane(consumer) for consumer in self.consumers]
+        for lane in self._lanes:
+            lane.task = asyncio.create_task(self._run(lane), name=f"carebridge-consumer-{lane.consumer.name}")
         self.notify()
 
     async def stop(self) -> None:
-        """Stop the worker after the event it is handling."""
-        await cancel_and_wait(self._task)
-        self._task = None
+        """Stop every lane after the event it is handling."""
+        for lane in self._lanes:
+            await cancel_and_wait(lane.task)
+        self._lanes = []
 
     async def _ensure_cursors(self) -> None:
         head = await head_seq(self.engine)
@@ -90,14 +109,15 @@ class Dispatcher:
                 update(consumer_cursors).where(consumer_cursors.c.name == name).values(seq=seq)
             )
 
-    async def _run(self) -> None:
+    async def _run(self, lane: _Lane) -> None:
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            for consumer in self.consumers:
-                await self._catch_up(consumer)
-            if not self._wake.is_set():
-                self.idle.set()
+            await lane.wake.wait()
+            lane.wake.clear()
+            await self._catch_up(lane.consumer)
+            if not lane.wake.is_set():
+                lane.idle.set()
+                if all(other.idle.is_set() for other in self._lanes):
+                    self.idle.set()
 
     async def _catch_up(self, consumer: Consumer) -> None:
         cursor = await self._cursor(consumer.name)

@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= carebridge-data
+TURN_PORT ?= 3478
 PYTEST_ARGS ?=
 
 .PHONY: run test lint venv venv-dev clean-data webclient system-deps
@@ -41,7 +42,7 @@ system-deps:
 	fi
 
 run: venv webclient
-	@test -f $(DATA_DIR)/carebridge.yaml || $(BIN)/carebridge init --data-dir $(DATA_DIR) --org-file config/org.example.yaml
+	@test -f $(DATA_DIR)/carebridge.yaml || $(BIN)/carebridge init --data-dir $(DATA_DIR) --turn-port $(TURN_PORT) --org-file config/org.example.yaml
 	$(BIN)/carebridge up -c $(DATA_DIR)/carebridge.yaml
 
 lint: venv-dev

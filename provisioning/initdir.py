@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import secrets
 import shutil
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from config.settings import CallsSettings, FilesSettings
 from provisioning.files import write_private
 from provisioning.templates import render
 from provisioning.turn import render_turn_config, turn_uris
+
+DEFAULT_TURN_PORT = 3478
 
 
 class InitError(Exception):
@@ -43,7 +46,7 @@ class InitOptions:
     org_file: Path | None = None
     testing: bool = False
     force: bool = False
-    turn_port: int = 3478
+    turn_port: int | None = None  # None: 3478, or a free loopback port when testing
     extra_settings: dict[str, object] = field(default_factory=dict)
     # Production (`carebridge init --production`): the directory as the processes see it
     # (e.g. /data inside containers), the public https URL, where Synapse reaches the
@@ -99,12 +102,21 @@ def module_staff_config(files: FilesSettings) -> dict[str, object]:
 def _calls_settings(opts: InitOptions) -> CallsSettings:
     raw = dict(opts.extra_settings.get("calls") or {})  # type: ignore[call-overload]
     turn = dict(raw.get("turn") or {})
-    turn.setdefault("port", opts.turn_port)
+    default_port = _free_port(opts.bind_address) if opts.testing else DEFAULT_TURN_PORT
+    turn.setdefault("port", opts.turn_port or default_port)
     turn.setdefault("host", opts.bind_address)
     if opts.turn_uris:
         turn["enabled"] = False  # the deployment runs its own coturn (docker-compose)
     raw["turn"] = turn
     return CallsSettings.model_validate(raw)
+
+
+def _free_port(host: str) -> int:
+    """A port nobody listens on now: test data directories never share the standard
+    TURN port (two test runs, or a developer's own coturn, would fight over 3478)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 def _regex_escape(text: str) -> str:

@@ -68,6 +68,19 @@ def healthy(url: str, timeout: float = 2.0) -> bool:
     return http_ok(url, timeout)
 
 
+def _port_hint(label: str) -> str:
+    """How to get past a taken port (the TURN relay's 3478 is often held by another coturn)."""
+    if label == "TURN relay":
+        return (
+            " (another coturn?). Stop it, or give Carebridge's relay another port: "
+            "`carebridge init --turn-port 3479 --force` on a new data directory "
+            "(`make clean-data run TURN_PORT=3479`), or turn TURN off with "
+            "`calls: {turn: {enabled: false}}` in carebridge.yaml (calls then work only "
+            "inside one network)"
+        )
+    return "; stop what holds it or choose another port in carebridge.yaml"
+
+
 def pid_alive(pid: int) -> bool:
     """True if a process with this pid exists."""
     try:
@@ -177,7 +190,8 @@ class Supervisor:
             wanted.append(("TURN relay", s.calls.turn.host, s.calls.turn.port))
         for label, host, port in wanted:
             if port_in_use(host, port):
-                raise SupervisorError(f"port {port} on {host} ({label}) is already in use")
+                taken = f"port {port} on {host} ({label}) is already in use"
+                raise SupervisorError(taken + _port_hint(label))
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self._stopping = True

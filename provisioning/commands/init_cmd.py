@@ -48,6 +48,13 @@ from provisioning.production import ComposeOptions, init_compose
     help="Port of the web client staff open in their browser.",
 )
 @click.option(
+    "--turn-port",
+    type=click.IntRange(1, 65535),
+    default=3478,
+    show_default=True,
+    help="Port of the TURN relay for calls (coturn, UDP and TCP).",
+)
+@click.option(
     "--organization",
     "organization_name",
     default="Carebridge Demo Clinic",
@@ -95,6 +102,7 @@ def init_command(
     synapse_port: int,
     bridge_port: int,
     web_port: int,
+    turn_port: int,
     organization_name: str,
     org_file: Path | None,
     force: bool,
@@ -140,6 +148,7 @@ def init_command(
         synapse_port=synapse_port,
         bridge_port=bridge_port,
         web_port=web_port,
+        turn_port=turn_port,
         organization_name=organization_name,
         org_file=org_file,
         force=force,

@@ -18,6 +18,10 @@ from policy.session_record import LogoutReason
 # parameter; it is believed only when the bot itself made the request.
 REASON_PARAM = "carebridge_reason"
 AUTOMATIC_DETAILS = frozenset({"end_of_shift"})
+# The `carebridge` CLI names the operating-system account of the administrator running
+# it (reset-password, deactivate); believed only on the bot's own admin-API calls.
+OPERATOR_PARAM = "carebridge_operator"
+_OPERATOR = re.compile(r"^[A-Za-z0-9._][A-Za-z0-9._-]{0,63}$")
 
 _CLIENT = r"^/_matrix/client/(?:r0|v1|v3|unstable)"
 _ADMIN = r"^/_synapse/admin/v\d+"
@@ -73,6 +77,8 @@ def classify_logout(request: RequestFacts | None, user_id: str, bot_user_id: str
                 detail = _marker(parts.query)
                 if detail is not None:
                     return LogoutCause(LogoutReason.AUTOMATIC, actor, detail)
+            if request.requester == bot_user_id:
+                actor = _operator(parts.query) or actor
             return LogoutCause(reason, actor)
     return LogoutCause(LogoutReason.UNKNOWN, actor)
 
@@ -80,6 +86,12 @@ def classify_logout(request: RequestFacts | None, user_id: str, bot_user_id: str
 def _marker(query: str) -> str | None:
     values = parse_qs(query).get(REASON_PARAM, [])
     return values[0] if values and values[0] in AUTOMATIC_DETAILS else None
+
+
+def _operator(query: str) -> str | None:
+    """`os-user:NAME` when the bot's request names the CLI operator's OS account."""
+    values = parse_qs(query).get(OPERATOR_PARAM, [])
+    return f"os-user:{values[0]}" if values and _OPERATOR.match(values[0]) else None
 
 
 def is_login_request(request: RequestFacts | None) -> bool:

@@ -41,6 +41,8 @@ class Reason(StrEnum):
     PUBLISH_REFUSED = "room-directory-publish"
     UPLOAD_TOO_LARGE = "upload-too-large"
     UPLOAD_TYPE = "upload-type-not-allowed"
+    ADMIN = "administrator"
+    NOT_ADMIN = "not-an-administrator"
 
 
 @dataclass(frozen=True)

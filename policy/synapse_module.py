@@ -18,6 +18,7 @@ from typing import Any
 from synapse.module_api import ModuleApi
 
 from policy.guard import guarded
+from policy.module_admin_room import AdminRoomRules
 from policy.module_config import ModuleConfig
 from policy.module_direct import DirectRoomsResource
 from policy.module_media import MediaRules
@@ -37,6 +38,7 @@ class CarebridgeModule:
         self.api = api
         api.register_account_validity_callbacks(on_user_registration=self.on_user_registration)
         RoomRules(config, api).register()
+        AdminRoomRules(config, api).register()
         PresenceRules(api).register()
         MediaRules(config, api).register()
         DirectRoomsResource.register(config, api)

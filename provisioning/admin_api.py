@@ -10,13 +10,17 @@ request bodies (they hold passwords and names).
 from __future__ import annotations
 
 import logging
+import os
+import pwd
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from mautrix.types import RoomAlias, RoomID, UserID
 
 from bridge.matrix_errors import MNotFound
 from bridge.synapse_http import SynapseHTTP, seg
+from policy.session_reason import OPERATOR_PARAM
 
 log = logging.getLogger(__name__)
 ADMIN = "/_synapse/admin"
@@ -118,17 +122,24 @@ class SynapseClient(SynapseHTTP):
             body["threepids"] = [{"medium": "email", "address": email}]
         await self.request("PUT", f"{ADMIN}/v2/users/{seg(user_id)}", body, kind="user.reactivate")
 
-    async def deactivate_user(self, user_id: str) -> None:
-        """Deactivate without erasing: sessions end, the user leaves rooms, messages stay."""
-        await self.request(
-            "POST", f"{ADMIN}/v1/deactivate/{seg(user_id)}", {"erase": False}, kind="user.deactivate"
-        )
-
-    async def reset_password(self, user_id: str, password: str, logout_devices: bool = True) -> None:
-        """Set a new password; by default every session of the user ends."""
+    async def deactivate_user(self, user_id: str, operator: str | None = None) -> None:
+        """Deactivate without erasing: sessions end, the user leaves rooms, messages stay.
+        `operator` (an OS account name) is recorded as who closed the sessions."""
         await self.request(
             "POST",
-            f"{ADMIN}/v1/reset_password/{seg(user_id)}",
+            f"{ADMIN}/v1/deactivate/{seg(user_id)}{_operator_query(operator)}",
+            {"erase": False},
+            kind="user.deactivate",
+        )
+
+    async def reset_password(
+        self, user_id: str, password: str, logout_devices: bool = True, operator: str | None = None
+    ) -> None:
+        """Set a new password; by default every session of the user ends (closed by
+        `operator`, an OS account name, when given)."""
+        await self.request(
+            "POST",
+            f"{ADMIN}/v1/reset_password/{seg(user_id)}{_operator_query(operator)}",
             {"new_password": password, "logout_devices": logout_devices},
             kind="user.reset_password",
         )
@@ -188,6 +199,18 @@ class SynapseClient(SynapseHTTP):
             {"user_id": user_id, "reason": reason},
             kind="room.kick",
         )
+
+
+def _operator_query(operator: str | None) -> str:
+    return f"?{OPERATOR_PARAM}={quote(operator)}" if operator else ""
+
+
+def os_operator() -> str:
+    """The operating-system account running this command (from the process uid)."""
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return f"uid{os.getuid()}"
 
 
 __all__ = ["SynapseClient", "SynapseUser"]

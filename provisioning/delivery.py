@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -118,6 +119,19 @@ def write_password_file(cred: Credential, settings: Settings) -> Path:
             handle.write(f"To: {cred.email or '(no email on record)'}\n\n{message_text(cred, settings)}")
         return path
     raise RuntimeError("could not pick a new password file name")
+
+
+def remove_superseded_password_files(settings: Settings, username: str, keep: set[Path]) -> list[Path]:
+    """Delete `username`'s older initial-password files (their passwords no longer work
+    once a new one is set); `keep` are the files just written. Returns what was removed."""
+    pattern = re.compile(rf"^{re.escape(username)}-\d{{8}}T\d{{6}}Z(?:-\d+)?\.txt$")
+    removed = []
+    folder = password_dir(settings)
+    for path in sorted(folder.glob(f"{username}-*.txt")) if folder.is_dir() else []:
+        if pattern.match(path.name) and path not in keep:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def _smtp_password(settings: Settings) -> str | None:

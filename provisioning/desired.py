@@ -109,8 +109,14 @@ class DesiredOrg:
         return {u.user_id for u in self.users.values() if u.role == "admin"}
 
 
-def desired_from_org(org: OrgFile, server_name: str, bot_user_id: str) -> DesiredOrg:
-    """Resolve a validated org file against the server name."""
+def desired_from_org(
+    org: OrgFile, server_name: str, bot_user_id: str, others: Iterable[Person] = ()
+) -> DesiredOrg:
+    """Resolve a validated org file against the server name.
+
+    `others` are active people the file does not list (added with `carebridge user add`):
+    channel rules (group:G, role:R, everyone) select them too, so an apply keeps them in
+    the channels `user add --group` joined them to."""
     users = {
         user_id_for(u.username, server_name): DesiredUser(
             user_id=user_id_for(u.username, server_name),
@@ -123,7 +129,7 @@ def desired_from_org(org: OrgFile, server_name: str, bot_user_id: str) -> Desire
         )
         for u in org.users
     }
-    people = list(users.values())
+    people: list[Person] = [*users.values(), *(p for p in others if p.user_id not in users)]
     channels = {
         c.name: DesiredChannel(
             name=c.name,

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from provisioning.admin_room import AdminRoomResult
 from provisioning.apply import ApplyResult
 from provisioning.delivery import DeliveryReport
 from provisioning.plan import Plan
@@ -88,10 +89,10 @@ def print_delivery(console: Console, report: DeliveryReport, each_file: bool = T
             "(one 0600 file per user; hand each over, then delete it):"
         )
         for user_id, path in report.files if each_file else []:
-            console.print(f"  {user_id}: {path.name}")
+            console.print(f"  {user_id}: {path}", soft_wrap=True)
 
 
-def result_json(plan: Plan, result: ApplyResult) -> str:
+def result_json(plan: Plan, result: ApplyResult, admins: AdminRoomResult | None = None) -> str:
     """The apply outcome for machines."""
     return json.dumps(
         {
@@ -101,6 +102,11 @@ def result_json(plan: Plan, result: ApplyResult) -> str:
             "failures": [{"kind": k, "target": t, "error": e} for k, t, e in result.failures],
             "policy_file_written": result.policy_written,
             **delivery_json(result.delivery),
+            "admin_room": {
+                "room_id": admins.room_id if admins else None,
+                "joined": admins.joined if admins else [],
+                "removed": admins.removed if admins else [],
+            },
         },
         indent=2,
     )

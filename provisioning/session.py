@@ -18,6 +18,7 @@ from config.org import OrgFile
 from config.org_load import load_org
 from config.settings import Settings
 from provisioning.admin_api import SynapseClient
+from provisioning.admin_room import AdminRoomResult, sync_admin_room
 from provisioning.current import read_current
 from provisioning.desired import desired_from_org
 from provisioning.plan import Plan, make_plan
@@ -83,7 +84,9 @@ async def open_session(settings: Settings, concurrency: int = 16) -> AsyncIterat
 
 async def compute_plan(session: Session, org: OrgFile) -> Plan:
     """Read the current state and plan the org file against it (reads only)."""
-    desired = desired_from_org(org, session.settings.server_name, session.bot_user_id)
+    snapshot = await session.directory.snapshot()
+    others = [u for u in snapshot.users.values() if u.active and u.managed_by == "cli"]
+    desired = desired_from_org(org, session.settings.server_name, session.bot_user_id, others)
     current = await read_current(
         session.client, session.directory, desired, policy_path(session.settings.data_dir)
     )
@@ -94,3 +97,16 @@ async def refresh_policy_file(session: Session) -> bool:
     """Rewrite policy.json from the directory (after one-off user changes)."""
     document = policy_document(await session.directory.snapshot(), session.bot_user_id)
     return write_policy_if_changed(policy_path(session.settings.data_dir), render_policy(document))
+
+
+async def sync_admins(session: Session) -> AdminRoomResult:
+    """Make the administrators' room hold exactly the active administrators (after
+    policy.json is written, so the module already knows who they are)."""
+    settings = session.settings
+    return await sync_admin_room(
+        session.client,
+        await session.directory.snapshot(),
+        settings.bridge.admin_room_alias,
+        settings.server_name,
+        session.bot_user_id,
+    )

@@ -14,10 +14,12 @@ from pydantic import ValidationError
 
 from bridge.db.directory import DirectoryUser, now_ms
 from config.org import User
-from provisioning.delivery import Credential, DeliveryReport, deliver
+from provisioning.admin_api import os_operator
+from provisioning.delivery import Credential, DeliveryReport, deliver, remove_superseded_password_files
 from provisioning.desired import user_id_for
+from provisioning.group_channels import join_group_channels
 from provisioning.passwords import generate_password
-from provisioning.session import ProvisionError, Session, refresh_policy_file
+from provisioning.session import ProvisionError, Session, refresh_policy_file, sync_admins
 
 
 def parse_user(session: Session, who: str) -> UserID:
@@ -38,8 +40,9 @@ async def add_user(
     role: str = "staff",
     groups: tuple[str, ...] = (),
     schedule: str | None = None,
-) -> tuple[UserID, DeliveryReport]:
-    """Create one account and deliver its initial password."""
+) -> tuple[UserID, DeliveryReport, list[str]]:
+    """Create one account, join it to its groups' channels and the administrators' room
+    (role admin), and deliver its initial password. Returns the channels joined too."""
     try:
         user = User.model_validate(
             {
@@ -93,8 +96,10 @@ async def add_user(
         ]
     )
     await refresh_policy_file(session)
+    channels = await join_group_channels(session, user_id)
+    await sync_admins(session)
     cred = Credential(user_id, user.username, user.display_name, str(user.email), password, "new")
-    return user_id, await deliver([cred], session.settings)
+    return user_id, await deliver([cred], session.settings), channels
 
 
 async def reset_password(session: Session, who: str) -> tuple[UserID, DeliveryReport]:
@@ -107,7 +112,7 @@ async def reset_password(session: Session, who: str) -> tuple[UserID, DeliveryRe
         raise ProvisionError(f"{user_id} is deactivated; list it in the org file to reactivate it")
     row = await session.directory.user(user_id)
     password = generate_password()
-    await session.client.reset_password(user_id, password, logout_devices=True)
+    await session.client.reset_password(user_id, password, logout_devices=True, operator=os_operator())
     username = user_id[1:].split(":", 1)[0]
     cred = Credential(
         user_id,
@@ -117,7 +122,9 @@ async def reset_password(session: Session, who: str) -> tuple[UserID, DeliveryRe
         password,
         "reset",
     )
-    return user_id, await deliver([cred], session.settings)
+    report = await deliver([cred], session.settings)
+    remove_superseded_password_files(session.settings, username, keep={p for _, p in report.files})
+    return user_id, report
 
 
 async def deactivate(session: Session, who: str) -> UserID:
@@ -129,10 +136,11 @@ async def deactivate(session: Session, who: str) -> UserID:
     if account is None:
         raise ProvisionError(f"no account {user_id}")
     if not account.deactivated:
-        await session.client.deactivate_user(user_id)
+        await session.client.deactivate_user(user_id, operator=os_operator())
     row = await session.directory.user(user_id)
     if row is not None and row.active:
         now = now_ms()
         await session.directory.upsert_users([replace(row, active=False, updated_ts=now, deactivated_ts=now)])
     await refresh_policy_file(session)
+    await sync_admins(session)
     return user_id

@@ -14,11 +14,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bridge.matrix_errors import MatrixError, SynapseUnavailable
 from config.org import OrgFile
 from config.settings import Settings, load_settings
+from provisioning.admin_room import AdminRoomResult
 from provisioning.apply import Applier, ApplyError, ApplyResult, connections_for, default_concurrency
 from provisioning.cli import config_option, fail
 from provisioning.plan import Plan
 from provisioning.plan_view import print_delivery, print_plan, print_summary, result_json
-from provisioning.session import ProvisionError, compute_plan, load_org_file, open_session
+from provisioning.session import ProvisionError, compute_plan, load_org_file, open_session, sync_admins
 
 org_argument = click.argument(
     "org_file", required=False, type=click.Path(path_type=Path, dir_okay=False, exists=True)
@@ -134,8 +135,11 @@ async def apply_org(
             elif fmt == "summary":
                 print_summary(out, plan)
             if not plan.changed:
+                admins = await sync_admins(session)
                 if fmt == "json":
-                    click.echo(result_json(plan, ApplyResult()))
+                    click.echo(result_json(plan, ApplyResult(), admins))
+                else:
+                    out.print(admins.describe())
                 return 0
             with Progress(
                 TextColumn("[progress.description]{task.description}"),
@@ -158,17 +162,20 @@ async def apply_org(
                     result = await applier.run()
                 except ApplyError as exc:
                     result = exc.result
+            admins = await sync_admins(session) if not result.failures else AdminRoomResult()
     except (ProvisionError, SynapseUnavailable, MatrixError) as exc:
         err.print(f"[red]error:[/] {exc}")
         return 1
     if fmt == "json":
-        click.echo(result_json(plan, result))
+        click.echo(result_json(plan, result, admins))
     else:
         out.print(
             f"Applied {result.done} of {len(plan.actions)} change(s) "
             f"with {result.writes} homeserver write(s)."
         )
-        print_delivery(out, result.delivery, each_file=fmt == "table")
+        print_delivery(out, result.delivery)
+        if not result.failures:
+            out.print(admins.describe())
         for kind, target, error in result.failures:
             out.print(f"[red]failed:[/] {kind} {target}: {error}")
         if result.failures:

@@ -75,8 +75,12 @@ def list_command(config_path: Path, show_all: bool, show_contact: bool, fmt: str
         click.echo(buffer.getvalue(), nl=False)
     else:
         table = Table(title=f"{len(rows)} account(s)")
+        id_width = max((len(r["user_id"]) for r in rows), default=7)
         for column in rows[0] if rows else ["user_id"]:
-            table.add_column(column)
+            if column == "user_id":  # whole ids, even in 80 columns: the others wrap
+                table.add_column(column, no_wrap=True, min_width=id_width)
+            else:
+                table.add_column(column, overflow="fold")
         for row in rows:
             table.add_row(*(str(v) if v is not None else "" for v in row.values()))
         Console().print(table)
@@ -125,11 +129,15 @@ def add_command(
 ) -> None:
     """Create one account (never a server admin) and deliver its initial password."""
     settings = load_settings(config_path)
-    user_id, report = _run(
+    user_id, report, channels = _run(
         settings, lambda s: add_user(s, username, display_name, email, role, groups, schedule)
     )
     console = Console()
     console.print(f"Created {user_id}.")
+    if channels:
+        console.print("Joined to the channels of their groups: " + ", ".join(channels))
+    if role == "admin":
+        console.print(f"Joined to the administrators' room #{settings.bridge.admin_room_alias}.")
     print_delivery(console, report)
 
 

@@ -1,0 +1,27 @@
+"""Who may be in the administrators' room: the organisation's administrators and the bot.
+
+The room carries compliance alerts, sign-in records and chain heads, so membership is
+access control (45 CFR 164.308(a)(4)(ii)(B) access authorisation, 164.312(b) audit
+controls: only those who review the records may read them). Provisioning joins the
+administrators; the module refuses anyone else's join, and invitations of anyone else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from policy.staff_decision import Decision, Reason, allow, refuse
+
+NOT_ADMIN_MESSAGE = (
+    "The administrators' room is only for Carebridge administrators. Ask IT if you need "
+    "to see compliance alerts."
+)
+
+
+def decide_admin_room_member(user_id: str, admins: Collection[str], bot_user_id: str) -> Decision:
+    """May `user_id` join (or be invited into) the administrators' room?"""
+    if user_id == bot_user_id:
+        return allow(Reason.BOT)
+    if user_id in admins:
+        return allow(Reason.ADMIN)
+    return refuse(Reason.NOT_ADMIN, NOT_ADMIN_MESSAGE)

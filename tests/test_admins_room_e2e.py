@@ -126,9 +126,11 @@ async def test_nobody_else_can_join_or_be_invited(org: AdminOrg) -> None:
         invited = await boss.room_invite(room, org.uid("nurse"))
         assert isinstance(invited, RoomInviteError), invited
         assert invited.status_code == "M_FORBIDDEN"
+        assert "only for Carebridge administrators" in invited.message
         joined = await nurse.join(room)
         assert isinstance(joined, JoinError), joined
         assert joined.status_code == "M_FORBIDDEN"
+        assert "only for Carebridge administrators" in joined.message
         assert room not in await joined_rooms(nurse)
     finally:
         await nurse.close()

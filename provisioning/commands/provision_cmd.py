@@ -17,6 +17,7 @@ from config.settings import Settings, load_settings
 from provisioning.admin_room import AdminRoomResult
 from provisioning.apply import Applier, ApplyError, ApplyResult, connections_for, default_concurrency
 from provisioning.cli import config_option, fail
+from provisioning.org_in_force import applied_value, conflict_warning, conflicting_file, record_applied
 from provisioning.plan import Plan
 from provisioning.plan_view import print_delivery, print_plan, print_summary, result_json
 from provisioning.session import ProvisionError, compute_plan, load_org_file, open_session, sync_admins
@@ -99,7 +100,10 @@ async def _plan(settings: Settings, org: OrgFile) -> Plan:
     help="Accounts created at once (joins use twice as many rooms at once). "
     "Default: 2 per CPU core, between 4 and 16.",
 )
-def apply_command(config_path: Path, org_file: Path | None, fmt: str, concurrency: int | None) -> None:
+@click.option("--yes", is_flag=True, help="Apply a file other than org_file: without asking.")
+def apply_command(
+    config_path: Path, org_file: Path | None, fmt: str, concurrency: int | None, yes: bool
+) -> None:
     """Apply the org file: create and update accounts (initial passwords are mailed, or
     written to 0600 files without SMTP), deactivate accounts no longer listed (never
     erased), create channel rooms with their rights, join members, close removed channels
@@ -109,15 +113,24 @@ def apply_command(config_path: Path, org_file: Path | None, fmt: str, concurrenc
     """
     settings = load_settings(config_path)
     try:
-        _, org = load_org_file(settings, org_file)
+        path, org = load_org_file(settings, org_file)
     except ProvisionError as exc:
         fail(str(exc))
-    code = asyncio.run(apply_org(settings, org, fmt=fmt, concurrency=concurrency))
+    configured = conflicting_file(settings, org_file)
+    if configured is not None and not yes:
+        click.echo("warning: " + conflict_warning(path, configured), err=True)
+        if not click.confirm(f"Apply {path} anyway?", default=False, err=True):
+            fail("nothing applied (use --yes to apply without asking)", code=1)
+    code = asyncio.run(apply_org(settings, org, fmt=fmt, concurrency=concurrency, path=path))
     sys.exit(code)
 
 
 async def apply_org(
-    settings: Settings, org: OrgFile, fmt: str = "table", concurrency: int | None = None
+    settings: Settings,
+    org: OrgFile,
+    fmt: str = "table",
+    concurrency: int | None = None,
+    path: Path | None = None,
 ) -> int:
     """Plan and apply with a progress bar; returns the exit code (0 ok, 1 failures).
 
@@ -136,6 +149,8 @@ async def apply_org(
                 print_summary(out, plan)
             if not plan.changed:
                 admins = await sync_admins(session)
+                if path is not None:
+                    await record_applied(session.directory, applied_value(path))
                 if fmt == "json":
                     click.echo(result_json(plan, ApplyResult(), admins))
                 else:
@@ -163,6 +178,8 @@ async def apply_org(
                 except ApplyError as exc:
                     result = exc.result
             admins = await sync_admins(session) if not result.failures else AdminRoomResult()
+            if path is not None and not result.failures:
+                await record_applied(session.directory, applied_value(path))
     except (ProvisionError, SynapseUnavailable, MatrixError) as exc:
         err.print(f"[red]error:[/] {exc}")
         return 1

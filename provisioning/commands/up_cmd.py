@@ -38,7 +38,7 @@ def up_command(config_path: Path) -> None:
 
         def on_ready() -> None:
             click.echo(f"applying the org file {org_path}")
-            if asyncio.run(apply_org(settings, org, fmt="summary")) != 0:
+            if asyncio.run(apply_org(settings, org, fmt="summary", path=org_path)) != 0:
                 click.echo(
                     "warning: the org file was not fully applied; see above, then run "
                     "`carebridge provision apply`"

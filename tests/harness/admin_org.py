@@ -67,13 +67,16 @@ class AdminOrg:
         return out
 
 
-def admin_org_fixture(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[AdminOrg]:
-    """Start the stack and apply the org file once (used by module-scoped fixtures)."""
+def admin_org_fixture(
+    tmp_path_factory: pytest.TempPathFactory, name: str, configure_org_file: bool = False
+) -> Iterator[AdminOrg]:
+    """Start the stack and apply the org file once (used by module-scoped fixtures);
+    `configure_org_file` sets it as carebridge.yaml's `org_file:` too."""
     root = tmp_path_factory.mktemp(name)
-    stack = Stack(root=root)
-    stack.init()
     org_path = root / "org.yaml"
     org_path.write_text(org_text())
+    stack = Stack(root=root, extra_settings={"org_file": str(org_path)} if configure_org_file else {})
+    stack.init()
     try:
         stack.start_synapse()
         stack.start_bridge()

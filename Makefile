@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # mkdocs-material prints a banner about MkDocs 2 on every build; the build itself is unaffected.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: run test lint docs venv venv-dev clean-data webclient system-deps
+.PHONY: run test test-fast lint docs venv venv-dev clean-data webclient system-deps
 
 $(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ docs: venv-dev
 
 test: lint webclient system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Pure tests only (tests/unit): no database, no Synapse; seconds.
+test-fast: venv-dev
+	$(BIN)/pytest -q tests/unit $(PYTEST_ARGS)
 
 clean-data:
 	rm -rf $(DATA_DIR)

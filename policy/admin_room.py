@@ -9,8 +9,18 @@ administrators; the module refuses anyone else's join, and invitations of anyone
 from __future__ import annotations
 
 from collections.abc import Collection
+from enum import StrEnum
 
-from policy.staff_decision import Decision, Reason, allow, refuse
+from policy.decision import Decision
+
+
+class Reason(StrEnum):
+    """Why a membership of the administrators' room was allowed or refused."""
+
+    BOT = "carebridge-bot"
+    ADMIN = "administrator"
+    NOT_ADMIN = "not-an-administrator"
+
 
 NOT_ADMIN_MESSAGE = (
     "The administrators' room is only for Carebridge administrators. Ask IT if you need "
@@ -21,7 +31,7 @@ NOT_ADMIN_MESSAGE = (
 def decide_admin_room_member(user_id: str, admins: Collection[str], bot_user_id: str) -> Decision:
     """May `user_id` join (or be invited into) the administrators' room?"""
     if user_id == bot_user_id:
-        return allow(Reason.BOT)
+        return Decision(True, Reason.BOT)
     if user_id in admins:
-        return allow(Reason.ADMIN)
-    return refuse(Reason.NOT_ADMIN, NOT_ADMIN_MESSAGE)
+        return Decision(True, Reason.ADMIN)
+    return Decision(False, Reason.NOT_ADMIN, NOT_ADMIN_MESSAGE)

@@ -185,6 +185,36 @@ class CallsSettings(_Section):
     turn: TurnSettings = TurnSettings()
 
 
+class Rate(_Section):
+    """A token bucket: `burst_count` at once, refilled at `per_second`."""
+
+    per_second: float = Field(gt=0)
+    burst_count: int = Field(ge=1)
+
+
+class SignInSettings(_Section):
+    """Synapse's sign-in limits (`rc_login` in homeserver.yaml, which `carebridge init`
+    and `carebridge up` render from here). A ward's computers often share one address:
+    `address` lets 60 people sign in at once at shift change (then one a second), while
+    `failed_attempts` stops password guessing on any one account (5 wrong, then one try
+    per 5 minutes) and `account` limits successful sign-ins per account."""
+
+    address: Rate = Rate(per_second=1.0, burst_count=60)
+    account: Rate = Rate(per_second=0.1, burst_count=10)
+    failed_attempts: Rate = Rate(per_second=0.0034, burst_count=5)
+
+    def rc_login(self) -> dict[str, dict[str, float | int]]:
+        """The `rc_login` mapping for homeserver.yaml."""
+        return {
+            name: {"per_second": rate.per_second, "burst_count": rate.burst_count}
+            for name, rate in (
+                ("address", self.address),
+                ("account", self.account),
+                ("failed_attempts", self.failed_attempts),
+            )
+        }
+
+
 class Settings(_Section):
     """Everything in carebridge.yaml."""
 
@@ -199,6 +229,7 @@ class Settings(_Section):
     org_file: Path | None = None
     files: FilesSettings = FilesSettings()
     calls: CallsSettings = CallsSettings()
+    sign_in: SignInSettings = SignInSettings()
     compliance: ComplianceSettings = ComplianceSettings()
     logging: LoggingSettings = LoggingSettings()
     data_dir: Path = Field(default=Path("."), exclude=True)

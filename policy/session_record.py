@@ -49,6 +49,7 @@ class FailureReason(StrEnum):
     ACCOUNT_LOCKED = "account_locked"
     OUTSIDE_ALLOWED_HOURS = "outside_allowed_hours"
     REJECTED = "rejected"  # refused after the password check, for another reason
+    RATE_LIMITED = "rate_limited"  # refused by the sign-in limits (rc_login) before any check
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from policy.module.admin_room import AdminRoomRules
 from policy.module.config import ModuleConfig
 from policy.module.direct import DirectRoomsResource
 from policy.module.guard import guarded
+from policy.module.login_limits import RateLimitedLogins
 from policy.module.media import MediaRules
 from policy.module.presence import PresenceRules
 from policy.module.redaction import RetentionRules
@@ -43,6 +44,7 @@ class CarebridgeModule:
         MediaRules(config, api).register()
         DirectRoomsResource.register(config, api)
         self.sessions = SessionRecorder(config, api)
+        RateLimitedLogins.install(api, self.sessions)
         RetentionRules(config, api).register()
         if api.should_run_background_tasks():
             api.delayed_background_call(1000, self._ensure_bot_admin, desc="carebridge_bot_admin")

@@ -230,6 +230,31 @@ class SessionRecorder:
         )
         log.info("recorded failed login (%s) for %s", reason.value, user_id or "an unknown user")
 
+    @guarded(on_error=None)
+    async def record_rate_limited(self, typed: str | None, ip: str | None, user_agent: str | None) -> None:
+        """A sign-in Synapse refused for its rate limit (policy/module/login_limits.py):
+        a failed login with reason rate_limited, naming the account only if it exists
+        (what was typed in the user field may be a password)."""
+        user_id: str | None = None
+        if typed:
+            try:
+                candidate = typed if typed.startswith("@") else self.api.get_qualified_user_id(typed)
+            except Exception:  # noqa: BLE001 - not a valid user name
+                candidate = None
+            if candidate and await self.api.get_userinfo_by_id(candidate.lower()) is not None:
+                user_id = candidate.lower()
+        await self._emit(
+            SessionRecord(
+                kind=Kind.FAILED_LOGIN,
+                ts=self._now(),
+                user_id=user_id,
+                ip=ip,
+                user_agent=user_agent,
+                reason=FailureReason.RATE_LIMITED.value,
+            )
+        )
+        log.info("recorded rate-limited sign-in for %s", user_id or "an unknown user")
+
     # --- delivery --------------------------------------------------------------------
     def _now(self) -> int:
         return int(self.api.get_current_time_msec())

@@ -18,8 +18,9 @@ import yaml
 from signedjson.key import generate_signing_key, write_signing_keys
 
 from bridge.archive.keyring import Keyring
-from config.settings import CallsSettings, FilesSettings
+from config.settings import CallsSettings, FilesSettings, SignInSettings
 from provisioning.ops.files import write_private
+from provisioning.ops.sign_in import sign_in_block
 from provisioning.ops.templates import render
 from provisioning.ops.turn import render_turn_config, turn_uris
 
@@ -111,6 +112,17 @@ def _calls_settings(opts: InitOptions) -> CallsSettings:
     return CallsSettings.model_validate(raw)
 
 
+# Test harness only: sign-in limits lifted (tests sign in hundreds of times from one address).
+_TESTING_RATE = {"per_second": 1000, "burst_count": 1000}
+
+
+def _sign_in_settings(opts: InitOptions) -> SignInSettings:
+    raw = opts.extra_settings.get("sign_in")
+    if raw is None and opts.testing:
+        raw = dict.fromkeys(("address", "account", "failed_attempts"), _TESTING_RATE)
+    return SignInSettings.model_validate(raw or {})
+
+
 def _free_port(host: str) -> int:
     """A port nobody listens on now: test data directories never share the standard
     TURN port (two test runs, or a developer's own coturn, would fight over 3478)."""
@@ -150,6 +162,7 @@ def init_data_dir(opts: InitOptions) -> Path:
     )
 
     files = FilesSettings.model_validate(opts.extra_settings.get("files") or {})
+    sign_in = _sign_in_settings(opts)
     calls = _calls_settings(opts)
     # Production supplies its own TURN (coturn in docker-compose) and secret.
     turn_secret = opts.turn_shared_secret or secrets.token_urlsafe(32)
@@ -179,6 +192,7 @@ def init_data_dir(opts: InitOptions) -> Path:
         turn_uris=uris,
         turn_shared_secret=turn_secret,
         turn_user_lifetime="1h",
+        sign_in_block=sign_in_block(sign_in),
         testing=opts.testing,
     )
     write_private(data_dir / "homeserver.yaml", homeserver)
@@ -212,6 +226,7 @@ def init_data_dir(opts: InitOptions) -> Path:
         settings["org_file"] = str(opts.org_file.resolve())
     settings.update(opts.extra_settings)
     settings["calls"] = calls.model_dump(mode="json", exclude_defaults=True)
+    settings["sign_in"] = sign_in.model_dump(mode="json")
     header = (
         "# Carebridge settings, written by `carebridge init`.\n"
         "# Every key is documented in config/carebridge.example.yaml and the README.\n"

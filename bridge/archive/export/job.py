@@ -44,6 +44,7 @@ CSV_COLUMNS = (
     "revisions",
     "reactions",
     "in_reply_to",
+    "thread_root",
     "attachment_status",
     "attachment_path",
     "attachment_sha256",

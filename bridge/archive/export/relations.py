@@ -8,6 +8,7 @@ from typing import Any
 REPLACE = "m.replace"
 ANNOTATION = "m.annotation"
 REPLY = "m.in_reply_to"
+THREAD = "m.thread"
 REDACTION = "m.room.redaction"
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.archive.export.relations import ANNOTATION, REPLACE, relation_of
+from bridge.archive.export.relations import ANNOTATION, REPLACE, THREAD, relation_of
 from bridge.archive.keyring import Sealer
 from bridge.archive.media_store import read_media
 from bridge.archive.reader import iter_events
@@ -33,6 +33,22 @@ MESSAGE_TYPES = ("m.room.message", "m.sticker")
 MEMBER = "m.room.member"
 PAGE = 200
 t = archive_events
+
+
+def thread_and_reply(content: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(thread root, replied-to event) of a message. In a thread (rel_type m.thread) the
+    root is the relation's target; the `m.in_reply_to` a client adds only as a fallback
+    for thread-unaware clients (`is_falling_back`) is not a reply of its own."""
+    rel = content.get("m.relates_to")
+    if not isinstance(rel, dict):
+        return None, None
+    reply = rel.get("m.in_reply_to")
+    reply_id = reply.get("event_id") if isinstance(reply, dict) else None
+    reply_id = reply_id if isinstance(reply_id, str) else None
+    if rel.get("rel_type") != THREAD:
+        return None, reply_id
+    root = rel.get("event_id")
+    return (root if isinstance(root, str) else None), (None if rel.get("is_falling_back") else reply_id)
 
 
 @dataclass(frozen=True)
@@ -231,11 +247,7 @@ class Exporter:
         self.counts.messages += 1
         self.counts.revisions += len(revisions)
         self.counts.reactions += len(reactions)
-        reply = (
-            content.get("m.relates_to", {}).get("m.in_reply_to")
-            if isinstance(content.get("m.relates_to"), dict)
-            else None
-        )
+        thread_root, in_reply_to = thread_and_reply(content)
         return {
             "seq": archived.seq,
             "event_id": event["event_id"],
@@ -248,7 +260,8 @@ class Exporter:
             "current_body": revisions[-1]["body"] if revisions else content.get("body"),
             "revisions": revisions,
             "reactions": reactions,
-            "in_reply_to": reply.get("event_id") if isinstance(reply, dict) else None,
+            "in_reply_to": in_reply_to,
+            "thread_root": thread_root,
             "attachment": await self._attachment(archived.seq, content),
             "members": list(members),
         }

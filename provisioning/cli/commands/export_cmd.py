@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
@@ -14,11 +16,15 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from bridge.archive.export.job import ExportJob, ExportResult, Format, run_export
 from bridge.archive.export.stream import ExportFilter
+from bridge.archive.export.targets import ExportTargetError, resolve_room, resolve_user
 from bridge.archive.keyring import KeyringError, LiveKeyring
 from bridge.archive.writer import ArchiveWriter
+from bridge.core.matrix_errors import MatrixError, SynapseUnavailable
+from bridge.core.registration import load_registration
 from bridge.db.engine import create_engine, migrate
 from config.settings import Settings, load_settings
 from provisioning.cli.options import config_option, fail
+from provisioning.org.admin_api import SynapseClient
 
 
 def parse_time(value: str | None, option: str) -> int | None:
@@ -36,13 +42,39 @@ def parse_time(value: str | None, option: str) -> int | None:
     return int(parsed.timestamp() * 1000)
 
 
-async def _run(settings: Settings, job: ExportJob, progress: Progress) -> ExportResult:
+async def _lookup_alias(settings: Settings, alias: str) -> str | None:
+    """Ask the homeserver (as the bot) which room an alias names; None if it is not
+    there or the homeserver is not reachable."""
+    try:
+        registration = load_registration(settings.path(settings.bridge.registration))
+        async with SynapseClient(settings.synapse.url, registration.as_token, 2) as client:
+            return await client.find_alias(alias)
+    except (MatrixError, SynapseUnavailable, OSError, ValueError):
+        return None
+
+
+async def _run(
+    settings: Settings,
+    room: str | None,
+    user: str | None,
+    make_job: Callable[[ExportFilter], ExportJob],
+    progress: Progress,
+) -> tuple[ExportJob, ExportResult]:
     keyring = LiveKeyring(settings.path(settings.archive.key_file), settings.archive.key_env)
     engine = create_engine(settings.database_url)
-    task = progress.add_task("exporting", total=None, count=0)
     try:
         await migrate(engine)
-        return await run_export(
+        # Resolve first: a room or person that does not resolve stops here, before any
+        # file or audit record is written.
+        room_id = (
+            await resolve_room(engine, room, settings.server_name, lambda a: _lookup_alias(settings, a))
+            if room is not None
+            else None
+        )
+        user_id = await resolve_user(engine, user, settings.server_name) if user is not None else None
+        job = make_job(ExportFilter(room_id, user_id))
+        task = progress.add_task("exporting", total=None, count=0)
+        result = await run_export(
             engine,
             keyring,
             ArchiveWriter(engine, keyring),
@@ -52,15 +84,24 @@ async def _run(settings: Settings, job: ExportJob, progress: Progress) -> Export
             settings.bot_user_id,
             progress=lambda n: progress.update(task, count=n),
         )
+        return job, result
     finally:
         await engine.dispose()
 
 
 @click.command("export")
 @config_option
-@click.option("--room", "room_id", metavar="ROOM_ID", help="Export one room (its !room:id).")
 @click.option(
-    "--user", "user_id", metavar="USER_ID", help="Export everything one person sent (@user:server)."
+    "--room",
+    "room_id",
+    metavar="ROOM",
+    help="Export one room: a channel name (icu), an alias (#icu or #icu:server) or a room id (!…).",
+)
+@click.option(
+    "--user",
+    "user_id",
+    metavar="USER",
+    help="Export everything one person sent: a username (drlee) or a user id (@drlee:server).",
 )
 @click.option("--since", help="Only messages sent at or after this time (ISO 8601, UTC by default).")
 @click.option("--until", help="Only messages sent before this time (ISO 8601, UTC by default).")
@@ -98,12 +139,16 @@ def export_command(
         fail("give exactly one of --room or --user")
     settings = load_settings(config_path)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    job = ExportJob(
-        flt=ExportFilter(room_id, user_id, parse_time(since, "--since"), parse_time(until, "--until")),
-        fmt=cast(Format, fmt),
-        out_dir=out_dir or Path(f"carebridge-export-{stamp}"),
-        operator=operator or getpass.getuser(),
-    )
+    since_ms, until_ms = parse_time(since, "--since"), parse_time(until, "--until")
+
+    def make_job(resolved: ExportFilter) -> ExportJob:
+        return ExportJob(
+            flt=replace(resolved, since_ms=since_ms, until_ms=until_ms),
+            fmt=cast(Format, fmt),
+            out_dir=out_dir or Path(f"carebridge-export-{stamp}"),
+            operator=operator or getpass.getuser(),
+        )
+
     console = Console(stderr=True)
     columns = (
         SpinnerColumn(),
@@ -112,8 +157,8 @@ def export_command(
     )
     try:
         with Progress(*columns, console=console, transient=True) as progress:
-            result = asyncio.run(_run(settings, job, progress))
-    except (FileExistsError, KeyringError) as exc:
+            job, result = asyncio.run(_run(settings, room_id, user_id, make_job, progress))
+    except (FileExistsError, KeyringError, ExportTargetError) as exc:
         fail(str(exc))
         return
     counts = result.counts

@@ -11,6 +11,7 @@ import click
 from config.settings import load_settings
 from provisioning.cli.commands.provision_cmd import apply_org
 from provisioning.cli.options import config_option, fail
+from provisioning.ops.sign_in import sync_sign_in_limits
 from provisioning.ops.supervisor import Supervisor, SupervisorError
 from provisioning.org.session import load_org_file
 
@@ -31,6 +32,8 @@ def up_command(config_path: Path) -> None:
     if not config_path.exists():
         fail(f"{config_path} not found; create a data directory first with `carebridge init`")
     settings = load_settings(config_path)
+    if sync_sign_in_limits(settings):
+        click.echo("sign-in limits in homeserver.yaml updated from carebridge.yaml (sign_in:)")
     on_ready = None
     if settings.org_file is not None:
         # Validate before starting anything: a broken org file stops `up` with exit 2.

@@ -32,7 +32,18 @@ class OrgRosterSource:
         u = directory_users.c
         async with self.engine.connect() as conn:
             users = (
-                await conn.execute(select(u.user_id, u.display_name, u.role, u.schedule, u.active))
+                await conn.execute(
+                    select(
+                        u.user_id,
+                        u.display_name,
+                        u.role,
+                        u.schedule,
+                        u.active,
+                        u.created_ts,
+                        u.active_since_ts,
+                        u.deactivated_ts,
+                    )
+                )
             ).all()
             definitions = (await conn.execute(select(directory_schedules))).all()
             organization = await conn.scalar(
@@ -46,7 +57,16 @@ class OrgRosterSource:
             except (KeyError, ValueError, TypeError):
                 log.error("schedule %s in the directory is unusable; ignored", row.name)
         people = {
-            r.user_id: Person(r.user_id, r.display_name, r.role, r.schedule, bool(r.active)) for r in users
+            r.user_id: Person(
+                r.user_id,
+                r.display_name,
+                r.role,
+                r.schedule,
+                bool(r.active),
+                active_from_ms=r.active_since_ts if r.active_since_ts is not None else r.created_ts or None,
+                active_until_ms=None if r.active else r.deactivated_ts,
+            )
+            for r in users
         }
         return Roster(timezone, people, schedules)
 

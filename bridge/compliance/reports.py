@@ -131,13 +131,16 @@ class Reports:
         for row in await sessions_overlapping(self.engine, start_ms, end_ms):
             by_user[row.user_id].append(row.facts())
         now = self.clock.now()
-        scheduled = roster.scheduled()
+        scheduled = roster.scheduled(include_inactive=True)
         out = []
         day = first
         while day <= last:
             for person, spec in scheduled:
                 evaluation = evaluate_day(spec, day, by_user.get(person.user_id, []), now)
-                out.append(Evaluated(person, spec, evaluation))
+                # Nobody is expected before their account existed or after it ended.
+                begins = evaluation.shift.start if evaluation.shift is not None else None
+                if person.expected_at(to_ms(begins) if begins else day_bounds(day, tz)[0]):
+                    out.append(Evaluated(person, spec, evaluation))
             day += timedelta(days=1)
         return out
 

@@ -24,6 +24,19 @@ class Person:
     role: str = "staff"
     schedule: str | None = None
     active: bool = True
+    # The account's active stretch in epoch ms: from creation (or reactivation) until
+    # deactivation. None: unknown (expected throughout while active).
+    active_from_ms: int | None = None
+    active_until_ms: int | None = None
+
+    def expected_at(self, ms: int) -> bool:
+        """Could this person be expected at work at `ms`? Not before their account
+        existed (or was reactivated), not after it was deactivated."""
+        if self.active_from_ms is not None and ms < self.active_from_ms:
+            return False
+        if not self.active:
+            return self.active_until_ms is not None and ms < self.active_until_ms
+        return True
 
     @property
     def is_admin(self) -> bool:
@@ -44,18 +57,19 @@ class Roster:
         """The organisation's time zone (reports and shifts are in it)."""
         return ZoneInfo(self.timezone)
 
-    def spec_for(self, user_id: str) -> ShiftSpec | None:
-        """The shift an active person works, if any."""
+    def spec_for(self, user_id: str, include_inactive: bool = False) -> ShiftSpec | None:
+        """The shift a person works, if any (only active people unless asked)."""
         person = self.people.get(user_id)
-        if person is None or not person.active or person.schedule is None:
+        if person is None or (not person.active and not include_inactive) or person.schedule is None:
             return None
         return self.schedules.get(person.schedule)
 
-    def scheduled(self) -> list[tuple[Person, ShiftSpec]]:
-        """Every active person with a shift, sorted by user id."""
+    def scheduled(self, include_inactive: bool = False) -> list[tuple[Person, ShiftSpec]]:
+        """Every active person with a shift, sorted by user id; with `include_inactive`,
+        deactivated people too (reports of days before their deactivation list them)."""
         out = []
         for user_id in sorted(self.people):
-            spec = self.spec_for(user_id)
+            spec = self.spec_for(user_id, include_inactive)
             if spec is not None:
                 out.append((self.people[user_id], spec))
         return out

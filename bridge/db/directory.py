@@ -44,6 +44,9 @@ class DirectoryUser:
     created_ts: int = 0
     updated_ts: int = 0
     deactivated_ts: int | None = None
+    # Start of the current active stretch (creation or last reactivation); None on an
+    # update keeps the stored value.
+    active_since_ts: int | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -93,6 +96,7 @@ def _user(row: Any) -> DirectoryUser:
         created_ts=row.created_ts,
         updated_ts=row.updated_ts,
         deactivated_ts=row.deactivated_ts,
+        active_since_ts=row.active_since_ts,
     )
 
 
@@ -222,7 +226,11 @@ class Directory:
                 await conn.execute(insert(directory_users), new)
             for r in rows:
                 if r["user_id"] in existing:
-                    values = {k: v for k, v in r.items() if k not in ("user_id", "created_ts")}
+                    values = {
+                        k: v
+                        for k, v in r.items()
+                        if k not in ("user_id", "created_ts") and not (k == "active_since_ts" and v is None)
+                    }
                     await conn.execute(
                         update(directory_users)
                         .where(directory_users.c.user_id == r["user_id"])
@@ -314,6 +322,7 @@ def _user_row(u: DirectoryUser) -> dict[str, Any]:
         "created_ts": u.created_ts,
         "updated_ts": u.updated_ts,
         "deactivated_ts": u.deactivated_ts,
+        "active_since_ts": u.active_since_ts,
     }
 
 

@@ -185,6 +185,7 @@ directory_users = Table(
     Column("created_ts", BigInteger, nullable=False),
     Column("updated_ts", BigInteger, nullable=False),
     Column("deactivated_ts", BigInteger, nullable=True),
+    Column("active_since_ts", BigInteger, nullable=True),  # creation or last reactivation
 )
 
 # Channel <-> room. rights: the references as written ({"members", "post", "respond"}).

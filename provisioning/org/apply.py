@@ -138,7 +138,7 @@ class Applier:
         return await self._phase(name, actions, lambda a: self._one(a, step))
 
     # --- steps -----------------------------------------------------------------------
-    def _record_user(self, user: DesiredUser, now: int) -> None:
+    def _record_user(self, user: DesiredUser, now: int, started: bool = False) -> None:
         self._users.append(
             DirectoryUser(
                 user_id=user.user_id,
@@ -152,6 +152,7 @@ class Applier:
                 managed_by="org",
                 created_ts=now,
                 updated_ts=now,
+                active_since_ts=now if started else None,
             )
         )
 
@@ -175,7 +176,7 @@ class Applier:
             self._creds.append(
                 Credential(user.user_id, user.username, user.display_name, user.email, password, reason)
             )
-            self._record_user(user, now)
+            self._record_user(user, now, started=True)
         elif isinstance(action, UpdateUser):
             fields = action.synapse_fields
             await self.client.update_user(

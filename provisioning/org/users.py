@@ -93,6 +93,7 @@ async def add_user(
                 managed_by="cli",
                 created_ts=now,
                 updated_ts=now,
+                active_since_ts=now,
             )
         ]
     )

@@ -1,0 +1,82 @@
+"""Reports expect a person only while their account is active: not before it was created
+(or reactivated), not after it was deactivated. Through the real directory tables,
+the roster the bridge reads from them and the week report, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from mautrix.types import UserID
+
+from bridge.compliance.directory import org_directory
+from bridge.compliance.reports import Reports
+from bridge.core.clock import ManualClock, to_ms
+from bridge.db.directory import Directory, DirectoryUser
+from bridge.db.engine import create_engine, migrate
+
+TZ = "America/Chicago"
+CHICAGO = ZoneInfo(TZ)
+MON = date(2024, 5, 13)
+EVERY_DAY = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "07:00", "end": "19:00"}
+
+
+def at(day: date, hhmm: str) -> int:
+    hours, minutes = (int(x) for x in hhmm.split(":"))
+    return to_ms(datetime(day.year, day.month, day.day, hours, minutes, tzinfo=CHICAGO))
+
+
+def person(name: str, created: int, **extra: object) -> DirectoryUser:
+    fields: dict[str, object] = {
+        "user_id": UserID(f"@{name}:test"),
+        "username": name,
+        "display_name": name.title(),
+        "email": f"{name}@clinic.example",
+        "role": "staff",
+        "groups": (),
+        "schedule": "ward",
+        "managed_by": "org",
+        "active": True,
+        "created_ts": created,
+        "updated_ts": created,
+    }
+    fields.update(extra)
+    return DirectoryUser(**fields)  # type: ignore[arg-type]
+
+
+async def test_week_report_lists_people_only_while_their_account_is_active(db_url: str) -> None:
+    """Created Wednesday 10:00 (after the 07:00 start): first expected Thursday.
+    Deactivated Wednesday 12:00: expected Monday to Wednesday, never after. Created long
+    ago, deactivated, then reactivated Thursday 09:00: expected from Friday only.
+    An account from before the week is expected every day (missing, as nobody signed in)."""
+    engine = create_engine(db_url)
+    try:
+        await migrate(engine)
+        directory = Directory(engine)
+        await directory.save_settings({"organization": {"name": "T", "timezone": TZ}}, 0)
+        await directory.replace_schedules({"ward": EVERY_DAY}, 0)
+        wed, thu = MON + timedelta(days=2), MON + timedelta(days=3)
+        long_ago = at(MON - timedelta(days=30), "09:00")
+        await directory.upsert_users(
+            [
+                person("veteran", long_ago),
+                person("newcomer", at(wed, "10:00"), active_since_ts=at(wed, "10:00")),
+                person("leaver", long_ago, active=False, deactivated_ts=at(wed, "12:00")),
+                person("returner", long_ago, active_since_ts=at(thu, "09:00")),
+            ]
+        )
+        # A later update of the returner (e.g. a new display name) keeps when they returned.
+        await directory.upsert_users([person("returner", long_ago, display_name="Returner R")])
+        clock = ManualClock(datetime(2024, 5, 20, 12, 0, tzinfo=CHICAGO))  # the week is over
+        week = await Reports(engine, org_directory(engine), clock).week(MON)
+        days: dict[str, list[str]] = {}
+        for row in week.rows:
+            days.setdefault(str(row[1]), []).append(str(row[0]))
+        every = [(MON + timedelta(days=n)).isoformat() for n in range(7)]
+        assert days["@veteran:test"] == every
+        assert days["@newcomer:test"] == every[3:]
+        assert days["@leaver:test"] == every[:3]
+        assert days["@returner:test"] == every[4:]
+        assert {str(row[5]) for row in week.rows} == {"missing"}
+    finally:
+        await engine.dispose()

@@ -13,7 +13,13 @@ Layout of the file (tar, gzip):
     db/carebridge.pgdump     or: pg_dump --format=custom (PostgreSQL with a matching pg_dump)
     media/...                the archive media directory (files as stored: sealed)
     config/...               carebridge.yaml, registration.yaml, Synapse configs, secrets/
+    synapse/homeserver.db    embedded set-up: Synapse's SQLite database (online backup API)
+    synapse-media/...        Synapse's media store (uploads as Synapse keeps them)
     key/archive.key          only with --include-key
+
+Embedded (Synapse on SQLite) the file is the whole system: both databases, both media
+stores, the configuration and Synapse's signing key. In production Synapse's PostgreSQL
+database is backed up with pg_dump (docs/operator/backup-restore.md); the manifest says so.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from provisioning.ops.dbcopy import (
     sqlite_online_backup,
     sqlite_path,
 )
+from provisioning.ops.synapse_backup import synapse_parts
 
 FORMAT = "carebridge-backup/1"
 KEY_MEMBER = "key/archive.key"
@@ -59,6 +66,7 @@ CONFIG_FILES = (
     "signing.key",
     "compose.env",
     "policy.json",
+    "turnserver.conf",
 )
 CONFIG_GLOBS = ("workers/*.yaml", "secrets/*")
 PgMethod = Literal["auto", "pg_dump", "logical"]
@@ -182,7 +190,8 @@ async def create_backup(
         members = [(db_file, f"db/{db_file.name}")]
         # Media after the database: every file a dumped row refers to is already there.
         media = _media_files(settings)
-        members += media + _config_files(settings, config_path)
+        synapse_members, synapse_facts = synapse_parts(settings, workdir)
+        members += media + synapse_members + _config_files(settings, config_path)
         keyring = Keyring.load(settings.path(settings.archive.key_file), settings.archive.key_env)
         if include_key:
             key_copy = workdir / "archive.key"
@@ -195,6 +204,8 @@ async def create_backup(
             "server_name": settings.server_name,
             "database": {"method": method, "member": f"db/{db_file.name}", **facts},
             "media_files": len(media),
+            "data_dir": str(settings.data_dir.resolve()),
+            "synapse": synapse_facts,
             "includes_key": include_key,
             "key_fingerprints": keyring_fingerprints(keyring),
             "members": {arcname: sha256_file(path) for path, arcname in members},

@@ -28,6 +28,7 @@ from config.settings import Settings, load_settings
 from provisioning.ops.backup import FORMAT, KEY_MEMBER, keyring_fingerprints
 from provisioning.ops.dbcopy import logical_copy, pg_restore, sqlite_path, table_names
 from provisioning.ops.files import write_private
+from provisioning.ops.synapse_backup import restore_synapse, rewrite_paths
 
 
 class RestoreError(Exception):
@@ -211,6 +212,7 @@ async def restore_backup(opts: RestoreOptions) -> RestoreResult:
         env_var = load_settings(probe).archive.key_env if probe.is_file() else "CAREBRIDGE_ARCHIVE_KEYS"
         keyring, key_source = _keyring(manifest, staged, opts, env_var)
         config_path = _write_config(staged, data_dir, opts.database_url)
+        rewritten = rewrite_paths(data_dir, str(manifest.get("data_dir") or ""))
         settings = load_settings(config_path)
         if key_source != f"${env_var}":
             write_private(settings.path(settings.archive.key_file), keyring.dumps())
@@ -226,8 +228,16 @@ async def restore_backup(opts: RestoreOptions) -> RestoreResult:
                     dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                     shutil.copy2(path, dest)
                     media_files += 1
+        synapse_media = restore_synapse(settings, staged)
         rows = await _check_head(settings, keyring, manifest["database"]["archive"])
     notes = []
+    if rewritten:
+        notes.append("paths rewritten for the new directory in " + ", ".join(rewritten))
+    synapse = manifest.get("synapse") or {}
+    if synapse.get("member"):
+        notes.append(f"Synapse's database and {synapse_media} media file(s) restored")
+    elif synapse.get("note"):
+        notes.append(str(synapse["note"]))
     if manifest["includes_key"]:
         notes.append(
             "the backup contained the archive key: store it encrypted, or make backups without --include-key"

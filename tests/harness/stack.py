@@ -73,6 +73,7 @@ class Stack:
     root: Path
     extra_settings: dict[str, object] = field(default_factory=dict)
     database_url: str | None = None
+    synapse_database_args: dict[str, object] | None = None  # Synapse on PostgreSQL
     synapse: subprocess.Popen[bytes] | None = None
     bridge: subprocess.Popen[bytes] | None = None
     settings: Settings | None = None
@@ -89,6 +90,7 @@ class Stack:
             web_port=free_port(),
             turn_port=free_port(),
             database_url=self.database_url,
+            synapse_database_args=self.synapse_database_args,
             testing=True,
             extra_settings=self.extra_settings,
         )

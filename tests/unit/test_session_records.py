@@ -47,6 +47,17 @@ def test_end_of_shift_marker_is_believed_only_from_the_bot() -> None:
     assert classify_logout(req("POST", bogus, BOT), ME, BOT).reason is LogoutReason.ADMIN_REVOKED
 
 
+def test_cli_operator_is_believed_only_from_the_bot_and_only_when_well_formed() -> None:
+    """`carebridge user reset-password` names the OS account running it; a reset the bot
+    makes for that operator is closed by `os-user:NAME`, not by the bot."""
+    url = f"/_synapse/admin/v1/reset_password/{ME}?carebridge_operator=kim.it"
+    cause = classify_logout(req("POST", url, BOT), ME, BOT)
+    assert (cause.reason, cause.actor) == (LogoutReason.PASSWORD_RESET, "os-user:kim.it")
+    assert classify_logout(req("POST", url, ADMIN), ME, BOT).actor == ADMIN
+    hostile = url.replace("kim.it", "kim%20%3Cscript%3E")
+    assert classify_logout(req("POST", hostile, BOT), ME, BOT).actor == BOT
+
+
 def test_login_request_detection() -> None:
     assert is_login_request(req("POST", "/_matrix/client/v3/login", None))
     assert not is_login_request(req("POST", "/_matrix/client/v3/account/password"))

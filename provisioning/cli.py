@@ -56,6 +56,7 @@ def _register() -> None:
     from provisioning.commands.archive_cmd import archive_group
     from provisioning.commands.backup_cmd import backup_command, restore_command
     from provisioning.commands.bridge_cmd import bridge_command
+    from provisioning.commands.compliance_cmd import compliance_group
     from provisioning.commands.export_cmd import export_command
     from provisioning.commands.init_cmd import init_command
     from provisioning.commands.provision_cmd import provision_group
@@ -77,6 +78,7 @@ def _register() -> None:
     main.add_command(export_command)
     main.add_command(provision_group)
     main.add_command(user_group)
+    main.add_command(compliance_group)
 
 
 _register()

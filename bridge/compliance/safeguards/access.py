@@ -13,8 +13,8 @@ ACCESS_CONTROL = Safeguard(
     "Carebridge bot is a Synapse server administrator.",
     check="Synapse admin API: list every account and its server-admin flag.",
     tests=(
-        "test_provision_plan.py::test_profile_role_and_server_admin_changes",
-        "test_channels_e2e.py::test_staff_without_right_cannot_create_channel",
+        "tests/unit/test_provision_plan.py::test_profile_role_and_server_admin_changes",
+        "tests/e2e/test_channels_e2e.py::test_staff_without_right_cannot_create_channel",
     ),
 )
 
@@ -26,8 +26,8 @@ UNIQUE_ID = Safeguard(
     "administrator; no guest or shared accounts.",
     check="Synapse admin API accounts compared with the directory; allow_guest_access in homeserver.yaml.",
     tests=(
-        "test_provisioning_e2e.py::test_org_lifecycle",
-        "test_init.py::test_homeserver_is_the_compliance_baseline",
+        "tests/e2e/test_provisioning_e2e.py::test_org_lifecycle",
+        "tests/unit/test_init.py::test_homeserver_is_the_compliance_baseline",
     ),
 )
 
@@ -40,8 +40,8 @@ EMERGENCY_ACCESS = Safeguard(
     check="Archive keyring loads; recorded backups (and backup files still on disk) do not "
     "contain the archive key.",
     tests=(
-        "test_backup_restore.py::test_backup_restore_round_trip",
-        "test_export_e2e.py::test_export_shows_original_revisions_reaction_and_image",
+        "tests/db/test_backup_restore.py::test_backup_restore_round_trip",
+        "tests/e2e/test_export_e2e.py::test_export_shows_original_revisions_reaction_and_image",
     ),
 )
 
@@ -53,7 +53,9 @@ AUTOMATIC_LOGOFF = Safeguard(
     "it as an automatic logout.",
     check="compliance.scheduler_enabled in carebridge.yaml; people with a shift in the "
     "directory; last automatic logout in the sessions ledger.",
-    tests=("test_scheduler_e2e.py::test_end_of_shift_logout_ends_the_session_and_records_it_as_automatic",),
+    tests=(
+        "tests/e2e/test_scheduler_e2e.py::test_end_of_shift_logout_ends_the_session_and_records_it_as_automatic",
+    ),
 )
 
 ENCRYPTION = Safeguard(
@@ -65,8 +67,8 @@ ENCRYPTION = Safeguard(
     check="Keyring loads, every key is 256-bit, the key file is private, every key id the "
     "archive uses is in the keyring.",
     tests=(
-        "test_keyring.py::test_world_readable_key_file_refused",
-        "test_archive_db.py::test_chain_links_and_ciphertext_has_no_plaintext",
+        "tests/unit/test_keyring.py::test_world_readable_key_file_refused",
+        "tests/db/test_archive_db.py::test_chain_links_and_ciphertext_has_no_plaintext",
     ),
 )
 

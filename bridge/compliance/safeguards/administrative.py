@@ -28,8 +28,8 @@ ACTIVITY_REVIEW = Safeguard(
     check="Synapse: members of the administrators' room against the directory's administrators; "
     "alerts configured in carebridge.yaml; last alert posted.",
     tests=(
-        "test_scheduler_e2e.py::test_missing_alert_once_at_start_plus_grace_and_daily_summary",
-        "test_compliance_bot_e2e.py::test_every_command_answers_an_admin_and_refuses_staff",
+        "tests/e2e/test_scheduler_e2e.py::test_missing_alert_once_at_start_plus_grace_and_daily_summary",
+        "tests/e2e/test_compliance_bot_e2e.py::test_every_command_answers_an_admin_and_refuses_staff",
     ),
 )
 
@@ -42,8 +42,8 @@ TERMINATION = Safeguard(
     check="Directory and Synapse admin API: no deactivated person has an active account or a "
     "live device (access token).",
     tests=(
-        "test_user_commands.py::test_user_add_reset_deactivate",
-        "test_provision_plan.py::test_removed_user_is_deactivated_but_cli_and_unknown_accounts_are_left_alone",
+        "tests/e2e/test_user_commands.py::test_user_add_reset_deactivate",
+        "tests/unit/test_provision_plan.py::test_removed_user_is_deactivated_but_cli_and_unknown_accounts_are_left_alone",
     ),
 )
 
@@ -55,8 +55,8 @@ BACKUP = Safeguard(
     "a manifest with hashes); `carebridge restore` proves it got everything back.",
     check=f"Backup records: a backup verified against its manifest within {BACKUP_MAX_AGE_DAYS} days.",
     tests=(
-        "test_backup_restore.py::test_backup_restore_round_trip",
-        "test_backup_restore.py::test_sqlite_backup_restores_into_postgres",
+        "tests/db/test_backup_restore.py::test_backup_restore_round_trip",
+        "tests/db/test_backup_restore.py::test_sqlite_backup_restores_into_postgres",
     ),
 )
 

@@ -25,8 +25,8 @@ AUTHENTICATION = Safeguard(
     check="homeserver.yaml in force: enable_registration, registration_shared_secret, "
     "rc_login failed-attempt limits.",
     tests=(
-        "test_init.py::test_homeserver_is_the_compliance_baseline",
-        "test_user_commands.py::test_user_add_reset_deactivate",
+        "tests/unit/test_init.py::test_homeserver_is_the_compliance_baseline",
+        "tests/e2e/test_user_commands.py::test_user_add_reset_deactivate",
     ),
 )
 
@@ -39,8 +39,8 @@ PASSWORDS = Safeguard(
     check="password_config.policy in homeserver.yaml; accounts still on their initial password "
     f"(or never signed in {INITIAL_PASSWORD_DAYS}+ days after creation).",
     tests=(
-        "test_passwords.py::test_generated_passwords_meet_policy_and_are_unique",
-        "test_webclient_browser.py::test_changes_password_and_signs_in_with_the_new_one",
+        "tests/unit/test_passwords.py::test_generated_passwords_meet_policy_and_are_unique",
+        "tests/e2e/test_webclient_browser.py::test_changes_password_and_signs_in_with_the_new_one",
     ),
 )
 
@@ -53,8 +53,8 @@ LOGIN_MONITORING = Safeguard(
     check="Carebridge module configured in homeserver.yaml; session records arriving; failed "
     "sign-ins in the last 7 days counted.",
     tests=(
-        "test_sessions_e2e.py::test_wrong_password_makes_a_failed_record_without_the_password",
-        "test_sessions_e2e.py::test_unknown_account_is_recorded_without_the_name",
+        "tests/e2e/test_sessions_e2e.py::test_wrong_password_makes_a_failed_record_without_the_password",
+        "tests/e2e/test_sessions_e2e.py::test_unknown_account_is_recorded_without_the_name",
     ),
 )
 

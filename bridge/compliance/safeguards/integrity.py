@@ -17,9 +17,9 @@ AUDIT = Safeguard(
     check="registration.yaml namespaces cover every room (non-exclusive); every consumer has "
     "processed the archive; export records counted.",
     tests=(
-        "test_e2e_dm.py::test_dm_between_staff_is_archived",
-        "test_sessions_e2e.py::test_login_and_logout_each_make_one_record_with_device_and_time",
-        "test_export_db.py::test_export_job_records_itself_and_refuses_a_used_folder",
+        "tests/e2e/test_e2e_dm.py::test_dm_between_staff_is_archived",
+        "tests/e2e/test_sessions_e2e.py::test_login_and_logout_each_make_one_record_with_device_and_time",
+        "tests/db/test_export_db.py::test_export_job_records_itself_and_refuses_a_used_folder",
     ),
 )
 
@@ -31,9 +31,9 @@ CHAIN = Safeguard(
     "be redacted (the module refuses every redaction).",
     check="`archive verify` run now: hash chain, published heads from Synapse, archived media.",
     tests=(
-        "test_archive_verify_db.py::test_deleted_middle_row_is_named_removed",
-        "test_verify_e2e.py::test_verify_passes_then_finds_a_deleted_tail_against_synapse",
-        "test_retention_e2e.py::test_redacting_own_and_others_message_is_refused",
+        "tests/db/test_archive_verify_db.py::test_deleted_middle_row_is_named_removed",
+        "tests/e2e/test_verify_e2e.py::test_verify_passes_then_finds_a_deleted_tail_against_synapse",
+        "tests/e2e/test_retention_e2e.py::test_redacting_own_and_others_message_is_refused",
     ),
 )
 
@@ -44,7 +44,9 @@ HEADS = Safeguard(
     does="The chain head is published outside the database (administrators' room, heads log) "
     "at a set interval, so a cut tail or a recomputed chain is detectable.",
     check="Newest head the bot published in Synapse (admin API) is younger than the configured interval.",
-    tests=("test_archive_verify_db.py::test_deleted_last_rows_are_found_against_the_published_head",),
+    tests=(
+        "tests/db/test_archive_verify_db.py::test_deleted_last_rows_are_found_against_the_published_head",
+    ),
 )
 
 SAFEGUARDS = (AUDIT, CHAIN, HEADS)

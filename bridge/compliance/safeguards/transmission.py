@@ -20,8 +20,8 @@ TLS = Safeguard(
     check="synapse.public_url in carebridge.yaml and Synapse's listeners in the homeserver "
     "configuration in force.",
     tests=(
-        "test_production_compose.py::test_init_production_needs_an_https_public_url",
-        "test_production_compose.py::test_caddyfile_is_valid_and_routes_only_to_compose_services",
+        "tests/e2e/test_production_compose.py::test_init_production_needs_an_https_public_url",
+        "tests/e2e/test_production_compose.py::test_caddyfile_is_valid_and_routes_only_to_compose_services",
     ),
 )
 
@@ -33,8 +33,8 @@ FEDERATION = Safeguard(
     check="homeserver.yaml in force: federation_domain_whitelist is empty, no federation "
     "listener, no trusted key servers, no public rooms over federation.",
     tests=(
-        "test_init.py::test_homeserver_is_the_compliance_baseline",
-        "test_webclient_static.py::test_well_known_server_not_served_without_federation",
+        "tests/unit/test_init.py::test_homeserver_is_the_compliance_baseline",
+        "tests/unit/test_webclient_static.py::test_well_known_server_not_served_without_federation",
     ),
 )
 
@@ -45,7 +45,7 @@ OUTBOUND = Safeguard(
     does="Synapse fetches nothing a client names: URL previews and identity-server look-ups are off.",
     check="homeserver.yaml in force: url_preview_enabled, default_identity_server, "
     "trusted_third_party_id_servers.",
-    tests=("test_init.py::test_homeserver_is_the_compliance_baseline",),
+    tests=("tests/unit/test_init.py::test_homeserver_is_the_compliance_baseline",),
 )
 
 SAFEGUARDS = (TLS, FEDERATION, OUTBOUND)

@@ -128,7 +128,7 @@ GAPS: dict[str, tuple[str, Any, str]] = {
     "heads older than their interval": (
         "integrity-heads",
         {"verify": VerifyFacts(True, 40, (), True, 2, NOW - 25 * 3600_000)},
-        "older than its interval",
+        "older than its interval 24 h",
     ),
     "admin not in the admins' room": (
         "activity-review",

@@ -121,7 +121,7 @@ def integrity_heads(f: Facts) -> Verdict:
     if newest is None:
         return Verdict(Result.FAIL, "no chain head has ever been published")
     age = f.now_ms - newest
-    limit = f"interval {ago(0, interval)}"
+    limit = f"interval {ago(interval, 0)}"
     if age > interval:
         return Verdict(
             Result.FAIL,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TypeVar
@@ -29,6 +28,7 @@ from bridge.compliance.safeguards.gather_files import (
 )
 from bridge.compliance.safeguards.ledger import check_history, recorded_backups
 from bridge.compliance.safeguards.model import Account, Facts, VerifyFacts
+from bridge.core.clock import now_ms
 from bridge.core.synapse_http import SynapseHTTP, seg
 from config.settings import Settings
 
@@ -64,7 +64,7 @@ class Gatherer:
     async def facts(self) -> tuple[Facts, dict[str, int]]:
         """(facts, check history) as of now."""
         s = self.settings
-        now = int(time.time() * 1000)
+        now = now_ms()
         hs_pair = self._try_sync("homeserver", lambda: homeserver_config(s))
         async with SynapseHTTP(s.synapse.url, self.as_token, concurrency=8, timeout=60) as http:
             accounts = await self._try("accounts", self._accounts(http))

@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import json
 import tarfile
-import time
 from pathlib import Path
 
 from sqlalchemy import insert, select, update
@@ -20,13 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.compliance.safeguards.model import BackupFacts, Result
 from bridge.compliance.safeguards.report import Report
+from bridge.core.clock import now_ms
 from bridge.db.tables import backup_records, safeguard_checks
 
 KEY_MEMBER = "key/archive.key"
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def read_backup(path: Path) -> tuple[bool, bool]:
@@ -72,7 +68,7 @@ async def record_backup(engine: AsyncEngine, path: Path, created_ms: int | None 
     async with engine.begin() as conn:
         await conn.execute(
             insert(backup_records).values(
-                created_ts=created_ms or _now_ms(),
+                created_ts=created_ms or now_ms(),
                 path=str(path),
                 sha256=sha,
                 size=size,

@@ -1,7 +1,7 @@
 """Compliance evidence: backup records and the last result of each safeguard check.
 
 Revision ID: 0017
-Revises: 0001
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0001"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import json
 import tarfile
+import zlib
 from pathlib import Path
 
 from sqlalchemy import insert, select, update
@@ -43,7 +44,7 @@ def read_backup(path: Path) -> tuple[bool, bool]:
                 if data is None or members.get(info.name) != _sha256(data):
                     return False, includes_key
             return set(members) == set(names) - {"manifest.json"}, includes_key
-    except (OSError, tarfile.TarError, ValueError, KeyError):
+    except (OSError, EOFError, zlib.error, tarfile.TarError, ValueError, KeyError):
         return False, False
 
 

@@ -248,6 +248,7 @@ def test_html_is_self_contained_escaped_and_summarised() -> None:
     page = to_html(report)
     assert "St &lt;Example&gt; Clinic" in page and "<Example>" not in page
     assert "Carebridge 0.1.0" in page and "Synapse 1.163.2" in page
+    assert "<code>carebridge export</code>" in page
     assert page.index('id="summary"') < page.index("<table>")
     assert "1 fail" in page and 'id="row-no-outbound" data-result="fail"' in page
     assert not re.search(r"(?i)\bsrc\s*=|<link|<script|@import|url\(|https?://", page)

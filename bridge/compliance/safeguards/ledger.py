@@ -16,6 +16,7 @@ import zlib
 from pathlib import Path
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.compliance.safeguards.model import BackupFacts, Result
@@ -102,7 +103,15 @@ async def check_history(engine: AsyncEngine) -> dict[str, int]:
 
 
 async def save_results(engine: AsyncEngine, report: Report) -> None:
-    """Remember each row's result (and the time of a pass) for the next report."""
+    """Remember each row's result (and the time of a pass) for the next report. Two reports
+    finishing at once (CLI and bot) both succeed: the later one's results stand."""
+    try:
+        await _save(engine, report)
+    except IntegrityError:  # the other report inserted a row first: now it is an update
+        await _save(engine, report)
+
+
+async def _save(engine: AsyncEngine, report: Report) -> None:
     t = safeguard_checks
     async with engine.begin() as conn:
         known = {r[0] for r in await conn.execute(select(t.c.check_id))}

@@ -4,11 +4,13 @@ docs/admin/compliance-report.md) and one self-contained printable HTML page."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from rich.table import Table
 
 from bridge.compliance.safeguards.model import Result, Row, stamp
@@ -25,6 +27,15 @@ _TEMPLATES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_BACKTICKS = re.compile(r"`([^`]+)`")
+
+
+def _code(text: str) -> Markup:
+    """Escape, then show `backticked` spans as <code>."""
+    return Markup(_BACKTICKS.sub(r"<code>\1</code>", str(escape(text))))  # noqa: S704 - escaped first
+
+
+_TEMPLATES.filters["code"] = _code
 
 
 def iso(ms: int | None) -> str | None:

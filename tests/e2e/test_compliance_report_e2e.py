@@ -63,6 +63,9 @@ async def test_healthy_deployment_passes_every_row(deployment: Deployment) -> No
     assert doc["organization"] == "Test" and doc["versions"]["synapse"].startswith("1.163.2")
     assert doc["versions"]["carebridge"] and doc["server_name"] == deployment.stack.server_name
     assert all(r["last_true_at"] == doc["generated_at"] for r in doc["rows"])
+    reasons = {r["id"]: r["reason"] for r in doc["rows"]}
+    assert "(file and running server)" in reasons["authentication"]  # the live probes answered
+    assert "running server refuses it" in reasons["no-federation"]
     code, out, err = await carebridge(deployment.stack, "compliance", "report")
     assert code == 0, err
     assert "164.312(a)(2)(iv)" in out and "FAIL" not in out

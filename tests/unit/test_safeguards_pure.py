@@ -84,6 +84,7 @@ def healthy(**changes: Any) -> Facts:
         admin_room_members=frozenset({"@carebridge:x", ADMIN.user_id}),
         backups=(BackupFacts(NOW - DAY_MS, False, True, True),),
         activity=ActivityFacts(NOW - 60_000, 2, NOW - DAY_MS, NOW - 3600_000, None, None, 1),
+        live={"registration_open": False, "federation_served": False},
     )
     return replace(facts, **changes)
 
@@ -187,6 +188,12 @@ GAPS: dict[str, tuple[str, Any, str]] = {
         {"settings": {**healthy().settings, "public_url": "http://chat.clinic.example"}},
         "plain HTTP",
     ),
+    "running Synapse takes registrations": (
+        "authentication",
+        {"live": {"registration_open": True}},
+        "running",
+    ),
+    "running Synapse federates": ("no-federation", {"live": {"federation_served": True}}, "running Synapse"),
     "module not loaded": ("login-monitoring", {"homeserver": hs(modules=[])}, "not loaded"),
     "room namespace narrowed": (
         "audit-controls",

@@ -23,7 +23,7 @@ AUTHENTICATION = Safeguard(
     does="Only administrators create accounts (no self-registration); sign-in is by personal "
     "password with per-account limits on failed attempts.",
     check="homeserver.yaml in force: enable_registration, registration_shared_secret, "
-    "rc_login failed-attempt limits.",
+    "rc_login failed-attempt limits; the running Synapse refuses an anonymous /register.",
     tests=(
         "tests/unit/test_init.py::test_homeserver_is_the_compliance_baseline",
         "tests/e2e/test_user_commands.py::test_user_add_reset_deactivate",
@@ -75,6 +75,10 @@ def authentication(f: Facts) -> Verdict:
         return Verdict(Result.WARN, f"could not read homeserver.yaml ({f.why('homeserver')})")
     if hs.get("enable_registration"):
         return Verdict(Result.FAIL, "enable_registration is on: anyone can create an account")
+    if f.live.get("registration_open"):
+        return Verdict(
+            Result.FAIL, "the running Synapse accepts registrations: restart it with the file in force"
+        )
     if hs.get("registration_shared_secret") or hs.get("registration_shared_secret_path"):
         return Verdict(Result.FAIL, "registration_shared_secret is set: accounts can be made elsewhere")
     failed = _mapping(_mapping(hs.get("rc_login")).get("failed_attempts"))
@@ -87,7 +91,8 @@ def authentication(f: Facts) -> Verdict:
             f"rc_login.failed_attempts lifted ({rate}/s, burst {burst}): password guessing is not slowed",
         )
     limits = "Synapse defaults" if not failed else f"burst {burst}, {rate}/s"
-    return Verdict(Result.PASS, f"registration closed; failed sign-ins per account limited ({limits})")
+    closed = "registration closed" + (" (file and running server)" if "registration_open" in f.live else "")
+    return Verdict(Result.PASS, f"{closed}; failed sign-ins per account limited ({limits})")
 
 
 def _weak_policy(hs: Mapping[str, Any]) -> list[str]:

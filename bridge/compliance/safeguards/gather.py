@@ -14,6 +14,7 @@ from collections.abc import Awaitable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TypeVar
 
+import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.heads import published_heads
@@ -71,6 +72,7 @@ class Gatherer:
             members = await self._try("admin_room", self._admin_room_members(http))
             verify = await self._try("verify", self._verify(http))
             synapse_version = await self._try("synapse_version", self._synapse_version(http))
+        live = await self._try("live", probe_synapse(s.synapse.url))
         facts = Facts(
             now_ms=now,
             organization=await self._organization(),
@@ -89,6 +91,7 @@ class Gatherer:
             backups=await self._try("backups", recorded_backups(self.engine)),
             activity=await self._try("activity", gather_db.activity_facts(self.engine, now)),
             heads_log=self._try_sync("heads_log", lambda: heads_log_facts(s)),
+            live=live or {},
             unreadable=dict(self.unreadable),
         )
         history = await self._try("history", check_history(self.engine)) or {}
@@ -163,6 +166,22 @@ class Gatherer:
                 )
             )
         return tuple(accounts)
+
+
+async def probe_synapse(base_url: str) -> dict[str, bool]:
+    """Ask the running Synapse, as an anonymous client would, whether it takes registrations
+    (an empty /register answers 403 when closed, 401 with the steps when open: nothing is
+    created either way) and whether it answers the federation API on its client listener."""
+    found: dict[str, bool] = {}
+    base = base_url.rstrip("/")
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
+        async with session.post(f"{base}/_matrix/client/v3/register", json={}) as resp:
+            if resp.status in (401, 403):
+                found["registration_open"] = resp.status == 401
+        async with session.get(f"{base}/_matrix/federation/v1/version") as resp:
+            if resp.status in (200, 400, 404):
+                found["federation_served"] = resp.status == 200
+    return found
 
 
 def _package_version(name: str) -> str:

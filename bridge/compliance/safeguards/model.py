@@ -157,6 +157,9 @@ class Facts:
     backups: tuple[BackupFacts, ...] | None
     activity: ActivityFacts | None
     heads_log: Mapping[str, Any] | None = None  # newest entry of the heads log file, if any
+    # What the running Synapse answers without a token: {"registration_open": bool,
+    # "federation_served": bool}; a probe that got no clear answer is left out.
+    live: Mapping[str, bool] = field(default_factory=dict)
     unreadable: Mapping[str, str] = field(default_factory=dict)
 
     def why(self, group: str) -> str:

@@ -31,7 +31,8 @@ FEDERATION = Safeguard(
     title="No federation",
     does="PHI stays on the organisation's server: federation with every other server is off.",
     check="homeserver.yaml in force: federation_domain_whitelist is empty, no federation "
-    "listener, no trusted key servers, no public rooms over federation.",
+    "listener, no trusted key servers, no public rooms over federation; the running Synapse "
+    "does not answer the federation API.",
     tests=(
         "tests/unit/test_init.py::test_homeserver_is_the_compliance_baseline",
         "tests/unit/test_webclient_static.py::test_well_known_server_not_served_without_federation",
@@ -92,9 +93,14 @@ def no_federation(f: Facts) -> Verdict:
         found.append("trusted_key_servers is not an empty list (absent means matrix.org)")
     if hs.get("allow_public_rooms_over_federation"):
         found.append("allow_public_rooms_over_federation is on")
+    if f.live.get("federation_served"):
+        found.append("the running Synapse answers the federation API")
     if found:
         return Verdict(Result.FAIL, "federation possible: " + "; ".join(found))
-    return Verdict(Result.PASS, "federation off: empty whitelist, no federation listener, no key servers")
+    served = "; running server refuses it" if "federation_served" in f.live else ""
+    return Verdict(
+        Result.PASS, f"federation off: empty whitelist, no federation listener, no key servers{served}"
+    )
 
 
 def no_outbound(f: Facts) -> Verdict:

@@ -73,8 +73,8 @@ def _port_hint(label: str) -> str:
     if label == "TURN relay":
         return (
             " (another coturn?). Stop it, or give Carebridge's relay another port: "
-            "`carebridge init --turn-port 3479 --force` on a new data directory "
-            "(`make clean-data run TURN_PORT=3479`), or turn TURN off with "
+            "`carebridge init --turn-port 3479` for a new data directory "
+            "(`make run TURN_PORT=3479 DATA_DIR=another-dir`), or turn TURN off with "
             "`calls: {turn: {enabled: false}}` in carebridge.yaml (calls then work only "
             "inside one network)"
         )

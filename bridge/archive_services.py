@@ -16,7 +16,7 @@ from bridge.archive import ArchiveWriter
 from bridge.consumers import Dispatcher
 from bridge.heads import HeadScheduler
 from bridge.keyring import Sealer
-from bridge.media import MediaArchiver
+from bridge.media import MEDIA_EVENT_TYPES, MediaArchiver
 from bridge.reconcile import Reconciler
 from bridge.synapse_http import SynapseHTTP
 from config.settings import Settings
@@ -55,7 +55,7 @@ class ArchiveServices:
 
     def register(self, dispatcher: Dispatcher) -> None:
         """Add the media consumer (before the dispatcher starts)."""
-        dispatcher.add(MEDIA_CONSUMER, self.media.enqueue)
+        dispatcher.add(MEDIA_CONSUMER, self.media.enqueue, MEDIA_EVENT_TYPES)
         self.media.on_appended = dispatcher.notify
         self._notify = dispatcher.notify
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bridge.archive import ArchivedEvent
 from bridge.clock import Clock, SystemClock
 from bridge.commands.compliance import register_compliance_commands
-from bridge.commands.consumer import CommandConsumer
+from bridge.commands.consumer import COMMAND_EVENT_TYPES, CommandConsumer
 from bridge.commands.framework import CommandRegistry
 from bridge.commands.matrix import BotClient, MautrixBot
 from bridge.commands.verify import ArchiveCheck
@@ -22,6 +22,7 @@ from bridge.roster import Directory
 from bridge.scheduler import AdminApiTerminator, ComplianceScheduler, SessionTerminator
 from bridge.sessions import SessionLedger
 from config.settings import Settings
+from policy.session_record import SESSION_EVENT_TYPE
 
 
 class ComplianceServices:
@@ -61,8 +62,8 @@ class ComplianceServices:
 
     def register(self, dispatcher: Dispatcher) -> None:
         """Add the ledger and the command consumer to the dispatcher (before it starts)."""
-        dispatcher.add("compliance.sessions", self.ledger.handle)
-        dispatcher.add("compliance.commands", self._commands)
+        dispatcher.add("compliance.sessions", self.ledger.handle, [SESSION_EVENT_TYPE])
+        dispatcher.add("compliance.commands", self._commands, COMMAND_EVENT_TYPES)
 
     async def _commands(self, archived: ArchivedEvent) -> None:
         if self.consumer is not None:

@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.calls.consumer import CallLog
 from bridge.calls.missed import MissedCallWatcher
+from bridge.calls.model import CALL_EVENTS
 from bridge.calls.reporting import register_calls_command
 from bridge.calls.store import CallStore
-from bridge.channels import ClientChannels
+from bridge.channels import CHANNEL_EVENT_TYPES, ClientChannels
 from bridge.commands.framework import CommandRegistry
 from bridge.consumers import Dispatcher
 from bridge.db.directory import Directory
-from bridge.dms import DmRegistry
+from bridge.dms import DM_EVENT_TYPES, DmRegistry
 from bridge.roster import Directory as Roster
 from config.settings import Settings
 
@@ -41,9 +42,9 @@ class StaffFeatures:
 
     def install(self, dispatcher: Dispatcher) -> None:
         """Register the consumers (before the dispatcher starts)."""
-        dispatcher.add("channels", self.channels.handle)
-        dispatcher.add("dms", self.dms.handle)
-        dispatcher.add("calls", self.call_log.handle)
+        dispatcher.add("channels", self.channels.handle, CHANNEL_EVENT_TYPES)
+        dispatcher.add("dms", self.dms.handle, DM_EVENT_TYPES)
+        dispatcher.add("calls", self.call_log.handle, CALL_EVENTS)
 
     def register_commands(self, registry: CommandRegistry, directory: Roster) -> None:
         """Add `!calls` to the compliance bot; notices then use the organisation's time zone."""

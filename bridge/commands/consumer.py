@@ -38,6 +38,10 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+# The event types the command consumer handles (the dispatcher hides the rest).
+COMMAND_EVENT_TYPES = frozenset({"m.room.member", "m.room.message"})
+
+
 class CommandConsumer:
     """Turns archived `!commands` into answers."""
 

@@ -22,6 +22,7 @@ message are the robust measure. Everything binds to loopback on free ports, is b
 
     .venv/bin/python bench/throughput.py [--rounds 3] [--seq 100] [--conc 320]
         [--rate 60] [--lag-seconds 15] [--rss-events 100000] [--max-minutes 20]
+        [--py-spy DIR]   # also sample Synapse and the bridge (collapsed stacks in DIR)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -169,27 +171,63 @@ def report(bare: Tally, cb: Tally) -> None:
     )
 
 
+def start_profilers(stacks: list[BenchStack], out: Path) -> list[subprocess.Popen[bytes]]:
+    """py-spy (non-blocking sampling, its own process) on each Synapse and the bridge."""
+    out.mkdir(parents=True, exist_ok=True)
+    procs = []
+    for stack in stacks:
+        for role, proc in (("synapse", stack.synapse_proc), ("bridge", stack.bridge_proc)):
+            if proc is not None:
+                argv = [
+                    str(Path(sys.executable).parent / "py-spy"),
+                    "record",
+                    "--nonblocking",
+                    "--rate",
+                    "50",
+                    "--format",
+                    "raw",
+                ]
+                argv += ["--pid", str(proc.pid), "-o", str(out / f"{stack.name}-{role}.txt")]
+                procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return procs
+
+
+def stop_profilers(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        proc.send_signal(2)  # SIGINT: py-spy writes its file and exits
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="carebridge-throughput-") as tmp:
         bare = BenchStack(Path(tmp) / "bare", carebridge=False)
         cb = BenchStack(Path(tmp) / "carebridge", carebridge=True)
+        spies: list[subprocess.Popen[bytes]] = []
         try:
             for stack in (bare, cb):
                 await stack.start(SENDERS)
                 for i in range(20):  # warm-up: caches, JIT-free but lazy imports
                     await stack.send(i % SENDERS, f"warm {i}")
+            if args.py_spy:
+                spies = start_profilers([bare, cb], Path(args.py_spy))
             tallies = {bare.name: Tally(), cb.name: Tally()}
             for r in range(args.rounds):
                 order = (bare, cb) if r % 2 == 0 else (cb, bare)
                 for stack in order:
                     await one_round(stack, tallies[stack.name], args.seq, args.conc)
                 print(f"round {r + 1}/{args.rounds} done", flush=True)
+            stop_profilers(spies)
+            spies = []
             report(tallies[bare.name], tallies[cb.name])
             if args.lag_seconds > 0:
                 await lag_phase(cb, args.rate, args.lag_seconds)
             if args.rss_events > 0:
                 await rss_phase(cb, args.rss_events)
         finally:
+            stop_profilers(spies)
             for stack in (cb, bare):
                 await stack.stop()
 
@@ -205,5 +243,6 @@ if __name__ == "__main__":
     parser.add_argument("--lag-seconds", type=float, default=15.0)
     parser.add_argument("--rss-events", type=int, default=100_000)
     parser.add_argument("--max-minutes", type=float, default=20.0)
+    parser.add_argument("--py-spy", default="", help="directory for py-spy profiles of the rounds")
     ns = parser.parse_args()
     asyncio.run(asyncio.wait_for(main(ns), ns.max_minutes * 60))

@@ -9,7 +9,6 @@ channel, and who in it may only reply?). Tables: bridge/db/tables.py, migration 
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -18,6 +17,7 @@ from mautrix.types import RoomID, UserID
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bridge.core.clock import now_ms
 from bridge.db.tables import (
     directory_channel_members,
     directory_channels,
@@ -27,12 +27,11 @@ from bridge.db.tables import (
 )
 from config.org import Schedule
 
-Access = Literal["post", "respond", "read"]
 ManagedBy = Literal["org", "cli", "client"]
 
 
 # A settings row every provisioning write replaces (same transaction): readers that keep a
-# snapshot of the directory (bridge/compliance_directory.py) compare it to know theirs is
+# snapshot of the directory (bridge/compliance/directory.py) compare it to know theirs is
 # still current.
 REVISION_KEY = "_revision"
 
@@ -46,11 +45,6 @@ async def bump_revision(conn: AsyncConnection) -> None:
     )
     if not done.rowcount:
         await conn.execute(insert(t).values(key=REVISION_KEY, value=value, updated_ts=now_ms()))
-
-
-def now_ms() -> int:
-    """Current time in epoch milliseconds (the directory's time unit)."""
-    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from bench.throughput_stacks import BenchStack, feed_transactions
 
 SENDERS = 16
 SETTLE_S = 1.5
+IDLE_S = 5.0
 
 
 @dataclass
@@ -70,6 +71,20 @@ def cpu(proc: psutil.Process | None) -> float:
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+async def idle_cpu(stacks: list[BenchStack], seconds: float) -> None:
+    """CPU the processes burn doing nothing (background loops), for reading the rest."""
+    procs = [
+        (f"{s.name} {role}", p)
+        for s in stacks
+        for role, p in (("Synapse", s.synapse_proc), ("bridge", s.bridge_proc))
+        if p
+    ]
+    before = [cpu(p) for _, p in procs]
+    await asyncio.sleep(seconds)
+    shares = [f"{name} {(cpu(p) - b) / seconds:.1%}" for (name, p), b in zip(procs, before, strict=True)]
+    print(f"idle CPU over {seconds:.0f}s (of one core): " + ", ".join(shares))
 
 
 async def one_round(stack: BenchStack, tally: Tally, n_seq: int, n_conc: int) -> None:
@@ -213,6 +228,7 @@ async def main(args: argparse.Namespace) -> None:
                     await stack.send(i % SENDERS, f"warm {i}")
             if args.py_spy:
                 spies = start_profilers([bare, cb], Path(args.py_spy))
+            await idle_cpu([bare, cb], IDLE_S)
             tallies = {bare.name: Tally(), cb.name: Tally()}
             for r in range(args.rounds):
                 order = (bare, cb) if r % 2 == 0 else (cb, bare)
@@ -222,6 +238,8 @@ async def main(args: argparse.Namespace) -> None:
             stop_profilers(spies)
             spies = []
             report(tallies[bare.name], tallies[cb.name])
+            per_txn = await cb.events_per_transaction()
+            print(f"carebridge: Synapse sent {per_txn:.2f} events per appservice transaction")
             if args.lag_seconds > 0:
                 await lag_phase(cb, args.rate, args.lag_seconds)
             if args.rss_events > 0:

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.db.engine import create_engine
-from bridge.db.tables import archive_events, consumer_cursors
+from bridge.db.tables import archive_events, as_transactions, consumer_cursors
 from tests.harness.stack import Stack, strong_password
 
 POLL_S = 0.1
@@ -149,6 +149,18 @@ class BenchStack:
                 )
                 out.update({r[0]: (int(r[1]), int(r[2])) for r in await conn.execute(query)})
         return out
+
+    async def events_per_transaction(self) -> float:
+        """Mean events per appservice transaction the bridge received from Synapse."""
+        assert self._engine is not None
+        c = as_transactions.c
+        async with self._engine.connect() as conn:
+            count, events = (
+                await conn.execute(
+                    select(func.count(), func.sum(c.event_count)).where(c.txn_id.not_like("rss-%"))
+                )
+            ).one()
+        return float(events or 0) / max(1, int(count))
 
     async def stop(self) -> None:
         for client in self.clients:

@@ -86,12 +86,13 @@ class _Lane:
     queued_to: int  # every event up to this seq is handled or in `queue`
     queue: deque[ArchivedEvent | int] = field(default_factory=deque)  # events, or "advance to seq"
     detached: bool = False  # too far behind: reads its own rows until caught up
+    busy: bool = False  # working through its queue (an event may be in a handler)
     unsaved: int = 0  # events handled since the last cursor save
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
 
     def caught_up(self) -> bool:
-        return not self.queue and not self.detached and not self.wake.is_set()
+        return not self.queue and not self.detached and not self.busy and not self.wake.is_set()
 
 
 class Dispatcher:
@@ -214,11 +215,14 @@ class Dispatcher:
         for lane in self._lanes:
             if lane.detached or end <= lane.queued_to:
                 continue
-            for archived in batch:
-                if archived.seq > lane.queued_to and lane.consumer.wants(str(archived.event.get("type"))):
-                    lane.queue.append(archived)
-            lane.queue.append(end)
+            wants = lane.consumer.wants
+            wanted = [a for a in batch if a.seq > lane.queued_to and wants(str(a.event.get("type")))]
             lane.queued_to = end
+            if not wanted and not lane.queue and not lane.busy:
+                self._advance(lane, end, 0)  # nothing for it and nothing in flight: no wake-up
+                continue
+            lane.queue.extend(wanted)
+            lane.queue.append(end)
             if len(lane.queue) > MAX_BACKLOG:
                 lane.detached = True
                 log.info(
@@ -238,6 +242,7 @@ class Dispatcher:
         while True:
             await lane.wake.wait()
             lane.wake.clear()
+            lane.busy = True
             while lane.queue or lane.detached:
                 if lane.queue:
                     item = lane.queue.popleft()
@@ -248,6 +253,7 @@ class Dispatcher:
                         self._advance(lane, item.seq, 1)
                 else:
                     await self._catch_up(lane)
+            lane.busy = False
             self._check_idle()
 
     async def _catch_up(self, lane: _Lane) -> None:

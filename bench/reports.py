@@ -200,6 +200,15 @@ async def run(url: str, label: str) -> None:
         wall = f"{report_s * 1000:8.1f}ms {raw_s * 1000:8.1f}ms {report_s / raw_s:6.2f}x"
         cpu = f"{report_cpu * 1000:8.1f}ms {raw_cpu * 1000:8.1f}ms {report_cpu / max(raw_cpu, 1e-6):6.2f}x"
         print(f"{name:34} {wall} {cpu}  {count} / {len(raw_rows)}")
+    kept = OrgRosterSource(engine)
+    await kept.roster()
+    fresh_s, fresh_cpu, _ = await timed(lambda: OrgRosterSource(engine).roster())
+    kept_s, kept_cpu, _ = await timed(kept.roster)
+    print(
+        f"directory of {USERS:,} people per report: full read {fresh_s * 1000:.1f}ms wall "
+        f"{fresh_cpu * 1000:.1f}ms CPU | kept snapshot (revision check) {kept_s * 1000:.1f}ms wall "
+        f"{kept_cpu * 1000:.1f}ms CPU"
+    )
     await engine.dispose()
 
 

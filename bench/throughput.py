@@ -21,7 +21,7 @@ message are the robust measure. Everything binds to loopback on free ports, is b
 `--max-minutes`, and every process started here is stopped at the end.
 
     .venv/bin/python bench/throughput.py [--rounds 3] [--seq 100] [--conc 320]
-        [--rate 60] [--lag-seconds 15] [--rss-events 100000] [--max-minutes 20]
+        [--rate 60 [20 ...]] [--lag-seconds 15] [--rss-events 100000] [--max-minutes 20]
         [--py-spy DIR]   # also sample Synapse and the bridge (collapsed stacks in DIR)
 """
 
@@ -58,7 +58,12 @@ class Tally:
     conc_rates: list[float] = field(default_factory=list)
     messages: int = 0
     synapse_cpu: float = 0.0
+    synapse_sys: float = 0.0
     bridge_cpu: float = 0.0
+
+
+def kernel(proc: psutil.Process | None) -> float:
+    return float(proc.cpu_times().system) if proc is not None else 0.0
 
 
 def cpu(proc: psutil.Process | None) -> float:
@@ -88,7 +93,7 @@ async def idle_cpu(stacks: list[BenchStack], seconds: float) -> None:
 
 
 async def one_round(stack: BenchStack, tally: Tally, n_seq: int, n_conc: int) -> None:
-    syn0, br0 = cpu(stack.synapse_proc), cpu(stack.bridge_proc)
+    syn0, br0, sys0 = cpu(stack.synapse_proc), cpu(stack.bridge_proc), kernel(stack.synapse_proc)
     sent: list[str] = []
     start = time.perf_counter()
     for i in range(n_seq):
@@ -111,6 +116,7 @@ async def one_round(stack: BenchStack, tally: Tally, n_seq: int, n_conc: int) ->
     await asyncio.sleep(SETTLE_S)
     await stack.wait_handled(sent)
     tally.synapse_cpu += cpu(stack.synapse_proc) - syn0
+    tally.synapse_sys += kernel(stack.synapse_proc) - sys0
     tally.bridge_cpu += cpu(stack.bridge_proc) - br0
     tally.messages += len(sent)
 
@@ -118,6 +124,7 @@ async def one_round(stack: BenchStack, tally: Tally, n_seq: int, n_conc: int) ->
 async def lag_phase(stack: BenchStack, rate: float, seconds: float) -> None:
     n = int(rate * seconds)
     starts: dict[str, float] = {}
+    written0 = await stack.write_seconds()
     t0 = time.time()
 
     async def paced(i: int) -> None:
@@ -132,11 +139,14 @@ async def lag_phase(stack: BenchStack, rate: float, seconds: float) -> None:
     rows = await stack.archive_times(list(starts))
     from_send = [received - starts[eid] * 1000 for eid, (received, _origin) in rows.items()]
     from_origin = [received - origin for received, origin in rows.values()]
+    (sum1, count1), (sum0, count0) = await stack.write_seconds(), written0
+    answer_ms = (sum1 - sum0) / max(1.0, count1 - count0) * 1000
     print(
         f"archive lag at {rate:.0f} msg/s for {seconds:.0f}s ({n} msgs, achieved {achieved:.1f} msg/s): "
         f"send->archived p50 {pct(from_send, 0.5):.0f} ms p95 {pct(from_send, 0.95):.0f} ms max "
         f"{max(from_send):.0f} ms | Synapse origin_ts->archived p50 {pct(from_origin, 0.5):.0f} ms "
-        f"p95 {pct(from_origin, 0.95):.0f} ms"
+        f"p95 {pct(from_origin, 0.95):.0f} ms | bridge's own answer to Synapse (archive write) "
+        f"{answer_ms:.1f} ms mean over {count1 - count0:.0f} transactions"
     )
 
 
@@ -171,7 +181,8 @@ def report(bare: Tally, cb: Tally) -> None:
             f"{name:<11} seq {seq_rate:6.1f} msg/s p50 {pct(t.seq_lat, 0.5) * 1000:5.1f} ms "
             f"p95 {pct(t.seq_lat, 0.95) * 1000:5.1f} ms | conc {conc_rate:6.1f} msg/s "
             f"p50 {pct(t.conc_lat, 0.5) * 1000:6.1f} ms p95 {pct(t.conc_lat, 0.95) * 1000:6.1f} ms | "
-            f"CPU/msg Synapse {syn:.2f} ms bridge {br:.2f} ms total {syn + br:.2f} ms ({t.messages} msgs)"
+            f"CPU/msg Synapse {syn:.2f} ms (kernel {t.synapse_sys / t.synapse_cpu:.0%}) bridge {br:.2f} ms "
+            f"total {syn + br:.2f} ms ({t.messages} msgs)"
         )
         return syn, br, statistics.median(t.conc_rates)
 
@@ -237,11 +248,13 @@ async def main(args: argparse.Namespace) -> None:
                 print(f"round {r + 1}/{args.rounds} done", flush=True)
             stop_profilers(spies)
             spies = []
-            report(tallies[bare.name], tallies[cb.name])
-            per_txn = await cb.events_per_transaction()
-            print(f"carebridge: Synapse sent {per_txn:.2f} events per appservice transaction")
+            if args.rounds > 0:
+                report(tallies[bare.name], tallies[cb.name])
+                per_txn = await cb.events_per_transaction()
+                print(f"carebridge: Synapse sent {per_txn:.2f} events per appservice transaction")
             if args.lag_seconds > 0:
-                await lag_phase(cb, args.rate, args.lag_seconds)
+                for rate in args.rate:
+                    await lag_phase(cb, rate, args.lag_seconds)
             if args.rss_events > 0:
                 await rss_phase(cb, args.rss_events)
         finally:
@@ -257,7 +270,7 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seq", type=int, default=100)
     parser.add_argument("--conc", type=int, default=320)
-    parser.add_argument("--rate", type=float, default=60.0)
+    parser.add_argument("--rate", type=float, nargs="+", default=[60.0], help="msg/s of each lag phase")
     parser.add_argument("--lag-seconds", type=float, default=15.0)
     parser.add_argument("--rss-events", type=int, default=100_000)
     parser.add_argument("--max-minutes", type=float, default=20.0)

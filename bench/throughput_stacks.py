@@ -150,6 +150,19 @@ class BenchStack:
                 out.update({r[0]: (int(r[1]), int(r[2])) for r in await conn.execute(query)})
         return out
 
+    async def write_seconds(self) -> tuple[float, float]:
+        """(sum, count) of the bridge's archive-write histogram (time to answer Synapse)."""
+        found = {"sum": 0.0, "count": 0.0}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{self.stack.bridge_url}/metrics") as resp,
+        ):
+            for line in (await resp.text()).splitlines():
+                for key in found:
+                    if line.startswith(f"carebridge_archive_write_seconds_{key} "):
+                        found[key] = float(line.split()[1])
+        return found["sum"], found["count"]
+
     async def events_per_transaction(self) -> float:
         """Mean events per appservice transaction the bridge received from Synapse."""
         assert self._engine is not None

@@ -12,6 +12,8 @@ message of Synapse and of the bridge (psutil, whole processes), the module's sha
 
 - archive lag: `--lag-seconds` of sends paced at `--rate` msg/s; send start -> archive row
   (received_ts), and Synapse's origin_server_ts -> archive row.
+- the bridge alone: `--endpoint-txns` one-event transactions PUT straight to its
+  transaction endpoint, one after another: CPU per transaction without Synapse's load.
 - bridge memory: `--rss-events` synthetic events PUT straight to the bridge's transaction
   endpoint (100 per transaction), RSS printed after 10k and at the end, with the bridge's
   CPU per event on that path.
@@ -21,7 +23,8 @@ message are the robust measure. Everything binds to loopback on free ports, is b
 `--max-minutes`, and every process started here is stopped at the end.
 
     .venv/bin/python bench/throughput.py [--rounds 3] [--seq 100] [--conc 320]
-        [--rate 60 [20 ...]] [--lag-seconds 15] [--rss-events 100000] [--max-minutes 20]
+        [--rate 60 [20 ...]] [--lag-seconds 15] [--endpoint-txns 2000] [--rss-events 100000]
+        [--max-minutes 20]
         [--py-spy DIR]   # also sample Synapse and the bridge (collapsed stacks in DIR)
 """
 
@@ -172,6 +175,20 @@ async def rss_phase(stack: BenchStack, total: int) -> None:
     )
 
 
+async def endpoint_phase(stack: BenchStack, n: int) -> None:
+    """The bridge alone: n one-event transactions PUT one after another (no Synapse load)."""
+    proc = stack.bridge_proc
+    assert proc is not None
+    cpu0, t0 = cpu(proc), time.perf_counter()
+    await feed_transactions(stack, n, first=0, per_txn=1, tag="one")
+    await stack.wait_dispatcher_caught_up()
+    per_txn = (cpu(proc) - cpu0) / n * 1000
+    print(
+        f"bridge alone, {n:,} one-event transactions PUT in turn: {per_txn:.3f} ms CPU per transaction "
+        f"(includes the cursor saves), {n / (time.perf_counter() - t0):,.0f} transactions/s"
+    )
+
+
 def report(bare: Tally, cb: Tally) -> None:
     def line(name: str, t: Tally) -> tuple[float, float, float]:
         syn = t.synapse_cpu / t.messages * 1000
@@ -246,8 +263,6 @@ async def main(args: argparse.Namespace) -> None:
                 for stack in order:
                     await one_round(stack, tallies[stack.name], args.seq, args.conc)
                 print(f"round {r + 1}/{args.rounds} done", flush=True)
-            stop_profilers(spies)
-            spies = []
             if args.rounds > 0:
                 report(tallies[bare.name], tallies[cb.name])
                 per_txn = await cb.events_per_transaction()
@@ -255,6 +270,8 @@ async def main(args: argparse.Namespace) -> None:
             if args.lag_seconds > 0:
                 for rate in args.rate:
                     await lag_phase(cb, rate, args.lag_seconds)
+            if args.endpoint_txns > 0:
+                await endpoint_phase(cb, args.endpoint_txns)
             if args.rss_events > 0:
                 await rss_phase(cb, args.rss_events)
         finally:
@@ -273,6 +290,7 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, nargs="+", default=[60.0], help="msg/s of each lag phase")
     parser.add_argument("--lag-seconds", type=float, default=15.0)
     parser.add_argument("--rss-events", type=int, default=100_000)
+    parser.add_argument("--endpoint-txns", type=int, default=2000)
     parser.add_argument("--max-minutes", type=float, default=20.0)
     parser.add_argument("--py-spy", default="", help="directory for py-spy profiles of the rounds")
     ns = parser.parse_args()

@@ -170,7 +170,9 @@ class BenchStack:
         async with self._engine.connect() as conn:
             count, events = (
                 await conn.execute(
-                    select(func.count(), func.sum(c.event_count)).where(c.txn_id.not_like("rss-%"))
+                    select(func.count(), func.sum(c.event_count)).where(
+                        c.txn_id.not_like("rss-%"), c.txn_id.not_like("one-%")
+                    )
                 )
             ).one()
         return float(events or 0) / max(1, int(count))
@@ -183,7 +185,9 @@ class BenchStack:
         self.stack.stop()
 
 
-async def feed_transactions(stack: BenchStack, n: int, first: int, per_txn: int = 100) -> None:
+async def feed_transactions(
+    stack: BenchStack, n: int, first: int, per_txn: int = 100, tag: str = "rss"
+) -> None:
     """PUT n synthetic message events straight to the bridge's transaction endpoint."""
     s = stack.stack
     url = f"{s.bridge_url}/_matrix/app/v1/transactions/"
@@ -193,7 +197,7 @@ async def feed_transactions(stack: BenchStack, n: int, first: int, per_txn: int 
         for start in range(first, first + n, per_txn):
             events = [
                 {
-                    "event_id": f"$rss{i}-{secrets.token_urlsafe(16)}",
+                    "event_id": f"${tag}{i}-{secrets.token_urlsafe(16)}",
                     "room_id": room,
                     "sender": f"@bench{i % 16}:{s.server_name}",
                     "type": "m.room.message",
@@ -203,5 +207,5 @@ async def feed_transactions(stack: BenchStack, n: int, first: int, per_txn: int 
                 }
                 for i in range(start, min(start + per_txn, first + n))
             ]
-            async with http.put(f"{url}rss-{start}", json={"events": events}) as resp:
+            async with http.put(f"{url}{tag}-{start}", json={"events": events}) as resp:
                 assert resp.status == 200, await resp.text()

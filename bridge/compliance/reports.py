@@ -143,9 +143,11 @@ class Reports:
         while day <= last:
             for person, spec in scheduled:
                 evaluation = evaluate_day(spec, day, by_user.get(person.user_id, []), now)
-                # Nobody is expected before their account existed or after it ended.
+                # Nobody is expected before their account existed or after it ended: such a
+                # day is left out unless they did sign in (then it is reported as it was).
                 begins = evaluation.shift.start if evaluation.shift is not None else None
-                if person.expected_at(to_ms(begins) if begins else day_bounds(day, tz)[0]):
+                expected = person.expected_at(to_ms(begins) if begins else day_bounds(day, tz)[0])
+                if expected or evaluation.logins:
                     out.append(Evaluated(person, spec, evaluation))
             day += timedelta(days=1)
         return out

@@ -22,6 +22,7 @@ from typing import TypeVar
 from mautrix.types import RoomID, UserID
 
 from bridge.db.directory import Directory, DirectoryChannel, DirectoryUser, now_ms
+from bridge.db.initial_passwords import InitialPasswords
 from bridge.matrix_errors import MatrixError, SynapseUnavailable
 from config.settings import Settings
 from policy.channel_power import CHANNEL_STATE_TYPE
@@ -302,6 +303,7 @@ class Applier:
                     self.advance(action)
         finally:
             started = time.perf_counter()
+            await InitialPasswords(self.directory.engine).mark(c.user_id for c in self._creds)
             self.result.delivery = await deliver(self._creds, self.settings)
             self.result.timings["passwords"] = time.perf_counter() - started
             self.result.writes = self.client.writes - writes_before

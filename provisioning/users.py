@@ -13,6 +13,7 @@ from mautrix.types import UserID
 from pydantic import ValidationError
 
 from bridge.db.directory import DirectoryUser, now_ms
+from bridge.db.initial_passwords import InitialPasswords
 from config.org import User
 from provisioning.delivery import Credential, DeliveryReport, deliver
 from provisioning.desired import user_id_for
@@ -92,6 +93,7 @@ async def add_user(
             )
         ]
     )
+    await InitialPasswords(session.directory.engine).mark([user_id])
     await refresh_policy_file(session)
     cred = Credential(user_id, user.username, user.display_name, str(user.email), password, "new")
     return user_id, await deliver([cred], session.settings)
@@ -108,6 +110,7 @@ async def reset_password(session: Session, who: str) -> tuple[UserID, DeliveryRe
     row = await session.directory.user(user_id)
     password = generate_password()
     await session.client.reset_password(user_id, password, logout_devices=True)
+    await InitialPasswords(session.directory.engine).mark([user_id])
     username = user_id[1:].split(":", 1)[0]
     cred = Credential(
         user_id,

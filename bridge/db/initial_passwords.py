@@ -41,9 +41,8 @@ class InitialPasswords:
 
     async def has_initial(self, user_id: str) -> bool:
         async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(select(initial_passwords.c.user_id).where(initial_passwords.c.user_id == user_id))
-            ).first()
+            query = select(initial_passwords.c.user_id).where(initial_passwords.c.user_id == user_id)
+            row = (await conn.execute(query)).first()
         return row is not None
 
     async def all(self) -> set[str]:

@@ -17,12 +17,14 @@ from bridge.archive.dispatcher import Dispatcher
 from bridge.compliance.commands.framework import CommandRegistry
 from bridge.compliance.roster import Directory as Roster
 from bridge.db.directory import Directory
+from bridge.db.initial_passwords import InitialPasswords
 from bridge.staff.calls.consumer import CallLog
 from bridge.staff.calls.missed import MissedCallWatcher
 from bridge.staff.calls.reporting import register_calls_command
 from bridge.staff.calls.store import CallStore
 from bridge.staff.channels import ClientChannels
 from bridge.staff.dms import DmRegistry
+from bridge.staff.initial_password_command import register_initial_password_command
 from config.settings import Settings
 
 
@@ -30,6 +32,7 @@ class StaffFeatures:
     """Channels, DMs and calls as staff experience them (issue 6)."""
 
     def __init__(self, settings: Settings, engine: AsyncEngine, intent: IntentAPI) -> None:
+        self.engine = engine
         self.calls = CallStore(engine)
         self.rows_in_chat = settings.compliance.report_rows_in_chat
         self.dms = DmRegistry(engine, intent)
@@ -46,8 +49,12 @@ class StaffFeatures:
         dispatcher.add("calls", self.call_log.handle)
 
     def register_commands(self, registry: CommandRegistry, directory: Roster) -> None:
-        """Add `!calls` to the compliance bot; notices then use the organisation's time zone."""
+        """Add `!calls` and `!passwords` to the compliance bot; notices then use the
+        organisation's time zone."""
         register_calls_command(registry, self.calls, directory, self.rows_in_chat)
+        register_initial_password_command(
+            registry, Directory(self.engine), InitialPasswords(self.engine), self.rows_in_chat
+        )
 
         async def org_tz() -> tzinfo:
             return (await directory.roster()).tz

@@ -6,7 +6,7 @@ import {html} from "./html.js";
 import {changePassword, refusalText} from "../session.js";
 
 export function Brand({config}) {
-    return html`<div class="cb-brand" style=${{"--cb-primary": config.primaryColour}}>
+    return html`<div class="cb-brand">
         <span class="cb-brand-name">${config.organizationName}</span>
         ${config.tagline ? html`<span class="cb-brand-tagline">${config.tagline}</span>` : null}
     </div>`;

@@ -72,7 +72,7 @@ export function PasswordForm({token, initialCurrent, onDone, submitLabel}) {
                   <input id="cb-current" name="current" type="password" autocomplete="current-password" required />`
             : null}
         <label for="cb-new">New password</label>
-        <input id="cb-new" name="next" type="password" autocomplete="new-password" required minlength="12"
+        <input id="cb-new" name="next" type="password" autocomplete="new-password" required
             aria-describedby="cb-password-rules" />
         <p id="cb-password-rules" class="cb-hint">At least 12 characters, with a digit and a symbol.</p>
         <label for="cb-confirm">New password again</label>

@@ -9,21 +9,25 @@ One Synapse + bridge + organisation per module; every test opens its own browser
 
 from __future__ import annotations
 
+import base64
 import json
+import re
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from nio import RoomSendResponse
 from playwright.async_api import Browser, expect
 
+from config.settings import FilesSettings
 from tests.compliance_helpers import ledger, wait_for
-from tests.e2e import webclient_fixtures
-from tests.harness.browser import web_client
+from tests.e2e.webclient_fixtures import sign_in
+from tests.harness.browser import NOTICE, READY, web_client
 from tests.harness.provision import carebridge
 from tests.harness.stack import strong_password
-from tests.harness.webclient_org import CHANNELS, ORGANIZATION, Org
+from tests.harness.webclient_org import CHANNELS, ORGANIZATION, Org, marker, sync_until, tiny_png
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
-sign_in = webclient_fixtures.sign_in
 SESSION_DEVICE = "() => JSON.parse(localStorage.getItem('carebridge.session')).deviceId"
 
 
@@ -103,3 +107,177 @@ async def test_first_sign_in_forces_own_password_and_refusals_are_explained(
         gone = await other.login_refused("gil", org.passwords["gil"])
         assert gone == "The username or password is not correct."
         await other.log_in("anna", second)
+
+
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+DROP = """([b64, name, type]) => {
+    const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], name, {type}));
+    return dt;
+}"""
+IMAGE_SHOWN = "img => img.complete && img.naturalWidth > 0 && img.src.startsWith('blob:')"
+
+
+async def test_contacts_direct_and_group_messages_files_reactions_and_alerts(
+    org: Org, browser: Browser, tmp_path: Path
+) -> None:
+    """Contacts show a colleague online within 10 s and offline after he signs out; the
+    online-only switch hides offline colleagues; part of a name finds him; the DM gets a
+    text (his tab title counts it and a notification is raised), his reply, an edit
+    ("edited"), his emoji reaction, a photo by drag-and-drop and a PDF by paper clip that
+    both still display / download after a reload; a group conversation is started by
+    names, refuses a call with the reason, and a colleague added later by name (on a
+    phone-sized window) reads the earlier history."""
+    photo = tiny_png(tmp_path / "wound.png")
+    pdf = tmp_path / "discharge.pdf"
+    pdf.write_bytes(PDF)
+    hello, answer = marker("Can you review bed 2?"), marker("On my way")
+    fixed = marker("Can you review bed 2 and 3?")
+    async with (
+        web_client(browser, org.web_url, "dm-cara") as cara,
+        web_client(browser, org.web_url, "dm-ben") as ben,
+    ):
+        await sign_in(cara, org, "cara")
+        await cara.tab("contacts")
+        await expect(cara.contact("Test Ben")).to_have_attribute("data-presence", "offline")
+        await sign_in(ben, org, "ben")
+        await ben.open_room("Ward 3")
+        await expect(cara.contact("Test Ben")).to_have_attribute("data-presence", "online", timeout=10_000)
+        await cara.page.locator("#cb-online-only").check()
+        await expect(cara.contact("Test Eve")).to_have_count(0)
+        await expect(cara.contact("Test Ben")).to_be_visible()
+        await cara.screenshot("contacts", guide=True)
+        assert await cara.axe() == []
+        await cara.page.locator("#cb-online-only").uncheck()
+
+        await cara.page.locator("#cb-contact-search").fill("be")
+        await expect(cara.page.locator(".cb-contact")).to_have_count(1)
+        await cara.contact("Test Ben").locator(".cb-contact-message").click()
+        await cara.page.locator("#cb-room-title", has_text="Test Ben").wait_for()
+        await cara.send(hello)
+
+        await expect(ben.page).to_have_title(re.compile(rf"^\(\d+\) {ORGANIZATION}$"))
+        await ben.tab("messages")
+        await expect(ben.room_link("Test Cara").locator(".cb-badge")).to_have_text("1")
+        await wait_for(ben.notifications, lambda n: any("Test Cara" in x["title"] for x in n), what="alert")
+        await ben.open_room("Test Cara", "messages")
+        await ben.message(hello).wait_for()
+        await expect(ben.room_link("Test Cara").locator(".cb-badge")).to_have_count(0)
+        await ben.reply(hello, answer)
+        reply = cara.message(answer)
+        await expect(reply.locator(".cb-quote")).to_contain_text(hello)
+        await expect(cara.message(answer).locator(".cb-read")).to_contain_text("Test Ben")
+
+        await cara.message(hello).locator(".cb-edit").click()
+        await cara.page.locator("#cb-compose").fill(fixed)
+        await cara.page.locator("#cb-compose").press("Enter")
+        edited = ben.message(fixed)
+        await expect(edited.locator(".cb-edited")).to_have_text("(edited)")
+        await edited.locator(".cb-react").click()
+        await ben.page.get_by_label("React with 👍").click()
+        await expect(cara.message(fixed).locator(".cb-reaction")).to_have_text("👍 1")
+        assert await cara.page.locator(".cb-message button", has_text="Delete").count() == 0
+
+        transfer = await cara.page.evaluate_handle(DROP, [_b64(photo), "wound.png", "image/png"])
+        await cara.page.dispatch_event(".cb-conversation", "drop", {"dataTransfer": transfer})
+        async with cara.page.expect_file_chooser() as chooser:
+            await cara.page.locator(".cb-attach").click()
+        await (await chooser.value).set_files(str(pdf))
+        await cara.page.locator(".cb-file", has_text="discharge.pdf").wait_for()
+        await cara.page.locator("img.cb-image").wait_for()
+        await cara.screenshot("conversation", guide=True)
+        assert await cara.axe() == []
+
+        await ben.page.reload()
+        await ben.page.locator(READY).wait_for()
+        image = ben.page.locator("img.cb-image")
+        await image.wait_for()
+        await ben.page.wait_for_function(f"() => ({IMAGE_SHOWN})(document.querySelector('img.cb-image'))")
+        async with ben.page.expect_download() as download:
+            await ben.page.locator(".cb-file", has_text="discharge.pdf").click()
+        saved = tmp_path / "downloaded.pdf"
+        await (await download.value).save_as(saved)
+        assert saved.read_bytes() == PDF
+
+        await ben.log_out()
+        await expect(cara.contact("Test Ben")).to_have_attribute("data-presence", "offline")
+
+        # A group conversation by names; calls are refused there; Eve is added later.
+        group_text = marker("Family meeting at 3")
+        await cara.tab("messages")
+        await cara.page.locator(".cb-new-message").click()
+        for part in ("ben", "Dan"):
+            await cara.page.locator("#cb-picker-search").fill(part)
+            await cara.page.locator(".cb-picker-option").first.click()
+        await cara.screenshot("new-message", guide=True)
+        assert await cara.axe() == []
+        await cara.page.locator(".cb-picker-go").click()
+        await cara.page.locator("#cb-compose").wait_for()
+        await cara.send(group_text)
+        await cara.page.locator(".cb-call-audio").click()
+        await expect(cara.page.locator(".cb-call-error")).to_contain_text("Calls are one-to-one")
+        await cara.page.locator(".cb-add-people").click()
+        await cara.page.locator("#cb-picker-search").fill("eve")
+        await cara.page.locator(".cb-picker-option", has_text="Test Eve").click()
+        await cara.page.locator(".cb-picker-go").click()
+        assert await cara.csp_violations() == []
+        assert cara.errors == [] and ben.errors == []
+
+    async with web_client(browser, org.web_url, "dm-eve", viewport={"width": 390, "height": 800}) as eve:
+        await sign_in(eve, org, "eve")
+        await eve.tab("messages")
+        await eve.page.locator(".cb-rooms .cb-room").first.click()
+        await eve.message(group_text).wait_for()
+        await expect(eve.page.locator(".cb-left")).to_be_hidden()
+        await eve.screenshot("phone", guide=True)
+        await eve.page.locator(".cb-conversation .cb-back").click()
+        await expect(eve.page.locator(".cb-left")).to_be_visible()
+
+
+def _b64(path: Path) -> str:
+    return base64.b64encode(path.read_bytes()).decode()
+
+
+async def test_channel_rights_and_refusals_shown_in_place(org: Org, browser: Browser, tmp_path: Path) -> None:
+    """A respond-only nurse sees "reply to a message" instead of a composer and can reply;
+    a read-only channel has no composer; a file type the organisation refuses is explained
+    where she is; nothing offers to delete."""
+    poster = await org.stack.login(org.uid("eve"), org.passwords["eve"])
+    try:
+        question = marker("Who can take bed 7?")
+        content = {"msgtype": "m.text", "body": question}
+        posted = await poster.room_send(org.rooms["rounds"], "m.room.message", content)
+        assert isinstance(posted, RoomSendResponse), posted
+    finally:
+        await poster.close()
+    program = tmp_path / "tool.bin"
+    program.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(200))
+    reply = marker("I can take bed 7")
+    async with web_client(browser, org.web_url, "rights") as dan:
+        await sign_in(dan, org, "dan")
+        await dan.open_room("Rounds")
+        await expect(dan.page.locator("#cb-rights")).to_contain_text("reply to messages")
+        await expect(dan.page.locator("#cb-compose")).to_have_count(0)
+        await dan.reply(question, reply)
+        await dan.open_room("Notices")
+        await expect(dan.page.locator("#cb-rights")).to_contain_text("You can read this channel")
+        await expect(dan.page.locator("#cb-compose")).to_have_count(0)
+        await expect(dan.page.locator(".cb-reply")).to_have_count(0)
+        await dan.screenshot("read-only-channel", guide=True)
+        await dan.open_room("Ward 3")
+        async with dan.page.expect_file_chooser() as chooser:
+            await dan.page.locator(".cb-attach").click()
+        await (await chooser.value).set_files(str(program))
+        notice = dan.page.locator(NOTICE)
+        await expect(notice).to_contain_text("The file was not sent")
+        await expect(notice).to_contain_text(FilesSettings().forbidden_type_message)
+        assert await dan.page.get_by_role("button", name="Delete").count() == 0
+        assert await dan.axe() == []
+
+    reader = await org.stack.login(org.uid("ben"), org.passwords["ben"])
+    try:
+        event = await sync_until(reader, org.rooms["rounds"], reply)
+        assert event.source["content"]["m.relates_to"]["m.in_reply_to"]["event_id"]
+    finally:
+        await reader.close()

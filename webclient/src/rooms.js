@@ -31,8 +31,19 @@ export function lastActivity(room) {
     return events.length ? events[events.length - 1].getTs() : 0;
 }
 
+/** Messages from others after her read marker (counted here rather than taken from the
+ * server's push counts, which miss what arrived before she joined a new conversation). */
 export function unread(room) {
-    return room.getUnreadNotificationCount("total") || 0;
+    const me = room.myUserId;
+    const upTo = room.getEventReadUpTo(me);
+    const events = room.getLiveTimeline().getEvents();
+    let count = 0;
+    for (let i = events.length - 1; i >= 0; i--) {
+        const ev = events[i];
+        if (ev.getId() === upTo || ev.getSender() === me) break;
+        if (ev.getType() === "m.room.message" && !ev.isRelation("m.replace")) count++;
+    }
+    return count;
 }
 
 export function totalUnread(client) {
@@ -61,7 +72,7 @@ export async function startConversation(client, userIds) {
     }
     const created = await client.createRoom({
         preset: "trusted_private_chat",
-        is_direct: userIds.length === 1,
+        is_direct: true, // a group conversation too: Carebridge's module tells DMs from channels by it
         invite: userIds,
         visibility: "private",
         initial_state: [{type: "m.room.history_visibility", state_key: "", content: {history_visibility: "shared"}}],

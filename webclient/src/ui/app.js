@@ -111,6 +111,7 @@ export function App({client, config, onSignedOut}) {
     setTitle(config.organizationName, ready ? totalUnread(client) : 0);
 
     const logOut = async () => {
+        client.stopClient(); // no sync in flight may mark her online again
         try {
             await client.setPresence({presence: "offline"});
         } catch { /* signing out matters more */ }
@@ -121,9 +122,22 @@ export function App({client, config, onSignedOut}) {
         onSignedOut();
     };
     const open = (roomId) => { location.hash = `#/room/${encodeURIComponent(roomId)}`; };
-    const messageTo = async (ids) => open(await startConversation(client, ids));
+    const [problem, setProblem] = useState("");
+    const messageTo = async (ids) => {
+        try {
+            open(await startConversation(client, ids));
+        } catch (err) {
+            setProblem(`The conversation could not be started: ${err?.data?.error || err?.message || "unknown error"}`);
+        }
+    };
     const callTo = async (id, video) => {
-        const roomId = await startConversation(client, [id]);
+        let roomId;
+        try {
+            roomId = await startConversation(client, [id]);
+        } catch (err) {
+            setProblem(`The call could not be started: ${err?.data?.error || err?.message || "unknown error"}`);
+            return;
+        }
         open(roomId);
         const room = client.getRoom(roomId) || await new Promise((resolve) => {
             const seen = (r) => { if (r.roomId === roomId) { client.off("Room", seen); resolve(r); } };
@@ -188,7 +202,10 @@ export function App({client, config, onSignedOut}) {
                         onCall=${callTo} />`}
             </div>
         </nav>
-        <main class="cb-main">${main}</main>
+        <main class="cb-main">
+            ${problem ? html`<div class="cb-notice" role="alert">${problem}
+                <button onClick=${() => setProblem("")}>OK</button></div>` : null}
+            ${main}</main>
         <${IncomingCall} calls=${calls} nameOf=${nameOf} />
         <${ActiveCall} calls=${calls} nameOf=${nameOf} />
     </div>`;

@@ -53,8 +53,10 @@ function Composer({client, room, rights, replyTo, editing, onDone, setNotice}) {
         }
     };
     const pick = async (e) => {
-        for (const file of e.currentTarget.files) await uploadOne(client, room, file, setNotice, replyTo);
-        e.currentTarget.value = "";
+        const chooser = e.currentTarget;
+        const files = [...chooser.files];
+        chooser.value = "";
+        for (const file of files) await uploadOne(client, room, file, setNotice, replyTo);
         onDone();
     };
     return html`<div class="cb-composer">

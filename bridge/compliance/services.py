@@ -17,7 +17,7 @@ from bridge.compliance.commands.framework import CommandRegistry
 from bridge.compliance.commands.matrix import BotClient, MautrixBot
 from bridge.compliance.commands.verify import ArchiveCheck
 from bridge.compliance.reports import Reports
-from bridge.compliance.roster import Directory
+from bridge.compliance.roster import RosterSource
 from bridge.compliance.scheduler import AdminApiTerminator, ComplianceScheduler, SessionTerminator
 from bridge.compliance.sessions import SessionLedger
 from bridge.core.clock import Clock, SystemClock
@@ -31,7 +31,7 @@ class ComplianceServices:
         self,
         settings: Settings,
         engine: AsyncEngine,
-        directory: Directory,
+        directory: RosterSource,
         as_token: str,
         clock: Clock | None = None,
     ) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.db.directory import now_ms
+from bridge.core.clock import now_ms
 from bridge.db.tables import initial_passwords
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from synapse.module_api import NOT_SPAM, ModuleApi
 from synapse.module_api.errors import Codes
 
+from policy.decision import Decision
 from policy.invites import InviteeFacts, decide_invite, decide_third_party_invite
 from policy.module.guard import guarded
 from policy.module.policy_file import PolicyFile
@@ -35,7 +36,6 @@ from policy.rooms import (
     creation_power_override,
     decide_room_creation,
 )
-from policy.staff_decision import Decision
 
 if TYPE_CHECKING:
     from policy.module.config import ModuleConfig

@@ -2,22 +2,29 @@
 between two headless Chromium pages with fake camera and microphone: the callee is
 alerted wherever she is in the app, both sides reach `connected` with live media, mute
 and camera work, hang-up ends both sides, and every call (answered, declined, missed)
-lands in `carebridge report calls` with its kind and talk time."""
+lands in `carebridge report calls` with its kind and talk time. Firefox ESR too: a smoke
+run over WebDriver BiDi calls a Chromium page."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import csv
 import io
+import json
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, expect
 
 from tests.compliance_helpers import wait_for
 from tests.e2e.webclient_fixtures import sign_in
-from tests.harness.browser import WebClient, web_client
+from tests.harness.browser import REPO, WebClient, web_client
 from tests.harness.provision import carebridge
-from tests.harness.webclient_org import Org
+from tests.harness.stack import strong_password
+from tests.harness.webclient_org import Org, marker, tiny_png
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
@@ -128,3 +135,79 @@ async def test_audio_and_video_calls_declined_and_missed_are_logged(org: Org, br
     ], calls
     talk = [r["duration"] for r in between(rows)]
     assert talk[0] and talk[1] and not talk[2] and not talk[3], talk
+
+
+FIREFOX = Path(os.environ.get("CAREBRIDGE_FIREFOX", "/usr/bin/firefox-esr"))
+SMOKE = REPO / "webclient" / "tests" / "firefox-smoke.mjs"
+
+
+async def test_firefox_signs_in_messages_sends_a_photo_and_calls_chromium(
+    org: Org, browser: Browser, tmp_path: Path
+) -> None:
+    """Debian's Firefox ESR, driven over WebDriver BiDi (puppeteer-core, fake media by
+    preference): first sign-in with the mailed password, a DM found in Contacts, a text,
+    a photo by drag-and-drop, and an audio call that Chromium answers; both reach
+    `connected` with live remote audio."""
+    if not (FIREFOX.is_file() and os.access(FIREFOX, os.X_OK)):
+        message = f"the Firefox smoke test needs {FIREFOX} (Debian package: firefox-esr)"
+        pytest.fail(message) if os.environ.get("CI") == "1" else pytest.skip(message)
+    text = marker("Firefox says hello")
+    new_password = strong_password()
+    job = {
+        "firefox": str(FIREFOX),
+        "url": org.web_url,
+        "username": "cara",
+        "password": org.passwords["cara"],
+        "newPassword": new_password,
+        "colleague": "Test Ben",
+        "text": text,
+        "photoBase64": base64.b64encode(tiny_png(tmp_path / "photo.png").read_bytes()).decode(),
+    }
+    async with web_client(browser, org.web_url, "firefox-peer") as ben:
+        await sign_in(ben, org, "ben")
+        await ben.open_room("Ward 3")
+        proc = await asyncio.create_subprocess_exec(
+            "node",
+            str(SMOKE),
+            json.dumps(job),
+            cwd=SMOKE.parent.parent,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        steps: list[dict[str, object]] = []
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            while not steps or steps[-1]["step"] != "calling":
+                line = await asyncio.wait_for(proc.stdout.readline(), timeout=180)
+                if not line:
+                    raise AssertionError(
+                        f"Firefox run ended early: {(await proc.stderr.read()).decode()[-2000:]}"
+                    )  # type: ignore[union-attr]
+                steps.append(json.loads(line))
+                if steps[-1]["step"] == "password-chosen":
+                    org.passwords["cara"] = new_password
+            await expect(ben.page.locator(".cb-incoming")).to_have_attribute("data-kind", "audio")
+            await ben.page.locator(".cb-incoming .cb-accept").click()
+            await ben.wait_call_state("connected")
+            facts = await wait_for(
+                ben.call_facts, lambda f: live(f["remoteAudio"]), what="audio from Firefox"
+            )
+            assert live(facts["localAudio"]), facts
+            out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        assert proc.returncode == 0, err.decode()[-2000:]
+        steps += [json.loads(line) for line in out.decode().splitlines() if line.strip()]
+        names = [s["step"] for s in steps]
+        assert names[-3:] == ["calling", "connected", "hung-up"], names
+        assert "signed-in" in names and "text-sent" in names and "photo-shown" in names
+        assert live(steps[-2]["remoteAudio"]), steps[-2]  # type: ignore[arg-type]
+        assert steps[-1]["errors"] == []
+        await ben.wait_call_state(None)
+        await ben.open_room("Test Cara", "messages")
+        await ben.message(text).wait_for()
+        await ben.page.wait_for_function(
+            "() => [...document.querySelectorAll('img.cb-image')].some(i => i.complete && i.naturalWidth > 0)"
+        )

@@ -8,6 +8,7 @@ import {collect, Message} from "./timeline.js";
 import {isChannel, otherMembers, rightsIn} from "../rooms.js";
 import {sendFile} from "../media.js";
 import {PeoplePicker} from "./people.js";
+import {ClipIcon, PhoneIcon, VideoIcon} from "./icons.js";
 
 function refusalOf(err) {
     return err?.data?.error || err?.message || "The server did not accept it.";
@@ -64,7 +65,7 @@ function Composer({client, room, rights, replyTo, editing, onDone, setNotice}) {
             <button onClick=${onDone}>Cancel</button></p>` : null}
         ${editing ? html`<p class="cb-replying">Editing your message <button onClick=${onDone}>Cancel</button></p>` : null}
         <button class="cb-attach" aria-label="Attach a photo or file" title="Attach a photo or file"
-            onClick=${() => fileInput.current.click()}>📎</button>
+            onClick=${() => fileInput.current.click()}><${ClipIcon} /></button>
         <input type="file" ref=${fileInput} class="cb-file-input" multiple onChange=${pick} aria-label="Attach a photo or file" tabindex="-1" />
         <label for="cb-compose" class="cb-visually-hidden">Message</label>
         <textarea id="cb-compose" ref=${input} rows="2" placeholder="Write a message…" onKeyDown=${keyDown}></textarea>
@@ -153,8 +154,8 @@ export function Conversation({client, room, nameOf, directory, calls, onBack}) {
             <button class="cb-back" onClick=${onBack} aria-label="Back to the list">←</button>
             <h2 id="cb-room-title">${room.name}</h2>
             ${channel ? html`<span class="cb-kind">Channel</span>` : html`
-                <button class="cb-call-audio" aria-label="Audio call" title="Audio call" onClick=${() => calls.place(room, false)}>📞</button>
-                <button class="cb-call-video" aria-label="Video call" title="Video call" onClick=${() => calls.place(room, true)}>🎥</button>
+                <button class="cb-call-audio" aria-label="Audio call" title="Audio call" onClick=${() => calls.place(room, false)}><${PhoneIcon} /></button>
+                <button class="cb-call-video" aria-label="Video call" title="Video call" onClick=${() => calls.place(room, true)}><${VideoIcon} /></button>
                 <button class="cb-add-people" onClick=${() => setAdding(!adding)}>Add people</button>`}
         </header>
         ${!channel ? html`<p class="cb-members">With ${others.map((m) => m.name).join(", ") || "nobody yet"}</p>` : null}

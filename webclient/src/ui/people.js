@@ -2,6 +2,7 @@
 // or call) and the picker used for a new message and for adding people.
 import {useState} from "preact/hooks";
 import {html} from "./html.js";
+import {ChatIcon, PhoneIcon, VideoIcon} from "./icons.js";
 
 export function presenceOf(client, userId) {
     const p = client.getUser(userId)?.presence;
@@ -57,9 +58,9 @@ export function ContactsPanel({client, directory, onMessage, onCall}) {
                 <span class="cb-contact-name">${c.display_name}</span>
                 <span class="cb-group">${c.groups.join(", ")}</span>
                 <span class="cb-contact-actions">
-                    <button class="cb-contact-message" aria-label=${`Message ${c.display_name}`} onClick=${() => onMessage(c.user_id)}>💬</button>
-                    <button class="cb-contact-call" aria-label=${`Audio call ${c.display_name}`} onClick=${() => onCall(c.user_id, false)}>📞</button>
-                    <button class="cb-contact-video" aria-label=${`Video call ${c.display_name}`} onClick=${() => onCall(c.user_id, true)}>🎥</button>
+                    <button class="cb-contact-message" aria-label=${`Message ${c.display_name}`} onClick=${() => onMessage(c.user_id)}><${ChatIcon} /></button>
+                    <button class="cb-contact-call" aria-label=${`Audio call ${c.display_name}`} onClick=${() => onCall(c.user_id, false)}><${PhoneIcon} /></button>
+                    <button class="cb-contact-video" aria-label=${`Video call ${c.display_name}`} onClick=${() => onCall(c.user_id, true)}><${VideoIcon} /></button>
                 </span>
             </li>`)}
         </ul>

@@ -3,6 +3,7 @@
 // offers to delete: history is retained by policy.
 import {useEffect, useState} from "preact/hooks";
 import {html} from "./html.js";
+import {FileIcon} from "./icons.js";
 import {blobUrl, download} from "../media.js";
 
 export const EMOJI = ["👍", "👌", "🙏", "✅", "❤️", "😊", "😂", "😮", "😢", "🎉", "👀", "🚑", "💊", "🩺", "⏰", "☕"];
@@ -60,7 +61,7 @@ function MediaImage({client, content}) {
 function FileTile({client, content}) {
     const size = content.info?.size ? ` (${Math.ceil(content.info.size / 1024)} KB)` : "";
     return html`<button class="cb-file" onClick=${() => download(client, content.url, content.body)}>
-        📄 Download ${content.body}${size}</button>`;
+        <${FileIcon} /> Download ${content.body}${size}</button>`;
 }
 
 function Body({client, content}) {

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Locator, Page, async_playwright
+from playwright.async_api import Browser, Locator, Page, ViewportSize, async_playwright
 
 CHROMIUM = Path(os.environ.get("CAREBRIDGE_CHROMIUM", "/usr/bin/chromium"))
 LAUNCH_ARGS = [
@@ -230,7 +230,7 @@ class WebClient:
 
 @asynccontextmanager
 async def web_client(
-    browser: Browser, base_url: str, name: str, viewport: dict[str, int] | None = None
+    browser: Browser, base_url: str, name: str, viewport: ViewportSize | None = None
 ) -> AsyncIterator[WebClient]:
     """A fresh browser context (a new device) on the web client; on failure its screen and
     page errors are saved as test-artifacts/webclient/failed-<name>.png/.txt."""

@@ -36,9 +36,10 @@ async def test_first_sign_in_forces_own_password_and_refusals_are_explained(
 ) -> None:
     """Mailed link + initial password -> "choose your own password" -> the channels; the
     server then no longer lists her as having the initial password (CLI), the old password
-    fails; a wrong password and a sign-in outside shift hours each get their own words, a
-    deactivated account cannot sign in; Settings changes the password again; Log out ends the session on the
-    server (device gone, logout in the ledger)."""
+    fails; a wrong password, a sign-in outside shift hours, too many attempts (with the
+    wait) and a deactivated account each get their own words; Settings changes the
+    password again; Log out ends the session on the server (device gone, logout in the
+    ledger)."""
     user_id = org.uid("anna")
     code, out, err = await carebridge(org.stack, "user", "list", "--format", "json")
     assert code == 0, err
@@ -106,6 +107,24 @@ async def test_first_sign_in_forces_own_password_and_refusals_are_explained(
         # as for a wrong password (M_FORBIDDEN), not M_USER_DEACTIVATED.
         gone = await other.login_refused("gil", org.passwords["gil"])
         assert gone == "The username or password is not correct."
+        # The homeserver's other refusals, as Synapse words them (answers stood in for on
+        # the wire: the test server's sign-in rate limits are lifted).
+        for answer, words in (
+            (
+                {"errcode": "M_LIMIT_EXCEEDED", "error": "Too Many Requests", "retry_after_ms": 120_000},
+                "Too many sign-in attempts. Please wait 2 minutes and try again.",
+            ),
+            (
+                {"errcode": "M_USER_DEACTIVATED", "error": "This account has been deactivated"},
+                "This account has been deactivated. Ask your administrator if you need access again.",
+            ),
+        ):
+            status = 429 if answer["errcode"] == "M_LIMIT_EXCEEDED" else 403
+            await other.page.route(
+                "**/_matrix/client/v3/login", lambda r, a=answer, s=status: r.fulfill(status=s, json=a)
+            )
+            assert await other.login_refused("anna", second) == words
+            await other.page.unroute("**/_matrix/client/v3/login")
         await other.log_in("anna", second)
 
 

@@ -129,8 +129,10 @@ class WebClient:
 
     async def login_refused(self, username: str, password: str) -> str:
         """Sign in with credentials that must fail; returns the error the screen shows."""
+        shown = self.page.locator("#cb-login-error")
+        before = int(await shown.get_attribute("data-attempt") or 0) if await shown.count() else 0
         await self.submit_login(username, password)
-        error = self.page.locator("#cb-login-error")
+        error = self.page.locator(f"#cb-login-error[data-attempt='{before + 1}']")
         await error.wait_for(state="visible")
         return (await error.inner_text()).strip()
 

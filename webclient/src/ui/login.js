@@ -14,6 +14,7 @@ export function Brand({config}) {
 
 export function LoginScreen({config, onSubmit}) {
     const [error, setError] = useState("");
+    const [attempts, setAttempts] = useState(0);
     const [busy, setBusy] = useState(false);
     const submit = async (e) => {
         e.preventDefault();
@@ -24,6 +25,7 @@ export function LoginScreen({config, onSubmit}) {
             await onSubmit(form.username.value, form.password.value);
         } catch (err) {
             setError(refusalText(err));
+            setAttempts((n) => n + 1);
             setBusy(false);
         }
     };
@@ -35,7 +37,7 @@ export function LoginScreen({config, onSubmit}) {
             <input id="username" name="username" autocomplete="username" required autofocus />
             <label for="password">Password</label>
             <input id="password" name="password" type="password" autocomplete="current-password" required />
-            ${error ? html`<p class="cb-error" role="alert" id="cb-login-error">${error}</p>` : null}
+            ${error ? html`<p class="cb-error" role="alert" id="cb-login-error" data-attempt=${attempts}>${error}</p>` : null}
             <button type="submit" class="cb-primary" disabled=${busy}>${busy ? "Signing in…" : "Log in"}</button>
             <p class="cb-hint">Use the username and password your administrator sent you.</p>
         </form>

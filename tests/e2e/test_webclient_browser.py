@@ -12,12 +12,13 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from nio import RoomSendResponse
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Route, expect
 
 from config.settings import FilesSettings
 from tests.compliance_helpers import ledger, wait_for
@@ -68,13 +69,18 @@ async def test_first_sign_in_forces_own_password_and_refusals_are_explained(
         await anna.screenshot("channels", guide=True)
         assert await anna.axe() == []
 
-        # Settings: change it again inside the app; this session stays signed in.
-        await anna.page.locator(".cb-settings-link").click()
-        await anna.page.locator("#cb-current").fill(first)
-        await anna.page.locator("#cb-new").fill(second)
-        await anna.page.locator("#cb-confirm").fill(second)
-        await anna.page.locator(".cb-password button[type=submit]").click()
-        await expect(anna.page.locator("#cb-password-status.ok")).to_be_visible()
+        # Settings: change it again inside the app; this session stays signed in, her
+        # session on another device ends and says why.
+        async with web_client(browser, org.web_url, "first-sign-in-tablet") as tablet:
+            await tablet.open_login()
+            await tablet.log_in("anna", first)
+            await anna.page.locator(".cb-settings-link").click()
+            await anna.page.locator("#cb-current").fill(first)
+            await anna.page.locator("#cb-new").fill(second)
+            await anna.page.locator("#cb-confirm").fill(second)
+            await anna.page.locator(".cb-password button[type=submit]").click()
+            await expect(anna.page.locator("#cb-password-status.ok")).to_be_visible()
+            await expect(tablet.page.locator("#cb-login-notice")).to_contain_text("You have been signed out")
         await anna.screenshot("settings", guide=True)
         assert await anna.axe() == []
         org.passwords["anna"] = second
@@ -120,12 +126,19 @@ async def test_first_sign_in_forces_own_password_and_refusals_are_explained(
             ),
         ):
             status = 429 if answer["errcode"] == "M_LIMIT_EXCEEDED" else 403
-            await other.page.route(
-                "**/_matrix/client/v3/login", lambda r, a=answer, s=status: r.fulfill(status=s, json=a)
-            )
+            await other.page.route("**/_matrix/client/v3/login", answering(status, answer))
             assert await other.login_refused("anna", second) == words
             await other.page.unroute("**/_matrix/client/v3/login")
         await other.log_in("anna", second)
+
+
+def answering(status: int, body: dict[str, object]) -> Callable[[Route], Awaitable[None]]:
+    """A route handler that answers every request with this status and JSON body."""
+
+    async def handle(route: Route) -> None:
+        await route.fulfill(status=status, json=body)
+
+    return handle
 
 
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"

@@ -29,7 +29,7 @@ async function enter(config, session, typedPassword) {
     try {
         status = await accountStatus(session.accessToken);
     } catch (err) {
-        if (err.status === 401) return signedOut(config);
+        if (err.status === 401) return signedOut(config, ENDED_ELSEWHERE);
     }
     if (status.initial_password) {
         show(html`<${ForcedPasswordScreen} config=${config} token=${session.accessToken} current=${typedPassword}
@@ -39,11 +39,14 @@ async function enter(config, session, typedPassword) {
     start(config, session);
 }
 
+export const ENDED_ELSEWHERE =
+    "You have been signed out: your password was changed, your shift ended, or an administrator ended this session. Sign in again.";
+
 function start(config, session) {
     const client = makeClient(config, session);
-    const onSignedOut = () => {
+    const onSignedOut = (ended) => {
         client.stopClient();
-        signedOut(config);
+        signedOut(config, ended ? ENDED_ELSEWHERE : "");
     };
     show(html`<${App} client=${client} config=${config} onSignedOut=${onSignedOut} />`);
 }

@@ -98,7 +98,7 @@ export function App({client, config, onSignedOut}) {
             "RoomState.events", "RoomState.members", "RoomMember.membership", "User.presence", "Room.redaction"]) {
             client.on(name, bump);
         }
-        client.on("Session.logged_out", onSignedOut);
+        client.on("Session.logged_out", () => onSignedOut(true));
         client.startClient({initialSyncLimit: 30});
         staffDirectory(client.getAccessToken())
             .then((answer) => setDirectory(new Map(answer.contacts.map((c) => [c.user_id, c]))))
@@ -119,7 +119,7 @@ export function App({client, config, onSignedOut}) {
             await client.logout(true);
         } catch { /* the session may already be gone */ }
         location.hash = "";
-        onSignedOut();
+        onSignedOut(false);
     };
     const open = (roomId) => { location.hash = `#/room/${encodeURIComponent(roomId)}`; };
     const [problem, setProblem] = useState("");

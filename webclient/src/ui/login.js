@@ -12,7 +12,7 @@ export function Brand({config}) {
     </div>`;
 }
 
-export function LoginScreen({config, onSubmit}) {
+export function LoginScreen({config, onSubmit, notice}) {
     const [error, setError] = useState("");
     const [attempts, setAttempts] = useState(0);
     const [busy, setBusy] = useState(false);
@@ -33,6 +33,7 @@ export function LoginScreen({config, onSubmit}) {
         <${Brand} config=${config} />
         <form class="cb-card" onSubmit=${submit}>
             <h1 id="cb-login-title">Sign in</h1>
+            ${notice ? html`<p class="cb-login-notice" id="cb-login-notice" role="status">${notice}</p>` : null}
             <label for="username">Username</label>
             <input id="username" name="username" autocomplete="username" required autofocus />
             <label for="password">Password</label>

@@ -8,7 +8,7 @@ import {Conversation} from "./conversation.js";
 import {ContactsPanel, PeoplePicker} from "./people.js";
 import {ActiveCall, IncomingCall} from "./calls.js";
 import {CallManager} from "../calls.js";
-import {messageSound, notify, setTitle} from "../alerts.js";
+import {askNotificationPermission, messageSound, notify, setTitle} from "../alerts.js";
 import {displayName, isChannel, joinedRooms, lastActivity, startConversation, totalUnread, unread} from "../rooms.js";
 import {staffDirectory} from "../session.js";
 
@@ -161,6 +161,12 @@ export function App({client, config, onSignedOut}) {
             <p>Signed in as <strong>${nameOf(client.getUserId())}</strong> (${client.getUserId()}), session ${client.getDeviceId()}</p>
             <h3>Change password</h3>
             <${PasswordForm} token=${client.getAccessToken()} submitLabel="Change password" />
+            <h3>Alerts</h3>
+            ${"Notification" in window && Notification.permission === "default"
+                ? html`<button class="cb-allow-notifications" onClick=${() => askNotificationPermission().then(bump)}>
+                      Turn on notifications</button>`
+                : html`<p class="cb-hint">Browser notifications are ${"Notification" in window && Notification.permission === "granted"
+                      ? "on" : "off (your browser's site settings can turn them on)"}.</p>`}
             <h3>End of shift</h3>
             <button class="cb-logout" onClick=${logOut}>Log out</button>
         </section>`;

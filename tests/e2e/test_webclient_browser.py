@@ -157,8 +157,8 @@ async def test_contacts_direct_and_group_messages_files_reactions_and_alerts(
     """Contacts show a colleague online within 10 s and offline after he signs out; the
     online-only switch hides offline colleagues; part of a name finds him; the DM gets a
     text (his tab title counts it and a notification is raised), his reply, an edit
-    ("edited"), his emoji reaction, a photo by drag-and-drop and a PDF by paper clip that
-    both still display / download after a reload; a group conversation is started by
+    ("edited"), his emoji reaction, a photo by drag-and-drop, a PDF by paper clip and a
+    pasted picture that still display / download after a reload; a group conversation is started by
     names, refuses a call with the reason, and a colleague added later by name (on a
     phone-sized window) reads the earlier history."""
     photo = tiny_png(tmp_path / "wound.png")
@@ -217,15 +217,22 @@ async def test_contacts_direct_and_group_messages_files_reactions_and_alerts(
             await cara.page.locator(".cb-attach").click()
         await (await chooser.value).set_files(str(pdf))
         await cara.page.locator(".cb-file", has_text="discharge.pdf").wait_for()
-        await cara.page.locator("img.cb-image").wait_for()
+        pasted = await cara.page.evaluate_handle(DROP, [_b64(photo), "pasted.png", "image/png"])
+        await cara.page.evaluate(
+            """dt => document.querySelector('#cb-compose').dispatchEvent(
+                new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true}))""",
+            pasted,
+        )
+        await expect(cara.page.locator("img.cb-image")).to_have_count(2)
         await cara.screenshot("conversation", guide=True)
         assert await cara.axe() == []
 
         await ben.page.reload()
         await ben.page.locator(READY).wait_for()
-        image = ben.page.locator("img.cb-image")
-        await image.wait_for()
-        await ben.page.wait_for_function(f"() => ({IMAGE_SHOWN})(document.querySelector('img.cb-image'))")
+        await expect(ben.page.locator("img.cb-image")).to_have_count(2)
+        await ben.page.wait_for_function(
+            f"() => [...document.querySelectorAll('img.cb-image')].every({IMAGE_SHOWN})"
+        )
         async with ben.page.expect_download() as download:
             await ben.page.locator(".cb-file", has_text="discharge.pdf").click()
         saved = tmp_path / "downloaded.pdf"
@@ -263,6 +270,7 @@ async def test_contacts_direct_and_group_messages_files_reactions_and_alerts(
         await eve.message(group_text).wait_for()
         await expect(eve.page.locator(".cb-left")).to_be_hidden()
         await eve.screenshot("phone", guide=True)
+        assert await eve.axe() == []
         await eve.page.locator(".cb-conversation .cb-back").click()
         await expect(eve.page.locator(".cb-left")).to_be_visible()
 

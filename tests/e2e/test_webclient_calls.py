@@ -63,7 +63,8 @@ async def calls_report(org: Org) -> list[dict[str, str]]:
 async def test_audio_and_video_calls_declined_and_missed_are_logged(org: Org, browser: Browser) -> None:
     """Audio call A->B from Contacts (B is reading a channel), video call B->A from the
     conversation header (A is in a channel); mute, camera, hang-up; then a declined and a
-    missed call; the calls report lists all four with kind, outcome and talk time."""
+    missed call; the conversation shows each call and how it ended, and the calls report
+    lists all four with kind, outcome and talk time."""
     anna_id, ben_id = org.uid("anna"), org.uid("ben")
     async with (
         web_client(browser, org.web_url, "call-anna") as anna,
@@ -103,6 +104,7 @@ async def test_audio_and_video_calls_declined_and_missed_are_logged(org: Org, br
         off = await ben.call_facts()
         assert not any(t["enabled"] for t in off["localVideo"]), off
         await ben.screenshot("video-call", guide=True)
+        assert await ben.axe() == []
         await ben.page.locator(".cb-hangup").click()
         await ben.wait_call_state(None)
         await anna.wait_call_state(None)
@@ -119,6 +121,15 @@ async def test_audio_and_video_calls_declined_and_missed_are_logged(org: Org, br
         await anna.page.locator(".cb-hangup").click()
         await anna.wait_call_state(None)
         await ben.wait_call_state(None)
+        await anna.open_room("Test Ben", "messages")
+        tiles = anna.page.locator(".cb-call-tile")
+        await expect(tiles).to_have_count(4)
+        await expect(tiles.nth(0)).to_contain_text("Audio call from Test Anna")
+        await expect(tiles.nth(0)).to_contain_text("talked")
+        await expect(tiles.nth(1)).to_contain_text("Video call from Test Ben")
+        await expect(tiles.nth(1)).to_contain_text("talked")
+        await expect(tiles.nth(2)).to_contain_text("declined")
+        await expect(tiles.nth(3)).to_contain_text("missed")
         assert anna.errors == [] and ben.errors == []
         assert await anna.csp_violations() == [] and await ben.csp_violations() == []
 
@@ -188,7 +199,7 @@ async def test_firefox_signs_in_messages_sends_a_photo_and_calls_chromium(
                     org.passwords["cara"] = new_password
             await expect(ben.page.locator(".cb-incoming")).to_have_attribute("data-kind", "audio")
             await ben.page.locator(".cb-incoming .cb-accept").click()
-            await ben.wait_call_state("connected")
+            await ben.wait_call_state("connected", timeout_ms=90_000)
             facts = await wait_for(
                 ben.call_facts, lambda f: live(f["remoteAudio"]), what="audio from Firefox"
             )

@@ -197,9 +197,11 @@ class WebClient:
             )
         )
 
-    async def wait_call_state(self, state: str | None) -> None:
+    async def wait_call_state(self, state: str | None, timeout_ms: float = TIMEOUT_MS) -> None:
         await self.page.wait_for_function(
-            "s => (window.carebridgeCall ? window.carebridgeCall.state : null) === s", arg=state
+            "s => (window.carebridgeCall ? window.carebridgeCall.state : null) === s",
+            arg=state,
+            timeout=timeout_ms,
         )
 
     # --- evidence -----------------------------------------------------------------
@@ -244,7 +246,7 @@ async def web_client(
     await context.add_init_script(RECORDER)
     page = await context.new_page()
     client = WebClient(page=page, base_url=base_url.rstrip("/") + "/")
-    page.on("pageerror", lambda exc: client.errors.append(str(exc)))
+    page.on("pageerror", lambda exc: client.errors.append(exc.stack or str(exc)))
     try:
         yield client
     except BaseException:

@@ -112,6 +112,10 @@ export class CallManager {
     }
 
     hangUp() {
+        // matrix-js-sdk stops the camera 120 ms after "camera off" with a timer it does not
+        // clear on hang-up (it then reads the stream the hang-up released); hang-up stops
+        // every track anyway.
+        if (this.active?.stopVideoTrackTimer) clearTimeout(this.active.stopVideoTrackTimer);
         this.active?.hangup("user_hangup", false);
         this.active = null;
         this.changed();

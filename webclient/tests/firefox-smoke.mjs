@@ -22,6 +22,8 @@ const browser = await puppeteer.launch({
         "media.navigator.permission.disabled": true,
         "permissions.default.desktop-notification": 1,
         "media.autoplay.default": 0,
+        // loopback test peers: plain host candidates, no mDNS names to resolve
+        "media.peerconnection.ice.obfuscate_host_addresses": false,
     },
 });
 try {

@@ -4,7 +4,7 @@
 // (the Synapse module's words) is shown in place.
 import {useEffect, useRef, useState} from "preact/hooks";
 import {html} from "./html.js";
-import {collect, Message} from "./timeline.js";
+import {CallTile, collect, Message} from "./timeline.js";
 import {isChannel, otherMembers, rightsIn} from "../rooms.js";
 import {sendFile} from "../media.js";
 import {PeoplePicker} from "./people.js";
@@ -165,7 +165,7 @@ export function Conversation({client, room, nameOf, directory, calls, onBack}) {
             <button onClick=${() => setNotice("")}>OK</button></div>` : null}
         <button class="cb-earlier" onClick=${() => client.scrollback(room, 30)}>Show earlier messages</button>
         <ol class="cb-timeline" ref=${list} aria-label="Messages" tabindex="0">
-            ${items.map((item) => html`<${Message} key=${item.id} client=${client} item=${item} byId=${byId}
+            ${items.map((item) => item.call ? html`<${CallTile} key=${item.id} item=${item} nameOf=${nameOf} />` : html`<${Message} key=${item.id} client=${client} item=${item} byId=${byId}
                 nameOf=${nameOf} me=${me} canReply=${rights !== "read"} readers=${readers.get(item.id) || []}
                 onReply=${(i) => { setEditing(null); setReplyTo(i); }} onEdit=${(i) => { setReplyTo(null); setEditing(i); }} />`)}
         </ol>

@@ -14,8 +14,23 @@ export function collect(room) {
     const edits = new Map();
     const reactions = new Map();
     const messages = [];
+    const calls = new Map();
     for (const ev of events) {
         if (ev.status === "not_sent") continue;
+        const callId = ev.getType().startsWith("m.call.") ? ev.getContent().call_id : null;
+        if (callId && ev.getType() === "m.call.invite") {
+            const video = /m=video [1-9]/.test(ev.getContent().offer?.sdp || "");
+            calls.set(callId, {video, answerTs: null, endTs: null, rejected: false});
+            messages.push(ev);
+            continue;
+        }
+        const call = callId ? calls.get(callId) : null;
+        if (call) {
+            if (ev.getType() === "m.call.answer") call.answerTs ??= ev.getTs();
+            if (ev.getType() === "m.call.reject") call.rejected = true;
+            if (ev.getType() === "m.call.hangup") call.endTs ??= ev.getTs();
+            continue;
+        }
         const rel = ev.getContent()["m.relates_to"] || ev.getWireContent?.()["m.relates_to"];
         if (ev.getType() === "m.reaction" && rel?.rel_type === "m.annotation") {
             const byKey = reactions.get(rel.event_id) || new Map();
@@ -32,6 +47,7 @@ export function collect(room) {
         }
     }
     return messages.map((ev) => ({
+        call: ev.getType() === "m.call.invite" ? calls.get(ev.getContent().call_id) : null,
         ev,
         id: ev.getId(),
         content: edits.get(ev.getId()) || ev.getContent(),
@@ -78,6 +94,22 @@ function EmojiPicker({onPick, onClose}) {
             onClick=${() => onPick(e)}>${e}</button>`)}
         <button class="cb-emoji-close" onClick=${onClose}>Close</button>
     </div>`;
+}
+
+function duration(ms) {
+    const s = Math.max(0, Math.round(ms / 1000));
+    return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+/** A call in the conversation: who called, audio or video, and how it ended. */
+export function CallTile({item, nameOf}) {
+    const {call, ev} = item;
+    const kind = call.video ? "Video call" : "Audio call";
+    const outcome = call.answerTs && call.endTs ? `talked ${duration(call.endTs - call.answerTs)}`
+        : call.answerTs ? "in progress" : call.rejected ? "declined" : call.endTs ? "missed" : "ringing";
+    const time = new Date(ev.getTs()).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+    return html`<li class="cb-call-tile" data-event-id=${item.id}>
+        ${kind} from ${nameOf(ev.getSender())} at <time>${time}</time>: ${outcome}</li>`;
 }
 
 export function Message({client, item, byId, nameOf, me, canReply, onReply, onEdit, readers}) {

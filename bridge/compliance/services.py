@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bridge.archive.dispatcher import Dispatcher
 from bridge.archive.writer import ArchivedEvent
 from bridge.compliance.commands.compliance import register_compliance_commands
-from bridge.compliance.commands.consumer import CommandConsumer
+from bridge.compliance.commands.compliance_report import register_compliance_report
+from bridge.compliance.commands.consumer import COMMAND_EVENT_TYPES, CommandConsumer
 from bridge.compliance.commands.framework import CommandRegistry
 from bridge.compliance.commands.matrix import BotClient, MautrixBot
 from bridge.compliance.commands.verify import ArchiveCheck
@@ -22,6 +23,7 @@ from bridge.compliance.scheduler import AdminApiTerminator, ComplianceScheduler,
 from bridge.compliance.sessions import SessionLedger
 from bridge.core.clock import Clock, SystemClock
 from config.settings import Settings
+from policy.session_record import SESSION_EVENT_TYPE
 
 
 class ComplianceServices:
@@ -52,6 +54,7 @@ class ComplianceServices:
         register_compliance_commands(
             self.commands, self.reports, archive_check, self._room, settings.compliance.report_rows_in_chat
         )
+        register_compliance_report(self.commands, settings, engine, as_token)
         self.ledger = SessionLedger(engine, settings.bot_user_id, self._room)
         self.consumer: CommandConsumer | None = None
         self.scheduler: ComplianceScheduler | None = None
@@ -61,8 +64,8 @@ class ComplianceServices:
 
     def register(self, dispatcher: Dispatcher) -> None:
         """Add the ledger and the command consumer to the dispatcher (before it starts)."""
-        dispatcher.add("compliance.sessions", self.ledger.handle)
-        dispatcher.add("compliance.commands", self._commands)
+        dispatcher.add("compliance.sessions", self.ledger.handle, [SESSION_EVENT_TYPE])
+        dispatcher.add("compliance.commands", self._commands, COMMAND_EVENT_TYPES)
 
     async def _commands(self, archived: ArchivedEvent) -> None:
         if self.consumer is not None:

@@ -202,7 +202,7 @@ def init_data_dir(opts: InitOptions) -> Path:
     settings["calls"] = calls.model_dump(mode="json", exclude_defaults=True)
     header = (
         "# Carebridge settings, written by `carebridge init`.\n"
-        "# Every key is documented in config/carebridge.example.yaml and the README.\n"
+        "# Every key is documented in config/carebridge.example.yaml and docs/operator/configuration.md.\n"
     )
     write_private(config_path, header + yaml.safe_dump(settings, sort_keys=False))
     return config_path

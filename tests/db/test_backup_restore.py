@@ -1,6 +1,7 @@
 """Backup one data directory, restore into another: the archive comes back identical
-(issue 8, acceptance 3), on SQLite, on PostgreSQL (pg_dump and logical), and from SQLite
-into PostgreSQL (moving from the embedded set-up to production)."""
+(every table, decrypted event and media file, and its export), on SQLite, on PostgreSQL
+(pg_dump and logical), and from SQLite into PostgreSQL (moving from the embedded set-up to
+production)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """WebRTC calls between two nio clients with real aiortc offers and answers.
 
-Acceptance (issue 6): m.call.invite / answer / hangup travel between two clients and the
+m.call.invite / answer / hangup travel between two clients and the
 call log shows the right parties, kind and duration; an unanswered invite leaves a
 missed-call notice for the callee; an invite in a room of three is hung up by the bot.
 """

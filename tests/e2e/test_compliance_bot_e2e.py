@@ -1,4 +1,4 @@
-"""Acceptance 5: every bot command answers an administrator and refuses a staff member;
+"""Every bot command answers an administrator and refuses a staff member;
 `!report` posts a CSV that parses and equals the CLI's CSV."""
 
 from __future__ import annotations

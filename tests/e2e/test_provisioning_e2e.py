@@ -1,4 +1,4 @@
-"""Provisioning acceptance, against a real Synapse, the bridge and a real SMTP server.
+"""Provisioning an organisation, against a real Synapse, the bridge and a real SMTP server.
 
 One organisation (3 groups, 12 users, 4 channels) goes through its life: first apply
 (passwords mailed, everyone logs in, sees their channels, read-only members refused),

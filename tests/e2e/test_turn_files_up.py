@@ -1,6 +1,6 @@
 """`carebridge up` with coturn, working TURN credentials, and the upload rules.
 
-Acceptance (issue 6): `GET /voip/turnServer` returns working time-limited credentials
+`GET /voip/turnServer` returns working time-limited credentials
 (aiortc gathers a relay candidate through the coturn that `carebridge up` started with
 the generated secret; a wrong password gathers none); an over-size upload and a
 forbidden type are refused with the messages configured in carebridge.yaml.

@@ -1,4 +1,4 @@
-"""Acceptance 3 end to end: `carebridge archive verify` against the real Synapse's heads."""
+"""End to end: `carebridge archive verify` against the real Synapse's heads."""
 
 from __future__ import annotations
 

@@ -17,8 +17,8 @@ import yaml
 from signedjson.key import generate_signing_key, write_signing_keys
 
 from bridge.archive.keyring import Keyring
+from bridge.core.files import write_private
 from config.settings import CallsSettings, FilesSettings
-from provisioning.ops.files import write_private
 from provisioning.ops.templates import render
 from provisioning.ops.turn import render_turn_config, turn_uris
 

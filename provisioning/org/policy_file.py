@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bridge.core.files import write_private
 from bridge.db.directory import DirectorySnapshot
 from policy.policy_document import POLICY_FILE_NAME, POLICY_VERSION, ChannelPolicy, PolicyDocument
-from provisioning.ops.files import write_private
 from provisioning.org.desired import resolve_refs
 
 

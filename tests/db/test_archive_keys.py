@@ -15,10 +15,10 @@ from sqlalchemy import select
 from bridge.archive.keyring import Keyring, LiveKeyring
 from bridge.archive.reader import iter_events
 from bridge.archive.writer import ArchiveWriter
+from bridge.core.files import write_private
 from bridge.db.engine import create_engine, migrate
 from bridge.db.tables import archive_events
 from provisioning.cli.app import main
-from provisioning.ops.files import write_private
 
 
 def event(body: str) -> dict[str, Any]:

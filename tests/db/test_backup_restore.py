@@ -20,11 +20,11 @@ from bridge.archive.keyring import Keyring
 from bridge.archive.reader import iter_events
 from bridge.archive.verify import verify_archive
 from bridge.archive.writer import ArchiveWriter
+from bridge.core.files import write_private
 from bridge.db.engine import create_engine, migrate
 from bridge.db.tables import archive_events, consumer_cursors
 from config.settings import Settings, load_settings
 from provisioning.cli.app import main
-from provisioning.ops.files import write_private
 from provisioning.ops.initdir import InitOptions, init_data_dir
 from tests.harness.databases import fresh_database
 

@@ -20,6 +20,25 @@ from tests.harness.stack import Stack
 CAREBRIDGE = str(Path(sys.executable).parent / "carebridge")
 
 
+def message_event(
+    content: dict[str, Any],
+    *,
+    event_id: str | None = None,
+    room_id: str = "!r:test",
+    sender: str = "@a:test",
+    ts: int = 1,
+) -> dict[str, Any]:
+    """An m.room.message event as Synapse hands it to the appservice (a random id unless given)."""
+    return {
+        "event_id": event_id or f"${secrets.token_hex(8)}",
+        "room_id": room_id,
+        "sender": sender,
+        "type": "m.room.message",
+        "origin_server_ts": ts,
+        "content": content,
+    }
+
+
 def png(width: int = 8, height: int = 8) -> bytes:
     """A valid, random-pixel RGB PNG (so Synapse can thumbnail it)."""
 

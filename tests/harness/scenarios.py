@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nio import JoinResponse, RoomCreateResponse, RoomSendResponse
+from nio import AsyncClient, JoinResponse, RoomCreateResponse, RoomSendResponse
 
 from tests.harness.smtp import MailCatcher
 from tests.harness.stack import Stack
@@ -70,3 +70,13 @@ async def exchange_dm(stack: Stack, first_body: str, reply_body: str = "ack") ->
         return DirectMessages(created.room_id, alice_id, bob_id, event_ids, (alice_pw, bob_pw))
     finally:
         await asyncio.gather(alice.close(), bob.close())
+
+
+async def send_texts(client: AsyncClient, room_id: str, bodies: Iterable[str]) -> list[str]:
+    """Send each body as an m.text message, one after another; their event ids in order."""
+    sent = []
+    for body in bodies:
+        resp = await client.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": body})
+        assert isinstance(resp, RoomSendResponse), resp
+        sent.append(resp.event_id)
+    return sent

@@ -216,9 +216,4 @@ class ArchiveWriter:
                 select(archive_events.c.event_id).where(archive_events.c.event_id.in_(chunk))
             )
             known.update(r[0] for r in result)
-        out = []
-        for event in events:
-            if event["event_id"] not in known:
-                known.add(event["event_id"])
-                out.append(event)
-        return out
+        return _first_of_each([e for e in events if e["event_id"] not in known])

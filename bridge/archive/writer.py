@@ -72,6 +72,18 @@ def validate_events(events: object) -> list[JsonDict]:
     return [_check_event(e) for e in events]
 
 
+async def read_head(conn: AsyncConnection) -> tuple[int, bytes]:
+    """The newest row's sequence number and row hash (0 and the genesis hash when empty)."""
+    head = (
+        await conn.execute(
+            select(archive_events.c.seq, archive_events.c.row_hash)
+            .order_by(archive_events.c.seq.desc())
+            .limit(1)
+        )
+    ).first()
+    return (int(head[0]), bytes(head[1])) if head else (0, GENESIS_HASH)
+
+
 def _first_of_each(events: Sequence[JsonDict]) -> list[JsonDict]:
     seen: set[str] = set()
     out = []
@@ -152,14 +164,7 @@ class ArchiveWriter:
                 )
                 if seen is not None:
                     return IngestResult(replayed=True, appended=()), None
-            head = (
-                await conn.execute(
-                    select(archive_events.c.seq, archive_events.c.row_hash)
-                    .order_by(archive_events.c.seq.desc())
-                    .limit(1)
-                )
-            ).first()
-            seq, prev = (head[0], bytes(head[1])) if head else (0, GENESIS_HASH)
+            seq, prev = await read_head(conn)
             fresh = await self._not_yet_archived(conn, events)
         now = self.clock()
         rows = []

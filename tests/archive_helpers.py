@@ -6,18 +6,15 @@ import asyncio
 import os
 import secrets
 import struct
-import sys
 import zlib
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from bridge.db.engine import create_engine
 from bridge.db.tables import archive_media
+from tests.harness.provision import CAREBRIDGE
 from tests.harness.stack import Stack
-
-CAREBRIDGE = str(Path(sys.executable).parent / "carebridge")
 
 
 def message_event(

@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -19,10 +17,10 @@ from sqlalchemy import select
 from bridge.db.engine import create_engine
 from bridge.db.tables import bot_commands
 from tests.compliance_helpers import admin_room_id, ledger, register, wait_for
+from tests.harness.provision import CAREBRIDGE
 from tests.harness.stack import Stack
 
 COMMANDS = ["!help", "!online", "!logins", "!missing", "!sessions {staff}", "!report day", "!verify"]
-CAREBRIDGE = str(Path(sys.executable).parent / "carebridge")
 
 
 async def replies_to(stack: Stack, room_id: str, event_id: str) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from mautrix.appservice import IntentAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bridge.accounts import AccountLedger
 from bridge.archive import ArchivedEvent
 from bridge.clock import Clock, SystemClock
 from bridge.commands.compliance import register_compliance_commands
@@ -17,6 +18,7 @@ from bridge.commands.framework import CommandRegistry
 from bridge.commands.matrix import BotClient, MautrixBot
 from bridge.commands.verify import ArchiveCheck
 from bridge.consumers import Dispatcher
+from bridge.db.directory import Directory as AccountDirectory
 from bridge.reports import Reports
 from bridge.roster import Directory
 from bridge.scheduler import AdminApiTerminator, ComplianceScheduler, SessionTerminator
@@ -53,6 +55,7 @@ class ComplianceServices:
             self.commands, self.reports, archive_check, self._room, settings.compliance.report_rows_in_chat
         )
         self.ledger = SessionLedger(engine, settings.bot_user_id, self._room)
+        self.accounts = AccountLedger(AccountDirectory(engine), settings.bot_user_id, self._room)
         self.consumer: CommandConsumer | None = None
         self.scheduler: ComplianceScheduler | None = None
 
@@ -62,6 +65,7 @@ class ComplianceServices:
     def register(self, dispatcher: Dispatcher) -> None:
         """Add the ledger and the command consumer to the dispatcher (before it starts)."""
         dispatcher.add("compliance.sessions", self.ledger.handle)
+        dispatcher.add("compliance.accounts", self.accounts.handle)
         dispatcher.add("compliance.commands", self._commands)
 
     async def _commands(self, archived: ArchivedEvent) -> None:

@@ -19,6 +19,10 @@ HISTORY_MESSAGE = (
 )
 JOIN_RULE_MESSAGE = "Rooms here are invitation-only; this setting cannot be changed."
 PUBLISH_MESSAGE = "Rooms cannot be listed in a public directory here."
+ALIAS_MESSAGE = (
+    "Only channels have an address, given when a channel creator creates the channel. "
+    "To change a channel's address, ask an administrator."
+)
 ALLOWED_JOIN_RULES = frozenset({"invite"})
 
 
@@ -53,3 +57,14 @@ def shared_history_initial_state(initial_state: Any) -> list[dict[str, Any]]:
         {"type": "m.room.history_visibility", "state_key": "", "content": {"history_visibility": "shared"}}
     )
     return kept
+
+
+def decide_alias(user_id: str, bot_user_id: str, creating_room: bool) -> Decision:
+    """Room addresses (aliases) belong to channels only: the bot sets them, or a channel
+    creator names the channel in its /createRoom (judged a channel there, so a DM never
+    gets one). Adding one afterwards (PUT /directory/room) is refused for staff."""
+    if user_id == bot_user_id:
+        return allow(Reason.BOT)
+    if creating_room:
+        return allow(Reason.CHANNEL_BY_CREATOR)
+    return refuse(Reason.ALIAS_REFUSED, ALIAS_MESSAGE)

@@ -18,9 +18,11 @@ from typing import Any
 from synapse.module_api import ModuleApi
 
 from policy.guard import guarded
+from policy.module_accounts import AccountRules
 from policy.module_config import ModuleConfig
 from policy.module_direct import DirectRoomsResource
 from policy.module_media import MediaRules
+from policy.module_messages import MessageRules
 from policy.module_presence import PresenceRules
 from policy.module_redaction import RetentionRules
 from policy.module_rooms import RoomRules
@@ -37,10 +39,12 @@ class CarebridgeModule:
         self.api = api
         api.register_account_validity_callbacks(on_user_registration=self.on_user_registration)
         RoomRules(config, api).register()
+        MessageRules(config, api).register()
         PresenceRules(api).register()
         MediaRules(config, api).register()
         DirectRoomsResource.register(config, api)
         self.sessions = SessionRecorder(config, api)
+        AccountRules(config, api, self.sessions).register()
         RetentionRules(config, api).register()
         if api.should_run_background_tasks():
             api.delayed_background_call(1000, self._ensure_bot_admin, desc="carebridge_bot_admin")

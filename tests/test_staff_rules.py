@@ -8,7 +8,13 @@ from policy.direct import direct_additions, merge_direct
 from policy.files import FilePolicy, decide_upload_content, decide_upload_size, mime_allowed, sniff_mime
 from policy.invites import InviteeFacts, decide_invite, decide_third_party_invite
 from policy.module_staff_config import StaffConfig, StaffConfigError
-from policy.respond_only import ChannelRights, TargetFacts, decide_message, needs_target_lookup
+from policy.respond_only import (
+    ChannelRights,
+    TargetFacts,
+    decide_message,
+    decide_read_only,
+    targets_to_look_up,
+)
 from policy.room_settings import decide_publish, decide_state_change, shared_history_initial_state
 from policy.rooms import RoomKind, RoomRequest, classify, creation_power_override, decide_room_creation
 from policy.staff_decision import Reason
@@ -70,27 +76,60 @@ MESSAGE = "m.room.message"
 def test_respond_only_top_level_refused_reply_and_thread_allowed() -> None:
     top = decide_message(BOB, MESSAGE, {"msgtype": "m.text", "body": "hi"}, RIGHTS)
     assert not top.allowed and top.reason is Reason.TOP_LEVEL_BY_RESPONDER
-    here = TargetFacts(in_room=True, sender=ALICE)
+    here = {"$a": TargetFacts(in_room=True, sender=ALICE, event_type=MESSAGE)}
     reply = {"body": "ok", "m.relates_to": {"m.in_reply_to": {"event_id": "$a"}}}
     assert decide_message(BOB, MESSAGE, reply, RIGHTS, here).reason is Reason.REPLY
     thread = {"body": "ok", "m.relates_to": {"rel_type": "m.thread", "event_id": "$a"}}
     assert decide_message(BOB, MESSAGE, thread, RIGHTS, here).reason is Reason.THREAD
-    assert needs_target_lookup(BOB, MESSAGE, thread, RIGHTS)
-    elsewhere = decide_message(BOB, MESSAGE, reply, RIGHTS, TargetFacts(in_room=False))
+    assert targets_to_look_up(BOB, MESSAGE, thread, RIGHTS) == ("$a",)
+    elsewhere = decide_message(BOB, MESSAGE, reply, RIGHTS, {"$a": TargetFacts(in_room=False)})
     assert elsewhere.reason is Reason.RELATION_TARGET_UNKNOWN
+
+
+def test_respond_only_replies_only_to_messages_and_sends_nothing_else() -> None:
+    """Replies/threads on state or membership events, custom types and calls are refused;
+    a reaction to a message is allowed."""
+    reply = {"body": "ok", "m.relates_to": {"m.in_reply_to": {"event_id": "$c"}}}
+    for target in (
+        TargetFacts(True, ALICE, "m.room.create", is_state=True),
+        TargetFacts(True, ALICE, "m.room.member", is_state=True),
+        TargetFacts(True, ALICE, "m.room.message", is_state=True),
+        TargetFacts(True, ALICE, "org.example.custom"),
+    ):
+        refused = decide_message(BOB, MESSAGE, reply, RIGHTS, {"$c": target})
+        assert refused.reason is Reason.RELATION_TARGET_NOT_MESSAGE, target
+    thread_on_state = {"m.relates_to": {"rel_type": "m.thread", "event_id": "$c"}}
+    state = {"$c": TargetFacts(True, ALICE, "m.room.power_levels", is_state=True)}
+    assert not decide_message(BOB, MESSAGE, thread_on_state, RIGHTS, state).allowed
+    for event_type in ("m.call.invite", "org.example.custom", "m.poll.start", "m.room.encrypted"):
+        assert decide_message(BOB, event_type, reply, RIGHTS).reason is Reason.NOT_A_REPLY_BY_RESPONDER
+    reaction = {"m.relates_to": {"rel_type": "m.annotation", "event_id": "$m", "key": "+1"}}
+    message = {"$m": TargetFacts(True, ALICE, MESSAGE)}
+    assert decide_message(BOB, "m.reaction", reaction, RIGHTS, message).reason is Reason.REACTION
+    assert not decide_message(BOB, "m.reaction", {"body": "x"}, RIGHTS).allowed
+
+
+def test_read_only_member_told_in_the_organisations_words() -> None:
+    """Someone the power levels keep from writing gets a sentence, not a power level."""
+    levels = {"users": {ALICE: 10}, "users_default": 0, "events_default": 10}
+    refused = decide_read_only(CAROL, MESSAGE, levels, RIGHTS)
+    assert refused.reason is Reason.READ_ONLY_MEMBER and "read this channel" in (refused.message or "")
+    assert decide_read_only(ALICE, MESSAGE, levels, RIGHTS).allowed
+    closed = ChannelRights.from_content({"post": [ALICE], "closed": True})
+    assert decide_read_only(CAROL, MESSAGE, levels, closed).reason is Reason.CHANNEL_CLOSED
+    assert decide_read_only(CAROL, MESSAGE, levels, None).allowed
 
 
 def test_respond_only_edits_only_of_own_messages() -> None:
     edit = {"m.new_content": {"body": "x"}, "m.relates_to": {"rel_type": "m.replace", "event_id": "$r"}}
-    assert decide_message(BOB, MESSAGE, edit, RIGHTS, TargetFacts(True, BOB)).allowed
-    assert not decide_message(BOB, MESSAGE, edit, RIGHTS, TargetFacts(True, ALICE)).allowed
+    assert decide_message(BOB, MESSAGE, edit, RIGHTS, {"$r": TargetFacts(True, BOB, MESSAGE)}).allowed
+    assert not decide_message(BOB, MESSAGE, edit, RIGHTS, {"$r": TargetFacts(True, ALICE, MESSAGE)}).allowed
 
 
 def test_respond_only_does_not_touch_posters_others_or_non_messages() -> None:
     body = {"body": "hi"}
     assert decide_message(ALICE, MESSAGE, body, RIGHTS).reason is Reason.NOT_RESPOND_ONLY
     assert decide_message(CAROL, MESSAGE, body, RIGHTS).reason is Reason.NOT_RESPOND_ONLY
-    assert decide_message(BOB, "m.reaction", body, RIGHTS).reason is Reason.NOT_A_MESSAGE
     assert decide_message(BOB, MESSAGE, body, None).reason is Reason.NOT_A_CHANNEL
     encrypted = decide_message(BOB, "m.room.encrypted", {"ciphertext": "..."}, RIGHTS)
     assert not encrypted.allowed

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= carebridge-data
 PYTEST_ARGS ?=
 
-.PHONY: run test lint venv venv-dev clean-data webclient system-deps
+.PHONY: run test test-fast lint venv venv-dev clean-data webclient system-deps
 
 $(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ lint: venv-dev
 
 test: lint webclient system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Pure tests only (tests/unit): no database, no Synapse; seconds.
+test-fast: venv-dev
+	$(BIN)/pytest -q tests/unit $(PYTEST_ARGS)
 
 clean-data:
 	rm -rf $(DATA_DIR)

@@ -32,13 +32,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bridge.clock import ManualClock, to_ms
-from bridge.compliance_directory import OrgDirectory
+from bridge.compliance.directory import OrgDirectory
+from bridge.compliance.reports import Reports, day_bounds, week_of
+from bridge.core.clock import ManualClock, to_ms
+from bridge.core.report_table import to_csv
 from bridge.db.directory import Directory, DirectoryUser
 from bridge.db.engine import create_engine, migrate
 from bridge.db.tables import sessions
-from bridge.report_table import to_csv
-from bridge.reports import Reports, day_bounds, week_of
 
 TZ = "America/Chicago"
 USERS = 1000

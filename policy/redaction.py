@@ -1,6 +1,6 @@
 """History nobody can delete: redactions and room shutdown/purge are refused.
 
-Pure decisions (no I/O); policy/module_redaction.py adapts them to Synapse's callbacks.
+Pure decisions (no I/O); policy/module/redaction.py adapts them to Synapse's callbacks.
 45 CFR 164.312(b) audit controls and 164.312(c)(1) integrity: a record of every message
 is kept and cannot be altered or destroyed from a client, by staff or by the bot.
 """

@@ -23,6 +23,8 @@ from bridge.core.synapse_http import SynapseHTTP
 from bridge.db.tables import archive_events, archive_media
 
 PAGE = 1000
+# Rows Carebridge writes itself (media copies, export records): never Synapse events.
+CAREBRIDGE_SOURCES = ("media", "export")
 MAX_LISTED = 20
 
 
@@ -91,7 +93,14 @@ async def _archived_ids(engine: AsyncEngine, room_id: str) -> list[str]:
     t = archive_events
     async with engine.connect() as conn:
         rows = await conn.execute(
-            select(t.c.event_id).where(t.c.room_id == room_id, t.c.event_id.like("$%")).order_by(t.c.seq)
+            select(t.c.event_id)
+            .where(
+                t.c.room_id == room_id,
+                t.c.event_id.like("$%"),
+                t.c.source.not_in(CAREBRIDGE_SOURCES),
+                t.c.event_id.not_like("$carebridge-%"),
+            )
+            .order_by(t.c.seq)
         )
         return [str(r[0]) for r in rows]
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.chain import GENESIS_HASH
+from bridge.core.clock import now_ms
 from bridge.core.synapse_http import SynapseHTTP, seg
 from bridge.core.tasks import cancel_and_wait
 from bridge.db.tables import archive_events, archive_heads
@@ -50,10 +50,6 @@ class PublishedHead:
     event_id: str
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 async def current_head(engine: AsyncEngine) -> Head:
     """The archive's head (seq 0 and the genesis hash for an empty archive)."""
     async with engine.connect() as conn:
@@ -79,7 +75,7 @@ def head_content(head: Head, published_ts: int) -> dict[str, object]:
 
 
 async def publish_head(
-    engine: AsyncEngine, http: SynapseHTTP, admin_room_id: str, clock: Callable[[], int] = _now_ms
+    engine: AsyncEngine, http: SynapseHTTP, admin_room_id: str, clock: Callable[[], int] = now_ms
 ) -> PublishedHead:
     """Send the current head to the administrators' room and log it locally."""
     head = await current_head(engine)
@@ -171,7 +167,7 @@ class HeadScheduler:
     async def _run(self) -> None:
         while True:
             try:
-                due_in = (await self._last_published_ms() + self.interval * 1000 - _now_ms()) / 1000
+                due_in = (await self._last_published_ms() + self.interval * 1000 - now_ms()) / 1000
                 if due_in > 0:
                     await asyncio.sleep(due_in)
                     continue

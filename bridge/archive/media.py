@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bridge.archive.keyring import Sealer
 from bridge.archive.media_store import store_media
 from bridge.archive.writer import ArchivedEvent, ArchiveWriter
+from bridge.core.clock import now_ms
 from bridge.core.matrix_errors import MatrixError
 from bridge.core.synapse_http import SynapseHTTP, parse_mxc
 from bridge.core.tasks import cancel_and_wait
@@ -39,10 +39,6 @@ PERMANENT_STATUSES = frozenset({400, 403, 404})
 MAX_PERMANENT_ATTEMPTS = 5
 MAX_BACKOFF_S = 3600
 BATCH = 20
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _urls(content: object) -> list[object]:
@@ -92,7 +88,7 @@ class MediaArchiver:
         http: SynapseHTTP,
         media_dir: Path,
         bot_user_id: str,
-        clock: Callable[[], int] = _now_ms,
+        clock: Callable[[], int] = now_ms,
     ) -> None:
         self.engine = engine
         self.keyring = keyring

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.writer import ArchiveWriter, MalformedEvent, validate_events
+from bridge.core.clock import now_ms
 from bridge.core.matrix_errors import MatrixError
 from bridge.core.synapse_http import SynapseHTTP, seg
 from bridge.db.tables import archive_events, reconcile_marks
@@ -38,10 +38,6 @@ class ReconcileStats:
     pages: int = 0
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 class Reconciler:
     """Finds events Synapse has and the archive lacks, room by room."""
 
@@ -52,7 +48,7 @@ class Reconciler:
         http: SynapseHTTP,
         page_size: int = 500,
         concurrency: int = 4,
-        clock: Callable[[], int] = _now_ms,
+        clock: Callable[[], int] = now_ms,
     ) -> None:
         self.engine = engine
         self.writer = writer

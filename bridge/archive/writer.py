@@ -11,7 +11,6 @@ import asyncio
 import json
 import logging
 import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bridge.archive.chain import GENESIS_HASH, RowMeta, event_aad, row_hash
 from bridge.archive.export.relations import relation_of
 from bridge.archive.keyring import Sealer
+from bridge.core.clock import now_ms
 from bridge.db.tables import archive_events, archive_relations, as_transactions
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,6 @@ class IngestResult:
 
     replayed: bool
     appended: tuple[ArchivedEvent, ...]
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _check_event(event: object) -> JsonDict:
@@ -89,7 +85,7 @@ def _first_of_each(events: Sequence[JsonDict]) -> list[JsonDict]:
 class ArchiveWriter:
     """Appends events to the archive; safe against concurrent writers in other processes."""
 
-    def __init__(self, engine: AsyncEngine, keyring: Sealer, clock: Callable[[], int] = _now_ms) -> None:
+    def __init__(self, engine: AsyncEngine, keyring: Sealer, clock: Callable[[], int] = now_ms) -> None:
         self.engine = engine
         self.keyring = keyring
         self.clock = clock

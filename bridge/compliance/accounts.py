@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from bridge.archive.writer import ArchivedEvent
-from bridge.db.directory import Directory, now_ms
+from bridge.core.clock import now_ms
+from bridge.db.directory import Directory
 from policy.account_record import ACCOUNT_EVENT_TYPE, parse_account_record
 
 log = logging.getLogger(__name__)

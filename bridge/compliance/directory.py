@@ -1,4 +1,4 @@
-"""The compliance view (bridge.compliance.roster.Directory) of the organisation directory that
+"""The compliance view (bridge.compliance.roster.RosterSource) of the organisation directory that
 provisioning maintains (bridge/db/directory.py, migration 0002).
 
 Read fresh on every call: reports and scheduler passes are infrequent, and a change made
@@ -12,7 +12,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.compliance.roster import Directory, Person, Roster
+from bridge.compliance.roster import Person, Roster, RosterSource
 from bridge.db.directory import Directory as OrgTables
 from bridge.db.tables import directory_schedules, directory_settings, directory_users
 from policy.shifts import ShiftSpec, spec_from_definition
@@ -20,8 +20,8 @@ from policy.shifts import ShiftSpec, spec_from_definition
 log = logging.getLogger(__name__)
 
 
-class OrgDirectory:
-    """Directory over provisioning's tables."""
+class OrgRosterSource:
+    """RosterSource over provisioning's tables."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -55,6 +55,6 @@ class OrgDirectory:
         return await self.tables.is_admin(user_id)
 
 
-def org_directory(engine: AsyncEngine) -> Directory:
-    """The Directory compliance reads."""
-    return OrgDirectory(engine)
+def org_directory(engine: AsyncEngine) -> RosterSource:
+    """The RosterSource compliance reads."""
+    return OrgRosterSource(engine)

@@ -22,7 +22,7 @@ from bridge.compliance.report_queries import (
     open_sessions,
     sessions_overlapping,
 )
-from bridge.compliance.roster import Directory, Person, Roster
+from bridge.compliance.roster import Person, Roster, RosterSource
 from bridge.core.clock import Clock, SystemClock, to_ms
 from bridge.core.report_table import ReportTable
 from policy.shifts import DayEvaluation, SessionFacts, ShiftSpec, Status, evaluate_day
@@ -109,7 +109,7 @@ class Evaluated:
 class Reports:
     """Builds report tables from the sessions ledger and the directory."""
 
-    def __init__(self, engine: AsyncEngine, directory: Directory, clock: Clock | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, directory: RosterSource, clock: Clock | None = None) -> None:
         self.engine = engine
         self.directory = directory
         self.clock: Clock = clock or SystemClock()

@@ -1,8 +1,8 @@
 """Who works here, on which shift, and who is an administrator: what compliance asks the
 organisation directory (provisioning's tables), behind a small interface.
 
-Reports, the scheduler and the bot depend on `Directory` only, so they can be tested
-with a `StaticDirectory` and do not care how provisioning stores the organisation.
+Reports, the scheduler and the bot depend on `RosterSource` only, so they can be tested
+with a `StaticRosterSource` and do not care how provisioning stores the organisation.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class Roster:
         return person.display_name if person else ""
 
 
-class Directory(Protocol):
+class RosterSource(Protocol):
     """What compliance reads from the organisation directory."""
 
     async def roster(self) -> Roster:
@@ -78,8 +78,8 @@ class Directory(Protocol):
         ...
 
 
-class StaticDirectory:
-    """A Directory over a fixed Roster (tests, and tools that already hold one)."""
+class StaticRosterSource:
+    """A RosterSource over a fixed Roster (tests, and tools that already hold one)."""
 
     def __init__(self, roster: Roster) -> None:
         self._roster = roster

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bridge.compliance.commands.matrix import BotClient
 from bridge.compliance.report_queries import open_sessions
 from bridge.compliance.reports import Evaluated, Reports, fmt_dt, summarise
-from bridge.compliance.roster import Directory, Roster
+from bridge.compliance.roster import Roster, RosterSource
 from bridge.core.clock import Clock, to_ms
 from bridge.core.tasks import cancel_and_wait
 from bridge.db.tables import compliance_alerts
@@ -85,7 +85,7 @@ class ComplianceScheduler:
     def __init__(
         self,
         engine: AsyncEngine,
-        directory: Directory,
+        directory: RosterSource,
         reports: Reports,
         bot: BotClient,
         terminator: SessionTerminator,

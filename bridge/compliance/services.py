@@ -18,11 +18,11 @@ from bridge.compliance.commands.framework import CommandRegistry
 from bridge.compliance.commands.matrix import BotClient, MautrixBot
 from bridge.compliance.commands.verify import ArchiveCheck
 from bridge.compliance.reports import Reports
-from bridge.compliance.roster import Directory
+from bridge.compliance.roster import RosterSource
 from bridge.compliance.scheduler import AdminApiTerminator, ComplianceScheduler, SessionTerminator
 from bridge.compliance.sessions import SessionLedger
 from bridge.core.clock import Clock, SystemClock
-from bridge.db.directory import Directory as AccountDirectory
+from bridge.db.directory import Directory
 from config.settings import Settings
 
 
@@ -33,7 +33,7 @@ class ComplianceServices:
         self,
         settings: Settings,
         engine: AsyncEngine,
-        directory: Directory,
+        directory: RosterSource,
         as_token: str,
         clock: Clock | None = None,
     ) -> None:
@@ -55,7 +55,7 @@ class ComplianceServices:
             self.commands, self.reports, archive_check, self._room, settings.compliance.report_rows_in_chat
         )
         self.ledger = SessionLedger(engine, settings.bot_user_id, self._room)
-        self.accounts = AccountLedger(AccountDirectory(engine), settings.bot_user_id, self._room)
+        self.accounts = AccountLedger(Directory(engine), settings.bot_user_id, self._room)
         self.consumer: CommandConsumer | None = None
         self.scheduler: ComplianceScheduler | None = None
 

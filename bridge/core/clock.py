@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+
+def now_ms() -> int:
+    """The current time in epoch milliseconds (Matrix's and the database's time unit)."""
+    return int(time.time() * 1000)
 
 
 class Clock(Protocol):

@@ -23,8 +23,9 @@ from mautrix.errors import MatrixRequestError
 from mautrix.types import RoomID, UserID
 
 from bridge.archive.writer import ArchivedEvent
+from bridge.core.clock import now_ms
 from bridge.core.room_ops import admin_room_path, send_state
-from bridge.db.directory import Directory, DirectoryChannel, now_ms
+from bridge.db.directory import Directory, DirectoryChannel
 from policy.channel_power import CHANNEL_STATE_TYPE, Access, channel_power_levels, channel_state_content
 from policy.rooms import KIND_KEY, RoomKind
 

@@ -11,7 +11,6 @@ lists the conversation under People for everyone in it, including members added 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from mautrix.api import Method
@@ -20,6 +19,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.writer import ArchivedEvent
+from bridge.core.clock import now_ms
 from bridge.db.tables import dm_members, dm_rooms
 from policy.direct import DIRECT_PATH, direct_additions
 from policy.rooms import KIND_KEY, RoomKind
@@ -90,7 +90,7 @@ class DmRegistry:
     async def _record_member(
         self, room_id: str, user_id: str, membership: str, event: dict[str, Any]
     ) -> None:
-        ts = int(event.get("origin_server_ts") or time.time() * 1000)
+        ts = int(event.get("origin_server_ts") or now_ms())
         key = and_(dm_members.c.room_id == room_id, dm_members.c.user_id == user_id)
         async with self.engine.begin() as conn:
             exists = await conn.scalar(select(dm_members.c.user_id).where(key))

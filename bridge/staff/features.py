@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.dispatcher import Dispatcher
 from bridge.compliance.commands.framework import CommandRegistry
-from bridge.compliance.roster import Directory as Roster
+from bridge.compliance.roster import RosterSource
 from bridge.db.directory import Directory
 from bridge.staff.calls.consumer import CallLog
 from bridge.staff.calls.missed import MissedCallWatcher
@@ -45,7 +45,7 @@ class StaffFeatures:
         dispatcher.add("dms", self.dms.handle)
         dispatcher.add("calls", self.call_log.handle)
 
-    def register_commands(self, registry: CommandRegistry, directory: Roster) -> None:
+    def register_commands(self, registry: CommandRegistry, directory: RosterSource) -> None:
         """Add `!calls` to the compliance bot; notices then use the organisation's time zone."""
         register_calls_command(registry, self.calls, directory, self.rows_in_chat)
 

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from synapse.module_api import NOT_SPAM, ModuleApi
 from synapse.module_api.errors import Codes, SynapseError
 
+from policy.decision import TOO_LARGE, Decision
 from policy.files import SNIFF_BYTES, decide_upload_content, decide_upload_size
 from policy.module.guard import guarded
-from policy.staff_decision import TOO_LARGE, Decision, Reason, refuse
+from policy.staff_decision import Reason, refuse
 
 if TYPE_CHECKING:
     from policy.module.config import ModuleConfig

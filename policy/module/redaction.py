@@ -22,11 +22,12 @@ from typing import Any
 from synapse.module_api import ModuleApi
 from synapse.module_api.errors import SynapseError
 
+from policy.decision import Decision
 from policy.encryption import ENCRYPTED_EVENT, ENCRYPTION_EVENT, decide_encryption_event, strip_encryption
 from policy.module.config import ModuleConfig
 from policy.module.guard import guarded
 from policy.module.metrics import count_refusal
-from policy.redaction import REDACTION_EVENT, Decision, decide_redaction, decide_room_shutdown
+from policy.redaction import REDACTION_EVENT, decide_redaction, decide_room_shutdown
 
 log = logging.getLogger("carebridge.module")
 
@@ -79,7 +80,7 @@ class RetentionRules:
             "refused %s from %s in %s (%s)", event.type, event.sender, event.room_id, decision.reason.value
         )
         count_refusal(decision.reason.value)
-        raise SynapseError(403, decision.message or "Forbidden", decision.errcode or "M_FORBIDDEN")
+        raise SynapseError(403, decision.message or "Forbidden", decision.errcode)
 
     @guarded(on_error=None)
     async def on_create_room(self, requester: Any, request_content: dict[str, Any], is_admin: bool) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from synapse.module_api import NOT_SPAM, ModuleApi
 from synapse.module_api.errors import Codes, SynapseError
 
+from policy.decision import Decision
 from policy.invites import InviteeFacts, decide_invite, decide_third_party_invite
 from policy.module.guard import guarded
 from policy.module.metrics import count_refusal
@@ -30,7 +31,7 @@ from policy.rooms import (
     decide_room_creation,
 )
 from policy.session_reason import is_create_room_request
-from policy.staff_decision import Decision, Reason
+from policy.staff_decision import Reason
 
 if TYPE_CHECKING:
     from policy.module.config import ModuleConfig

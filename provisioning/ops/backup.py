@@ -34,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.keyring import Keyring
+from bridge.core.clock import now_ms
 from bridge.db.engine import create_engine, current_revisions
 from bridge.db.tables import archive_events
 from config.settings import Settings
@@ -189,7 +190,7 @@ async def create_backup(
             members.append((key_copy, KEY_MEMBER))
         manifest = {
             "format": FORMAT,
-            "created_ts": int(time.time() * 1000),
+            "created_ts": now_ms(),
             "carebridge_version": version("carebridge"),
             "server_name": settings.server_name,
             "database": {"method": method, "member": f"db/{db_file.name}", **facts},

@@ -21,8 +21,9 @@ from typing import TypeVar
 
 from mautrix.types import RoomID, UserID
 
+from bridge.core.clock import now_ms
 from bridge.core.matrix_errors import MatrixError, SynapseUnavailable
-from bridge.db.directory import Directory, DirectoryChannel, DirectoryUser, now_ms
+from bridge.db.directory import Directory, DirectoryChannel, DirectoryUser
 from config.settings import Settings
 from policy.channel_power import CHANNEL_STATE_TYPE
 from provisioning.org.actions import (

@@ -12,7 +12,8 @@ from dataclasses import replace
 from mautrix.types import UserID
 from pydantic import ValidationError
 
-from bridge.db.directory import DirectoryUser, now_ms
+from bridge.core.clock import now_ms
+from bridge.db.directory import DirectoryUser
 from config.org import User
 from provisioning.org.delivery import Credential, DeliveryReport, deliver
 from provisioning.org.desired import user_id_for

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.writer import ArchivedEvent
 from bridge.compliance.reports import Reports
-from bridge.compliance.roster import Person, Roster, StaticDirectory
+from bridge.compliance.roster import Person, Roster, StaticRosterSource
 from bridge.compliance.sessions import SessionLedger
 from bridge.core.clock import ManualClock, to_ms
 from bridge.core.report_table import to_csv
@@ -166,7 +166,7 @@ async def test_acceptance_3_day_classification_through_the_database(db_url: str)
         await feed.login("@offshift:test", "D", at(WED, "10:00"))
         await feed.logout("@offshift:test", "D", at(WED, "11:00"))
         clock = ManualClock(datetime(2024, 5, 16, 8, 0, tzinfo=CHICAGO))
-        reports = Reports(engine, StaticDirectory(roster()), clock)
+        reports = Reports(engine, StaticRosterSource(roster()), clock)
         table = await reports.day(WED)
         got = {row[1]: (row[5], row[6]) for row in table.rows}
         assert got == {

@@ -13,10 +13,10 @@ from nio import AsyncClient, JoinResponse, RoomCreateResponse, RoomSendResponse
 
 from bridge.staff.calls.model import Outcome
 from tests.compliance_helpers import admin_room_id, register
+from tests.e2e.test_calls_e2e import _call_record
+from tests.e2e.test_compliance_bot_e2e import ask, cli
 from tests.harness.stack import Stack
 from tests.staff_helpers import eventually
-from tests.test_calls_e2e import _call_record
-from tests.test_compliance_bot_e2e import ask, cli
 
 SDP = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
 

@@ -9,7 +9,7 @@ from nio import LogoutResponse
 
 from bridge.compliance.commands.matrix import MautrixBot
 from bridge.compliance.reports import Reports
-from bridge.compliance.roster import Person, Roster, StaticDirectory
+from bridge.compliance.roster import Person, Roster, StaticRosterSource
 from bridge.compliance.scheduler import AdminApiTerminator, ComplianceScheduler
 from bridge.core.clock import ManualClock, from_ms
 from bridge.db.engine import create_engine
@@ -34,7 +34,7 @@ async def test_end_of_shift_logout_ends_the_session_and_records_it_as_automatic(
     spec = spec_from_definition(
         "ward", shift(logged_in - timedelta(hours=1), end_of_shift_logout=True), "UTC"
     )
-    directory = StaticDirectory(
+    directory = StaticRosterSource(
         Roster("UTC", {user_id: Person(user_id, "Nurse", "staff", "ward")}, {"ward": spec})
     )
     clock = ManualClock(logged_in + timedelta(hours=6))  # within the shift: nothing due
@@ -84,7 +84,7 @@ async def test_missing_alert_once_at_start_plus_grace_and_daily_summary(stack: S
         present_id: Person(present_id, "Present Person", "staff", name),
         absent_id: Person(absent_id, "Absent Person", "staff", name),
     }
-    directory = StaticDirectory(Roster("UTC", people, {name: spec}))
+    directory = StaticRosterSource(Roster("UTC", people, {name: spec}))
     instance = spec.instance_on(spec.local_date(logged_in - timedelta(minutes=5)))
     assert instance is not None
     clock = ManualClock(instance.deadline - timedelta(minutes=1))

@@ -15,7 +15,6 @@ import io
 import json
 import os
 import socket
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -28,6 +27,7 @@ from bridge.archive.export.stream import ExportCounts, Exporter, ExportFilter, i
 from bridge.archive.heads import current_head
 from bridge.archive.keyring import Sealer
 from bridge.archive.writer import ArchiveWriter
+from bridge.core.clock import now_ms
 
 EXPORT_RECORD_TYPE = "org.carebridge.export"
 Format = Literal["jsonl", "csv"]
@@ -164,10 +164,6 @@ class ExportResult:
     counts: ExportCounts
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def prepare_out_dir(out_dir: Path) -> None:
     """Create the export folder 0700; refuse one that already has files in it."""
     if out_dir.exists() and any(out_dir.iterdir()):
@@ -191,7 +187,7 @@ async def run_export(
     export_id = uuid.uuid4().hex
     head = await current_head(engine)
     who = {"operator": job.operator, "os_user": getpass.getuser(), "host": socket.gethostname()}
-    started = _now_ms()
+    started = now_ms()
 
     async def record(phase: str, extra: dict[str, Any]) -> str:
         event_id = f"$carebridge-export-{export_id}-{phase}"
@@ -202,7 +198,7 @@ async def run_export(
                     "room_id": audit_room_id(server_name),
                     "sender": bot_user_id,
                     "type": EXPORT_RECORD_TYPE,
-                    "origin_server_ts": _now_ms(),
+                    "origin_server_ts": now_ms(),
                     "content": {"phase": phase, "export_id": export_id, **extra},
                 }
             ],
@@ -242,7 +238,7 @@ async def run_export(
         "filter": job.flt.describe(),
         "format": job.fmt,
         "started": iso(started),
-        "finished": iso(_now_ms()),
+        "finished": iso(now_ms()),
         "archive_head": {"seq": head.seq, "hash": head.row_hash.hex()},
         "counts": asdict(exporter.counts),
         "files": {data_file.name: digest},

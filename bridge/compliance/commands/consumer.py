@@ -13,7 +13,6 @@ transaction ids derived from the event id. 45 CFR 164.312(b) audit controls;
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +29,8 @@ from bridge.compliance.commands.framework import (
     parse_command,
 )
 from bridge.compliance.commands.matrix import BotClient, txn_id_for
-from bridge.compliance.roster import Directory
+from bridge.compliance.roster import RosterSource
+from bridge.core.clock import now_ms
 from bridge.db.tables import bot_commands
 
 log = logging.getLogger(__name__)
@@ -41,10 +41,6 @@ REFUSAL = (
 )
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 class CommandConsumer:
     """Turns archived `!commands` into answers."""
 
@@ -52,7 +48,7 @@ class CommandConsumer:
         self,
         engine: AsyncEngine,
         registry: CommandRegistry,
-        directory: Directory,
+        directory: RosterSource,
         bot: BotClient,
         bot_user_id: str,
         server_name: str,
@@ -123,7 +119,7 @@ class CommandConsumer:
             await self._announce_refusal(name, sender, room_id, event_id)
         async with self.engine.begin() as conn:
             await conn.execute(
-                update(bot_commands).where(bot_commands.c.event_id == event_id).values(answered_ts=_now_ms())
+                update(bot_commands).where(bot_commands.c.event_id == event_id).values(answered_ts=now_ms())
             )
 
     async def _claim(self, event_id: str, room_id: str, sender: str, name: str, allowed: bool) -> bool:
@@ -142,7 +138,7 @@ class CommandConsumer:
                         sender=sender,
                         command=name[:32],
                         allowed=allowed,
-                        received_ts=_now_ms(),
+                        received_ts=now_ms(),
                     )
                 )
                 return True

@@ -4,12 +4,12 @@ invite in a room with more than two people is hung up by the bot with a notice."
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
 from mautrix.appservice import IntentAPI
 
 from bridge.archive.writer import ArchivedEvent
+from bridge.core.clock import now_ms
 from bridge.core.room_ops import ensure_bot_joined, joined_members, send_event
 from bridge.staff.calls.model import CALL_HANGUP, CALL_INVITE, CallEvent, Outcome, person_to_person_violation
 from bridge.staff.calls.store import CallStore
@@ -97,7 +97,7 @@ class CallLog:
             },
             txn_id=f"cb-one-to-one-{event.event_id}",
         )
-        now = int(time.time() * 1000)
+        now = now_ms()
         await self.store.mark_refused(event.room_id, event.call_id, self.bot, now, ONE_TO_ONE_REASON)
         log.info(
             "call %s in %s refused (person-to-person rule); hangup %s",

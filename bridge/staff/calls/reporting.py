@@ -20,7 +20,7 @@ from bridge.compliance.commands.framework import (
     parse_user,
     table_reply,
 )
-from bridge.compliance.roster import Directory
+from bridge.compliance.roster import RosterSource
 from bridge.core.clock import Clock, SystemClock
 from bridge.core.report_table import ReportTable
 from bridge.staff.calls.report import CALL_COLUMNS, calls_on
@@ -29,7 +29,7 @@ from bridge.staff.calls.store import CallStore
 
 async def calls_table(
     store: CallStore,
-    directory: Directory,
+    directory: RosterSource,
     day: date | None = None,
     user_id: str | None = None,
     clock: Clock | None = None,
@@ -46,7 +46,7 @@ async def calls_table(
 def register_calls_command(
     registry: CommandRegistry,
     store: CallStore,
-    directory: Directory,
+    directory: RosterSource,
     rows_in_chat: int = 50,
     clock: Clock | None = None,
 ) -> None:

@@ -47,19 +47,6 @@ def decide_publish(user_id: str, bot_user_id: str) -> Decision:
     return refuse(Reason.PUBLISH_REFUSED, PUBLISH_MESSAGE)
 
 
-def shared_history_initial_state(initial_state: Any) -> list[dict[str, Any]]:
-    """A /createRoom `initial_state` with any history visibility replaced by `shared`."""
-    kept = [
-        dict(item)
-        for item in (initial_state if isinstance(initial_state, list) else [])
-        if isinstance(item, Mapping) and item.get("type") != "m.room.history_visibility"
-    ]
-    kept.append(
-        {"type": "m.room.history_visibility", "state_key": "", "content": {"history_visibility": "shared"}}
-    )
-    return kept
-
-
 def decide_alias(user_id: str, bot_user_id: str, creating_room: bool) -> Decision:
     """Room addresses (aliases) belong to channels only: the bot sets them, or a channel
     creator names the channel in its /createRoom (judged a channel there, so a DM never

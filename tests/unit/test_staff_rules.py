@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from policy.direct import direct_additions, merge_direct
@@ -15,7 +17,8 @@ from policy.respond_only import (
     decide_read_only,
     targets_to_look_up,
 )
-from policy.room_settings import decide_publish, decide_state_change, shared_history_initial_state
+from policy.room_request import sanitise_room_config, sanitised_initial_state
+from policy.room_settings import decide_alias, decide_publish, decide_state_change
 from policy.rooms import RoomKind, RoomRequest, classify, creation_power_override, decide_room_creation
 from policy.staff_decision import Reason
 
@@ -152,10 +155,45 @@ def test_room_settings() -> None:
     assert decide_state_change(ALICE, "m.room.join_rules", {"join_rule": "invite"}, BOT).allowed
     assert decide_state_change(ALICE, "m.room.topic", {"topic": "x"}, BOT).allowed
     assert not decide_publish(ALICE, BOT).allowed
-    state = shared_history_initial_state(
-        [{"type": hv, "content": {"history_visibility": "invited"}}, {"type": "x"}]
+    state = sanitised_initial_state(
+        [
+            {"type": hv, "content": {"history_visibility": "invited"}},
+            {"type": "x", "content": {}},
+            {"type": "m.room.topic", "content": {"topic": "ward"}},
+            {"type": "m.room.name", "state_key": "other", "content": {"name": "n"}},
+        ]
     )
-    assert [s["type"] for s in state] == ["x", hv] and state[1]["content"]["history_visibility"] == "shared"
+    by_type = {s["type"]: s["content"] for s in state}
+    assert list(by_type) == ["m.room.topic", "m.room.join_rules", hv, "m.room.guest_access"]
+    assert (
+        by_type[hv] == {"history_visibility": "shared"}
+        and by_type["m.room.join_rules"]["join_rule"] == "invite"
+    )
+
+
+def test_room_request_rewritten_to_the_rules_room() -> None:
+    """A channel request loses public preset/visibility and client creation content; a DM
+    also loses power-level overrides; key names refused are reported."""
+    channel: dict[str, Any] = {
+        "preset": "public_chat",
+        "visibility": "public",
+        "creation_content": {"type": "m.space"},
+    }
+    assert sanitise_room_config(channel, RoomKind.CHANNEL) == ["preset", "visibility", "creation_content"]
+    assert (channel["preset"], channel["visibility"]) == ("private_chat", "private")
+    assert channel["creation_content"] == {"m.federate": False, "org.carebridge.kind": "channel"}
+    dm: dict[str, Any] = {"is_direct": True, "power_level_content_override": {"users_default": 100}}
+    assert sanitise_room_config(dm, RoomKind.DM) == ["power_level_content_override"]
+    assert "power_level_content_override" not in dm and dm["preset"] == "private_chat"
+
+
+def test_alias_only_at_channel_creation_or_by_the_bot() -> None:
+    assert decide_alias(BOT, BOT, creating_room=False).allowed
+    assert decide_alias(ALICE, BOT, creating_room=True).allowed
+    refused = decide_alias(ALICE, BOT, creating_room=False)
+    assert refused.reason is Reason.ALIAS_REFUSED and "Only channels have an address" in (
+        refused.message or ""
+    )
 
 
 POLICY = FilePolicy(

@@ -201,14 +201,16 @@ def may_send_by_power(power_levels: Mapping[str, Any] | None, user_id: str, even
 
 
 def decide_read_only(
-    sender: str, event_type: str, power_levels: Mapping[str, Any] | None, rights: ChannelRights | None
+    sender: str, power_levels: Mapping[str, Any] | None, rights: ChannelRights | None
 ) -> Decision:
-    """A channel member the power levels keep from writing hears it in the organisation's
-    words (read-only member, or a closed channel) instead of Synapse's
-    "user_level (0) < send_level (10)". Nothing is allowed that Synapse would refuse."""
+    """A channel member the power levels keep from writing at all (below what an ordinary
+    message needs) hears it in the organisation's words (read-only member, or a closed
+    channel) instead of Synapse's "user_level (0) < send_level (10)", whatever event they
+    try. Nothing is refused that Synapse would allow; a writer who lacks the level for one
+    particular event keeps Synapse's answer."""
     if rights is None:
         return allow(Reason.NOT_A_CHANNEL)
-    if may_send_by_power(power_levels, sender, event_type):
+    if may_send_by_power(power_levels, sender, "m.room.message"):
         return allow()
     if rights.closed:
         return refuse(Reason.CHANNEL_CLOSED, CLOSED_MESSAGE)

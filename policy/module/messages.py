@@ -1,7 +1,7 @@
 """Synapse callback for what channel members may send: respond-only and read-only members.
 
-Adapts policy/respond_only.py. `check_event_for_spam` runs for every event a local client
-sends, before Synapse checks power levels, so a read-only member is told in the
+Adapts policy/respond_only.py. `check_event_for_spam` runs for every (non-membership) event a
+local client sends, before Synapse checks power levels, so a read-only member is told in the
 organisation's words why they cannot write, and a respond-only member's non-reply events
 (custom types, calls, replies to state or membership events) are refused. Failing closed:
 an error while judging refuses the event.
@@ -61,7 +61,7 @@ class MessageRules:
     @guarded(on_error=INTERNAL_ERROR)
     async def check_event_for_spam(self, event: Any) -> SpamResult:
         """Refuse what a channel's respond-only or read-only member may not send."""
-        if event.is_state() or not self.api.is_mine(event.sender) or event.sender == self.bot:
+        if not self.api.is_mine(event.sender) or event.sender == self.bot:
             return NOT_SPAM
         keys = [(CHANNEL_STATE_TYPE, ""), (POWER_LEVELS, "")]
         state = await self.api.get_room_state(event.room_id, keys)
@@ -70,10 +70,8 @@ class MessageRules:
             return NOT_SPAM
         rights = ChannelRights.from_content(channel_event.content)
         levels = state.get((POWER_LEVELS, ""))
-        decision = decide_read_only(
-            event.sender, event.type, levels.content if levels is not None else None, rights
-        )
-        if decision.allowed:
+        decision = decide_read_only(event.sender, levels.content if levels is not None else None, rights)
+        if decision.allowed and not event.is_state():
             content = event.content
             wanted = targets_to_look_up(event.sender, event.type, content, rights)
             targets = {i: await self._target_facts(event.room_id, i) for i in wanted}

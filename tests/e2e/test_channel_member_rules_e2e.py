@@ -123,6 +123,10 @@ async def test_respond_only_and_read_only_members(stack: Stack) -> None:
             assert "You can read this channel but not write in it" in resp.message
             assert "user_level" not in resp.message
         status, body = await client_api(
+            rob, "PUT", f"/_matrix/client/v3/rooms/{room}/state/m.room.topic/", {"topic": "mine now"}
+        )
+        assert status == 403 and "You can read this channel but not write in it" in body["error"], body
+        status, body = await client_api(
             rob, "POST", f"/_matrix/client/v3/rooms/{room}/receipt/m.read/{question.event_id}", {}
         )
         assert status == 200, body

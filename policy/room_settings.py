@@ -19,6 +19,11 @@ HISTORY_MESSAGE = (
     "Conversation history stays visible to everyone in the room; this setting cannot be changed."
 )
 JOIN_RULE_MESSAGE = "Rooms here are invitation-only; this setting cannot be changed."
+CAREBRIDGE_STATE_MESSAGE = (
+    "Channel rights are managed by Carebridge from the organisation's settings; ask an "
+    "administrator to change them."
+)
+CAREBRIDGE_STATE_PREFIX = "org.carebridge."
 PUBLISH_MESSAGE = "Rooms cannot be listed in a public directory here."
 ALIAS_MESSAGE = (
     "Only channels have an address, given when a channel creator creates the channel. "
@@ -30,9 +35,13 @@ ALLOWED_JOIN_RULES = frozenset({"invite"})
 def decide_state_change(
     sender: str, event_type: str, content: Mapping[str, Any], bot_user_id: str
 ) -> Decision:
-    """Refuse history visibility other than `shared` and open join rules from staff."""
+    """Refuse history visibility other than `shared`, open join rules and Carebridge's own
+    state (`org.carebridge.channel` rights, planted in a DM or rewritten in a channel) from
+    staff."""
     if sender == bot_user_id:
         return allow(Reason.BOT)
+    if event_type.startswith(CAREBRIDGE_STATE_PREFIX):
+        return refuse(Reason.CAREBRIDGE_STATE, CAREBRIDGE_STATE_MESSAGE)
     if event_type == "m.room.history_visibility" and content.get("history_visibility") != "shared":
         return refuse(Reason.HISTORY_NOT_SHARED, HISTORY_MESSAGE)
     if event_type == "m.room.join_rules" and content.get("join_rule") not in ALLOWED_JOIN_RULES:

@@ -36,6 +36,7 @@ class Reason(StrEnum):
     CHANNEL_CLOSED = "channel-closed"
     CREATE_SANITISED = "room-request-sanitised"
     ALIAS_REFUSED = "alias-not-allowed"
+    CAREBRIDGE_STATE = "carebridge-state-by-staff"
     SELF_DEACTIVATION = "self-deactivation"
     ERASE_REFUSED = "erase-refused"
     PASSWORD_SESSIONS_KEPT = "password-change-kept-sessions"  # noqa: S105 - a reason code

@@ -77,11 +77,12 @@ class RoomRules:
             user_may_create_room=self.user_may_create_room,
             user_may_invite=self.user_may_invite,
             user_may_send_3pid_invite=self.user_may_send_3pid_invite,
-            user_may_send_state_event=self.user_may_send_state_event,
             user_may_publish_room=self.user_may_publish_room,
             user_may_create_room_alias=self.user_may_create_room_alias,
         )
-        self.api.register_third_party_rules_callbacks(on_create_room=self.on_create_room)
+        self.api.register_third_party_rules_callbacks(
+            on_create_room=self.on_create_room, check_event_allowed=self.check_state_allowed
+        )
 
     def _log(self, what: str, decision: Decision, user_id: str, room_id: str | None = None) -> None:
         if not decision.allowed:
@@ -183,14 +184,23 @@ class RoomRules:
         return to_spam_result(decision)
 
     # --- room settings -----------------------------------------------------------------
-    @guarded(on_error=INTERNAL_ERROR)
-    async def user_may_send_state_event(
-        self, user_id: str, room_id: str, event_type: str, state_key: str, content: dict[str, Any]
-    ) -> SpamResult:
-        """History stays shared and rooms invite-only, whoever holds the power level."""
-        decision = decide_state_change(user_id, event_type, content, self.bot)
-        self._log(f"state {event_type}", decision, user_id, room_id)
-        return to_spam_result(decision)
+    async def check_state_allowed(self, event: Any, state_events: Any) -> tuple[bool, dict[str, Any] | None]:
+        """History stays shared, rooms invite-only and Carebridge's own state the bot's,
+        whoever holds the power level. Judged as the event is built (PUT /state, createRoom's
+        initial state, upgrades), so the refusal can carry the organisation's words: the
+        `user_may_send_state_event` spam check can only answer a bare errcode. Fails closed."""
+        del state_events
+        if not event.is_state() or not self.api.is_mine(event.sender):
+            return True, None
+        try:
+            decision = decide_state_change(str(event.sender), str(event.type), event.content, self.bot)
+        except Exception as exc:  # noqa: BLE001 - fail closed, ids only
+            log.error("carebridge callback check_state_allowed failed: %s", type(exc).__name__)
+            raise SynapseError(403, INTERNAL_MESSAGE, Codes.FORBIDDEN) from None
+        if decision.allowed:
+            return True, None
+        self._log(f"state {event.type}", decision, str(event.sender), str(event.room_id))
+        raise refusal_error(decision)
 
     @guarded(on_error=INTERNAL_ERROR)
     async def user_may_publish_room(self, user_id: str, room_id: str) -> SpamResult:

@@ -83,6 +83,20 @@ async def test_dm_request_cannot_open_the_room_or_plant_channel_rights(stack: St
         assert status == 403, body
         assert body["errcode"] == "M_FORBIDDEN" and "Only channels have an address" in body["error"]
 
+        # Nor can channel rights be planted afterwards, though Alice has full power here.
+        status, body = await client_api(
+            alice,
+            "PUT",
+            f"/_matrix/client/v3/rooms/{room}/state/org.carebridge.channel/",
+            {"name": "x", "post": [alice_id], "respond": [bob_id]},
+        )
+        assert status == 403 and "Channel rights are managed by Carebridge" in body["error"], body
+
+        status, body = await client_api(
+            alice, "PUT", f"/_matrix/client/v3/rooms/{room}/state/m.room.join_rules/", {"join_rule": "public"}
+        )
+        assert status == 403 and body["error"].startswith("Rooms here are invitation-only"), body
+
         # The DM itself works as usual.
         joined = await bob.join(room)
         assert not isinstance(joined, JoinError), joined

@@ -154,6 +154,9 @@ def test_room_settings() -> None:
     assert not decide_state_change(ALICE, "m.room.join_rules", {"join_rule": "public"}, BOT).allowed
     assert decide_state_change(ALICE, "m.room.join_rules", {"join_rule": "invite"}, BOT).allowed
     assert decide_state_change(ALICE, "m.room.topic", {"topic": "x"}, BOT).allowed
+    planted = decide_state_change(ALICE, "org.carebridge.channel", {"post": [], "respond": [BOB]}, BOT)
+    assert planted.reason is Reason.CAREBRIDGE_STATE
+    assert decide_state_change(BOT, "org.carebridge.channel", {}, BOT).allowed
     assert not decide_publish(ALICE, BOT).allowed
     state = sanitised_initial_state(
         [

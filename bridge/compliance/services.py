@@ -13,6 +13,7 @@ from bridge.archive.dispatcher import Dispatcher
 from bridge.archive.writer import ArchivedEvent
 from bridge.compliance.accounts import AccountLedger
 from bridge.compliance.commands.compliance import register_compliance_commands
+from bridge.compliance.commands.compliance_report import register_compliance_report
 from bridge.compliance.commands.consumer import CommandConsumer
 from bridge.compliance.commands.framework import CommandRegistry
 from bridge.compliance.commands.matrix import BotClient, MautrixBot
@@ -54,6 +55,7 @@ class ComplianceServices:
         register_compliance_commands(
             self.commands, self.reports, archive_check, self._room, settings.compliance.report_rows_in_chat
         )
+        register_compliance_report(self.commands, settings, engine, as_token)
         self.ledger = SessionLedger(engine, settings.bot_user_id, self._room)
         self.accounts = AccountLedger(Directory(engine), settings.bot_user_id, self._room)
         self.consumer: CommandConsumer | None = None

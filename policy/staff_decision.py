@@ -38,7 +38,7 @@ class Reason(StrEnum):
     ALIAS_REFUSED = "alias-not-allowed"
     CAREBRIDGE_STATE = "carebridge-state-by-staff"
     SELF_DEACTIVATION = "self-deactivation"
-    ERASE_REFUSED = "erase-refused"
+    ERASE_DETECTED = "erase-through-admin-api"
     PASSWORD_SESSIONS_KEPT = "password-change-kept-sessions"  # noqa: S105 - a reason code
     INVITEE_REMOTE = "invitee-outside-organisation"
     INVITEE_UNKNOWN = "invitee-unknown"

@@ -100,7 +100,7 @@ class AccountRules:
         request = current_request()
         erased = deactivated and await self.api.run_db_interaction("carebridge_erased", _erased, user_id)
         if erased:
-            count_refusal(str(Reason.ERASE_REFUSED))
+            count_refusal(str(Reason.ERASE_DETECTED))
             log.warning("account %s was deactivated WITH erasure by an administrator", user_id)
         record = AccountRecord(
             kind="deactivated" if deactivated else "reactivated",

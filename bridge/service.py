@@ -87,8 +87,7 @@ class Bridge:
         return bridge
 
     def _committed(self, result: IngestResult) -> None:
-        if result.appended:
-            self.dispatcher.notify()
+        self.dispatcher.offer(result.appended)
 
     async def _health(self, _request: web.Request) -> web.Response:
         return web.json_response(

@@ -84,7 +84,6 @@ async def test_invites_go_only_to_working_local_accounts(tmp_path: Path) -> None
     assert email[0] == Codes.FORBIDDEN and email[1]["org.carebridge.reason"] == "third-party-invite"
 
 
-
 def state_event(event_type: str, sender: str, content: dict[str, Any]) -> Any:
     return SimpleNamespace(
         type=event_type, sender=sender, room_id="!r:clinic.example", content=content, is_state=lambda: True

@@ -16,6 +16,7 @@ from playwright.async_api import Browser
 
 from tests.harness.browser import READY, REPO, WebClient, launch, require_chromium
 from tests.harness.provision import carebridge
+from tests.harness.scenarios import stack_with_mail
 from tests.harness.smtp import MailCatcher, password_from
 from tests.harness.stack import Stack, strong_password
 from tests.harness.webclient_org import CHANNELS, ORGANIZATION, USERS, Org, org_yaml
@@ -27,21 +28,8 @@ def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack,
     require_chromium()
     if not (REPO / "webclient" / "dist" / "index.html").is_file():
         pytest.fail("the web client is not built: run `make webclient` (webclient/build.sh)")
-    mail = MailCatcher()
-    mail.start()
-    stack = Stack(
-        root=tmp_path_factory.mktemp("webclient"),
-        extra_settings={"smtp": mail.settings(), "organization_name": ORGANIZATION},
-    )
-    stack.init()
-    try:
-        stack.start_synapse()
-        stack.start_bridge()
-        asyncio.run(stack.wait_background_updates())
-        yield stack, mail
-    finally:
-        stack.stop()
-        mail.stop()
+    with stack_with_mail(tmp_path_factory.mktemp("webclient"), organization_name=ORGANIZATION) as running:
+        yield running
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

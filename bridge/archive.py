@@ -1,8 +1,10 @@
 """Appending events to the encrypted, hash-chained archive.
 
 One appservice transaction is committed as one database transaction together with its
-txnId; the bridge answers Synapse only after the commit. A replayed txnId or an event
-already archived (for example by reconciliation) is a no-op.
+txnId; the bridge answers Synapse only after the commit. A txnId is a hint, never proof:
+Synapse on SQLite hands out ids 1, 2, ... again after a restart, so a known txnId still has
+its events checked one by one, and only an event already archived (by event id, which the
+archive enforces) is skipped.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ class ArchivedEvent:
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What one ingest did: whether the txn was a replay, and which rows it added."""
+    """What one ingest did: whether the txnId was already known, and which rows it added
+    (a known txnId may still add rows: ids repeat after a Synapse restart)."""
 
     replayed: bool
     appended: tuple[ArchivedEvent, ...]
@@ -146,6 +149,7 @@ class ArchiveWriter:
         source: str,
         fast: bool,
     ) -> tuple[IngestResult, tuple[int, bytes] | None]:
+        replayed = False
         if fast and self._head is not None:
             seq, prev = self._head
             fresh = _first_of_each(events)
@@ -154,8 +158,7 @@ class ArchiveWriter:
                 seen = await conn.scalar(
                     select(as_transactions.c.txn_id).where(as_transactions.c.txn_id == txn_id)
                 )
-                if seen is not None:
-                    return IngestResult(replayed=True, appended=()), None
+                replayed = seen is not None
             head = (
                 await conn.execute(
                     select(archive_events.c.seq, archive_events.c.row_hash)
@@ -200,7 +203,7 @@ class ArchiveWriter:
                         "rel_type": relation.rel_type,
                     }
                 )
-        if txn_id is not None:
+        if txn_id is not None and not replayed:
             await conn.execute(
                 insert(as_transactions).values(txn_id=txn_id, received_ts=now, event_count=len(rows))
             )
@@ -208,7 +211,7 @@ class ArchiveWriter:
             await conn.execute(insert(archive_events), rows)
         if relations:
             await conn.execute(insert(archive_relations), relations)
-        return IngestResult(replayed=False, appended=tuple(appended)), (seq, prev)
+        return IngestResult(replayed=replayed, appended=tuple(appended)), (seq, prev)
 
     @staticmethod
     async def _not_yet_archived(conn: AsyncConnection, events: Sequence[JsonDict]) -> list[JsonDict]:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive import ArchiveWriter
 from bridge.consumers import Dispatcher
-from bridge.heads import HeadScheduler
+from bridge.heads import HeadScheduler, HeadsLog
 from bridge.keyring import Sealer
 from bridge.media import MediaArchiver
 from bridge.reconcile import Reconciler
@@ -67,8 +67,14 @@ class ArchiveServices:
                     self._notify()
             except Exception as exc:  # noqa: BLE001 - Synapse's own retries still deliver
                 log.warning("reconciliation failed (%s); continuing", type(exc).__name__)
+        archive = self.settings.archive
         self.heads = HeadScheduler(
-            self.engine, self.http, admin_room_id, self.settings.archive.head_interval_hours * 3600
+            self.engine,
+            self.http,
+            admin_room_id,
+            archive.head_interval_minutes * 60,
+            self.settings.bot_user_id,
+            HeadsLog(self.settings.path(archive.heads_log), archive.heads_syslog),
         )
         self.heads.start()
 

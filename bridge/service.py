@@ -12,7 +12,7 @@ from mautrix.client.state_store import MemoryStateStore
 from mautrix.types import RoomID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.appservice import CarebridgeAppService
+from bridge.appservice import AIOHTTP_PARAMS, CarebridgeAppService
 from bridge.archive import ArchiveWriter, IngestResult
 from bridge.archive_services import ArchiveServices
 from bridge.bootstrap import ensure_admin_room, wait_for_bot_admin
@@ -22,6 +22,7 @@ from bridge.consumers import Dispatcher
 from bridge.db.engine import create_engine, migrate
 from bridge.keyring import LiveKeyring
 from bridge.metrics import MeteredArchiveWriter, instrument_engine, metrics_handler
+from bridge.readiness import Readiness
 from bridge.registration import Registration, load_registration
 from bridge.staff import StaffFeatures
 from bridge.webclient import WebClientSettings, create_web_app
@@ -55,6 +56,7 @@ class Bridge:
     archive_services: ArchiveServices | None = None
     admin_room_id: RoomID | None = None
     staff: StaffFeatures | None = None
+    readiness: Readiness | None = None
     ready: bool = False
     _extra_runners: list[web.AppRunner] = field(default_factory=list)
 
@@ -74,6 +76,7 @@ class Bridge:
             id=registration.id,
             log="carebridge.appservice",
             state_store=_MemoryASStateStore(),
+            aiohttp_params=AIOHTTP_PARAMS,
         )
         writer = MeteredArchiveWriter(engine, keyring)
         dispatcher = Dispatcher(engine, keyring)
@@ -82,7 +85,16 @@ class Bridge:
         bridge.compliance.register(dispatcher)
         bridge.archive_services = ArchiveServices(settings, registration.as_token, engine, keyring, writer)
         bridge.archive_services.register(dispatcher)
+        bridge.readiness = Readiness(
+            settings.readiness,
+            engine,
+            bridge.archive_services.http,
+            appservice.ping_self,
+            lambda: bridge.admin_room_id,
+        )
+        appservice.on_answer = bridge.readiness.record_answer
         appservice.app.router.add_get("/_carebridge/health", bridge._health)
+        appservice.app.router.add_get("/_carebridge/ready", bridge.readiness.handle)
         appservice.app.router.add_get("/metrics", metrics_handler(engine))
         return bridge
 
@@ -123,6 +135,8 @@ class Bridge:
             await self._start_web()
         self.ready = True
         self.appservice.ready = True
+        if self.readiness is not None:
+            self.readiness.start()
         log.info("bridge ready; bot %s, admin room %s", intent.mxid, self.admin_room_id)
 
     def web_settings(self) -> WebClientSettings:
@@ -155,6 +169,8 @@ class Bridge:
     async def stop(self) -> None:
         """Stop accepting transactions, finish consumers, close the database."""
         self.ready = False
+        if self.readiness is not None:
+            await self.readiness.stop()
         await self.appservice.stop()
         if self.compliance is not None:
             await self.compliance.stop()

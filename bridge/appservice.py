@@ -24,9 +24,9 @@ from collections.abc import Callable
 from aiohttp import web
 from mautrix.appservice import AppService
 
-from bridge.archive import ArchiveWriter, IngestResult
-from bridge.errors import matrix_error
-from bridge.intake import NotJson, parse_body
+from bridge.archive.intake import NotJson, parse_body
+from bridge.archive.writer import ArchiveWriter, IngestResult
+from bridge.core.errors import matrix_error
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import filetype
 
-from policy.staff_decision import TOO_LARGE, Decision, Reason, allow, refuse
+from policy.decision import TOO_LARGE, Decision
+from policy.staff_decision import Reason, allow, refuse
 
 OCTET_STREAM = "application/octet-stream"
 TEXT_PLAIN = "text/plain"

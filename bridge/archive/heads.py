@@ -99,7 +99,7 @@ async def publish_head(
     now = clock()
     try:
         event_id = await http.send_event(admin_room_id, HEAD_EVENT_TYPE, head_content(head, now))
-    except Exception:
+    except BaseException:  # also a cancelled send (shutdown timeout): the line is written
         if heads_log is not None:
             append_head(heads_log.path, head.seq, head.row_hash, now, None, heads_log.syslog)
         raise

@@ -109,6 +109,7 @@ class Child:
     argv: list[str]
     health_url: str
     log_path: Path
+    start_url: str | None = None  # what start-up waits for (default: health_url)
     proc: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     restarts: int = 0
@@ -194,6 +195,9 @@ class Supervisor:
                 [sys.executable, "-m", "bridge", "-c", str(self.config_path)],
                 f"http://{s.bridge.host}:{s.bridge.port}/_carebridge/ready",
                 logs / "bridge.out",
+                # Start-up waits until the bridge serves; a backlog to catch up on after
+                # downtime makes it not *ready* for a while, which `status` then shows.
+                start_url=f"http://{s.bridge.host}:{s.bridge.port}/_carebridge/health",
             ),
         ]
         turn = turnserver_argv(s)
@@ -241,7 +245,7 @@ class Supervisor:
                 raise SupervisorError(
                     f"{child.name} exited with code {code} during start-up; see {child.log_path}"
                 )
-            if healthy(child.health_url):
+            if healthy(child.start_url or child.health_url):
                 return
             time.sleep(0.25)
         raise SupervisorError(

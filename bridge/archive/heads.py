@@ -100,11 +100,9 @@ async def publish_head(
     try:
         event_id = await http.send_event(admin_room_id, HEAD_EVENT_TYPE, head_content(head, now))
     except BaseException:  # also a cancelled send (shutdown timeout): the line is written
-        if heads_log is not None:
-            append_head(heads_log.path, head.seq, head.row_hash, now, None, heads_log.syslog)
+        _log_line(heads_log, head, now, None)
         raise
-    if heads_log is not None:
-        append_head(heads_log.path, head.seq, head.row_hash, now, event_id, heads_log.syslog)
+    _log_line(heads_log, head, now, event_id)
     async with engine.begin() as conn:
         await conn.execute(
             insert(archive_heads).values(
@@ -117,6 +115,15 @@ async def publish_head(
         )
     log.info("published archive chain head seq=%d as %s in %s", head.seq, event_id, admin_room_id)
     return PublishedHead(head.seq, head.row_hash, now, event_id)
+
+
+def _log_line(heads_log: HeadsLog | None, head: Head, now: int, event_id: str | None) -> None:
+    if heads_log is None:
+        return
+    try:
+        append_head(heads_log.path, head.seq, head.row_hash, now, event_id, heads_log.syslog)
+    except OSError as exc:  # the Synapse copy still stands; say loudly that this one failed
+        log.error("could not append chain head seq=%d to the heads log %s (%s)", head.seq, heads_log.path, exc)
 
 
 def logged_heads(path: Path) -> list[PublishedHead]:

@@ -123,7 +123,7 @@ def _log_line(heads_log: HeadsLog | None, head: Head, now: int, event_id: str | 
     try:
         append_head(heads_log.path, head.seq, head.row_hash, now, event_id, heads_log.syslog)
     except OSError as exc:  # the Synapse copy still stands; say loudly that this one failed
-        log.error("could not append chain head seq=%d to the heads log %s (%s)", head.seq, heads_log.path, exc)
+        log.error("chain head seq=%d not appended to %s (%s)", head.seq, heads_log.path, exc)
 
 
 def logged_heads(path: Path) -> list[PublishedHead]:

@@ -103,8 +103,16 @@ class Bridge:
             self.dispatcher.notify()
 
     async def _health(self, _request: web.Request) -> web.Response:
+        """Liveness: 200 once started. The body still tells the truth about readiness
+        (`ready`, `reasons`); /_carebridge/ready answers 503 on it."""
+        reasons = self.readiness.reasons() if self.readiness is not None else []
         return web.json_response(
-            {"ready": self.ready, "admin_room": self.admin_room_id},
+            {
+                "started": self.ready,
+                "ready": self.ready and not reasons,
+                "reasons": reasons,
+                "admin_room": self.admin_room_id,
+            },
             status=200 if self.ready else 503,
         )
 

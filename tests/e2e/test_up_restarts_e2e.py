@@ -133,6 +133,12 @@ async def test_readiness_and_status_turn_unhealthy_while_the_archive_lags(up_sta
         assert "archive_lagging" in body["reasons"], body
         code, out, err = await cli("status", "-c", str(stack.config_path))
         assert code == 3 and "archive_lagging" in out, out + err
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{stack.bridge_url}/_carebridge/health") as resp,
+        ):
+            health = await resp.json()
+        assert health["started"] and not health["ready"] and "archive_lagging" in health["reasons"]
         assert await _metric(stack, "carebridge_ready") == 0
     finally:
         db.execute("ROLLBACK")

@@ -90,6 +90,16 @@ class ArchiveSettings(_Section):
     heads_syslog: bool = False
     reconcile_on_start: bool = True
 
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: object) -> object:
+        if isinstance(data, dict) and "head_interval_hours" in data:
+            raise ValueError(
+                "head_interval_hours was replaced by head_interval_minutes (default 5): heads "
+                "are now published within minutes of the archive growing"
+            )
+        return data
+
 
 class ReadinessSettings(_Section):
     """When the bridge reports itself not ready (/_carebridge/ready, `carebridge status`,

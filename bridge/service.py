@@ -99,8 +99,7 @@ class Bridge:
         return bridge
 
     def _committed(self, result: IngestResult) -> None:
-        if result.appended:
-            self.dispatcher.notify()
+        self.dispatcher.offer(result.appended)
 
     async def _health(self, _request: web.Request) -> web.Response:
         """Liveness: 200 once started. The body still tells the truth about readiness

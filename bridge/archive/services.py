@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bridge.archive.dispatcher import Dispatcher
 from bridge.archive.heads import HeadScheduler, HeadsLog
 from bridge.archive.keyring import Sealer
-from bridge.archive.media import MediaArchiver
+from bridge.archive.media import MEDIA_EVENT_TYPES, MediaArchiver
 from bridge.archive.reconcile import Reconciler
 from bridge.archive.writer import ArchiveWriter
 from bridge.core.synapse_http import SynapseHTTP
@@ -55,7 +55,7 @@ class ArchiveServices:
 
     def register(self, dispatcher: Dispatcher) -> None:
         """Add the media consumer (before the dispatcher starts)."""
-        dispatcher.add(MEDIA_CONSUMER, self.media.enqueue)
+        dispatcher.add(MEDIA_CONSUMER, self.media.enqueue, MEDIA_EVENT_TYPES)
         self.media.on_appended = dispatcher.notify
         self._notify = dispatcher.notify
 

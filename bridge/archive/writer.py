@@ -29,6 +29,11 @@ from bridge.db.tables import archive_events, archive_relations, as_transactions
 
 log = logging.getLogger(__name__)
 
+# Built once: constructing a statement per transaction costs more than running it.
+_INSERT_TXN = insert(as_transactions)
+_INSERT_EVENTS = insert(archive_events)
+_INSERT_RELATIONS = insert(archive_relations)
+
 JsonDict = dict[str, Any]
 MAX_ATTEMPTS = 8
 
@@ -200,13 +205,11 @@ class ArchiveWriter:
                     }
                 )
         if txn_id is not None and not replayed:
-            await conn.execute(
-                insert(as_transactions).values(txn_id=txn_id, received_ts=now, event_count=len(rows))
-            )
+            await conn.execute(_INSERT_TXN, {"txn_id": txn_id, "received_ts": now, "event_count": len(rows)})
         if rows:
-            await conn.execute(insert(archive_events), rows)
+            await conn.execute(_INSERT_EVENTS, rows)
         if relations:
-            await conn.execute(insert(archive_relations), relations)
+            await conn.execute(_INSERT_RELATIONS, relations)
         return IngestResult(replayed=replayed, appended=tuple(appended)), (seq, prev)
 
     @staticmethod

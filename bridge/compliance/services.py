@@ -13,7 +13,7 @@ from bridge.archive.dispatcher import Dispatcher
 from bridge.archive.writer import ArchivedEvent
 from bridge.compliance.commands.compliance import register_compliance_commands
 from bridge.compliance.commands.compliance_report import register_compliance_report
-from bridge.compliance.commands.consumer import CommandConsumer
+from bridge.compliance.commands.consumer import COMMAND_EVENT_TYPES, CommandConsumer
 from bridge.compliance.commands.framework import CommandRegistry
 from bridge.compliance.commands.matrix import BotClient, MautrixBot
 from bridge.compliance.commands.verify import ArchiveCheck
@@ -23,6 +23,7 @@ from bridge.compliance.scheduler import AdminApiTerminator, ComplianceScheduler,
 from bridge.compliance.sessions import SessionLedger
 from bridge.core.clock import Clock, SystemClock
 from config.settings import Settings
+from policy.session_record import SESSION_EVENT_TYPE
 
 
 class ComplianceServices:
@@ -63,8 +64,8 @@ class ComplianceServices:
 
     def register(self, dispatcher: Dispatcher) -> None:
         """Add the ledger and the command consumer to the dispatcher (before it starts)."""
-        dispatcher.add("compliance.sessions", self.ledger.handle)
-        dispatcher.add("compliance.commands", self._commands)
+        dispatcher.add("compliance.sessions", self.ledger.handle, [SESSION_EVENT_TYPE])
+        dispatcher.add("compliance.commands", self._commands, COMMAND_EVENT_TYPES)
 
     async def _commands(self, archived: ArchivedEvent) -> None:
         if self.consumer is not None:

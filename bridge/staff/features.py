@@ -19,10 +19,11 @@ from bridge.compliance.roster import RosterSource
 from bridge.db.directory import Directory
 from bridge.staff.calls.consumer import CallLog
 from bridge.staff.calls.missed import MissedCallWatcher
+from bridge.staff.calls.model import CALL_EVENTS
 from bridge.staff.calls.reporting import register_calls_command
 from bridge.staff.calls.store import CallStore
-from bridge.staff.channels import ClientChannels
-from bridge.staff.dms import DmRegistry
+from bridge.staff.channels import CHANNEL_EVENT_TYPES, ClientChannels
+from bridge.staff.dms import DM_EVENT_TYPES, DmRegistry
 from config.settings import Settings
 
 
@@ -41,9 +42,9 @@ class StaffFeatures:
 
     def install(self, dispatcher: Dispatcher) -> None:
         """Register the consumers (before the dispatcher starts)."""
-        dispatcher.add("channels", self.channels.handle)
-        dispatcher.add("dms", self.dms.handle)
-        dispatcher.add("calls", self.call_log.handle)
+        dispatcher.add("channels", self.channels.handle, CHANNEL_EVENT_TYPES)
+        dispatcher.add("dms", self.dms.handle, DM_EVENT_TYPES)
+        dispatcher.add("calls", self.call_log.handle, CALL_EVENTS)
 
     def register_commands(self, registry: CommandRegistry, directory: RosterSource) -> None:
         """Add `!calls` to the compliance bot; notices then use the organisation's time zone."""

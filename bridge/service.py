@@ -1,4 +1,5 @@
-"""The running bridge: database, archive writer, consumers and the appservice listener."""
+"""The running bridge: database, archive writer, consumers, the appservice listener and the
+three feature bundles (archive, compliance, staff; bridge.core.feature.Feature)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from bridge.archive.writer import ArchiveWriter, IngestResult
 from bridge.bootstrap import ensure_admin_room, wait_for_bot_admin
 from bridge.compliance.directory import org_directory
 from bridge.compliance.services import ComplianceServices
+from bridge.core.feature import Feature, FeatureContext
 from bridge.core.metrics import MeteredArchiveWriter, instrument_engine, metrics_handler
 from bridge.core.readiness import Readiness
 from bridge.core.registration import Registration, load_registration
@@ -52,10 +54,11 @@ class Bridge:
     appservice: CarebridgeAppService
     writer: ArchiveWriter
     dispatcher: Dispatcher
-    compliance: ComplianceServices | None = None
-    archive_services: ArchiveServices | None = None
+    # The feature bundles, which the bridge only starts and stops (bridge.core.feature).
+    compliance: Feature
+    archive_services: Feature
+    staff: Feature
     admin_room_id: RoomID | None = None
-    staff: StaffFeatures | None = None
     readiness: Readiness | None = None
     ready: bool = False
     _extra_runners: list[web.AppRunner] = field(default_factory=list)
@@ -80,15 +83,29 @@ class Bridge:
         )
         writer = MeteredArchiveWriter(engine, keyring)
         dispatcher = Dispatcher(engine, keyring)
-        bridge = cls(settings, registration, keyring, engine, appservice, writer, dispatcher)
-        bridge.compliance = ComplianceServices(settings, engine, org_directory(engine), registration.as_token)
-        bridge.compliance.register(dispatcher)
-        bridge.archive_services = ArchiveServices(settings, registration.as_token, engine, keyring, writer)
-        bridge.archive_services.register(dispatcher)
+        compliance = ComplianceServices(settings, engine, org_directory(engine), registration.as_token)
+        compliance.register(dispatcher)
+        archive_services = ArchiveServices(settings, registration.as_token, engine, keyring, writer)
+        archive_services.register(dispatcher)
+        staff = StaffFeatures(settings, engine)
+        staff.register(dispatcher)
+        staff.register_commands(compliance.commands, compliance.directory)
+        bridge = cls(
+            settings,
+            registration,
+            keyring,
+            engine,
+            appservice,
+            writer,
+            dispatcher,
+            compliance,
+            archive_services,
+            staff,
+        )
         bridge.readiness = Readiness(
             settings.readiness,
             engine,
-            bridge.archive_services.http,
+            archive_services.http,
             appservice.ping_self,
             lambda: bridge.admin_room_id,
         )
@@ -129,15 +146,12 @@ class Bridge:
         self.admin_room_id = await ensure_admin_room(
             intent, self.settings.bridge.admin_room_alias, self.settings.server_name
         )
-        self.staff = StaffFeatures(self.settings, self.engine, intent)
-        self.staff.install(self.dispatcher)
-        if self.compliance is not None:
-            self.staff.register_commands(self.compliance.commands, self.compliance.directory)
-            self.compliance.start(intent, self.admin_room_id)
+        ctx = FeatureContext(intent, self.admin_room_id)
+        # Compliance and staff consumers act as the bot: bound before the dispatcher runs.
+        await self.compliance.start(ctx)
+        await self.staff.start(ctx)
         await self.dispatcher.start()
-        await self.staff.start()
-        if self.archive_services is not None:
-            self.archive_services.start(self.admin_room_id)
+        await self.archive_services.start(ctx)
         if self.settings.web.enabled:
             await self._start_web()
         self.ready = True
@@ -179,13 +193,10 @@ class Bridge:
         if self.readiness is not None:
             await self.readiness.stop()
         await self.appservice.stop()
-        if self.compliance is not None:
-            await self.compliance.stop()
-        if self.archive_services is not None:
-            await self.archive_services.stop()
+        await self.compliance.stop()
+        await self.archive_services.stop()
         await self.dispatcher.stop()
-        if self.staff is not None:
-            await self.staff.stop()
+        await self.staff.stop()
         for runner in self._extra_runners:
             await runner.cleanup()
         await self.engine.dispose()

@@ -80,6 +80,18 @@ def validate_events(events: object) -> list[JsonDict]:
     return [_check_event(e) for e in events]
 
 
+async def read_head(conn: AsyncConnection) -> tuple[int, bytes]:
+    """The newest row's sequence number and row hash (0 and the genesis hash when empty)."""
+    head = (
+        await conn.execute(
+            select(archive_events.c.seq, archive_events.c.row_hash)
+            .order_by(archive_events.c.seq.desc())
+            .limit(1)
+        )
+    ).first()
+    return (int(head[0]), bytes(head[1])) if head else (0, GENESIS_HASH)
+
+
 def _first_of_each(events: Sequence[JsonDict]) -> list[JsonDict]:
     seen: set[str] = set()
     out = []
@@ -160,14 +172,7 @@ class ArchiveWriter:
                     select(as_transactions.c.txn_id).where(as_transactions.c.txn_id == txn_id)
                 )
                 replayed = seen is not None
-            head = (
-                await conn.execute(
-                    select(archive_events.c.seq, archive_events.c.row_hash)
-                    .order_by(archive_events.c.seq.desc())
-                    .limit(1)
-                )
-            ).first()
-            seq, prev = (head[0], bytes(head[1])) if head else (0, GENESIS_HASH)
+            seq, prev = await read_head(conn)
             fresh = await self._not_yet_archived(conn, events)
         now = self.clock()
         rows = []
@@ -222,9 +227,4 @@ class ArchiveWriter:
                 select(archive_events.c.event_id).where(archive_events.c.event_id.in_(chunk))
             )
             known.update(r[0] for r in result)
-        out = []
-        for event in events:
-            if event["event_id"] not in known:
-                known.add(event["event_id"])
-                out.append(event)
-        return out
+        return _first_of_each([e for e in events if e["event_id"] not in known])

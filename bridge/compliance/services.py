@@ -1,12 +1,12 @@
 """Login/logout compliance inside the bridge: the sessions ledger, the bot commands and
-the scheduler, wired to the dispatcher and started/stopped with the bridge.
+the scheduler, wired to the dispatcher and started/stopped with the bridge (a Feature,
+bridge.core.feature).
 
 Other features add bot commands through `commands` (a CommandRegistry) before start.
 """
 
 from __future__ import annotations
 
-from mautrix.appservice import IntentAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.dispatcher import Dispatcher
@@ -15,13 +15,14 @@ from bridge.compliance.commands.compliance import register_compliance_commands
 from bridge.compliance.commands.compliance_report import register_compliance_report
 from bridge.compliance.commands.consumer import COMMAND_EVENT_TYPES, CommandConsumer
 from bridge.compliance.commands.framework import CommandRegistry
-from bridge.compliance.commands.matrix import BotClient, MautrixBot
+from bridge.compliance.commands.matrix import MautrixBot
 from bridge.compliance.commands.verify import ArchiveCheck
 from bridge.compliance.reports import Reports
 from bridge.compliance.roster import RosterSource
-from bridge.compliance.scheduler import AdminApiTerminator, ComplianceScheduler, SessionTerminator
+from bridge.compliance.scheduler import AdminApiTerminator, ComplianceScheduler
 from bridge.compliance.sessions import SessionLedger
 from bridge.core.clock import Clock, SystemClock
+from bridge.core.feature import FeatureContext
 from config.settings import Settings
 from policy.session_record import SESSION_EVENT_TYPE
 
@@ -71,16 +72,10 @@ class ComplianceServices:
         if self.consumer is not None:
             await self.consumer.handle(archived)
 
-    def start(
-        self,
-        intent: IntentAPI,
-        admin_room_id: str,
-        bot: BotClient | None = None,
-        terminator: SessionTerminator | None = None,
-    ) -> None:
+    async def start(self, ctx: FeatureContext) -> None:
         """Bind to the bot and the admins' room (call before the dispatcher starts)."""
-        self.admin_room_id = admin_room_id
-        bot = bot or MautrixBot(intent)
+        self.admin_room_id = ctx.admin_room_id
+        bot = MautrixBot(ctx.intent)
         self.consumer = CommandConsumer(
             self.engine,
             self.commands,
@@ -95,7 +90,7 @@ class ComplianceServices:
             self.directory,
             self.reports,
             bot,
-            terminator or AdminApiTerminator(intent),
+            AdminApiTerminator(ctx.intent),
             self.settings.compliance,
             self.clock,
             self._room,

@@ -1,6 +1,6 @@
 """Channels against the real Synapse + bridge: who may create one, respond-only members.
 
-Acceptance (issue 6): a staff member without the right cannot create a channel (and sees
+A staff member without the right cannot create a channel (and sees
 why), a channel creator can; a respond-only member's top-level message is refused and
 their reply (and thread message) accepted.
 """

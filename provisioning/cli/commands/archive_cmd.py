@@ -15,12 +15,12 @@ from rich.table import Table
 from bridge.archive.heads import HeadsLog, PublishedHead, logged_heads, publish_head, published_heads
 from bridge.archive.keyring import Keyring, KeyringError
 from bridge.archive.verify import VerifyReport, verify_archive
+from bridge.core.files import write_private
 from bridge.core.registration import load_registration
 from bridge.core.synapse_http import SynapseHTTP
 from bridge.db.engine import create_engine, migrate
 from config.settings import Settings, load_settings
 from provisioning.cli.options import config_option, fail
-from provisioning.ops.files import write_private
 
 EXIT_BROKEN = 1
 EXIT_TAIL_UNCHECKED = 3

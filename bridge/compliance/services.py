@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.dispatcher import Dispatcher
 from bridge.archive.writer import ArchivedEvent
+from bridge.compliance.accounts import AccountLedger
 from bridge.compliance.commands.compliance import register_compliance_commands
 from bridge.compliance.commands.compliance_report import register_compliance_report
 from bridge.compliance.commands.consumer import COMMAND_EVENT_TYPES, CommandConsumer
@@ -23,7 +24,9 @@ from bridge.compliance.scheduler import AdminApiTerminator, ComplianceScheduler
 from bridge.compliance.sessions import SessionLedger
 from bridge.core.clock import Clock, SystemClock
 from bridge.core.feature import FeatureContext
+from bridge.db.directory import Directory
 from config.settings import Settings
+from policy.account_record import ACCOUNT_EVENT_TYPE
 from policy.session_record import SESSION_EVENT_TYPE
 
 
@@ -57,6 +60,7 @@ class ComplianceServices:
         )
         register_compliance_report(self.commands, settings, engine, as_token)
         self.ledger = SessionLedger(engine, settings.bot_user_id, self._room)
+        self.accounts = AccountLedger(Directory(engine), settings.bot_user_id, self._room)
         self.consumer: CommandConsumer | None = None
         self.scheduler: ComplianceScheduler | None = None
 
@@ -66,6 +70,7 @@ class ComplianceServices:
     def register(self, dispatcher: Dispatcher) -> None:
         """Add the ledger and the command consumer to the dispatcher (before it starts)."""
         dispatcher.add("compliance.sessions", self.ledger.handle, [SESSION_EVENT_TYPE])
+        dispatcher.add("compliance.accounts", self.accounts.handle, [ACCOUNT_EVENT_TYPE])
         dispatcher.add("compliance.commands", self._commands, COMMAND_EVENT_TYPES)
 
     async def _commands(self, archived: ArchivedEvent) -> None:

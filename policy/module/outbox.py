@@ -1,4 +1,4 @@
-"""The session records' outbox: written to disk before a record is sent, removed after.
+"""The audit records' outbox: written to disk before a record is sent, removed after.
 
 A login or logout record is evidence (45 CFR 164.312(b) audit controls, 164.308(a)(5)(ii)(C)
 log-in monitoring); kept only in memory until Synapse has sent it, a crash of Synapse loses
@@ -18,14 +18,15 @@ from pathlib import Path
 from typing import Any
 
 JsonDict = dict[str, Any]
+Record = tuple[str, JsonDict]  # (event type, content)
 
 
 class SessionOutbox:
-    """A FIFO of record contents, durable when `path` is given."""
+    """A FIFO of (event type, content) records, durable when `path` is given."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self._memory: deque[tuple[int, JsonDict]] = deque()
+        self._memory: deque[tuple[int, Record]] = deque()
         self._next = 1
         self._db: sqlite3.Connection | None = None
         if path is not None:
@@ -36,24 +37,26 @@ class SessionOutbox:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(
-                "CREATE TABLE IF NOT EXISTS outbox"
-                " (id INTEGER PRIMARY KEY AUTOINCREMENT, content TEXT NOT NULL)"
+                "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                " event_type TEXT NOT NULL, content TEXT NOT NULL)"
             )
 
-    def put(self, content: JsonDict) -> None:
+    def put(self, event_type: str, content: JsonDict) -> None:
         """Store one record (committed and synced before this returns)."""
         if self._db is None:
-            self._memory.append((self._next, content))
+            self._memory.append((self._next, (event_type, content)))
             self._next += 1
             return
-        self._db.execute("INSERT INTO outbox (content) VALUES (?)", (json.dumps(content),))
+        self._db.execute(
+            "INSERT INTO outbox (event_type, content) VALUES (?, ?)", (event_type, json.dumps(content))
+        )
 
-    def oldest(self) -> tuple[int, JsonDict] | None:
+    def oldest(self) -> tuple[int, Record] | None:
         """The record waiting longest, with its id, or None."""
         if self._db is None:
             return self._memory[0] if self._memory else None
-        row = self._db.execute("SELECT id, content FROM outbox ORDER BY id LIMIT 1").fetchone()
-        return (int(row[0]), json.loads(row[1])) if row else None
+        row = self._db.execute("SELECT id, event_type, content FROM outbox ORDER BY id LIMIT 1").fetchone()
+        return (int(row[0]), (str(row[1]), json.loads(row[2]))) if row else None
 
     def remove(self, record_id: int) -> None:
         """The record was sent: forget it."""

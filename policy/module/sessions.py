@@ -40,8 +40,8 @@ from policy.module.config import ModuleConfig
 from policy.module.guard import guarded
 from policy.module.login_hours import LoginHours
 from policy.module.metrics import count_refusal
-from policy.module.outbox import SessionOutbox, outbox_path
-from policy.session_reason import RequestFacts, classify_logout, is_login_request
+from policy.module.outbox import Record, SessionOutbox, outbox_path
+from policy.session_reason import LogoutCause, RequestFacts, classify_logout, is_login_request
 from policy.session_record import SESSION_EVENT_TYPE, FailureReason, Kind, SessionRecord
 
 log = logging.getLogger("carebridge.module")
@@ -99,7 +99,10 @@ class SessionRecorder:
         self._room_id: str | None = None
         self._outbox = SessionOutbox(outbox_path(config.outbox_dir, api.worker_name))
         if config.outbox_dir is None:
-            log.warning("no outbox_dir configured: session records wait for delivery in memory only")
+            log.warning("no outbox_dir configured: audit records wait for delivery in memory only")
+        # Sessions the module itself ends (a password change that asked to keep them):
+        # user id -> the cause to record instead of the (absent) request's.
+        self.forced_causes: dict[str, LogoutCause] = {}
         self._flushing = False
         self._attempts: dict[str, _Attempt] = {}
         api.register_account_validity_callbacks(on_user_login=self.on_user_login)
@@ -140,7 +143,7 @@ class SessionRecorder:
         """A session ended: record which device, when, and why (never the token)."""
         del access_token  # deliberately unused: tokens never leave Synapse
         request = current_request()
-        cause = classify_logout(request, user_id, self.config.bot_user_id)
+        cause = self.forced_causes.get(user_id) or classify_logout(request, user_id, self.config.bot_user_id)
         await self._emit(
             SessionRecord(
                 kind=Kind.LOGOUT,
@@ -239,9 +242,13 @@ class SessionRecorder:
         return int(self.api.get_current_time_msec())
 
     async def _emit(self, record: SessionRecord) -> None:
+        await self.emit(SESSION_EVENT_TYPE, record.content())
+
+    async def emit(self, event_type: str, content: dict[str, Any]) -> None:
+        """Queue one audit record for the administrators' room and try to deliver it."""
         if len(self._outbox) >= OUTBOX_MAX:
             log.error("session outbox holds %d undelivered records; is Synapse healthy?", OUTBOX_MAX)
-        self._outbox.put(record.content())
+        self._outbox.put(event_type, content)
         await self.flush()
 
     @guarded(on_error=None)
@@ -252,9 +259,9 @@ class SessionRecorder:
         self._flushing = True
         try:
             while (item := self._outbox.oldest()) is not None:
-                record_id, content = item
+                record_id, record = item
                 try:
-                    await self._send(content)
+                    await self._send(record)
                 except Exception as exc:  # noqa: BLE001 - keep the record, retry later
                     log.warning(
                         "session record not sent yet (%s); %d waiting", type(exc).__name__, len(self._outbox)
@@ -265,14 +272,14 @@ class SessionRecorder:
         finally:
             self._flushing = False
 
-    async def _send(self, content: dict[str, Any]) -> None:
+    async def _send(self, record: Record) -> None:
         if self._room_id is None:
             self._room_id, _ = await self.api.lookup_room_alias(self.config.admin_room_alias)
         await self.api.create_and_send_event_into_room(
             {
-                "type": SESSION_EVENT_TYPE,
+                "type": record[0],
                 "room_id": self._room_id,
                 "sender": self.config.bot_user_id,
-                "content": content,
+                "content": record[1],
             }
         )

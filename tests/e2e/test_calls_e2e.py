@@ -207,11 +207,16 @@ async def test_invite_in_three_person_room_is_hung_up(stack: Stack) -> None:
         )
         assert hangup["sender"] == stack.s.bot_user_id
         assert hangup["content"]["version"] == "1"
-        events = await timeline(people[2][1], room)
-        notices = [
-            e for e in events if e["type"] == "m.room.message" and e["content"].get("org.carebridge.call")
-        ]
-        assert notices and "person-to-person" in notices[0]["content"]["body"]
+
+        async def notices() -> list[dict[str, Any]]:
+            events = await timeline(people[2][1], room)
+            return [
+                e for e in events if e["type"] == "m.room.message" and e["content"].get("org.carebridge.call")
+            ]
+
+        # The bot posts its notice just after the hangup: wait for it too.
+        posted = await eventually(notices, what="the bot's notice")
+        assert "person-to-person" in posted[0]["content"]["body"]
 
         async def refused() -> CallRecord | None:
             record = await _call_record(stack, room, call_id)

@@ -161,7 +161,9 @@ async def test_channel_creator_creates_channel_with_policy_power_levels(stack: S
         levels = await eventually(policy_applied, what="the channel power levels")
         assert levels["users"][admin_id] == 50 and levels["users"][bot] == 100
         assert levels["redact"] == 100
-        assert await state(CHANNEL_STATE_TYPE) == channel_state_content(f"icu-nights-{tag}", access)
+        # The bridge writes the rights just after the power levels: wait for them too.
+        rights = await eventually(lambda: state(CHANNEL_STATE_TYPE), what="the channel rights")
+        assert rights == channel_state_content(f"icu-nights-{tag}", access)
         assert await state("m.room.history_visibility") == {"history_visibility": "shared"}
         assert await state("m.room.join_rules") == {"join_rule": "invite"}
         create = await state("m.room.create")

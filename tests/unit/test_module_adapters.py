@@ -52,8 +52,8 @@ def test_module_registers_every_enforcement_callback() -> None:
         "user_may_invite",
         "user_may_send_3pid_invite",
         "check_event_for_spam",
-        "user_may_send_state_event",
         "user_may_publish_room",
+        "user_may_create_room_alias",
         "check_media_file_for_spam",
         "check_login_for_spam",
     } <= spam

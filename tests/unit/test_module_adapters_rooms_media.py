@@ -84,6 +84,12 @@ async def test_invites_go_only_to_working_local_accounts(tmp_path: Path) -> None
     assert email[0] == Codes.FORBIDDEN and email[1]["org.carebridge.reason"] == "third-party-invite"
 
 
+def state_event(event_type: str, sender: str, content: dict[str, Any]) -> Any:
+    return SimpleNamespace(
+        type=event_type, sender=sender, room_id="!r:clinic.example", content=content, is_state=lambda: True
+    )
+
+
 async def test_a_failing_invite_check_refuses_with_a_clear_message(tmp_path: Path) -> None:
     api = module_api()
     api.get_userinfo_by_id = AsyncMock(side_effect=RuntimeError("database gone"))
@@ -92,13 +98,14 @@ async def test_a_failing_invite_check_refuses_with_a_clear_message(tmp_path: Pat
 
 
 async def test_history_visibility_cannot_be_narrowed(tmp_path: Path) -> None:
+    """A narrowed history setting is refused with the organisation's words and reason code."""
     rules = RoomRules(config(tmp_path), module_api())
-    room = "!r:clinic.example"
-    narrowed = {"history_visibility": "joined"}
-    code, body = await rules.user_may_send_state_event(LEAD, room, "m.room.history_visibility", "", narrowed)
-    assert code == Codes.FORBIDDEN and body["org.carebridge.reason"] == "history-visibility-not-shared"
-    named = await rules.user_may_send_state_event(LEAD, room, "m.room.name", "", {"name": "Ward 3"})
-    assert named == NOT_SPAM
+    narrowed = state_event("m.room.history_visibility", LEAD, {"history_visibility": "joined"})
+    with pytest.raises(SynapseError) as refused:
+        await rules.check_state_allowed(narrowed, {})
+    assert refused.value.code == 403 and refused.value.errcode == Codes.FORBIDDEN
+    named = state_event("m.room.name", LEAD, {"name": "Ward 3"})
+    assert await rules.check_state_allowed(named, {}) == (True, None)
 
 
 async def test_uploads_over_the_limit_get_413_with_the_configured_message(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ them. Never run `playwright install`: the system Chromium is used.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -224,11 +225,17 @@ class WebClient:
         return list(found)
 
     async def screenshot(self, name: str, guide: bool = False) -> Path:
-        """Save a PNG under test-artifacts/webclient/ (and docs/staff/img/ for the guide)."""
-        folder = GUIDE_IMAGES if guide else ARTIFACTS
+        """Save a PNG under test-artifacts/webclient/ (guide screens under its guide/ folder).
+
+        With CAREBRIDGE_UPDATE_GUIDE_IMAGES=1 the guide's screens are also written to
+        docs/staff/img/, so a normal test run leaves the committed docs untouched."""
+        folder = ARTIFACTS / "guide" if guide else ARTIFACTS
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{name}.png"
         await self.page.screenshot(path=str(path))
+        if guide and os.environ.get("CAREBRIDGE_UPDATE_GUIDE_IMAGES") == "1":
+            GUIDE_IMAGES.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, GUIDE_IMAGES / path.name)
         return path
 
 

@@ -1,4 +1,5 @@
-"""The running bridge: database, archive writer, consumers and the appservice listener."""
+"""The running bridge: database, archive writer, consumers, the appservice listener and the
+three feature bundles (archive, compliance, staff; bridge.core.feature.Feature)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from mautrix.client.state_store import MemoryStateStore
 from mautrix.types import RoomID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.appservice import CarebridgeAppService
+from bridge.appservice import AIOHTTP_PARAMS, CarebridgeAppService
 from bridge.archive.dispatcher import Dispatcher
 from bridge.archive.keyring import LiveKeyring
 from bridge.archive.services import ArchiveServices
@@ -20,9 +21,12 @@ from bridge.archive.writer import ArchiveWriter, IngestResult
 from bridge.bootstrap import ensure_admin_room, wait_for_bot_admin
 from bridge.compliance.directory import org_directory
 from bridge.compliance.services import ComplianceServices
+from bridge.core.feature import Feature, FeatureContext
 from bridge.core.metrics import MeteredArchiveWriter, instrument_engine, metrics_handler
+from bridge.core.readiness import Readiness
 from bridge.core.registration import Registration, load_registration
 from bridge.db.engine import create_engine, migrate
+from bridge.staff.account_api import AccountApiSettings
 from bridge.staff.features import StaffFeatures
 from bridge.webclient import WebClientSettings, create_web_app
 from config.settings import Settings
@@ -51,10 +55,12 @@ class Bridge:
     appservice: CarebridgeAppService
     writer: ArchiveWriter
     dispatcher: Dispatcher
-    compliance: ComplianceServices | None = None
-    archive_services: ArchiveServices | None = None
+    # The feature bundles, which the bridge only starts and stops (bridge.core.feature).
+    compliance: Feature
+    archive_services: Feature
+    staff: Feature
     admin_room_id: RoomID | None = None
-    staff: StaffFeatures | None = None
+    readiness: Readiness | None = None
     ready: bool = False
     _extra_runners: list[web.AppRunner] = field(default_factory=list)
 
@@ -74,15 +80,39 @@ class Bridge:
             id=registration.id,
             log="carebridge.appservice",
             state_store=_MemoryASStateStore(),
+            aiohttp_params=AIOHTTP_PARAMS,
         )
         writer = MeteredArchiveWriter(engine, keyring)
         dispatcher = Dispatcher(engine, keyring)
-        bridge = cls(settings, registration, keyring, engine, appservice, writer, dispatcher)
-        bridge.compliance = ComplianceServices(settings, engine, org_directory(engine), registration.as_token)
-        bridge.compliance.register(dispatcher)
-        bridge.archive_services = ArchiveServices(settings, registration.as_token, engine, keyring, writer)
-        bridge.archive_services.register(dispatcher)
+        compliance = ComplianceServices(settings, engine, org_directory(engine), registration.as_token)
+        compliance.register(dispatcher)
+        archive_services = ArchiveServices(settings, registration.as_token, engine, keyring, writer)
+        archive_services.register(dispatcher)
+        staff = StaffFeatures(settings, engine)
+        staff.register(dispatcher)
+        staff.register_commands(compliance.commands, compliance.directory)
+        bridge = cls(
+            settings,
+            registration,
+            keyring,
+            engine,
+            appservice,
+            writer,
+            dispatcher,
+            compliance,
+            archive_services,
+            staff,
+        )
+        bridge.readiness = Readiness(
+            settings.readiness,
+            engine,
+            archive_services.http,
+            appservice.ping_self,
+            lambda: bridge.admin_room_id,
+        )
+        appservice.on_answer = bridge.readiness.record_answer
         appservice.app.router.add_get("/_carebridge/health", bridge._health)
+        appservice.app.router.add_get("/_carebridge/ready", bridge.readiness.handle)
         appservice.app.router.add_get("/metrics", metrics_handler(engine))
         return bridge
 
@@ -90,8 +120,16 @@ class Bridge:
         self.dispatcher.offer(result.appended)
 
     async def _health(self, _request: web.Request) -> web.Response:
+        """Liveness: 200 once started. The body still tells the truth about readiness
+        (`ready`, `reasons`); /_carebridge/ready answers 503 on it."""
+        reasons = self.readiness.reasons() if self.readiness is not None else []
         return web.json_response(
-            {"ready": self.ready, "admin_room": self.admin_room_id},
+            {
+                "started": self.ready,
+                "ready": self.ready and not reasons,
+                "reasons": reasons,
+                "admin_room": self.admin_room_id,
+            },
             status=200 if self.ready else 503,
         )
 
@@ -109,19 +147,18 @@ class Bridge:
         self.admin_room_id = await ensure_admin_room(
             intent, self.settings.bridge.admin_room_alias, self.settings.server_name
         )
-        self.staff = StaffFeatures(self.settings, self.engine, intent)
-        self.staff.install(self.dispatcher)
-        if self.compliance is not None:
-            self.staff.register_commands(self.compliance.commands, self.compliance.directory)
-            self.compliance.start(intent, self.admin_room_id)
+        ctx = FeatureContext(intent, self.admin_room_id)
+        # Compliance and staff consumers act as the bot: bound before the dispatcher runs.
+        await self.compliance.start(ctx)
+        await self.staff.start(ctx)
         await self.dispatcher.start()
-        await self.staff.start()
-        if self.archive_services is not None:
-            self.archive_services.start(self.admin_room_id)
+        await self.archive_services.start(ctx)
         if self.settings.web.enabled:
             await self._start_web()
         self.ready = True
         self.appservice.ready = True
+        if self.readiness is not None:
+            self.readiness.start()
         log.info("bridge ready; bot %s, admin room %s", intent.mxid, self.admin_room_id)
 
     def web_settings(self) -> WebClientSettings:
@@ -137,7 +174,8 @@ class Bridge:
 
     async def _start_web(self) -> None:
         """Serve the web client and .well-known on the public listener."""
-        runner = web.AppRunner(create_web_app(self.web_settings()), access_log=None)
+        api = AccountApiSettings(synapse_url=self.settings.synapse.url, engine=self.engine)
+        runner = web.AppRunner(create_web_app(self.web_settings(), api), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, self.settings.web.host, self.settings.web.port).start()
         self._extra_runners.append(runner)
@@ -154,14 +192,13 @@ class Bridge:
     async def stop(self) -> None:
         """Stop accepting transactions, finish consumers, close the database."""
         self.ready = False
+        if self.readiness is not None:
+            await self.readiness.stop()
         await self.appservice.stop()
-        if self.compliance is not None:
-            await self.compliance.stop()
-        if self.archive_services is not None:
-            await self.archive_services.stop()
+        await self.compliance.stop()
+        await self.archive_services.stop()
         await self.dispatcher.stop()
-        if self.staff is not None:
-            await self.staff.stop()
+        await self.staff.stop()
         for runner in self._extra_runners:
             await runner.cleanup()
         await self.engine.dispose()

@@ -1,7 +1,8 @@
 """The archive's background services in the bridge: media copies, reconciliation, heads.
 
-Bridge (bridge/service.py) builds one of these and calls register() before the
-dispatcher starts, start() once the administrators' room exists, and stop() on shutdown.
+A Feature (bridge.core.feature): Bridge (bridge/service.py) builds one of these and calls
+register() before the dispatcher starts, start() once the dispatcher runs, and stop() on
+shutdown.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.dispatcher import Dispatcher
-from bridge.archive.heads import HeadScheduler
+from bridge.archive.heads import HeadScheduler, HeadsLog
 from bridge.archive.keyring import Sealer
 from bridge.archive.media import MEDIA_EVENT_TYPES, MediaArchiver
 from bridge.archive.reconcile import Reconciler
 from bridge.archive.writer import ArchiveWriter
+from bridge.core.feature import FeatureContext
 from bridge.core.synapse_http import SynapseHTTP
 from config.settings import Settings
 
@@ -67,15 +69,24 @@ class ArchiveServices:
                     self._notify()
             except Exception as exc:  # noqa: BLE001 - Synapse's own retries still deliver
                 log.warning("reconciliation failed (%s); continuing", type(exc).__name__)
+        archive = self.settings.archive
         self.heads = HeadScheduler(
-            self.engine, self.http, admin_room_id, self.settings.archive.head_interval_hours * 3600
+            self.engine,
+            self.http,
+            admin_room_id,
+            archive.head_interval_minutes * 60,
+            self.settings.bot_user_id,
+            HeadsLog(self.settings.path(archive.heads_log), archive.heads_syslog),
         )
         self.heads.start()
 
-    def start(self, admin_room_id: str) -> None:
-        """Start the media worker, then reconcile and publish heads in the background."""
+    async def start(self, ctx: FeatureContext) -> None:
+        """Start the media worker, then reconcile and publish heads (to the admins' room)
+        in the background."""
         self.media.start()
-        self._startup = asyncio.create_task(self._after_start(admin_room_id), name="carebridge-archive-start")
+        self._startup = asyncio.create_task(
+            self._after_start(ctx.admin_room_id), name="carebridge-archive-start"
+        )
 
     async def stop(self) -> None:
         """Stop every background task and close the HTTP client."""

@@ -19,6 +19,7 @@ class ModuleConfig:
     bot_user_id: str
     admin_room_alias: str
     policy_file: str | None = None
+    outbox_dir: str | None = None
     staff: StaffConfig = field(default_factory=lambda: StaffConfig.parse(None))
 
     @classmethod
@@ -38,8 +39,11 @@ class ModuleConfig:
         policy_file = raw.get("policy_file")
         if policy_file is not None and not isinstance(policy_file, str):
             raise ModuleConfigError("carebridge module config: policy_file must be a path")
+        outbox_dir = raw.get("outbox_dir")
+        if outbox_dir is not None and (not isinstance(outbox_dir, str) or not outbox_dir.startswith("/")):
+            raise ModuleConfigError("carebridge module config: outbox_dir must be an absolute directory path")
         try:
             staff = StaffConfig.parse(raw.get("staff"))
         except StaffConfigError as exc:
             raise ModuleConfigError(str(exc)) from None
-        return cls(raw["bot_user_id"], raw["admin_room_alias"], policy_file, staff)
+        return cls(raw["bot_user_id"], raw["admin_room_alias"], policy_file, outbox_dir, staff)

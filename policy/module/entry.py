@@ -17,12 +17,14 @@ from typing import Any
 
 from synapse.module_api import ModuleApi
 
+from policy.module.accounts import AccountRules
 from policy.module.admin_room import AdminRoomRules
 from policy.module.config import ModuleConfig
 from policy.module.direct import DirectRoomsResource
 from policy.module.guard import guarded
 from policy.module.login_limits import RateLimitedLogins
 from policy.module.media import MediaRules
+from policy.module.messages import MessageRules
 from policy.module.presence import PresenceRules
 from policy.module.redaction import RetentionRules
 from policy.module.rooms import RoomRules
@@ -40,11 +42,13 @@ class CarebridgeModule:
         api.register_account_validity_callbacks(on_user_registration=self.on_user_registration)
         RoomRules(config, api).register()
         AdminRoomRules(config, api).register()
+        MessageRules(config, api).register()
         PresenceRules(api).register()
         MediaRules(config, api).register()
         DirectRoomsResource.register(config, api)
         self.sessions = SessionRecorder(config, api)
         RateLimitedLogins.install(api, self.sessions)
+        AccountRules(config, api, self.sessions).register()
         RetentionRules(config, api).register()
         if api.should_run_background_tasks():
             api.delayed_background_call(1000, self._ensure_bot_admin, desc="carebridge_bot_admin")

@@ -18,8 +18,8 @@ import yaml
 from signedjson.key import generate_signing_key, write_signing_keys
 
 from bridge.archive.keyring import Keyring
+from bridge.core.files import write_private
 from config.settings import CallsSettings, FilesSettings, SignInSettings
-from provisioning.ops.files import write_private
 from provisioning.ops.sign_in import sign_in_block
 from provisioning.ops.templates import render
 from provisioning.ops.turn import render_turn_config, turn_uris
@@ -53,6 +53,7 @@ class InitOptions:
     # (e.g. /data inside containers), the public https URL, where Synapse reaches the
     # bridge, and TURN. None/empty: the embedded defaults derived from the fields above.
     runtime_dir: Path | None = None
+    module_outbox_dir: str | None = None  # default: <data dir>/module-outbox
     public_url: str | None = None
     appservice_url: str | None = None
     turn_uris: tuple[str, ...] = ()
@@ -194,6 +195,7 @@ def init_data_dir(opts: InitOptions) -> Path:
         turn_user_lifetime="1h",
         sign_in_block=sign_in_block(sign_in),
         testing=opts.testing,
+        module_outbox_dir=opts.module_outbox_dir or str(seen_dir / "module-outbox"),
     )
     write_private(data_dir / "homeserver.yaml", homeserver)
     write_private(
@@ -229,7 +231,7 @@ def init_data_dir(opts: InitOptions) -> Path:
     settings["sign_in"] = sign_in.model_dump(mode="json")
     header = (
         "# Carebridge settings, written by `carebridge init`.\n"
-        "# Every key is documented in config/carebridge.example.yaml and the README.\n"
+        "# Every key is documented in config/carebridge.example.yaml and docs/operator/configuration.md.\n"
     )
     write_private(config_path, header + yaml.safe_dump(settings, sort_keys=False))
     return config_path

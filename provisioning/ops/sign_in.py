@@ -12,8 +12,8 @@ import json
 import re
 from pathlib import Path
 
+from bridge.core.files import write_private
 from config.settings import Settings, SignInSettings
-from provisioning.ops.files import write_private
 
 BEGIN = "# --- Sign-in limits: carebridge.yaml sign_in: (rewritten by `carebridge up`) ---"
 END = "# --- end of sign-in limits ---"

@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
+from bridge.core.files import write_private
 from config.settings import Settings
 from provisioning.ops.dbcopy import sqlite_online_backup
-from provisioning.ops.files import write_private
 
 DB_MEMBER = "synapse/homeserver.db"
 MEDIA_PREFIX = "synapse-media/"

@@ -19,11 +19,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
+from mautrix.errors import MatrixRequestError
 from mautrix.types import RoomID, UserID
 
 from bridge.core.clock import now_ms
-from bridge.core.matrix_errors import MatrixError, SynapseUnavailable
+from bridge.core.matrix_errors import SynapseUnavailable, matrix_error
 from bridge.db.directory import Directory, DirectoryChannel, DirectoryUser
+from bridge.db.initial_passwords import InitialPasswords
 from config.settings import Settings
 from policy.channel_power import CHANNEL_STATE_TYPE
 from provisioning.org.actions import (
@@ -112,8 +114,8 @@ class Applier:
         try:
             await step(action)
             self.result.done += 1
-        except (MatrixError, SynapseUnavailable, OSError) as exc:
-            detail = exc.errcode if isinstance(exc, MatrixError) else type(exc).__name__
+        except (MatrixRequestError, SynapseUnavailable, OSError) as exc:
+            detail = exc.errcode if isinstance(exc, MatrixRequestError) else type(exc).__name__
             self.result.failures.append((action.kind, action.target, detail))
             log.warning("%s %s failed: %s", action.kind, action.target, detail)
         finally:
@@ -228,11 +230,11 @@ class Applier:
     async def _join_step(self, action: JoinMember) -> None:
         room_id = action.room_id or self.result.room_ids.get(action.channel_name)
         if room_id is None:
-            raise MatrixError(0, "M_NOT_FOUND", "channel room was not created")
+            raise matrix_error(0, "M_NOT_FOUND", "channel room was not created")
         self.result.room_ids.setdefault(action.channel_name, room_id)
         ready = self._ready.get(action.user_id)
         if ready is not None and not await ready:
-            raise MatrixError(0, "M_NOT_FOUND", "account was not created")
+            raise matrix_error(0, "M_NOT_FOUND", "account was not created")
         await self.client.force_join(room_id, action.user_id)
 
     async def _join_phase(self, joins: Sequence[JoinMember]) -> bool:
@@ -304,6 +306,7 @@ class Applier:
                     self.advance(action)
         finally:
             started = time.perf_counter()
+            await InitialPasswords(self.directory.engine).mark(c.user_id for c in self._creds)
             self.result.delivery = await deliver(self._creds, self.settings)
             self.result.timings["passwords"] = time.perf_counter() - started
             self.result.writes = self.client.writes - writes_before

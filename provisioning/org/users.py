@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from bridge.core.clock import now_ms
 from bridge.db.directory import DirectoryUser
+from bridge.db.initial_passwords import InitialPasswords
 from config.org import User
 from provisioning.org.admin_api import os_operator
 from provisioning.org.delivery import Credential, DeliveryReport, deliver, remove_superseded_password_files
@@ -97,6 +98,7 @@ async def add_user(
             )
         ]
     )
+    await InitialPasswords(session.directory.engine).mark([user_id])
     await refresh_policy_file(session)
     channels = await join_group_channels(session, user_id)
     await sync_admins(session)
@@ -115,6 +117,7 @@ async def reset_password(session: Session, who: str) -> tuple[UserID, DeliveryRe
     row = await session.directory.user(user_id)
     password = generate_password()
     await session.client.reset_password(user_id, password, logout_devices=True, operator=os_operator())
+    await InitialPasswords(session.directory.engine).mark([user_id])
     username = user_id[1:].split(":", 1)[0]
     cred = Credential(
         user_id,

@@ -15,17 +15,11 @@ from bridge.archive.reader import iter_events
 from bridge.archive.writer import ArchiveWriter
 from bridge.db.engine import create_engine, current_revisions, migrate, script_heads
 from bridge.db.tables import archive_events, as_transactions
+from tests.archive_helpers import message_event
 
 
 def event(body: str = "hello", room: str = "!r:test") -> dict[str, Any]:
-    return {
-        "event_id": f"${secrets.token_hex(8)}",
-        "room_id": room,
-        "sender": "@a:test",
-        "type": "m.room.message",
-        "origin_server_ts": 1_700_000_000_000,
-        "content": {"msgtype": "m.text", "body": body},
-    }
+    return message_event({"msgtype": "m.text", "body": body}, room_id=room, ts=1_700_000_000_000)
 
 
 async def rows(engine: Any) -> list[Any]:
@@ -59,6 +53,26 @@ async def test_txn_committed_once_and_replay_is_noop(db_url: str) -> None:
         async with engine.connect() as conn:
             assert await conn.scalar(select(func.count()).select_from(archive_events)) == 3
             assert await conn.scalar(select(func.count()).select_from(as_transactions)) == 2
+    finally:
+        await engine.dispose()
+
+
+async def test_reused_txn_id_archives_the_events_not_yet_archived(db_url: str) -> None:
+    """Synapse on SQLite numbers transactions from 1 again after a restart: a known txnId
+    whose events are not all archived gets the missing ones archived, each exactly once."""
+    engine = create_engine(db_url)
+    await migrate(engine)
+    writer = ArchiveWriter(engine, Keyring.generate())
+    try:
+        before = [event("a"), event("b")]
+        await writer.ingest_transaction("1", before)
+        after_restart = [before[1], event("c"), event("d")]
+        for _ in range(2):  # the fast path and, on the retry, the careful one
+            result = await writer.ingest_transaction("1", after_restart)
+            assert result.replayed
+        async with engine.connect() as conn:
+            ids = [r[0] for r in await conn.execute(select(archive_events.c.event_id))]
+        assert sorted(ids) == sorted(e["event_id"] for e in [*before, *after_restart[1:]])
     finally:
         await engine.dispose()
 

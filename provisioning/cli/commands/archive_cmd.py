@@ -12,15 +12,16 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from bridge.archive.heads import PublishedHead, publish_head, published_heads
+from bridge.archive.heads import HeadsLog, PublishedHead, logged_heads, publish_head, published_heads
 from bridge.archive.keyring import Keyring, KeyringError
+from bridge.archive.synapse_check import SynapseComparison, compare_with_synapse
 from bridge.archive.verify import VerifyReport, verify_archive
+from bridge.core.files import write_private
 from bridge.core.registration import load_registration
 from bridge.core.synapse_http import SynapseHTTP
 from bridge.db.engine import create_engine, migrate
 from config.settings import Settings, load_settings
 from provisioning.cli.options import config_option, fail
-from provisioning.ops.files import write_private
 
 EXIT_BROKEN = 1
 EXIT_TAIL_UNCHECKED = 3
@@ -48,6 +49,10 @@ async def _published(settings: Settings) -> list[PublishedHead]:
         return [h async for h in published_heads(http, room_id, settings.bot_user_id)]
 
 
+def _heads_log(settings: Settings) -> HeadsLog:
+    return HeadsLog(settings.path(settings.archive.heads_log), settings.archive.heads_syslog)
+
+
 async def _verify(settings: Settings, offline: bool, media: bool) -> tuple[VerifyReport, str | None]:
     tail_error = None
     heads: list[PublishedHead] | None = None
@@ -56,6 +61,10 @@ async def _verify(settings: Settings, offline: bool, media: bool) -> tuple[Verif
             heads = await _published(settings)
         except Exception as exc:  # noqa: BLE001 - reported, and the exit code says so
             tail_error = f"could not read the published chain heads from Synapse ({exc})"
+    heads_log = _heads_log(settings).path
+    if heads_log.exists():
+        # The heads log is a second copy outside the database, read even offline.
+        heads = [*(heads or []), *logged_heads(heads_log)]
     engine = create_engine(settings.database_url)
     try:
         await migrate(engine)
@@ -87,29 +96,82 @@ def _print_report(report: VerifyReport, tail_error: str | None, offline: bool) -
         console.print("[bold green]OK[/]: no row changed, removed, reordered or inserted.")
 
 
+async def _against_synapse(settings: Settings) -> SynapseComparison:
+    engine = create_engine(settings.database_url)
+    try:
+        async with _synapse(settings) as http:
+            found = await compare_with_synapse(engine, http)
+            if not found.ok:
+                room_id = await http.resolve_alias(settings.admin_room_alias)
+                await http.send_event(
+                    room_id, "m.room.message", {"msgtype": "m.text", "body": found.alert_text()}
+                )
+            return found
+    finally:
+        await engine.dispose()
+
+
+def _print_synapse(found: SynapseComparison) -> None:
+    console = Console()
+    table = Table(title="Archive against Synapse", show_header=False)
+    table.add_row("rooms compared", str(found.rooms_checked))
+    table.add_row("archived events compared", str(found.events_checked))
+    table.add_row("archived media compared", str(found.media_checked))
+    console.print(table)
+    for f in found.findings:
+        console.print(f"[bold red]{f.kind.upper()}[/] {f.item} in {f.room_id}: {f.detail}")
+    if found.ok:
+        console.print("[bold green]OK[/]: Synapse still holds every archived event and media file.")
+    else:
+        console.print("An alert was posted to the administrators' room.")
+
+
 @archive_group.command("verify")
 @config_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--offline", is_flag=True, help="Do not ask Synapse for the published heads (tail unchecked).")
 @click.option("--no-media", is_flag=True, help="Skip checking the archived media files.")
-def verify_command(config_path: Path, fmt: str, offline: bool, no_media: bool) -> None:
+@click.option(
+    "--against-synapse",
+    is_flag=True,
+    help="Also report archived events and media Synapse no longer holds (purged or deleted "
+    "through its admin API), and alert the administrators' room if any.",
+)
+def verify_command(config_path: Path, fmt: str, offline: bool, no_media: bool, against_synapse: bool) -> None:
     """Check the archive without the decryption key.
 
     Walks the hash chain from the first row and names the first broken link (a row
     changed, removed, reordered or inserted), compares the archive with every chain head
-    the bridge published in the administrators' room (read from Synapse, so a deleted tail
-    or a recomputed chain is found), and checks every archived media file.
+    the bridge published in the administrators' room (read from Synapse) and in the heads
+    log file (archive.heads_log, read even with --offline), so a deleted tail or a
+    recomputed chain is found, and checks every archived media file.
+
+    With --against-synapse, every room and media file the archive holds is compared with
+    what Synapse still has: events purged with the admin API's purge_history, rooms gone,
+    media deleted or quarantined are listed, and an alert is posted to the administrators'
+    room. (Synapse offers no hook to refuse those admin operations; this finds them.)
 
     Exit code: 0 all good; 1 a problem was found; 3 the chain is intact but the published
     heads could not be read from Synapse (use --offline to skip that check on purpose).
     """
+    if against_synapse and offline:
+        fail("--against-synapse needs Synapse; leave out --offline")
     settings = load_settings(config_path)
     report, tail_error = asyncio.run(_verify(settings, offline, not no_media))
+    synapse = None
+    if against_synapse:
+        try:
+            synapse = asyncio.run(_against_synapse(settings))
+        except Exception as exc:  # noqa: BLE001 - one clear line instead of a traceback
+            fail(f"could not compare the archive with Synapse: {exc}", code=1)
     if fmt == "json":
-        click.echo(json.dumps({**report.to_json(), "tail_error": tail_error}, indent=2))
+        extra = {"synapse": synapse.to_json()} if synapse is not None else {}
+        click.echo(json.dumps({**report.to_json(), "tail_error": tail_error, **extra}, indent=2))
     else:
         _print_report(report, tail_error, offline)
-    if not report.ok:
+        if synapse is not None:
+            _print_synapse(synapse)
+    if not report.ok or (synapse is not None and not synapse.ok):
         sys.exit(EXIT_BROKEN)
     if tail_error:
         sys.exit(EXIT_TAIL_UNCHECKED)
@@ -148,7 +210,8 @@ def rotate_key_command(config_path: Path) -> None:
 def publish_head_command(config_path: Path) -> None:
     """Post the archive's chain head to the administrators' room now.
 
-    The bridge does this by itself at least daily (archive.head_interval_hours); use this
+    The bridge does this by itself within minutes of the archive growing
+    (archive.head_interval_minutes) and at a clean stop; use this
     before and after maintenance, or before handing a copy of the archive to an auditor.
     """
     settings = load_settings(config_path)
@@ -159,7 +222,7 @@ def publish_head_command(config_path: Path) -> None:
             await migrate(engine)
             async with _synapse(settings) as http:
                 room_id = await http.resolve_alias(settings.admin_room_alias)
-                return await publish_head(engine, http, room_id)
+                return await publish_head(engine, http, room_id, heads_log=_heads_log(settings))
         finally:
             await engine.dispose()
 

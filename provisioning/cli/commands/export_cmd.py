@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import cast
 
 import click
+from mautrix.errors import MatrixRequestError
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -19,7 +20,7 @@ from bridge.archive.export.stream import ExportFilter
 from bridge.archive.export.targets import ExportTargetError, resolve_room, resolve_user
 from bridge.archive.keyring import KeyringError, LiveKeyring
 from bridge.archive.writer import ArchiveWriter
-from bridge.core.matrix_errors import MatrixError, SynapseUnavailable
+from bridge.core.matrix_errors import SynapseUnavailable
 from bridge.core.registration import load_registration
 from bridge.db.engine import create_engine, migrate
 from config.settings import Settings, load_settings
@@ -49,7 +50,7 @@ async def _lookup_alias(settings: Settings, alias: str) -> str | None:
         registration = load_registration(settings.path(settings.bridge.registration))
         async with SynapseClient(settings.synapse.url, registration.as_token, 2) as client:
             return await client.find_alias(alias)
-    except (MatrixError, SynapseUnavailable, OSError, ValueError):
+    except (MatrixRequestError, SynapseUnavailable, OSError, ValueError):
         return None
 
 

@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 import click
+from mautrix.errors import MatrixRequestError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bridge.core.matrix_errors import MatrixError, SynapseUnavailable
+from bridge.core.matrix_errors import SynapseUnavailable
 from config.org import OrgFile
 from config.settings import Settings, load_settings
 from provisioning.cli.options import config_option, fail
@@ -76,7 +77,7 @@ def plan_command(config_path: Path, org_file: Path | None, fmt: str) -> None:
     try:
         _, org = load_org_file(settings, org_file)
         plan = asyncio.run(_plan(settings, org))
-    except (ProvisionError, MatrixError, SynapseUnavailable) as exc:
+    except (ProvisionError, MatrixRequestError, SynapseUnavailable) as exc:
         fail(str(exc), code=1)
     if fmt == "json":
         click.echo(json.dumps(plan.to_json(), indent=2))
@@ -180,7 +181,7 @@ async def apply_org(
             admins = await sync_admins(session) if not result.failures else AdminRoomResult()
             if path is not None and not result.failures:
                 await record_applied(session.directory, applied_value(path))
-    except (ProvisionError, SynapseUnavailable, MatrixError) as exc:
+    except (ProvisionError, SynapseUnavailable, MatrixRequestError) as exc:
         err.print(f"[red]error:[/] {exc}")
         return 1
     if fmt == "json":

@@ -1,4 +1,5 @@
-"""`carebridge up` and `carebridge status`."""
+"""`carebridge up`: run Synapse and the bridge under one supervisor (`carebridge status`
+is in status_cmd.py)."""
 
 from __future__ import annotations
 

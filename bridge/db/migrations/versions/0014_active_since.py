@@ -5,7 +5,7 @@ its deactivation; `created_ts` is kept across reactivations, so the start of the
 stretch needs its own column. Existing rows start at their `created_ts`.
 
 Revision ID: 0014
-Revises: 0017
+Revises: 0016
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

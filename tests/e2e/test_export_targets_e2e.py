@@ -25,8 +25,9 @@ async def export(stack: Stack, out: Path, *args: str) -> tuple[int, str]:
 
 
 def records(out: Path) -> dict[str, dict[str, object]]:
+    """The exported messages (other events of the room are exported too), by event id."""
     lines = (out / "messages.jsonl").read_text().splitlines()
-    return {r["event_id"]: r for r in map(json.loads, lines)}
+    return {r["event_id"]: r for r in map(json.loads, lines) if r.get("kind", "message") == "message"}
 
 
 async def audit_count(stack: Stack) -> int:

@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The Carebridge image: the official Synapse image with the Carebridge package installed, so
-# Synapse can load `policy.synapse_module.CarebridgeModule` and `carebridge bridge` runs the
+# Synapse can load `policy.module.entry.CarebridgeModule` and `carebridge bridge` runs the
 # appservice. The same image runs Synapse's main process, its workers and the bridge.
 # Nothing secret is baked in: configuration comes from the data directory written by
 # `carebridge init --production` (mounted read-only at /data) and docker secrets.
@@ -26,7 +26,7 @@ COPY config /src/config
 COPY synapse /src/synapse
 # matrix-synapse is already installed at the pinned version; pip keeps it.
 RUN pip install --no-cache-dir /src \
-    && python -c "import policy.synapse_module, bridge.service" \
+    && python -c "import policy.module.entry, bridge.service" \
     && mkdir -p /var/lib/synapse/media /var/lib/carebridge/archive-media
 COPY --from=webclient /src/webclient/dist /opt/carebridge/webclient
 COPY deploy/docker/entrypoint.sh /usr/local/bin/carebridge-entrypoint

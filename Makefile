@@ -1,13 +1,16 @@
 # Carebridge: two commands for a newcomer.
 #   make run   - set up .venv, create ./carebridge-data if missing, start everything
-#   make test  - set up .venv with test tools, run ruff, mypy and pytest
+#   make test  - set up .venv with test tools, run ruff, mypy, the docs build and pytest
+#   make docs  - build the documentation site (docs/, mkdocs.yml) into site/
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= carebridge-data
 PYTEST_ARGS ?=
+# mkdocs-material prints a banner about MkDocs 2 on every build; the build itself is unaffected.
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: run test lint venv venv-dev clean-data webclient system-deps
+.PHONY: run test test-fast lint docs venv venv-dev clean-data webclient system-deps
 
 $(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,9 +51,18 @@ lint: venv-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mkdocs build --strict
+
+# The documentation site, into site/ (git ignores it). --strict: a broken link or anchor fails.
+docs: venv-dev
+	$(BIN)/mkdocs build --strict
 
 test: lint webclient system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Pure tests only (tests/unit): no database, no Synapse; seconds.
+test-fast: venv-dev
+	$(BIN)/pytest -q tests/unit $(PYTEST_ARGS)
 
 clean-data:
 	rm -rf $(DATA_DIR)

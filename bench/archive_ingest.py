@@ -32,12 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import MetaData, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.archive import ArchiveWriter
+from bridge.archive.export.job import JsonlSink
+from bridge.archive.export.stream import Exporter, ExportFilter
+from bridge.archive.keyring import Keyring
+from bridge.archive.writer import ArchiveWriter
 from bridge.db.engine import create_engine, migrate
 from bridge.db.tables import archive_events
-from bridge.export import Exporter, ExportFilter
-from bridge.export_job import JsonlSink
-from bridge.keyring import Keyring
 
 ROOM = "!bench:bench.local"
 raw_meta = MetaData()
@@ -194,7 +194,7 @@ async def populate_synapse(stack: Any, n: int, senders: int) -> tuple[str, list[
 
 async def page_synapse(stack: Any, room_id: str) -> tuple[int, float]:
     """Page the whole room forward through the admin messages API (1000 per page)."""
-    from bridge.synapse_http import SynapseHTTP, seg
+    from bridge.core.synapse_http import SynapseHTTP, seg
 
     async with SynapseHTTP(stack.hs_url, stack.as_token, timeout=300) as http:
         start = time.perf_counter()

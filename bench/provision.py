@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from provisioning.admin_api import SynapseClient
-from provisioning.apply import Applier, connections_for, default_concurrency
-from provisioning.passwords import generate_password
-from provisioning.session import compute_plan, load_org_file, open_session
+from provisioning.org.admin_api import SynapseClient
+from provisioning.org.apply import Applier, connections_for, default_concurrency
+from provisioning.org.passwords import generate_password
+from provisioning.org.session import compute_plan, load_org_file, open_session
 from tests.harness.stack import Stack
 
 GROUPS = 40

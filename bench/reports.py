@@ -32,13 +32,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bridge.clock import ManualClock, to_ms
-from bridge.compliance_directory import OrgDirectory
+from bridge.compliance.directory import OrgRosterSource
+from bridge.compliance.reports import Reports, day_bounds, week_of
+from bridge.core.clock import ManualClock, to_ms
+from bridge.core.report_table import to_csv
 from bridge.db.directory import Directory, DirectoryUser
 from bridge.db.engine import create_engine, migrate
 from bridge.db.tables import sessions
-from bridge.report_table import to_csv
-from bridge.reports import Reports, day_bounds, week_of
 
 TZ = "America/Chicago"
 USERS = 1000
@@ -129,7 +129,7 @@ async def run(url: str, label: str) -> None:
     tz = ZoneInfo(TZ)
     clock = ManualClock(datetime(2024, 12, 31, 23, 0, tzinfo=tz))
     await fill_directory(engine)
-    reports = Reports(engine, OrgDirectory(engine), clock)
+    reports = Reports(engine, OrgRosterSource(engine), clock)
     start_ms, end_ms = day_bounds(day, tz)
     week_start, week_end = week_of(day)
     w_start, _ = day_bounds(week_start - timedelta(days=1), tz)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from provisioning.cli import main
+from bridge.main import main
 
 if __name__ == "__main__":
-    main(prog_name="carebridge", args=["bridge", *sys.argv[1:]])
+    sys.exit(main())

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from aiohttp import web
 from mautrix.appservice import AppService
 
-from bridge.archive import ArchiveWriter, IngestResult, MalformedEvent, validate_events
-from bridge.errors import matrix_error
+from bridge.archive.writer import ArchiveWriter, IngestResult, MalformedEvent, validate_events
+from bridge.core.errors import matrix_error
 
 log = logging.getLogger(__name__)
 

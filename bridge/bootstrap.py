@@ -27,7 +27,7 @@ async def wait_for_bot_admin(intent: IntentAPI, within: float = 60.0) -> None:
         except MForbidden:
             if asyncio.get_running_loop().time() > deadline:
                 raise RuntimeError(
-                    "the bot is not a Synapse admin: is policy.synapse_module.CarebridgeModule "
+                    "the bot is not a Synapse admin: is policy.module.entry.CarebridgeModule "
                     "listed under modules: in homeserver.yaml?"
                 ) from None
             await asyncio.sleep(0.5)

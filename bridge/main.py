@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import signal
+import sys
 from pathlib import Path
 
-from bridge.logsetup import setup_logging
+from bridge.core.logsetup import setup_logging
 from bridge.service import Bridge
-from config.settings import load_settings
+from config.errors import ConfigError
+from config.settings import DEFAULT_CONFIG_NAME, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -36,3 +39,21 @@ async def run_bridge(config_path: Path) -> int:
         log.info("bridge stopping")
         await bridge.stop()
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bridge [-c carebridge.yaml]`: the bridge's own entry, without the CLI."""
+    parser = argparse.ArgumentParser(prog="python -m bridge", description="Run the Carebridge appservice.")
+    parser.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=Path("carebridge-data") / DEFAULT_CONFIG_NAME,
+        help="path to carebridge.yaml (default: %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        return asyncio.run(run_bridge(args.config))
+    except ConfigError as exc:
+        print(f"error: invalid configuration:\n{exc}", file=sys.stderr)
+        return 2

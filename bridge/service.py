@@ -13,17 +13,17 @@ from mautrix.types import RoomID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.appservice import CarebridgeAppService
-from bridge.archive import ArchiveWriter, IngestResult
-from bridge.archive_services import ArchiveServices
+from bridge.archive.dispatcher import Dispatcher
+from bridge.archive.keyring import LiveKeyring
+from bridge.archive.services import ArchiveServices
+from bridge.archive.writer import ArchiveWriter, IngestResult
 from bridge.bootstrap import ensure_admin_room, wait_for_bot_admin
-from bridge.compliance import ComplianceServices
-from bridge.compliance_directory import org_directory
-from bridge.consumers import Dispatcher
+from bridge.compliance.directory import org_directory
+from bridge.compliance.services import ComplianceServices
+from bridge.core.metrics import MeteredArchiveWriter, instrument_engine, metrics_handler
+from bridge.core.registration import Registration, load_registration
 from bridge.db.engine import create_engine, migrate
-from bridge.keyring import LiveKeyring
-from bridge.metrics import MeteredArchiveWriter, instrument_engine, metrics_handler
-from bridge.registration import Registration, load_registration
-from bridge.staff import StaffFeatures
+from bridge.staff.features import StaffFeatures
 from bridge.webclient import WebClientSettings, create_web_app
 from config.settings import Settings
 

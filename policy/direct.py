@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# Served by policy/module_direct.py, called by bridge/dms.py (as the bot only).
+# Served by policy/module/direct.py, called by bridge/staff/dms.py (as the bot only).
 DIRECT_PATH = "/_synapse/client/carebridge/v1/direct"
 
 

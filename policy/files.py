@@ -12,8 +12,9 @@ import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from policy.decision import TOO_LARGE, Decision
 from policy.file_content import inspect_content
-from policy.staff_decision import TOO_LARGE, Decision, Reason, allow, refuse
+from policy.staff_decision import Reason, allow, refuse
 
 TEXT_PLAIN = "text/plain"
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from policy.staff_decision import Decision, Reason, allow, refuse
+from policy.decision import Decision
+from policy.staff_decision import Reason, allow, refuse
 
 OUTSIDE_MESSAGE = "You can only invite colleagues from your organisation."
 UNKNOWN_MESSAGE = "There is no colleague with that address. Check the name in the directory."

@@ -1,14 +1,15 @@
 """History nobody can delete: redactions and room shutdown/purge are refused.
 
-Pure decisions (no I/O); policy/module_redaction.py adapts them to Synapse's callbacks.
+Pure decisions (no I/O); policy/module/redaction.py adapts them to Synapse's callbacks.
 45 CFR 164.312(b) audit controls and 164.312(c)(1) integrity: a record of every message
 is kept and cannot be altered or destroyed from a client, by staff or by the bot.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+from policy.decision import Decision
 
 REDACTION_EVENT = "m.room.redaction"
 HISTORY_RETAINED = "ORG.CAREBRIDGE.HISTORY_RETAINED"
@@ -34,16 +35,6 @@ class Reason(StrEnum):
     ENCRYPTION_REFUSED = "encryption-refused"
 
 
-@dataclass(frozen=True)
-class Decision:
-    """Allowed or not, why, and what to tell the client when refused."""
-
-    allowed: bool
-    reason: Reason
-    errcode: str | None = None
-    message: str | None = None
-
-
 ALLOW = Decision(True, Reason.ALLOWED)
 
 
@@ -63,7 +54,7 @@ def decide_redaction(event_type: str, sender: str, sender_is_local: bool, bot_us
         reason = Reason.REDACTION_BY_LOCAL_USER
     else:
         reason = Reason.REDACTION_BY_REMOTE_USER
-    return Decision(False, reason, HISTORY_RETAINED, REDACTION_MESSAGE)
+    return Decision(False, reason, REDACTION_MESSAGE, HISTORY_RETAINED)
 
 
 def decide_room_shutdown(requester: str | None, room_id: str) -> Decision:
@@ -73,4 +64,4 @@ def decide_room_shutdown(requester: str | None, room_id: str) -> Decision:
     may be shut down or purged, whoever asks (an admin, a module, or nobody in particular).
     """
     del requester, room_id  # the rule has no exceptions; kept for the log line and future rules
-    return Decision(False, Reason.ROOM_RETAINED, "M_FORBIDDEN", SHUTDOWN_MESSAGE)
+    return Decision(False, Reason.ROOM_RETAINED, SHUTDOWN_MESSAGE)

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from policy.staff_decision import Decision, Reason, allow, refuse
+from policy.decision import Decision
+from policy.staff_decision import Reason, allow, refuse
 
 CHANNEL_STATE_TYPE = "org.carebridge.channel"
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policy.staff_decision import Decision, Reason, allow, refuse
+from policy.decision import Decision
+from policy.staff_decision import Reason, allow, refuse
 
 HISTORY_MESSAGE = (
     "Conversation history stays visible to everyone in the room; this setting cannot be changed."

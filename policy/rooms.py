@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from policy.staff_decision import Decision, Reason, allow, refuse
+from policy.decision import Decision
+from policy.staff_decision import Reason, allow, refuse
 
 # Written into the m.room.create content of every room a client creates, by the module,
 # so the bridge (and auditors) can tell a DM from a channel from the room's first event.

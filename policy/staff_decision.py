@@ -7,12 +7,9 @@ asserted by tests) and, when refused, the sentence staff see in their client.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
-# Matrix error code for every refusal here; the client shows `message`.
-FORBIDDEN = "M_FORBIDDEN"
-TOO_LARGE = "M_TOO_LARGE"
+from policy.decision import FORBIDDEN, Decision
 
 
 class Reason(StrEnum):
@@ -42,16 +39,6 @@ class Reason(StrEnum):
     UPLOAD_TOO_LARGE = "upload-too-large"
     UPLOAD_TYPE = "upload-type-not-allowed"
     UPLOAD_ACTIVE_CONTENT = "upload-active-content"
-
-
-@dataclass(frozen=True)
-class Decision:
-    """Allowed or not, why, and (when refused) what the client is told."""
-
-    allowed: bool
-    reason: Reason
-    message: str | None = None
-    errcode: str = FORBIDDEN
 
 
 def allow(reason: Reason = Reason.ALLOWED) -> Decision:

@@ -8,7 +8,6 @@ channel, and who in it may only reply?). Tables: bridge/db/tables.py, migration 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -26,13 +25,7 @@ from bridge.db.tables import (
 )
 from config.org import Schedule
 
-Access = Literal["post", "respond", "read"]
 ManagedBy = Literal["org", "cli", "client"]
-
-
-def now_ms() -> int:
-    """Current time in epoch milliseconds (the directory's time unit)."""
-    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True)

@@ -52,11 +52,11 @@ def _alembic_config(connection: Connection) -> Config:
     return cfg
 
 
-async def migrate(engine: AsyncEngine, revision: str = "heads") -> None:
+async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema up to `revision` (numbered Alembic migrations, transactional).
 
-    "heads": features developed in parallel may add migrations on separate branches of
-    the revision graph; every branch is applied.
+    The revision graph has one head (tests/unit/test_migrations.py keeps it so): a new
+    migration names the current head as its `down_revision`.
     """
     async with engine.begin() as conn:
         await conn.run_sync(lambda sync_conn: command.upgrade(_alembic_config(sync_conn), revision))

@@ -25,14 +25,14 @@ import aiohttp
 from nio import AsyncClient, LoginResponse
 from sqlalchemy import select
 
-from bridge.archive import ArchivedEvent
-from bridge.archive_read import iter_events
+from bridge.archive.keyring import Keyring
+from bridge.archive.reader import iter_events
+from bridge.archive.writer import ArchivedEvent
+from bridge.core.registration import load_registration
 from bridge.db.engine import create_engine
 from bridge.db.tables import archive_events
-from bridge.keyring import Keyring
-from bridge.registration import load_registration
 from config.settings import Settings, load_settings
-from provisioning.initdir import InitOptions, init_data_dir
+from provisioning.ops.initdir import InitOptions, init_data_dir
 
 
 def free_port() -> int:

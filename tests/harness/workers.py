@@ -21,9 +21,9 @@ import psycopg2
 import pytest
 from sqlalchemy.engine import make_url
 
-from bridge.registration import load_registration
+from bridge.core.registration import load_registration
 from config.settings import load_settings
-from provisioning.production import (
+from provisioning.ops.production import (
     MainProcess,
     ProductionOptions,
     Topology,

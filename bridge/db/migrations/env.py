@@ -8,7 +8,7 @@ from bridge.db.tables import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations with `carebridge db upgrade` (bridge.db.engine.migrate)")
+    raise RuntimeError("migrations run from bridge.db.engine.migrate() (the bridge and the CLI call it)")
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
 with context.begin_transaction():
     context.run_migrations()

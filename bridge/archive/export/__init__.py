@@ -1,0 +1,1 @@
+"""Export: decrypted archive streams, relations between events, and audited export jobs."""

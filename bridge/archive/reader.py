@@ -1,0 +1,75 @@
+"""Reading the archive back: decrypted events in sequence order, streamed in pages."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import ColumnElement, and_, select, true
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bridge.archive.chain import event_aad
+from bridge.archive.keyring import KeyringError, Sealer
+from bridge.archive.writer import ArchivedEvent
+from bridge.db.tables import archive_events
+
+log = logging.getLogger(__name__)
+
+PAGE = 500
+
+
+async def iter_events(
+    engine: AsyncEngine,
+    keyring: Sealer,
+    after_seq: int = 0,
+    where: ColumnElement[bool] | None = None,
+    page_size: int = PAGE,
+    skip_unreadable: bool = False,
+) -> AsyncIterator[ArchivedEvent]:
+    """Yield decrypted archived events with seq > after_seq, page by page (flat memory).
+
+    A row that cannot be opened (altered ciphertext, unknown key id) raises, unless
+    `skip_unreadable`: then it is logged by seq and event id and skipped, so a consumer
+    keeps going while `carebridge archive verify` reports the damage.
+    """
+    t = archive_events
+    cursor = after_seq
+    condition = where if where is not None else true()
+    while True:
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(t.c.seq, t.c.event_id, t.c.room_id, t.c.key_id, t.c.ciphertext)
+                    .where(and_(t.c.seq > cursor, condition))
+                    .order_by(t.c.seq)
+                    .limit(page_size)
+                )
+            ).all()
+        if not rows:
+            return
+        for seq, event_id, room_id, key_id, sealed in rows:
+            try:
+                event: dict[str, Any] = json.loads(
+                    keyring.open(key_id, bytes(sealed), event_aad(event_id, room_id))
+                )
+            except (InvalidTag, KeyringError, ValueError) as exc:
+                if not skip_unreadable:
+                    raise
+                log.error(
+                    "archive row seq=%d event=%s unreadable (%s); skipped", seq, event_id, type(exc).__name__
+                )
+                continue
+            yield ArchivedEvent(seq=seq, event=event)
+        cursor = rows[-1][0]
+        if len(rows) < page_size:
+            return
+
+
+async def head_seq(engine: AsyncEngine) -> int:
+    """The sequence number of the newest archive row (0 for an empty archive)."""
+    async with engine.connect() as conn:
+        value = await conn.scalar(select(archive_events.c.seq).order_by(archive_events.c.seq.desc()).limit(1))
+    return int(value or 0)

@@ -1,0 +1,91 @@
+"""The archive's background services in the bridge: media copies, reconciliation, heads.
+
+Bridge (bridge/service.py) builds one of these and calls register() before the
+dispatcher starts, start() once the administrators' room exists, and stop() on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bridge.archive.dispatcher import Dispatcher
+from bridge.archive.heads import HeadScheduler
+from bridge.archive.keyring import Sealer
+from bridge.archive.media import MediaArchiver
+from bridge.archive.reconcile import Reconciler
+from bridge.archive.writer import ArchiveWriter
+from bridge.core.synapse_http import SynapseHTTP
+from config.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MEDIA_CONSUMER = "archive-media"
+
+
+class ArchiveServices:
+    """Media worker, start-up reconciliation and the chain-head scheduler."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        as_token: str,
+        engine: AsyncEngine,
+        keyring: Sealer,
+        writer: ArchiveWriter,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.writer = writer
+        self.http = SynapseHTTP(settings.synapse.url, as_token)
+        self.media = MediaArchiver(
+            engine,
+            keyring,
+            writer,
+            self.http,
+            settings.path(settings.archive.media_dir),
+            settings.bot_user_id,
+        )
+        self.heads: HeadScheduler | None = None
+        self._startup: asyncio.Task[None] | None = None
+        self._notify: Callable[[], None] = lambda: None
+
+    def register(self, dispatcher: Dispatcher) -> None:
+        """Add the media consumer (before the dispatcher starts)."""
+        dispatcher.add(MEDIA_CONSUMER, self.media.enqueue)
+        self.media.on_appended = dispatcher.notify
+        self._notify = dispatcher.notify
+
+    async def _after_start(self, admin_room_id: str) -> None:
+        if self.settings.archive.reconcile_on_start:
+            try:
+                stats = await Reconciler(self.engine, self.writer, self.http).run()
+                if stats.appended:
+                    self._notify()
+            except Exception as exc:  # noqa: BLE001 - Synapse's own retries still deliver
+                log.warning("reconciliation failed (%s); continuing", type(exc).__name__)
+        self.heads = HeadScheduler(
+            self.engine, self.http, admin_room_id, self.settings.archive.head_interval_hours * 3600
+        )
+        self.heads.start()
+
+    def start(self, admin_room_id: str) -> None:
+        """Start the media worker, then reconcile and publish heads in the background."""
+        self.media.start()
+        self._startup = asyncio.create_task(self._after_start(admin_room_id), name="carebridge-archive-start")
+
+    async def stop(self) -> None:
+        """Stop every background task and close the HTTP client."""
+        if self._startup is not None:
+            self._startup.cancel()
+            try:
+                await self._startup
+            except asyncio.CancelledError:
+                pass
+        if self.heads is not None:
+            await self.heads.stop()
+        await self.media.stop()
+        await self.http.close()

@@ -1,0 +1,224 @@
+"""Appending events to the encrypted, hash-chained archive.
+
+One appservice transaction is committed as one database transaction together with its
+txnId; the bridge answers Synapse only after the commit. A replayed txnId or an event
+already archived (for example by reconciliation) is a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bridge.archive.chain import GENESIS_HASH, RowMeta, event_aad, row_hash
+from bridge.archive.export.relations import relation_of
+from bridge.archive.keyring import Sealer
+from bridge.core.clock import now_ms
+from bridge.db.tables import archive_events, archive_relations, as_transactions
+
+log = logging.getLogger(__name__)
+
+JsonDict = dict[str, Any]
+MAX_ATTEMPTS = 8
+
+
+class MalformedEvent(ValueError):
+    """An event without the fields every timeline event has."""
+
+
+@dataclass(frozen=True)
+class ArchivedEvent:
+    """A row just appended: its sequence number and the event it holds."""
+
+    seq: int
+    event: JsonDict
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one ingest did: whether the txn was a replay, and which rows it added."""
+
+    replayed: bool
+    appended: tuple[ArchivedEvent, ...]
+
+
+def _check_event(event: object) -> JsonDict:
+    if not isinstance(event, dict):
+        raise MalformedEvent("event is not an object")
+    for key in ("event_id", "room_id", "sender", "type"):
+        if not isinstance(event.get(key), str) or not event[key]:
+            raise MalformedEvent(f"event lacks a string {key}")
+    state_key = event.get("state_key")
+    if state_key is not None and not isinstance(state_key, str):
+        raise MalformedEvent("state_key is not a string")
+    if not isinstance(event.get("origin_server_ts", 0), int):
+        raise MalformedEvent("origin_server_ts is not an integer")
+    return event
+
+
+def validate_events(events: object) -> list[JsonDict]:
+    """Check the shape of a transaction's events list; raises MalformedEvent."""
+    if not isinstance(events, list):
+        raise MalformedEvent("events is not a list")
+    return [_check_event(e) for e in events]
+
+
+def _first_of_each(events: Sequence[JsonDict]) -> list[JsonDict]:
+    seen: set[str] = set()
+    out = []
+    for event in events:
+        if event["event_id"] not in seen:
+            seen.add(event["event_id"])
+            out.append(event)
+    return out
+
+
+class ArchiveWriter:
+    """Appends events to the archive; safe against concurrent writers in other processes."""
+
+    def __init__(self, engine: AsyncEngine, keyring: Sealer, clock: Callable[[], int] = now_ms) -> None:
+        self.engine = engine
+        self.keyring = keyring
+        self.clock = clock
+        self._lock = asyncio.Lock()
+        self._head: tuple[int, bytes] | None = None
+
+    async def ingest_transaction(self, txn_id: str, events: Sequence[JsonDict]) -> IngestResult:
+        """Archive one appservice transaction atomically with its txnId."""
+        return await self._with_retry(txn_id, events, "txn")
+
+    async def append(self, events: Sequence[JsonDict], source: str) -> IngestResult:
+        """Archive events that did not come in a transaction (reconciliation, audit)."""
+        return await self._with_retry(None, events, source)
+
+    async def _with_retry(self, txn_id: str | None, events: Sequence[JsonDict], source: str) -> IngestResult:
+        async with self._lock:
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                # Fast path (the usual case): trust the head this writer committed last and
+                # skip the replay and duplicate look-ups. The primary key on seq and the
+                # unique txn_id and event_id make any surprise (another process appended,
+                # a replayed txn, an event already archived) fail the insert, and the
+                # careful path below then re-reads everything.
+                fast = attempt == 1 and self._head is not None
+                try:
+                    async with self.engine.begin() as conn:
+                        result, head = await self._write(conn, txn_id, events, source, fast)
+                    self._head = head
+                    return result
+                except (IntegrityError, OperationalError) as exc:
+                    self._head = None
+                    if attempt == MAX_ATTEMPTS:
+                        raise
+                    if fast:
+                        continue
+                    # Another process appended first (seq or event_id taken) or SQLite
+                    # was busy: re-read the head and try again.
+                    log.warning(
+                        "archive write conflict (%s), retrying txn=%s attempt=%d",
+                        type(exc).__name__,
+                        txn_id,
+                        attempt,
+                    )
+                    await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)  # noqa: S311 - jitter, not crypto
+                except BaseException:
+                    self._head = None
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _write(
+        self,
+        conn: AsyncConnection,
+        txn_id: str | None,
+        events: Sequence[JsonDict],
+        source: str,
+        fast: bool,
+    ) -> tuple[IngestResult, tuple[int, bytes] | None]:
+        if fast and self._head is not None:
+            seq, prev = self._head
+            fresh = _first_of_each(events)
+        else:
+            if txn_id is not None:
+                seen = await conn.scalar(
+                    select(as_transactions.c.txn_id).where(as_transactions.c.txn_id == txn_id)
+                )
+                if seen is not None:
+                    return IngestResult(replayed=True, appended=()), None
+            head = (
+                await conn.execute(
+                    select(archive_events.c.seq, archive_events.c.row_hash)
+                    .order_by(archive_events.c.seq.desc())
+                    .limit(1)
+                )
+            ).first()
+            seq, prev = (head[0], bytes(head[1])) if head else (0, GENESIS_HASH)
+            fresh = await self._not_yet_archived(conn, events)
+        now = self.clock()
+        rows = []
+        relations = []
+        appended = []
+        for event in fresh:
+            seq += 1
+            plaintext = json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
+            key_id, sealed = self.keyring.seal(plaintext, event_aad(event["event_id"], event["room_id"]))
+            meta = RowMeta(
+                seq=seq,
+                event_id=event["event_id"],
+                room_id=event["room_id"],
+                sender=event["sender"],
+                event_type=event["type"],
+                state_key=event.get("state_key"),
+                origin_ts=int(event.get("origin_server_ts", now)),
+                received_ts=now,
+                source=source,
+                key_id=key_id,
+            )
+            digest = row_hash(prev, meta, sealed)
+            rows.append({**meta.__dict__, "ciphertext": sealed, "prev_hash": prev, "row_hash": digest})
+            appended.append(ArchivedEvent(seq=seq, event=event))
+            prev = digest
+            relation = relation_of(event)
+            if relation is not None:
+                relations.append(
+                    {
+                        "event_id": relation.event_id,
+                        "seq": seq,
+                        "room_id": event["room_id"],
+                        "target_event_id": relation.target_event_id,
+                        "rel_type": relation.rel_type,
+                    }
+                )
+        if txn_id is not None:
+            await conn.execute(
+                insert(as_transactions).values(txn_id=txn_id, received_ts=now, event_count=len(rows))
+            )
+        if rows:
+            await conn.execute(insert(archive_events), rows)
+        if relations:
+            await conn.execute(insert(archive_relations), relations)
+        return IngestResult(replayed=False, appended=tuple(appended)), (seq, prev)
+
+    @staticmethod
+    async def _not_yet_archived(conn: AsyncConnection, events: Sequence[JsonDict]) -> list[JsonDict]:
+        ids = list(dict.fromkeys(e["event_id"] for e in events))
+        known: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            result = await conn.execute(
+                select(archive_events.c.event_id).where(archive_events.c.event_id.in_(chunk))
+            )
+            known.update(r[0] for r in result)
+        out = []
+        for event in events:
+            if event["event_id"] not in known:
+                known.add(event["event_id"])
+                out.append(event)
+        return out

@@ -1,0 +1,1 @@
+"""Login/logout compliance: the sessions ledger, reports, the scheduler and the bot commands."""

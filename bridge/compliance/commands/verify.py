@@ -1,0 +1,73 @@
+"""`!verify`: the same check as `carebridge archive verify`, answered in chat.
+
+Walks the hash chain (bridge.archive.verify, no key needed, no content read), compares it with
+every chain head the bot published in the administrators' room (read back from Synapse,
+so a deleted tail or a recomputed chain is caught) and checks the archived media files.
+45 CFR 164.312(c)(1) integrity.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bridge.archive.heads import PublishedHead, published_heads
+from bridge.archive.verify import VerifyReport, verify_archive
+from bridge.core.synapse_http import SynapseHTTP
+
+log = logging.getLogger(__name__)
+
+
+class ArchiveCheck:
+    """Runs the archive verification for the bot."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        synapse_url: str,
+        as_token: str,
+        bot_user_id: str,
+        media_dir: Path | None,
+    ) -> None:
+        self.engine = engine
+        self.synapse_url = synapse_url
+        self.as_token = as_token
+        self.bot_user_id = bot_user_id
+        self.media_dir = media_dir
+
+    async def _heads(self, admin_room_id: str) -> list[PublishedHead] | None:
+        try:
+            async with SynapseHTTP(self.synapse_url, self.as_token, timeout=30) as http:
+                return [h async for h in published_heads(http, admin_room_id, self.bot_user_id)]
+        except Exception as exc:  # noqa: BLE001 - said in the answer: the tail is unchecked
+            log.warning("could not read published chain heads (%s)", type(exc).__name__)
+            return None
+
+    async def run(self, admin_room_id: str | None) -> VerifyReport:
+        """Chain, published heads (when readable) and media."""
+        heads = await self._heads(admin_room_id) if admin_room_id else None
+        return await verify_archive(self.engine, heads, self.media_dir)
+
+
+def describe(report: VerifyReport) -> str:
+    """The chat answer for a verification report."""
+    if not report.ok:
+        lines = ["ARCHIVE VERIFICATION FAILED:"]
+        for p in report.problems:
+            where = f"row {p.seq}" + (f", event {p.event_id}" if p.event_id else "")
+            lines.append(f"- {p.kind.upper()} at {where}: {p.detail}")
+        lines.append(
+            f"{report.rows} row(s) verified before the first problem. Run `carebridge archive verify`."
+        )
+        return "\n".join(lines)
+    text = (
+        f"Archive intact: {report.rows} row(s) in an unbroken chain, head row {report.head.seq} "
+        f"(sha256 {report.head.row_hash.hex()[:16]}...); {report.media_checked} media file(s) checked."
+    )
+    if report.tail_checked:
+        text += f" Matches all {report.heads_checked} published chain head(s)."
+    else:
+        text += " Published chain heads could not be read: a deleted tail is not ruled out."
+    return text

@@ -1,0 +1,121 @@
+"""Reading sessions and failed logins for reports (SQLAlchemy Core, SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bridge.core.clock import from_ms
+from bridge.db.tables import failed_logins, sessions
+from policy.shifts import SessionFacts
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One row of `sessions`."""
+
+    id: int
+    user_id: str
+    device_id: str | None
+    login_ts: int | None
+    logout_ts: int | None
+    ip: str | None
+    user_agent: str | None
+    method: str | None
+    close_reason: str | None
+    closed_by: str | None
+    close_detail: str | None
+
+    def facts(self) -> SessionFacts:
+        """The shape policy.shifts evaluates."""
+        return SessionFacts(
+            login=from_ms(self.login_ts) if self.login_ts is not None else None,
+            logout=from_ms(self.logout_ts) if self.logout_ts is not None else None,
+            device_id=self.device_id,
+            session_id=self.id,
+        )
+
+
+@dataclass(frozen=True)
+class FailedRow:
+    """One row of `failed_logins`."""
+
+    user_id: str | None
+    ts: int
+    ip: str | None
+    user_agent: str | None
+    reason: str
+
+
+_S = sessions.c
+_COLUMNS = (
+    _S.id,
+    _S.user_id,
+    _S.device_id,
+    _S.login_ts,
+    _S.logout_ts,
+    _S.ip,
+    _S.user_agent,
+    _S.method,
+    _S.close_reason,
+    _S.closed_by,
+    _S.close_detail,
+)
+
+
+def _user(user_id: str | None) -> ColumnElement[bool]:
+    return _S.user_id == user_id if user_id is not None else true()
+
+
+async def _rows(engine: AsyncEngine, queries: Sequence[Select[Any]]) -> list[SessionRow]:
+    out: dict[int, SessionRow] = {}
+    async with engine.connect() as conn:
+        for query in queries:
+            for r in await conn.execute(query):
+                out[r.id] = SessionRow(*r)
+    return sorted(out.values(), key=lambda s: (s.login_ts or 0, s.id))
+
+
+async def sessions_overlapping(
+    engine: AsyncEngine, start_ms: int, end_ms: int, user_id: str | None = None
+) -> list[SessionRow]:
+    """Sessions live at some instant in [start_ms, end_ms), oldest first.
+
+    Two index-friendly queries (closed sessions by logout time, open sessions) instead
+    of one OR over the whole table.
+    """
+    began = or_(_S.login_ts.is_(None), _S.login_ts < end_ms)
+    closed = select(*_COLUMNS).where(_S.logout_ts >= start_ms, began, _user(user_id))
+    still_open = select(*_COLUMNS).where(_S.logout_ts.is_(None), began, _user(user_id))
+    return await _rows(engine, [closed, still_open])
+
+
+async def logins_between(
+    engine: AsyncEngine, start_ms: int, end_ms: int, user_id: str | None = None
+) -> list[SessionRow]:
+    """Sessions that began in [start_ms, end_ms), oldest first."""
+    query = select(*_COLUMNS).where(_S.login_ts >= start_ms, _S.login_ts < end_ms, _user(user_id))
+    return await _rows(engine, [query])
+
+
+async def open_sessions(engine: AsyncEngine, user_id: str | None = None) -> list[SessionRow]:
+    """Sessions not ended yet (as far as the records tell)."""
+    return await _rows(engine, [select(*_COLUMNS).where(_S.logout_ts.is_(None), _user(user_id))])
+
+
+async def failed_between(
+    engine: AsyncEngine, start_ms: int, end_ms: int, user_id: str | None = None
+) -> list[FailedRow]:
+    """Failed login attempts in [start_ms, end_ms), oldest first."""
+    f = failed_logins.c
+    query = (
+        select(f.user_id, f.ts, f.ip, f.user_agent, f.reason)
+        .where(f.ts >= start_ms, f.ts < end_ms, f.user_id == user_id if user_id is not None else true())
+        .order_by(f.ts, f.id)
+    )
+    async with engine.connect() as conn:
+        return [FailedRow(*r) for r in await conn.execute(query)]

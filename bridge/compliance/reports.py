@@ -1,0 +1,294 @@
+"""Compliance reports: who logged in and when, who is missing, sessions, attendance.
+
+Shared by the bot commands, the CLI (`carebridge report`) and the scheduler's alerts, so
+a question asked in chat and on the command line gets the same answer (and, for CSV, the
+same bytes). Dates are calendar days in the organisation's time zone.
+45 CFR 164.312(b) audit controls; 164.308(a)(1)(ii)(D) information system activity review.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bridge.compliance.report_queries import (
+    SessionRow,
+    failed_between,
+    logins_between,
+    open_sessions,
+    sessions_overlapping,
+)
+from bridge.compliance.roster import Person, Roster, RosterSource
+from bridge.core.clock import Clock, SystemClock, to_ms
+from bridge.core.report_table import ReportTable
+from policy.shifts import DayEvaluation, SessionFacts, ShiftSpec, Status, evaluate_day
+
+ATTENDANCE_COLUMNS = (
+    "date",
+    "user",
+    "name",
+    "schedule",
+    "shift",
+    "status",
+    "flags",
+    "first_login",
+    "last_logout",
+    "logins",
+)
+LOGIN_COLUMNS = ("time", "user", "name", "result", "device", "logout", "duration", "closed", "ip", "client")
+SESSION_COLUMNS = (
+    "user",
+    "device",
+    "login",
+    "logout",
+    "duration",
+    "closed",
+    "closed_by",
+    "ip",
+    "client",
+    "method",
+)
+ONLINE_COLUMNS = ("user", "name", "device", "since", "ip", "client")
+MISSING_COLUMNS = ("date", "user", "name", "schedule", "shift_start", "status")
+
+
+def day_bounds(day: date, tz: tzinfo) -> tuple[int, int]:
+    """[local midnight, next local midnight) of `day` in epoch milliseconds."""
+    start = datetime.combine(day, time(0), tz)
+    end = datetime.combine(day + timedelta(days=1), time(0), tz)
+    return to_ms(start), to_ms(end)
+
+
+def fmt_ts(ms: int | None, tz: tzinfo) -> str:
+    """ "YYYY-MM-DD HH:MM" in the organisation's zone ("" for unknown)."""
+    if ms is None:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, tz).strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_dt(at: datetime | None, tz: tzinfo) -> str:
+    """Like fmt_ts for a datetime."""
+    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if at is not None else ""
+
+
+def fmt_duration(start_ms: int | None, end_ms: int | None) -> str:
+    """ "3h 05m" (empty if either end is unknown)."""
+    if start_ms is None or end_ms is None:
+        return ""
+    minutes = max(0, end_ms - start_ms) // 60_000
+    return f"{minutes // 60}h {minutes % 60:02d}m"
+
+
+def closed_text(row: SessionRow) -> str:
+    """How a session ended: "logout", "automatic (end_of_shift)", "" while open."""
+    if row.logout_ts is None:
+        return ""
+    reason = row.close_reason or "unknown"
+    return f"{reason} ({row.close_detail})" if row.close_detail else reason
+
+
+def week_of(day: date) -> tuple[date, date]:
+    """Monday and Sunday of the ISO week holding `day`."""
+    monday = day - timedelta(days=day.weekday())
+    return monday, monday + timedelta(days=6)
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """One scheduled person's day."""
+
+    person: Person
+    spec: ShiftSpec
+    evaluation: DayEvaluation
+
+
+class Reports:
+    """Builds report tables from the sessions ledger and the directory."""
+
+    def __init__(self, engine: AsyncEngine, directory: RosterSource, clock: Clock | None = None) -> None:
+        self.engine = engine
+        self.directory = directory
+        self.clock: Clock = clock or SystemClock()
+
+    async def today(self) -> date:
+        """Today's date in the organisation's time zone."""
+        roster = await self.directory.roster()
+        return self.clock.now().astimezone(roster.tz).date()
+
+    # --- attendance ----------------------------------------------------------------
+    async def evaluate(self, first: date, last: date, roster: Roster | None = None) -> list[Evaluated]:
+        """Every scheduled person on every day in [first, last], by day then user."""
+        roster = roster or await self.directory.roster()
+        tz = roster.tz
+        # Overnight shifts reach into the next day; early logins into the day before.
+        start_ms, _ = day_bounds(first - timedelta(days=1), tz)
+        _, end_ms = day_bounds(last + timedelta(days=1), tz)
+        by_user: dict[str, list[SessionFacts]] = defaultdict(list)
+        for row in await sessions_overlapping(self.engine, start_ms, end_ms):
+            by_user[row.user_id].append(row.facts())
+        now = self.clock.now()
+        scheduled = roster.scheduled()
+        out = []
+        day = first
+        while day <= last:
+            for person, spec in scheduled:
+                evaluation = evaluate_day(spec, day, by_user.get(person.user_id, []), now)
+                out.append(Evaluated(person, spec, evaluation))
+            day += timedelta(days=1)
+        return out
+
+    async def attendance(self, first: date, last: date) -> ReportTable:
+        """The day/week report: each scheduled person's status per day (the `!report` CSV)."""
+        roster = await self.directory.roster()
+        tz = roster.tz
+        rows = []
+        for item in await self.evaluate(first, last, roster):
+            e, spec = item.evaluation, item.spec
+            rows.append(
+                (
+                    e.day.isoformat(),
+                    item.person.user_id,
+                    item.person.display_name,
+                    spec.name,
+                    f"{spec.start:%H:%M}-{spec.end:%H:%M}" if e.shift is not None else "",
+                    e.status.value,
+                    " ".join(sorted(f.value for f in e.flags)),
+                    fmt_dt(e.first_login, tz),
+                    fmt_dt(e.last_logout, tz),
+                    str(e.logins),
+                )
+            )
+        span = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
+        return ReportTable(
+            f"Attendance {span}", ATTENDANCE_COLUMNS, tuple(rows), f"Times in {roster.timezone}."
+        )
+
+    async def day(self, day: date | None = None) -> ReportTable:
+        """Attendance for one day (default: today)."""
+        day = day or await self.today()
+        return await self.attendance(day, day)
+
+    async def week(self, day: date | None = None) -> ReportTable:
+        """Attendance for the Monday-Sunday week holding `day` (default: this week)."""
+        first, last = week_of(day or await self.today())
+        return await self.attendance(first, last)
+
+    async def missing(self, day: date | None = None) -> ReportTable:
+        """Scheduled people with no login by start + grace on `day` (default: today, so far)."""
+        roster = await self.directory.roster()
+        day = day or self.clock.now().astimezone(roster.tz).date()
+        rows = []
+        for item in await self.evaluate(day, day, roster):
+            e = item.evaluation
+            if e.status is Status.MISSING and e.shift is not None:
+                rows.append(
+                    (
+                        day.isoformat(),
+                        item.person.user_id,
+                        item.person.display_name,
+                        item.spec.name,
+                        fmt_dt(e.shift.start, roster.tz),
+                        e.status.value,
+                    )
+                )
+        return ReportTable(
+            f"Missing on {day.isoformat()}", MISSING_COLUMNS, tuple(rows), f"Times in {roster.timezone}."
+        )
+
+    # --- sessions ------------------------------------------------------------------
+    async def logins(self, day: date | None = None, user_id: str | None = None) -> ReportTable:
+        """Sign-ins (and failed attempts) on `day`, optionally for one person."""
+        roster = await self.directory.roster()
+        tz = roster.tz
+        day = day or self.clock.now().astimezone(tz).date()
+        start_ms, end_ms = day_bounds(day, tz)
+        entries: list[tuple[int, int, tuple[str, ...]]] = []
+        for r in await logins_between(self.engine, start_ms, end_ms, user_id):
+            assert r.login_ts is not None
+            cells = (
+                fmt_ts(r.login_ts, tz),
+                r.user_id,
+                roster.name(r.user_id),
+                "ok",
+                r.device_id or "",
+                fmt_ts(r.logout_ts, tz),
+                fmt_duration(r.login_ts, r.logout_ts),
+                closed_text(r),
+                r.ip or "",
+                r.user_agent or "",
+            )
+            entries.append((r.login_ts, 0, cells))
+        for f in await failed_between(self.engine, start_ms, end_ms, user_id):
+            who = f.user_id or "(unknown account)"
+            cells = (
+                fmt_ts(f.ts, tz),
+                who,
+                roster.name(who),
+                f"failed: {f.reason}",
+                "",
+                "",
+                "",
+                "",
+                f.ip or "",
+                f.user_agent or "",
+            )
+            entries.append((f.ts, 1, cells))
+        entries.sort(key=lambda e: (e[0], e[1]))
+        who = f" for {user_id}" if user_id else ""
+        title = f"Logins on {day.isoformat()}{who}"
+        return ReportTable(title, LOGIN_COLUMNS, tuple(e[2] for e in entries), f"Times in {roster.timezone}.")
+
+    async def sessions(self, user_id: str, days: int = 7) -> ReportTable:
+        """A person's sessions live at any time in the last `days` days (today included)."""
+        roster = await self.directory.roster()
+        tz = roster.tz
+        today = self.clock.now().astimezone(tz).date()
+        start_ms, _ = day_bounds(today - timedelta(days=max(1, days) - 1), tz)
+        end_ms = to_ms(self.clock.now()) + 1
+        rows = [
+            (
+                r.user_id,
+                r.device_id or "",
+                fmt_ts(r.login_ts, tz) or "(before records)",
+                fmt_ts(r.logout_ts, tz) or "(open)",
+                fmt_duration(r.login_ts, r.logout_ts),
+                closed_text(r),
+                r.closed_by or "",
+                r.ip or "",
+                r.user_agent or "",
+                r.method or "",
+            )
+            for r in await sessions_overlapping(self.engine, start_ms, end_ms, user_id)
+        ]
+        title = f"Sessions of {user_id}, last {days} day(s)"
+        return ReportTable(title, SESSION_COLUMNS, tuple(rows), f"Times in {roster.timezone}.")
+
+    async def online(self) -> ReportTable:
+        """Who has a live session now."""
+        roster = await self.directory.roster()
+        rows = [
+            (
+                r.user_id,
+                roster.name(r.user_id),
+                r.device_id or "",
+                fmt_ts(r.login_ts, roster.tz),
+                r.ip or "",
+                r.user_agent or "",
+            )
+            for r in await open_sessions(self.engine)
+        ]
+        return ReportTable("Online now", ONLINE_COLUMNS, tuple(rows), f"Times in {roster.timezone}.")
+
+
+def summarise(items: Iterable[Evaluated]) -> dict[str, int]:
+    """Count statuses and flags (for the daily summary)."""
+    counts: dict[str, int] = defaultdict(int)
+    for item in items:
+        counts[item.evaluation.status.value] += 1
+        for flag in item.evaluation.flags:
+            counts[flag.value] += 1
+    return dict(counts)

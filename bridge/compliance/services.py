@@ -1,0 +1,106 @@
+"""Login/logout compliance inside the bridge: the sessions ledger, the bot commands and
+the scheduler, wired to the dispatcher and started/stopped with the bridge.
+
+Other features add bot commands through `commands` (a CommandRegistry) before start.
+"""
+
+from __future__ import annotations
+
+from mautrix.appservice import IntentAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bridge.archive.dispatcher import Dispatcher
+from bridge.archive.writer import ArchivedEvent
+from bridge.compliance.commands.compliance import register_compliance_commands
+from bridge.compliance.commands.consumer import CommandConsumer
+from bridge.compliance.commands.framework import CommandRegistry
+from bridge.compliance.commands.matrix import BotClient, MautrixBot
+from bridge.compliance.commands.verify import ArchiveCheck
+from bridge.compliance.reports import Reports
+from bridge.compliance.roster import RosterSource
+from bridge.compliance.scheduler import AdminApiTerminator, ComplianceScheduler, SessionTerminator
+from bridge.compliance.sessions import SessionLedger
+from bridge.core.clock import Clock, SystemClock
+from config.settings import Settings
+
+
+class ComplianceServices:
+    """Everything compliance runs in the bridge process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        directory: RosterSource,
+        as_token: str,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.directory = directory
+        self.clock: Clock = clock or SystemClock()
+        self.admin_room_id: str | None = None
+        self.commands = CommandRegistry()
+        self.reports = Reports(engine, directory, self.clock)
+        archive_check = ArchiveCheck(
+            engine,
+            settings.synapse.url,
+            as_token,
+            settings.bot_user_id,
+            settings.path(settings.archive.media_dir),
+        )
+        register_compliance_commands(
+            self.commands, self.reports, archive_check, self._room, settings.compliance.report_rows_in_chat
+        )
+        self.ledger = SessionLedger(engine, settings.bot_user_id, self._room)
+        self.consumer: CommandConsumer | None = None
+        self.scheduler: ComplianceScheduler | None = None
+
+    def _room(self) -> str | None:
+        return self.admin_room_id
+
+    def register(self, dispatcher: Dispatcher) -> None:
+        """Add the ledger and the command consumer to the dispatcher (before it starts)."""
+        dispatcher.add("compliance.sessions", self.ledger.handle)
+        dispatcher.add("compliance.commands", self._commands)
+
+    async def _commands(self, archived: ArchivedEvent) -> None:
+        if self.consumer is not None:
+            await self.consumer.handle(archived)
+
+    def start(
+        self,
+        intent: IntentAPI,
+        admin_room_id: str,
+        bot: BotClient | None = None,
+        terminator: SessionTerminator | None = None,
+    ) -> None:
+        """Bind to the bot and the admins' room (call before the dispatcher starts)."""
+        self.admin_room_id = admin_room_id
+        bot = bot or MautrixBot(intent)
+        self.consumer = CommandConsumer(
+            self.engine,
+            self.commands,
+            self.directory,
+            bot,
+            self.settings.bot_user_id,
+            self.settings.server_name,
+            self._room,
+        )
+        self.scheduler = ComplianceScheduler(
+            self.engine,
+            self.directory,
+            self.reports,
+            bot,
+            terminator or AdminApiTerminator(intent),
+            self.settings.compliance,
+            self.clock,
+            self._room,
+        )
+        if self.settings.compliance.scheduler_enabled:
+            self.scheduler.start()
+
+    async def stop(self) -> None:
+        """Stop the scheduler (the dispatcher stops the consumers)."""
+        if self.scheduler is not None:
+            await self.scheduler.stop()

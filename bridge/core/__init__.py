@@ -1,0 +1,2 @@
+"""Shared plumbing: the Synapse HTTP client, Matrix errors, room operations, clock, tasks,
+metrics, logging."""

@@ -1,0 +1,1 @@
+"""Staff experience: client-created channels, the DM registry and calls."""

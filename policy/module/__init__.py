@@ -1,0 +1,1 @@
+"""The Synapse module: thin adapters that apply the pure rules in policy/ inside Synapse."""

@@ -1,0 +1,45 @@
+"""The Synapse module's configuration: one frozen dataclass, parsed once at load time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from policy.module.staff_config import StaffConfig, StaffConfigError
+
+
+class ModuleConfigError(Exception):
+    """A bad `modules:` entry for Carebridge in homeserver.yaml."""
+
+
+@dataclass(frozen=True)
+class ModuleConfig:
+    """What homeserver.yaml gives policy.module.entry.CarebridgeModule."""
+
+    bot_user_id: str
+    admin_room_alias: str
+    policy_file: str | None = None
+    staff: StaffConfig = field(default_factory=lambda: StaffConfig.parse(None))
+
+    @classmethod
+    def parse(cls, raw: Any) -> ModuleConfig:
+        """Check every key; an unknown or mistyped one stops Synapse with a clear message."""
+        if not isinstance(raw, dict):
+            raise ModuleConfigError("carebridge module config must be a mapping")
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ModuleConfigError(f"carebridge module config: unknown keys {unknown}")
+        for key in ("bot_user_id", "admin_room_alias"):
+            if not isinstance(raw.get(key), str) or not raw[key]:
+                raise ModuleConfigError(f"carebridge module config: {key} must be a non-empty string")
+        if not raw["bot_user_id"].startswith("@"):
+            raise ModuleConfigError("carebridge module config: bot_user_id must be a Matrix user id")
+        policy_file = raw.get("policy_file")
+        if policy_file is not None and not isinstance(policy_file, str):
+            raise ModuleConfigError("carebridge module config: policy_file must be a path")
+        try:
+            staff = StaffConfig.parse(raw.get("staff"))
+        except StaffConfigError as exc:
+            raise ModuleConfigError(str(exc)) from None
+        return cls(raw["bot_user_id"], raw["admin_room_alias"], policy_file, staff)

@@ -1,0 +1,1 @@
+"""The `carebridge` command line: the click application, its shared options and its commands."""

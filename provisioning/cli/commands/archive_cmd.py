@@ -1,0 +1,170 @@
+"""`carebridge archive ...`: verify the archive, rotate its key, publish its chain head."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from bridge.archive.heads import PublishedHead, publish_head, published_heads
+from bridge.archive.keyring import Keyring, KeyringError
+from bridge.archive.verify import VerifyReport, verify_archive
+from bridge.core.registration import load_registration
+from bridge.core.synapse_http import SynapseHTTP
+from bridge.db.engine import create_engine, migrate
+from config.settings import Settings, load_settings
+from provisioning.cli.options import config_option, fail
+from provisioning.ops.files import write_private
+
+EXIT_BROKEN = 1
+EXIT_TAIL_UNCHECKED = 3
+
+
+@click.group("archive")
+def archive_group() -> None:
+    """The encrypted, tamper-evident archive: verify it, rotate its key, publish its head.
+
+    \b
+    carebridge archive verify          check the hash chain, the published heads, media files
+    carebridge archive rotate-key      add a new key for new rows (old rows stay readable)
+    carebridge archive publish-head    post the chain head to the administrators' room now
+    """
+
+
+def _synapse(settings: Settings) -> SynapseHTTP:
+    registration = load_registration(settings.path(settings.bridge.registration))
+    return SynapseHTTP(settings.synapse.url, registration.as_token, timeout=30)
+
+
+async def _published(settings: Settings) -> list[PublishedHead]:
+    async with _synapse(settings) as http:
+        room_id = await http.resolve_alias(settings.admin_room_alias)
+        return [h async for h in published_heads(http, room_id, settings.bot_user_id)]
+
+
+async def _verify(settings: Settings, offline: bool, media: bool) -> tuple[VerifyReport, str | None]:
+    tail_error = None
+    heads: list[PublishedHead] | None = None
+    if not offline:
+        try:
+            heads = await _published(settings)
+        except Exception as exc:  # noqa: BLE001 - reported, and the exit code says so
+            tail_error = f"could not read the published chain heads from Synapse ({exc})"
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate(engine)
+        media_dir = settings.path(settings.archive.media_dir) if media else None
+        return await verify_archive(engine, heads, media_dir), tail_error
+    finally:
+        await engine.dispose()
+
+
+def _print_report(report: VerifyReport, tail_error: str | None, offline: bool) -> None:
+    console = Console()
+    table = Table(title="Archive verification", show_header=False)
+    table.add_row("rows in chain", str(report.rows))
+    table.add_row("chain head", f"row {report.head.seq}, sha256 {report.head.row_hash.hex()}")
+    latest = report.latest_published
+    if report.tail_checked:
+        published = "none published yet" if latest is None else f"row {latest.seq} ({latest.event_id})"
+        table.add_row("published heads checked", f"{report.heads_checked}; latest: {published}")
+    else:
+        table.add_row("published heads", "not checked (--offline)" if offline else "NOT CHECKED")
+    table.add_row("media files checked", str(report.media_checked))
+    console.print(table)
+    for problem in report.problems:
+        where = f"row {problem.seq}" + (f", event {problem.event_id}" if problem.event_id else "")
+        console.print(f"[bold red]{problem.kind.upper()}[/] at {where}: {problem.detail}")
+    if tail_error:
+        console.print(f"[yellow]warning:[/] {tail_error}; a truncated tail cannot be ruled out")
+    if report.ok:
+        console.print("[bold green]OK[/]: no row changed, removed, reordered or inserted.")
+
+
+@archive_group.command("verify")
+@config_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--offline", is_flag=True, help="Do not ask Synapse for the published heads (tail unchecked).")
+@click.option("--no-media", is_flag=True, help="Skip checking the archived media files.")
+def verify_command(config_path: Path, fmt: str, offline: bool, no_media: bool) -> None:
+    """Check the archive without the decryption key.
+
+    Walks the hash chain from the first row and names the first broken link (a row
+    changed, removed, reordered or inserted), compares the archive with every chain head
+    the bridge published in the administrators' room (read from Synapse, so a deleted tail
+    or a recomputed chain is found), and checks every archived media file.
+
+    Exit code: 0 all good; 1 a problem was found; 3 the chain is intact but the published
+    heads could not be read from Synapse (use --offline to skip that check on purpose).
+    """
+    settings = load_settings(config_path)
+    report, tail_error = asyncio.run(_verify(settings, offline, not no_media))
+    if fmt == "json":
+        click.echo(json.dumps({**report.to_json(), "tail_error": tail_error}, indent=2))
+    else:
+        _print_report(report, tail_error, offline)
+    if not report.ok:
+        sys.exit(EXIT_BROKEN)
+    if tail_error:
+        sys.exit(EXIT_TAIL_UNCHECKED)
+
+
+@archive_group.command("rotate-key")
+@config_option
+def rotate_key_command(config_path: Path) -> None:
+    """Add a new archive key and make it the one that seals new rows.
+
+    Old keys stay in the keyring, so every existing row and file stays readable; never
+    delete a key id from the file. The file is rewritten atomically, mode 0600. A running
+    bridge starts using the new key within a second. Back up the key file afterwards.
+    """
+    settings = load_settings(config_path)
+    env = settings.archive.key_env
+    if env and os.environ.get(env):
+        fail(
+            f"the archive keys come from the environment variable {env}; rotate them where that "
+            "value is kept (generate a new keyring with this command on a key file, then copy it)"
+        )
+    key_file = settings.path(settings.archive.key_file)
+    try:
+        ring = Keyring.load(key_file)
+    except KeyringError as exc:
+        fail(str(exc))
+    rotated = ring.rotated()
+    write_private(key_file, rotated.dumps())
+    kept = ", ".join(sorted(k for k in rotated.keys if k != rotated.active))
+    click.echo(f"New active archive key: {rotated.active} (kept for old rows: {kept}).")
+    click.echo(f"Back up {key_file} now: without it the archive cannot be read.")
+
+
+@archive_group.command("publish-head")
+@config_option
+def publish_head_command(config_path: Path) -> None:
+    """Post the archive's chain head to the administrators' room now.
+
+    The bridge does this by itself at least daily (archive.head_interval_hours); use this
+    before and after maintenance, or before handing a copy of the archive to an auditor.
+    """
+    settings = load_settings(config_path)
+
+    async def run() -> PublishedHead:
+        engine = create_engine(settings.database_url)
+        try:
+            await migrate(engine)
+            async with _synapse(settings) as http:
+                room_id = await http.resolve_alias(settings.admin_room_alias)
+                return await publish_head(engine, http, room_id)
+        finally:
+            await engine.dispose()
+
+    try:
+        head = asyncio.run(run())
+    except Exception as exc:  # noqa: BLE001 - one clear line instead of a traceback
+        fail(f"could not publish the chain head: {exc}", code=1)
+    click.echo(f"Published chain head: row {head.seq}, sha256 {head.row_hash.hex()} as {head.event_id}")

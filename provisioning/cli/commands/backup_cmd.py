@@ -1,0 +1,143 @@
+"""`carebridge backup` and `carebridge restore`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from config.settings import load_settings
+from provisioning.cli.options import config_option, fail
+
+
+def _print(rows: list[tuple[str, str]], fmt: str, title: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(dict(rows), indent=2))
+        return
+    table = Table(title=title, show_header=False)
+    for key, value in rows:
+        table.add_row(key, value)
+    Console().print(table)
+
+
+@click.command("backup")
+@config_option
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Backup file to write (tar.gz, mode 0600). Refused if it exists.",
+)
+@click.option(
+    "--include-key",
+    is_flag=True,
+    help="Also put the archive key in the backup. By default it is left out, so the backup "
+    "holds only ciphertext of the archive; keep the key elsewhere (restore needs it).",
+)
+@click.option(
+    "--pg-method",
+    type=click.Choice(["auto", "pg_dump", "logical"]),
+    default="auto",
+    show_default=True,
+    help="PostgreSQL only: pg_dump (custom format) when installed and not older than the server, "
+    "else a logical copy through SQLAlchemy into an SQLite file (restores into either engine).",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def backup_command(config_path: Path, out: Path, include_key: bool, pg_method: str, fmt: str) -> None:
+    """Back up the Carebridge database, archive media and configuration to one file.
+
+    \b
+    SQLite: the online backup API (safe while the bridge runs).
+    PostgreSQL: pg_dump, or a logical copy in one snapshot (see --pg-method).
+    Synapse's own database is backed up with pg_dump separately (README, "Backups").
+    """
+    from provisioning.ops.backup import create_backup
+
+    if out.exists():
+        fail(f"{out} already exists; choose another --out")
+    settings = load_settings(config_path)
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        result = asyncio.run(create_backup(settings, config_path, out, include_key, pg_method))  # type: ignore[arg-type]
+    except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback with a URL in it
+        fail(f"backup failed: {type(exc).__name__}: {exc}")
+        return
+    m: dict[str, Any] = result.manifest
+    db = m["database"]
+    _print(
+        [
+            ("file", str(result.path)),
+            ("database method", db["method"]),
+            ("archive head", f"seq {db['archive']['head_seq']}"),
+            ("tables", ", ".join(f"{k}={v}" for k, v in sorted(db["tables"].items()))),
+            ("media files", str(m["media_files"])),
+            ("archive key included", "yes" if m["includes_key"] else "no (keep it separately)"),
+        ],
+        fmt,
+        "Carebridge backup",
+    )
+    if include_key:
+        click.secho(
+            "warning: this backup contains the archive key; anyone holding it can read every "
+            "archived message. Store it encrypted.",
+            fg="yellow",
+            err=True,
+        )
+
+
+@click.command("restore")
+@click.argument("backup", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="New data directory to restore into (must be empty or absent).",
+)
+@click.option(
+    "--key-file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="The archive keyring (0600), when the backup was made without --include-key. "
+    "Or set the key env var (CAREBRIDGE_ARCHIVE_KEYS).",
+)
+@click.option(
+    "--database-url",
+    help="Restore into this (empty) database instead of the one in the backed-up carebridge.yaml; "
+    "also written into the restored carebridge.yaml.",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def restore_command(
+    backup: Path, data_dir: Path, key_file: Path | None, database_url: str | None, fmt: str
+) -> None:
+    """Restore a `carebridge backup` file into a fresh data directory and an empty database.
+
+    Every member is checked against the manifest's sha256, the archive key must match the
+    one the archive was sealed with, and afterwards the recorded archive head must be
+    present, unchanged and decryptable. Then run `carebridge archive verify`.
+    """
+    from provisioning.ops.restore import RestoreError, RestoreOptions, restore_backup
+
+    try:
+        result = asyncio.run(restore_backup(RestoreOptions(backup, data_dir, key_file, database_url)))
+    except RestoreError as exc:
+        fail(str(exc))
+        return
+    _print(
+        [
+            ("config", str(result.config_path)),
+            ("database method", result.method),
+            ("archive rows", str(result.archive_rows)),
+            ("media files", str(result.media_files)),
+            ("archive key from", result.key_source),
+        ],
+        fmt,
+        "Carebridge restore",
+    )
+    for note in result.notes:
+        click.secho(f"note: {note}", fg="yellow", err=True)

@@ -1,0 +1,126 @@
+"""`carebridge export`: decrypted messages of a room or a person, for records requests."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import cast
+
+import click
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from bridge.archive.export.job import ExportJob, ExportResult, Format, run_export
+from bridge.archive.export.stream import ExportFilter
+from bridge.archive.keyring import KeyringError, LiveKeyring
+from bridge.archive.writer import ArchiveWriter
+from bridge.db.engine import create_engine, migrate
+from config.settings import Settings, load_settings
+from provisioning.cli.options import config_option, fail
+
+
+def parse_time(value: str | None, option: str) -> int | None:
+    """ISO 8601 date or date-time (UTC unless an offset is given) to epoch milliseconds."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            "expected an ISO 8601 date or time, e.g. 2025-01-31 or 2025-01-31T08:00", param_hint=option
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp() * 1000)
+
+
+async def _run(settings: Settings, job: ExportJob, progress: Progress) -> ExportResult:
+    keyring = LiveKeyring(settings.path(settings.archive.key_file), settings.archive.key_env)
+    engine = create_engine(settings.database_url)
+    task = progress.add_task("exporting", total=None, count=0)
+    try:
+        await migrate(engine)
+        return await run_export(
+            engine,
+            keyring,
+            ArchiveWriter(engine, keyring),
+            settings.path(settings.archive.media_dir),
+            job,
+            settings.server_name,
+            settings.bot_user_id,
+            progress=lambda n: progress.update(task, count=n),
+        )
+    finally:
+        await engine.dispose()
+
+
+@click.command("export")
+@config_option
+@click.option("--room", "room_id", metavar="ROOM_ID", help="Export one room (its !room:id).")
+@click.option(
+    "--user", "user_id", metavar="USER_ID", help="Export everything one person sent (@user:server)."
+)
+@click.option("--since", help="Only messages sent at or after this time (ISO 8601, UTC by default).")
+@click.option("--until", help="Only messages sent before this time (ISO 8601, UTC by default).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="New (or empty) folder for the export; default ./carebridge-export-<UTC time>.",
+)
+@click.option("--operator", help="Who is exporting, for the audit record (default: your OS account).")
+def export_command(
+    config_path: Path,
+    room_id: str | None,
+    user_id: str | None,
+    since: str | None,
+    until: str | None,
+    fmt: str,
+    out_dir: Path | None,
+    operator: str | None,
+) -> None:
+    """Export decrypted messages of one room (--room) or one person (--user).
+
+    \b
+    Each message: sender, time, room, the original text, every edit, every reaction,
+    its attachment (decrypted into the export folder, SHA-256 checked) and who was a
+    member of the room when it was sent. Writes messages.jsonl (or .csv: nested
+    fields as JSON in their cell), attachments/ and manifest.json (files' SHA-256).
+
+    The export is recorded in the archive before any data is written: who ran it
+    (--operator and the OS account), the filters, the folder; and again when it ends.
+    The folder holds PHI: it is created 0700; keep it on encrypted storage.
+    """
+    if (room_id is None) == (user_id is None):
+        fail("give exactly one of --room or --user")
+    settings = load_settings(config_path)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    job = ExportJob(
+        flt=ExportFilter(room_id, user_id, parse_time(since, "--since"), parse_time(until, "--until")),
+        fmt=cast(Format, fmt),
+        out_dir=out_dir or Path(f"carebridge-export-{stamp}"),
+        operator=operator or getpass.getuser(),
+    )
+    console = Console(stderr=True)
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}: {task.fields[count]} messages"),
+        TimeElapsedColumn(),
+    )
+    try:
+        with Progress(*columns, console=console, transient=True) as progress:
+            result = asyncio.run(_run(settings, job, progress))
+    except (FileExistsError, KeyringError) as exc:
+        fail(str(exc))
+        return
+    counts = result.counts
+    console.print(
+        f"Exported {counts.messages} messages ({counts.revisions} edits, {counts.reactions} reactions, "
+        f"{counts.attachments} attachments, {counts.attachments_missing} not available) to {job.out_dir}"
+    )
+    console.print(
+        f"{result.data_file.name} sha256 {result.sha256}; audit record export id {result.export_id}"
+    )

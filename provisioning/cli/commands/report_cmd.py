@@ -1,0 +1,154 @@
+"""`carebridge report`: the compliance reports for cron jobs and auditors.
+
+The same report code as the bot's commands; `day`/`week` with `--format csv` print the
+very file `!report day|week` posts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from bridge.compliance.directory import org_directory
+from bridge.compliance.reports import Reports
+from bridge.core.report_table import ReportTable, to_csv, to_records
+from bridge.db.engine import create_engine, migrate
+from config.settings import load_settings
+from provisioning.cli.options import config_option, fail
+
+FORMATS = click.Choice(["table", "csv", "json"])
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _user(server_name: str, value: str | None) -> str | None:
+    if value is None or value.startswith("@"):
+        return value
+    return f"@{value}:{server_name}"
+
+
+def _emit(table: ReportTable, fmt: str) -> None:
+    if fmt == "csv":
+        sys.stdout.write(to_csv(table))
+    elif fmt == "json":
+        click.echo(
+            json.dumps({"title": table.title, "rows": to_records(table), "note": table.note}, indent=2)
+        )
+    else:
+        view = Table(title=table.title, caption=table.note or None)
+        for column in table.columns:
+            view.add_column(column)
+        for row in table.rows:
+            view.add_row(*row)
+        Console().print(view)
+
+
+def _run(config_path: Path, fmt: str, build: Callable[[Reports, str], Awaitable[ReportTable]]) -> None:
+    if not config_path.exists():
+        fail(f"{config_path} not found; create a data directory first with `carebridge init`")
+    settings = load_settings(config_path)
+
+    async def go() -> ReportTable:
+        engine = create_engine(settings.database_url)
+        try:
+            await migrate(engine)
+            return await build(Reports(engine, org_directory(engine)), settings.server_name)
+        finally:
+            await engine.dispose()
+
+    _emit(asyncio.run(go()), fmt)
+
+
+date_option = click.option(
+    "--date",
+    "day",
+    callback=_date,
+    metavar="YYYY-MM-DD",
+    help="Day in the organisation's time zone (default: today).",
+)
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=FORMATS,
+    default="table",
+    show_default=True,
+    help="table for people, csv/json for machines.",
+)
+
+
+@click.group("report")
+def report_group() -> None:
+    """Compliance reports: logins, attendance, calls (times in the organisation's time zone).
+
+    \b
+    carebridge report logins  [--date D] [--user U]   sign-ins and failed attempts
+    carebridge report missing [--date D]              no sign-in by shift start + grace
+    carebridge report sessions --user U [--days N]    one person's sessions
+    carebridge report day|week [--date D]             attendance (what !report posts)
+    carebridge report calls [--date D] [--user U]     the call log (what !calls answers)
+    """
+
+
+@report_group.command("logins")
+@config_option
+@date_option
+@click.option("--user", help="Only this person (@user:server or username).")
+@format_option
+def logins_command(config_path: Path, day: date | None, user: str | None, fmt: str) -> None:
+    """Who signed in on a day, from which device and address, how each session ended,
+    and every failed sign-in attempt."""
+    _run(config_path, fmt, lambda r, server: r.logins(day, _user(server, user)))
+
+
+@report_group.command("missing")
+@config_option
+@date_option
+@format_option
+def missing_command(config_path: Path, day: date | None, fmt: str) -> None:
+    """Scheduled people who had not signed in by their shift's start + grace."""
+    _run(config_path, fmt, lambda r, _server: r.missing(day))
+
+
+@report_group.command("sessions")
+@config_option
+@click.option("--user", required=True, help="The person (@user:server or username).")
+@click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True, help="How many days back.")
+@format_option
+def sessions_command(config_path: Path, user: str, days: int, fmt: str) -> None:
+    """One person's sessions: device, sign-in, sign-out, duration, how it ended, by whom."""
+    _run(config_path, fmt, lambda r, server: r.sessions(_user(server, user) or user, days))
+
+
+@report_group.command("day")
+@config_option
+@date_option
+@format_option
+def day_command(config_path: Path, day: date | None, fmt: str) -> None:
+    """Attendance for one day: each scheduled person on time, late, missing, off shift,
+    stayed logged in. `--format csv` is the file `!report day` posts."""
+    _run(config_path, fmt, lambda r, _server: r.day(day))
+
+
+@report_group.command("week")
+@config_option
+@date_option
+@format_option
+def week_command(config_path: Path, day: date | None, fmt: str) -> None:
+    """Attendance for the Monday-Sunday week holding --date. `--format csv` is the file
+    `!report week` posts."""
+    _run(config_path, fmt, lambda r, _server: r.week(day))

@@ -1,0 +1,212 @@
+"""`carebridge backup`: one file holding the Carebridge database, the archive media and the
+configuration, with a manifest that lets `carebridge restore` prove it got everything back.
+
+The archive key is NOT included unless asked (--include-key): the archive's content is
+sealed with it, so a backup without the key holds only ciphertext of every message, and a
+stolen backup tape discloses no message. Keep the key in a separate place (a password
+manager, an HSM, a sealed envelope in the safe); restore needs it. 45 CFR 164.308(a)(7)(ii)(A)
+data backup plan, 164.312(a)(2)(iv) encryption at rest.
+
+Layout of the file (tar, gzip):
+    manifest.json            format, method, schema revisions, archive head, sha256 of each member
+    db/carebridge.sqlite3    SQLite online backup, or a logical copy of PostgreSQL
+    db/carebridge.pgdump     or: pg_dump --format=custom (PostgreSQL with a matching pg_dump)
+    media/...                the archive media directory (files as stored: sealed)
+    config/...               carebridge.yaml, registration.yaml, Synapse configs, secrets/
+    key/archive.key          only with --include-key
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bridge.archive.keyring import Keyring
+from bridge.core.clock import now_ms
+from bridge.db.engine import create_engine, current_revisions
+from bridge.db.tables import archive_events
+from config.settings import Settings
+from provisioning.ops.dbcopy import (
+    logical_copy,
+    pg_dump,
+    pg_dump_usable,
+    row_counts,
+    sqlite_online_backup,
+    sqlite_path,
+)
+
+FORMAT = "carebridge-backup/1"
+KEY_MEMBER = "key/archive.key"
+CONFIG_FILES = (
+    "carebridge.yaml",
+    "registration.yaml",
+    "homeserver.yaml",
+    "production.yaml",
+    "log.config.yaml",
+    "log.production.yaml",
+    "signing.key",
+    "compose.env",
+    "policy.json",
+)
+CONFIG_GLOBS = ("workers/*.yaml", "secrets/*")
+PgMethod = Literal["auto", "pg_dump", "logical"]
+
+
+def key_fingerprint(key: bytes) -> str:
+    """A one-way fingerprint of an archive key (identifies it without revealing it)."""
+    return hashlib.sha256(b"carebridge-archive-key\x00" + key).hexdigest()[:32]
+
+
+def keyring_fingerprints(keyring: Keyring) -> dict[str, str]:
+    """{key id: fingerprint} for every key in the ring."""
+    return {key_id: key_fingerprint(key) for key_id, key in sorted(keyring.keys.items())}
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+async def archive_summary(engine: AsyncEngine) -> dict[str, Any]:
+    """Rows, head (seq and hash) and the key ids the archive uses."""
+    t = archive_events
+    async with engine.connect() as conn:
+        head = (await conn.execute(select(t.c.seq, t.c.row_hash).order_by(t.c.seq.desc()).limit(1))).first()
+        key_ids = sorted(r[0] for r in await conn.execute(select(t.c.key_id).distinct()))
+    return {
+        "head_seq": int(head[0]) if head else 0,
+        "head_hash": bytes(head[1]).hex() if head else "",
+        "key_ids": key_ids,
+    }
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    """Where the backup went and what its manifest says."""
+
+    path: Path
+    manifest: dict[str, Any]
+
+
+def _config_files(settings: Settings, config_path: Path) -> list[tuple[Path, str]]:
+    root = settings.data_dir
+    found = {config_path.resolve(): "carebridge.yaml"}
+    for name in CONFIG_FILES:
+        if (root / name).is_file():
+            found.setdefault((root / name).resolve(), name)
+    for pattern in CONFIG_GLOBS:
+        for path in sorted(root.glob(pattern)):
+            if path.is_file():
+                found.setdefault(path.resolve(), path.relative_to(root).as_posix())
+    registration = settings.path(settings.bridge.registration)
+    if registration.is_file():
+        found.setdefault(registration.resolve(), "registration.yaml")
+    return [(path, f"config/{name}") for path, name in found.items()]
+
+
+async def _dump_database(
+    settings: Settings, workdir: Path, pg_method: PgMethod
+) -> tuple[Path, str, dict[str, Any]]:
+    """Dump the DB into workdir; returns (file, method, facts read before the dump)."""
+    url = settings.database_url
+    engine = create_engine(url)
+    try:
+        facts = {
+            "dialect": engine.dialect.name,
+            "revisions": list(await current_revisions(engine)),
+            "tables": await row_counts(engine),
+            "archive": await archive_summary(engine),
+        }
+        if engine.dialect.name == "sqlite":
+            target = workdir / "carebridge.sqlite3"
+            sqlite_online_backup(sqlite_path(url), target)
+            return target, "sqlite-online-backup", facts
+        if pg_method == "pg_dump" or (pg_method == "auto" and await pg_dump_usable(engine)):
+            target = workdir / "carebridge.pgdump"
+            pg_dump(url, target)
+            return target, "pg_dump", facts
+        target = workdir / "carebridge.sqlite3"
+        copy = create_engine(f"sqlite+aiosqlite:///{target}")
+        try:
+            await logical_copy(engine, copy)
+        finally:
+            await copy.dispose()
+        return target, "logical-sqlalchemy", facts
+    finally:
+        await engine.dispose()
+
+
+def _media_files(settings: Settings) -> list[tuple[Path, str]]:
+    media = settings.path(settings.archive.media_dir)
+    if not media.is_dir():
+        return []
+    return [(p, f"media/{p.relative_to(media).as_posix()}") for p in sorted(media.rglob("*")) if p.is_file()]
+
+
+def _add(tar: tarfile.TarFile, path: Path, arcname: str) -> None:
+    info = tar.gettarinfo(str(path), arcname)
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.mode = 0o600
+    with open(path, "rb") as handle:
+        tar.addfile(info, handle)
+
+
+async def create_backup(
+    settings: Settings,
+    config_path: Path,
+    out: Path,
+    include_key: bool = False,
+    pg_method: PgMethod = "auto",
+) -> BackupResult:
+    """Write the backup file (mode 0600, atomically) to `out`, an absolute path in an
+    existing directory; returns its manifest."""
+    with tempfile.TemporaryDirectory(prefix=".carebridge-backup-", dir=out.parent) as tmp:
+        workdir = Path(tmp)
+        db_file, method, facts = await _dump_database(settings, workdir, pg_method)
+        members = [(db_file, f"db/{db_file.name}")]
+        # Media after the database: every file a dumped row refers to is already there.
+        media = _media_files(settings)
+        members += media + _config_files(settings, config_path)
+        keyring = Keyring.load(settings.path(settings.archive.key_file), settings.archive.key_env)
+        if include_key:
+            key_copy = workdir / "archive.key"
+            key_copy.write_text(keyring.dumps(), encoding="utf-8")
+            members.append((key_copy, KEY_MEMBER))
+        manifest = {
+            "format": FORMAT,
+            "created_ts": now_ms(),
+            "carebridge_version": version("carebridge"),
+            "server_name": settings.server_name,
+            "database": {"method": method, "member": f"db/{db_file.name}", **facts},
+            "media_files": len(media),
+            "includes_key": include_key,
+            "key_fingerprints": keyring_fingerprints(keyring),
+            "members": {arcname: sha256_file(path) for path, arcname in members},
+        }
+        partial = workdir / "backup.tar.gz"
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+            body = json.dumps(manifest, indent=2, sort_keys=True).encode()
+            info = tarfile.TarInfo("manifest.json")
+            info.size, info.mode, info.mtime = len(body), 0o600, int(time.time())
+            tar.addfile(info, io.BytesIO(body))
+            for path, arcname in members:
+                _add(tar, path, arcname)
+        os.replace(partial, out)
+    return BackupResult(out, manifest)

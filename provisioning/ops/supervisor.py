@@ -1,0 +1,283 @@
+"""`carebridge up`: run Synapse and the bridge (and coturn, when installed) as supervised
+child processes.
+
+Children start in order (Synapse, then the bridge), each must become healthy before the
+next starts, a child that dies is reported with its exit code and log path, and SIGINT /
+SIGTERM stop both (bridge first, so it finishes the transaction in hand). On Linux each
+child also gets PR_SET_PDEATHSIG, so even a SIGKILLed supervisor leaves no orphan.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from urllib.parse import urlsplit
+
+from config.settings import Settings
+from provisioning.ops.files import write_private
+from provisioning.ops.turn import turnserver_argv
+
+STATE_FILE = "run/state.json"
+
+
+class SupervisorError(Exception):
+    """Start-up could not complete (port taken, child died, health timeout)."""
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True if something already listens on host:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    """True if GET url answers 2xx."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback URL from config
+            return 200 <= int(resp.status) < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def healthy(url: str, timeout: float = 2.0) -> bool:
+    """Health probe: `tcp://host:port` (something listens) or an HTTP URL answering 2xx."""
+    if url.startswith("tcp://"):
+        parts = urlsplit(url)
+        return port_in_use(parts.hostname or "127.0.0.1", parts.port or 0)
+    return http_ok(url, timeout)
+
+
+def pid_alive(pid: int) -> bool:
+    """True if a process with this pid exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class Child:
+    """One supervised process."""
+
+    name: str
+    argv: list[str]
+    health_url: str
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as out:
+            self.proc = subprocess.Popen(  # noqa: S603 - argv built from our own interpreter
+                self.argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )
+
+    def exit_code(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@dataclass
+class Supervisor:
+    """Starts, watches and stops the children of `carebridge up`."""
+
+    settings: Settings
+    config_path: Path
+    echo: Callable[[str], None]
+    children: list[Child] = field(default_factory=list)
+    on_ready: Callable[[], None] | None = None
+    _stopping: bool = False
+
+    @property
+    def state_path(self) -> Path:
+        return self.settings.data_dir / STATE_FILE
+
+    def _build_children(self) -> None:
+        s = self.settings
+        logs = s.data_dir / "logs"
+        hs_config = s.path(s.synapse.config)
+        children = [
+            Child(
+                "synapse",
+                [sys.executable, "-m", "synapse.app.homeserver", "-c", str(hs_config)],
+                f"{s.synapse.url}/health",
+                logs / "synapse.out",
+            ),
+            Child(
+                "bridge",
+                [sys.executable, "-m", "bridge", "-c", str(self.config_path)],
+                f"http://{s.bridge.host}:{s.bridge.port}/_carebridge/health",
+                logs / "bridge.out",
+            ),
+        ]
+        turn = turnserver_argv(s)
+        if isinstance(turn, str):
+            self.echo(f"note: not starting the TURN relay: {turn}")
+        else:
+            # Started first: calls need it, and it is ready in milliseconds.
+            children.insert(
+                0,
+                Child(
+                    "coturn",
+                    turn,
+                    f"tcp://{s.calls.turn.host}:{s.calls.turn.port}",
+                    logs / "coturn.out",
+                ),
+            )
+        self.children = children
+
+    def check_ports(self) -> None:
+        """Refuse to start when a port we need is taken (clear message, not a crash later)."""
+        s = self.settings
+        syn = urlsplit(s.synapse.url)
+        wanted = [
+            ("Synapse", syn.hostname or "127.0.0.1", syn.port or 8008),
+            ("bridge", s.bridge.host, s.bridge.port),
+        ]
+        if s.web.enabled:
+            wanted.append(("web client", s.web.host, s.web.port))
+        if not isinstance(turnserver_argv(s), str):
+            wanted.append(("TURN relay", s.calls.turn.host, s.calls.turn.port))
+        for label, host, port in wanted:
+            if port_in_use(host, port):
+                raise SupervisorError(f"port {port} on {host} ({label}) is already in use")
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self._stopping = True
+
+    def _wait_healthy(self, child: Child, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._stopping:
+                raise SupervisorError("interrupted during start-up")
+            code = child.exit_code()
+            if code is not None:
+                raise SupervisorError(
+                    f"{child.name} exited with code {code} during start-up; see {child.log_path}"
+                )
+            if healthy(child.health_url):
+                return
+            time.sleep(0.25)
+        raise SupervisorError(
+            f"{child.name} did not become healthy within {timeout:.0f}s; see {child.log_path}"
+        )
+
+    def _write_state(self) -> None:
+        state = {
+            "supervisor_pid": os.getpid(),
+            "started_at": int(time.time()),
+            "client_url": self.client_url,
+            "children": {
+                c.name: {
+                    "pid": c.proc.pid if c.proc else None,
+                    "health_url": c.health_url,
+                    "log": str(c.log_path),
+                }
+                for c in self.children
+            },
+        }
+        write_private(self.state_path, json.dumps(state, indent=2))
+
+    @property
+    def client_url(self) -> str:
+        web = self.settings.web
+        return f"http://{web.host}:{web.port}/" if web.enabled else self.settings.synapse.public_url
+
+    def run(self, startup_timeout: float = 120.0) -> int:
+        """Start everything, block until a signal or a child death; return the exit code."""
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            return self._run(startup_timeout)
+        finally:
+            self.shutdown()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _run(self, startup_timeout: float) -> int:
+        pid = running_supervisor(self.settings)
+        if pid is not None:
+            raise SupervisorError(f"Carebridge is already running (pid {pid})")
+        self.check_ports()
+        self._build_children()
+        for child in self.children:
+            self.echo(f"starting {child.name} (log: {child.log_path})")
+            child.start()
+            self._write_state()
+            self._wait_healthy(child, startup_timeout)
+            self.echo(f"{child.name} is healthy")
+        if self.on_ready is not None:
+            self.on_ready()
+        self.echo("")
+        self.echo(f"Carebridge is up for {self.settings.organization_name}.")
+        self.echo(f"  Staff sign in at:   {self.client_url}")
+        self.echo(f"  Homeserver (apps):  {self.settings.synapse.public_url}")
+        self.echo("  Stop with Ctrl-C.")
+        while not self._stopping:
+            for child in self.children:
+                code = child.exit_code()
+                if code is not None:
+                    self.echo(f"{child.name} exited unexpectedly with code {code}; see {child.log_path}")
+                    return 1
+            time.sleep(0.25)
+        self.echo("stopping")
+        return 0
+
+    def shutdown(self) -> None:
+        """Stop children in reverse start order and remove the state file."""
+        for child in reversed(self.children):
+            child.stop()
+        self.state_path.unlink(missing_ok=True)
+
+
+def read_state(settings: Settings) -> dict[str, object] | None:
+    """The state file of a running `carebridge up`, if any."""
+    path = settings.data_dir / STATE_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def running_supervisor(settings: Settings) -> int | None:
+    """The pid of a live `carebridge up` for this data dir, if one is running."""
+    state = read_state(settings) or {}
+    pid = state.get("supervisor_pid")
+    return pid if isinstance(pid, int) and pid_alive(pid) else None

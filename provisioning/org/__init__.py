@@ -1,0 +1,1 @@
+"""Organisation reconciliation: org.yaml (desired) vs Synapse and the directory (current) -> plan -> apply."""

@@ -1,0 +1,1 @@
+"""Database tests, each run on SQLite and PostgreSQL through the `db_url` fixture."""

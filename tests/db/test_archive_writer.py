@@ -1,0 +1,59 @@
+"""The writer's fast path (cached head, no look-ups) falls back safely on every surprise."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import select
+
+from bridge.archive.keyring import Keyring
+from bridge.archive.verify import verify_archive
+from bridge.archive.writer import ArchiveWriter
+from bridge.db.engine import create_engine, migrate
+from bridge.db.tables import archive_events, archive_relations
+
+
+def event(**extra: Any) -> dict[str, Any]:
+    return {
+        "event_id": f"${secrets.token_hex(8)}",
+        "room_id": "!r:test",
+        "sender": "@a:test",
+        "type": "m.room.message",
+        "origin_server_ts": 1,
+        "content": {"body": "x", **extra},
+    }
+
+
+async def test_interleaved_writers_replays_and_duplicates(db_url: str) -> None:
+    keyring = Keyring.generate()
+    e1, e2 = create_engine(db_url), create_engine(db_url)
+    await migrate(e1)
+    bridge, cli = ArchiveWriter(e1, keyring), ArchiveWriter(e2, keyring)
+    try:
+        first = event()
+        await bridge.ingest_transaction("t1", [first, event()])  # bridge now caches head 2
+        await cli.append([event()], source="export")  # another process takes seq 3
+        after = await bridge.ingest_transaction("t2", [event()])  # cached head is stale
+        assert [a.seq for a in after.appended] == [4]
+        replay = await bridge.ingest_transaction("t2", [event()])
+        assert replay.replayed and not replay.appended
+        dup = event()
+        mixed = await bridge.ingest_transaction("t3", [first, dup, dup])
+        assert [a.event["event_id"] for a in mixed.appended] == [dup["event_id"]]
+        edit = event(**{"m.relates_to": {"rel_type": "m.replace", "event_id": first["event_id"]}})
+        await bridge.ingest_transaction("t4", [edit])
+        report = await verify_archive(e1, None, None)
+        assert report.ok and report.rows == 6
+        async with e1.connect() as conn:
+            ids = [r[0] for r in await conn.execute(select(archive_events.c.event_id))]
+            rel = (await conn.execute(select(archive_relations))).one()
+        assert len(ids) == len(set(ids)) == 6
+        assert (rel.event_id, rel.target_event_id, rel.rel_type) == (
+            edit["event_id"],
+            first["event_id"],
+            "m.replace",
+        )
+    finally:
+        await e1.dispose()
+        await e2.dispose()

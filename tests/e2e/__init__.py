@@ -1,0 +1,1 @@
+"""End-to-end tests: a real Synapse, the bridge, CLI subprocesses, browsers."""

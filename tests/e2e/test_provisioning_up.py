@@ -1,0 +1,67 @@
+"""`carebridge up` with `org_file:` applies the org file once Synapse and the bridge are
+healthy; an invalid org file stops `up` before anything starts."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from provisioning.ops.initdir import InitOptions, init_data_dir
+from tests.harness.provision import CAREBRIDGE
+from tests.harness.stack import free_port
+
+EXAMPLE_ORG = Path(__file__).resolve().parents[2] / "config" / "org.example.yaml"
+
+
+def _init(tmp_path: Path, org_file: Path) -> Path:
+    return init_data_dir(
+        InitOptions(
+            data_dir=tmp_path / "data",
+            synapse_port=free_port(),
+            bridge_port=free_port(),
+            web_port=free_port(),
+            org_file=org_file,
+            testing=True,
+        )
+    )
+
+
+@pytest.mark.slow
+def test_up_applies_the_example_org_file(tmp_path: Path) -> None:
+    config = _init(tmp_path, EXAMPLE_ORG)
+    out = tmp_path / "up.out"
+    with open(out, "w") as handle:
+        proc = subprocess.Popen(
+            [CAREBRIDGE, "up", "-c", str(config)], stdout=handle, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while "Staff sign in at:" not in out.read_text():
+            assert proc.poll() is None, out.read_text()
+            assert time.monotonic() < deadline, out.read_text()
+            time.sleep(0.3)
+        text = out.read_text()
+        assert "applying the org file" in text
+        assert "6 user.create, 3 channel.create" in text
+        files = sorted((config.parent / "initial-passwords").iterdir())
+        assert len(files) == 6 and all(f.stat().st_mode & 0o777 == 0o600 for f in files)
+        assert (config.parent / "policy.json").stat().st_mode & 0o777 == 0o600
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_up_refuses_an_invalid_org_file_before_starting(tmp_path: Path) -> None:
+    broken = tmp_path / "org.yaml"
+    broken.write_text("organization: {name: X}\nusers:\n  - username: Bad Name\n")
+    config = _init(tmp_path, broken)
+    result = subprocess.run([CAREBRIDGE, "up", "-c", str(config)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{broken}:3:5: users.0.username:" in result.stderr
+    assert "starting synapse" not in result.stdout

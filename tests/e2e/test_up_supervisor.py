@@ -1,0 +1,102 @@
+"""`carebridge up` as a real subprocess: healthy children, clean SIGTERM, no orphans."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from provisioning.ops.initdir import InitOptions, init_data_dir
+from provisioning.ops.supervisor import pid_alive
+from tests.harness.stack import free_port, wait_http
+
+# The installed console script, exactly what `make run` and the README use.
+CAREBRIDGE = str(Path(sys.executable).parent / "carebridge")
+
+
+def _start_up(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:
+    config = init_data_dir(
+        InitOptions(
+            data_dir=tmp_path / "data",
+            synapse_port=free_port(),
+            bridge_port=free_port(),
+            web_port=free_port(),
+            testing=True,
+            # Two children here; the coturn child is covered by tests/e2e/test_turn_files_up.py.
+            extra_settings={"calls": {"turn": {"enabled": False}}},
+        )
+    )
+    out = tmp_path / "up.out"
+    with open(out, "w") as handle:
+        proc = subprocess.Popen(
+            [CAREBRIDGE, "up", "-c", str(config)], stdout=handle, stderr=subprocess.STDOUT, text=True
+        )
+    return proc, config, out
+
+
+def _wait_for_line(out: Path, text: str, proc: subprocess.Popen[str], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in out.read_text():
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"carebridge up exited {proc.returncode}:\n{out.read_text()}")
+        time.sleep(0.3)
+    pytest.fail(f"timed out waiting for {text!r}:\n{out.read_text()}")
+
+
+@pytest.mark.slow
+def test_sigterm_stops_both_children(tmp_path: Path) -> None:
+    proc, config, out = _start_up(tmp_path)
+    try:
+        _wait_for_line(out, "Staff sign in at:", proc)
+        state = json.loads((config.parent / "run" / "state.json").read_text())
+        pids = [c["pid"] for c in state["children"].values()]
+        assert len(pids) == 2 and all(pid_alive(p) for p in pids)
+        for child in state["children"].values():
+            wait_http(child["health_url"], 10)
+        status = subprocess.run(
+            [CAREBRIDGE, "status", "-c", str(config)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert "synapse" in status.stdout and "bridge" in status.stdout
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+        deadline = time.monotonic() + 10
+        while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(pid_alive(p) for p in pids), "a child outlived carebridge up"
+        assert not (config.parent / "run" / "state.json").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+@pytest.mark.slow
+def test_child_death_is_reported(tmp_path: Path) -> None:
+    proc, config, out = _start_up(tmp_path)
+    try:
+        _wait_for_line(out, "Staff sign in at:", proc)
+        state = json.loads((config.parent / "run" / "state.json").read_text())
+        os.kill(state["children"]["bridge"]["pid"], signal.SIGKILL)
+        assert proc.wait(60) == 1
+        text = out.read_text()
+        assert "bridge exited unexpectedly" in text and "bridge.out" in text
+        synapse_pid = state["children"]["synapse"]["pid"]
+        deadline = time.monotonic() + 10
+        while pid_alive(synapse_pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not pid_alive(synapse_pid)
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -1,0 +1,95 @@
+"""org.yaml model: the documented example, defaults, shifts, member references."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from config.errors import ConfigError
+from config.org import OrgFile, Schedule
+from config.org_load import load_org
+from provisioning.org.desired import channel_access, desired_from_org
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "org.example.yaml"
+
+
+def org(**extra: object) -> OrgFile:
+    base: dict[str, object] = {"organization": {"name": "Clinic"}}
+    base.update(extra)
+    return OrgFile.model_validate(base)
+
+
+def test_example_file_is_valid_and_has_a_night_shift() -> None:
+    example = load_org(
+        EXAMPLE, reserved_usernames={"carebridge"}, reserved_channel_names={"carebridge-admins"}
+    )
+    assert len(example.groups) == 3 and len(example.users) == 6 and len(example.channels) == 3
+    night = example.schedules["night-shift"]
+    assert night.start == time(19, 0) and night.end == time(7, 0) and night.crosses_midnight
+    assert not example.schedules["day-shift"].crosses_midnight
+    assert {u.role for u in example.users} == {"admin", "staff"}
+
+
+def test_defaults() -> None:
+    parsed = org(users=[{"username": "a", "display_name": "A", "email": "a@x.example"}], groups={"g": None})
+    user = parsed.users[0]
+    assert user.role == "staff" and user.groups == [] and user.schedule is None
+    assert parsed.policy.channel_creators == ["role:admin"]
+    assert parsed.groups["g"].display_name is None
+    assert parsed.organization.timezone == "UTC"
+
+
+def test_schedule_round_trips_as_hh_mm() -> None:
+    shift = Schedule.model_validate({"days": ["mon"], "start": "19:00", "end": "07:00"})
+    dumped = shift.model_dump(mode="json")
+    assert dumped["start"] == "19:00" and dumped["end"] == "07:00" and dumped["grace_minutes"] == 15
+    assert Schedule.model_validate(dumped) == shift
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        ({"days": ["mon"], "start": "07:00", "end": "07:00"}, "end equals start"),
+        ({"days": ["mon", "mon"], "start": "07:00", "end": "08:00"}, "listed twice"),
+        ({"days": [], "start": "07:00", "end": "08:00"}, "at least 1"),
+        ({"days": ["mon"], "start": "24:00", "end": "08:00"}, "HH:MM"),
+        ({"days": ["mon"], "start": 420, "end": "08:00"}, "in quotes"),
+        ({"days": ["mon"], "start": "07:00", "end": "08:00", "grace_minutes": -1}, "greater than or equal"),
+    ],
+)
+def test_bad_schedules(tmp_path: Path, schedule: dict[str, object], message: str) -> None:
+    import yaml
+
+    path = tmp_path / "org.yaml"
+    path.write_text(yaml.safe_dump({"organization": {"name": "C"}, "schedules": {"s": schedule}}))
+    with pytest.raises(ConfigError, match=message):
+        load_org(path)
+
+
+def test_channel_access_post_beats_respond_beats_read() -> None:
+    parsed = org(
+        groups={"nurses": {}, "docs": {}},
+        users=[
+            {"username": "n1", "display_name": "N", "email": "n1@x.example", "groups": ["nurses"]},
+            {"username": "d1", "display_name": "D", "email": "d1@x.example", "groups": ["docs", "nurses"]},
+            {"username": "a1", "display_name": "A", "email": "a1@x.example", "role": "admin"},
+            {"username": "s1", "display_name": "S", "email": "s1@x.example"},
+        ],
+        channels=[{"name": "c", "members": ["everyone"], "post": ["user:n1"], "respond": ["group:nurses"]}],
+    )
+    desired = desired_from_org(parsed, "x.example", "@carebridge:x.example")
+    assert dict(desired.channels["c"].access) == {
+        "@a1:x.example": "read",
+        "@d1:x.example": "respond",
+        "@n1:x.example": "post",
+        "@s1:x.example": "read",
+    }
+    people = list(desired.users.values())
+    # post/respond imply membership even when `members` is empty
+    assert channel_access([], ["role:admin"], ["group:docs"], people) == {
+        "@a1:x.example": "post",
+        "@d1:x.example": "respond",
+    }
+    assert desired.admins == {"@a1:x.example"}

@@ -23,6 +23,7 @@ from policy.module.guard import guarded
 from policy.module.media import MediaRules
 from policy.module.presence import PresenceRules
 from policy.module.redaction import RetentionRules
+from policy.module.request_guard import RequestGuard
 from policy.module.rooms import RoomRules
 from policy.module.sessions import SessionRecorder
 
@@ -40,6 +41,7 @@ class CarebridgeModule:
         PresenceRules(api).register()
         MediaRules(config, api).register()
         DirectRoomsResource.register(config, api)
+        RequestGuard.register(api, frozenset(config.push_gateways))
         self.sessions = SessionRecorder(config, api)
         RetentionRules(config, api).register()
         if api.should_run_background_tasks():

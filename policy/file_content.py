@@ -72,18 +72,30 @@ OOXML_MAIN_PARTS = {
     "ppt/presentation.xml": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
 OLE_MACRO_MARKERS = ("_VBA_PROJECT".encode("utf-16-le"), "Ole10Native".encode("utf-16-le"))
+# Searched in the lower-cased text; each pattern starts with one of few characters, so the
+# regex engine skips ahead quickly (a 50 MB text file takes about a second).
 MARKUP = re.compile(
     rb"<\s*(?:!doctype\s+html|html|head|body|script|iframe|frame|frameset|svg|object|embed|"
-    rb"applet|meta|form|style|base|link|math|xsl:stylesheet)\b|<\?xml-stylesheet|javascript:",
-    re.IGNORECASE,
+    rb"applet|meta|form|style|base|link|math|xsl:stylesheet)\b|<\?xml-stylesheet|javascript:"
 )
-SCRIPT = re.compile(
-    rb"\A\s*(?:#!|@echo\s+off)|Invoke-Expression|Invoke-WebRequest|Invoke-RestMethod|\bIEX\b|"
-    rb"Start-Process|Set-ExecutionPolicy|Net\.WebClient|DownloadString|DownloadFile|"
-    rb"FromBase64String|-EncodedCommand|Add-Type|WScript\.Shell|CreateObject\s*\(|"
-    rb"ActiveXObject|\|\s*(?:ba|z|da)?sh\b|powershell(?:\.exe)?\s+-",
-    re.IGNORECASE,
+SCRIPT_START = re.compile(rb"\A\s*(?:#!|@echo\s+off)")
+PIPE_TO_SHELL = re.compile(rb"\|\s*(?:ba|z|da)?sh\b")
+SCRIPT_WORDS = (
+    b"invoke-expression",
+    b"invoke-webrequest",
+    b"invoke-restmethod",
+    b"start-process",
+    b"set-executionpolicy",
+    b"net.webclient",
+    b"downloadstring",
+    b"downloadfile",
+    b"frombase64string",
+    b"-encodedcommand",
+    b"add-type",
+    b"wscript.shell",
+    b"activexobject",
 )
+SCRIPT_RARE = re.compile(rb"\biex\b|createobject\s*\(|powershell(?:\.exe)?\s+-")
 CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
 
 
@@ -110,7 +122,7 @@ def _entry_is_active(name: str, head: bytes) -> bool:
     kind = filetype.guess(head) if head else None
     if kind is not None and (kind.mime in EXECUTABLE_TYPES or kind.mime in OPAQUE_ARCHIVES):
         return True
-    return bool(MARKUP.search(head)) and not name.lower().endswith((".xml", ".rels"))
+    return bool(MARKUP.search(head.lower())) and not name.lower().endswith((".xml", ".rels"))
 
 
 def _inspect_zip(data: bytes, depth: int = 0) -> Verdict:
@@ -188,6 +200,15 @@ def _as_text(data: bytes) -> bytes | None:
     return data
 
 
+def _is_script(lowered: bytes) -> bool:
+    if SCRIPT_START.match(lowered) or PIPE_TO_SHELL.search(lowered):
+        return True
+    if any(word in lowered for word in SCRIPT_WORDS):
+        return True
+    rare = b"iex" in lowered or b"createobject" in lowered or b"powershell" in lowered
+    return rare and SCRIPT_RARE.search(lowered) is not None
+
+
 def inspect_content(data: bytes) -> Verdict:
     """Judge a whole file. Order matters: zip structure first (wherever it sits), then
     signatures, then text, so no file passes as one thing while being another."""
@@ -207,8 +228,9 @@ def inspect_content(data: bytes) -> Verdict:
     text = _as_text(data)
     if text is None:
         return Verdict(OCTET_STREAM)
-    if MARKUP.search(text):
+    lowered = text.lower()
+    if MARKUP.search(lowered):
         return _active("text/html", "web-page-or-svg")
-    if SCRIPT.search(text):
+    if _is_script(lowered):
         return _active(TEXT_PLAIN, "script")
     return Verdict(TEXT_PLAIN)

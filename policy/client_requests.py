@@ -9,9 +9,11 @@ refusal itself. Each rule names its HIPAA safeguard:
   too) carry text between people outside every room, so the archive never sees them
   (45 CFR 164.312(b) audit controls). One-to-one calls signal with `m.call.*` events in
   the direct message, which are archived, so calls need none.
-- Encryption keys (`/keys/upload`, cross-signing and key-backup uploads): end-to-end
-  encryption is off (the archive must read every message); keys would only let a
-  client start encrypting to-device traffic.
+- Encryption keys: end-to-end encryption is off (the archive must read every message).
+  Device and one-time keys (`/keys/upload`) are answered as accepted but **discarded**,
+  never stored: apps such as Hydrogen and Element upload them at sign-in and stop if
+  that fails, and keys nobody can query cannot start an encrypted session nor carry
+  text to a colleague. Cross-signing and key-backup uploads are refused.
 - Identity servers: a request naming one (`id_server`, a 3PID invite, binding an
   address) would make Synapse contact a server the client chose (45 CFR 164.312(e)(1)
   transmission security).
@@ -35,7 +37,8 @@ from policy.decision import Decision
 
 CLIENT = r"^/_matrix/client/(?:r0|v3|unstable|api/v1)"
 TO_DEVICE = re.compile(CLIENT + r"/sendToDevice/")
-KEY_UPLOADS = re.compile(CLIENT + r"/(?:keys/(?:upload|device_signing/upload|signatures/upload)|room_keys/)")
+DEVICE_KEYS = re.compile(CLIENT + r"/keys/upload(?:/[^/]*)?$")
+KEY_UPLOADS = re.compile(CLIENT + r"/(?:keys/(?:device_signing/upload|signatures/upload)|room_keys/)")
 IDENTITY = re.compile(CLIENT + r"/account/3pid/(?:bind|unbind|[a-z]+/requestToken)$")
 INVITE = re.compile(CLIENT + r"/rooms/[^/]+/invite$")
 PROFILE_FIELD = re.compile(
@@ -52,6 +55,7 @@ class Reason(StrEnum):
 
     TO_DEVICE = "to-device-message"
     ENCRYPTION_KEYS = "encryption-keys"
+    DEVICE_KEYS_DISCARDED = "device-keys-discarded"
     IDENTITY_SERVER = "identity-server"
     PUSH_GATEWAY = "push-gateway-not-listed"
     PUSH_CONTENT = "push-format-not-event-id-only"
@@ -69,6 +73,7 @@ MESSAGES = {
         "End-to-end encryption is turned off at your organisation (messages are protected on "
         "the server and kept in the compliance archive), so encryption keys are not accepted."
     ),
+    Reason.DEVICE_KEYS_DISCARDED: "Encryption keys are not stored: end-to-end encryption is off.",
     Reason.IDENTITY_SERVER: (
         "Carebridge does not contact identity servers: invite colleagues by their account, "
         "not by e-mail address or phone number."
@@ -96,13 +101,26 @@ def needs_body(method: str, path: str) -> bool:
     """Whether `decide_client_request` needs the JSON body of this request."""
     if method not in WRITES:
         return False
-    return any(p.match(path) for p in (INVITE, PRESENCE, PUSHERS))
+    return any(p.match(path) for p in (INVITE, PRESENCE, PUSHERS, DEVICE_KEYS))
+
+
+def discarded_keys_answer(body: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What `/keys/upload` answers when its keys are discarded: the one-time key counts the
+    client would expect had they been stored (so it does not retry at once)."""
+    counts: dict[str, int] = {}
+    keys = body.get("one_time_keys") if body is not None else None
+    if isinstance(keys, Mapping):
+        for key_id in keys:
+            algorithm = str(key_id).split(":", 1)[0]
+            counts[algorithm] = counts.get(algorithm, 0) + 1
+    return {"one_time_key_counts": counts}
 
 
 def decide_client_request(
     method: str, path: str, body: Mapping[str, Any] | None, push_gateways: frozenset[str]
 ) -> Decision | None:
     """A refusal for a request Carebridge does not allow, or None to let Synapse handle it.
+    (`device-keys-discarded` is answered 200 with `discarded_keys_answer`, see above.)
 
     `path` is the request path without the query string; `body` the parsed JSON object
     when `needs_body` said so (None if it was not JSON: Synapse answers that itself).
@@ -113,6 +131,8 @@ def decide_client_request(
         return _refuse(Reason.TO_DEVICE)
     if KEY_UPLOADS.match(path):
         return _refuse(Reason.ENCRYPTION_KEYS)
+    if DEVICE_KEYS.match(path) and method == "POST":
+        return _refuse(Reason.DEVICE_KEYS_DISCARDED)
     if IDENTITY.match(path):
         return _refuse(Reason.IDENTITY_SERVER)
     field = PROFILE_FIELD.match(path)

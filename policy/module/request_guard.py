@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from twisted.web.resource import Resource
 
-from policy.client_requests import decide_client_request, needs_body
+from policy.client_requests import Reason, decide_client_request, discarded_keys_answer, needs_body
 from policy.decision import Decision
 from policy.module.metrics import CALLBACK_ERRORS, count_refusal
 
@@ -105,24 +105,29 @@ class RequestGuard(Resource):
         """Serve the guard in front of Synapse's /_matrix APIs."""
         api.register_web_resource(GUARDED_PREFIX, cls(push_gateways))
 
-    def decide(self, request: Any) -> Decision | None:
-        """The refusal for this request, if any."""
+    def answer(self, request: Any) -> JsonAnswer | None:
+        """The guard's own answer to this request (a refusal, or discarded keys), if any."""
         method = request.method.decode("ascii", "replace").upper()
         path = urlsplit(request.uri.decode("utf-8", "replace")).path
         body = _json_body(request) if needs_body(method, path) else None
-        return decide_client_request(method, path, body, self.push_gateways)
+        decision = decide_client_request(method, path, body, self.push_gateways)
+        if decision is None or decision.allowed:
+            return None
+        count_refusal(str(decision.reason))
+        log.info("refused client request: %s", decision.reason)
+        if decision.reason == Reason.DEVICE_KEYS_DISCARDED:
+            return JsonAnswer(200, discarded_keys_answer(body))
+        return refusal(decision)
 
     def getChildWithDefault(self, path: bytes, request: Any) -> Resource:  # Twisted API name
         try:
-            decision = self.decide(request)
+            answer = self.answer(request)
         except Exception as exc:  # noqa: BLE001 - containment: answer, never crash the listener
             log.error("carebridge request guard failed: %s", type(exc).__name__)
             CALLBACK_ERRORS.labels("request_guard").inc()
             return CHECK_FAILED
-        if decision is not None and not decision.allowed:
-            count_refusal(str(decision.reason))
-            log.info("refused client request: %s", decision.reason)
-            return refusal(decision)
+        if answer is not None:
+            return answer
         if path in self.children:
             child: Resource = self.children[path]
             return child

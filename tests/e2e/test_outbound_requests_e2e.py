@@ -99,6 +99,11 @@ async def test_no_request_to_servers_a_client_names(push_stack: Stack) -> None:
             invite = {"id_server": there, "id_access_token": "t", "medium": "email", "address": "x@y.example"}
             status, body = await client_api(alice, "POST", f"{V3}/rooms/{created.room_id}/invite", invite)
             assert_refused(status, body, Reason.IDENTITY_SERVER)
+            third_party = [dict(invite)]
+            status, body = await client_api(
+                alice, "POST", f"{V3}/createRoom", {"is_direct": True, "invite_3pid": third_party}
+            )
+            assert status == 403, body
             bind = {"id_server": there, "id_access_token": "t", "sid": "s", "client_secret": "c"}
             status, body = await client_api(alice, "POST", f"{V3}/account/3pid/bind", bind)
             assert_refused(status, body, Reason.IDENTITY_SERVER)

@@ -1,8 +1,8 @@
 """Side channels a signed-in staff member could use, tried with raw Client-Server API calls
 against the real Synapse + Carebridge module (shared `stack`).
 
-To-device messages (any type, `m.room.encrypted` too) and encryption-key uploads are
-refused; one-to-one calls, which signal with `m.call.*` events in the DM, still go
+To-device messages (any type, `m.room.encrypted` too) are refused, encryption keys are
+discarded or refused; one-to-one calls, which signal with `m.call.*` events in the DM, still go
 through and are archived. Presence status messages and custom profile fields are
 refused; plain presence and reading profiles still work.
 """
@@ -39,8 +39,9 @@ async def _pair(stack: Stack) -> tuple[AsyncClient, AsyncClient, str]:
 
 
 async def test_to_device_and_key_uploads_refused_calls_still_work(stack: Stack) -> None:
-    """/sendToDevice of any type and /keys/upload (and the other key uploads) are refused;
-    nothing reaches the other person; an m.call.* exchange in the DM is sent and archived."""
+    """/sendToDevice of any type is refused and nothing reaches the other person; device keys
+    are discarded (a colleague finds none), cross-signing and backup uploads refused; an
+    m.call.* exchange in the DM is sent, received and archived."""
     alice, bob, room = await _pair(stack)
     try:
         await sync_once(bob)
@@ -54,9 +55,21 @@ async def test_to_device_and_key_uploads_refused_calls_still_work(stack: Stack) 
         after = await sync_once(bob)
         assert after.to_device_events == []
 
-        device_keys = {"device_keys": {"user_id": alice.user_id, "device_id": alice.device_id, "keys": {}}}
+        # Device keys: answered as stored (apps stop signing in otherwise) but discarded, so
+        # no colleague can find them to start an encrypted session or read text put in them.
+        device = {"user_id": alice.user_id, "device_id": alice.device_id, "keys": {}, "note": "bed 4"}
+        device["algorithms"] = ["m.olm.v1.curve25519-aes-sha2"]
+        otks = {"signed_curve25519:AAAAAQ": {"key": "bed 4 patient"}}
+        status, body = await client_api(
+            alice, "POST", f"{V3}/keys/upload", {"device_keys": device, "one_time_keys": otks}
+        )
+        assert (status, body) == (200, {"one_time_key_counts": {"signed_curve25519": 1}})
+        status, body = await client_api(bob, "POST", f"{V3}/keys/query", {"device_keys": {alice.user_id: []}})
+        assert status == 200 and body["device_keys"].get(alice.user_id, {}) == {}, body
+        claim = {"one_time_keys": {alice.user_id: {alice.device_id: "signed_curve25519"}}}
+        status, body = await client_api(bob, "POST", f"{V3}/keys/claim", claim)
+        assert status == 200 and body["one_time_keys"] == {}, body
         for path, payload in (
-            (f"{V3}/keys/upload", device_keys),
             (f"{V3}/keys/device_signing/upload", {}),
             (f"{V3}/keys/signatures/upload", {}),
             (f"{V3}/room_keys/version", {"algorithm": "m.megolm_backup.v1", "auth_data": {}}),

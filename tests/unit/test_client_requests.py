@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from policy.client_requests import MESSAGES, Reason, decide_client_request, needs_body
+from policy.client_requests import MESSAGES, Reason, decide_client_request, discarded_keys_answer, needs_body
 from policy.module.request_guard import JsonAnswer, RequestGuard
 
 GATEWAY = "https://push.example/_matrix/push/v1/notify"
@@ -30,7 +30,7 @@ def decide(method: str, path: str, body: dict[str, Any] | None = None) -> Reason
     [
         ("PUT", f"{V3}/sendToDevice/m.room.encrypted/1", None, Reason.TO_DEVICE),
         ("PUT", "/_matrix/client/r0/sendToDevice/m.call.invite/2", None, Reason.TO_DEVICE),
-        ("POST", f"{V3}/keys/upload", None, Reason.ENCRYPTION_KEYS),
+        ("POST", f"{V3}/keys/upload", None, Reason.DEVICE_KEYS_DISCARDED),
         ("POST", "/_matrix/client/unstable/keys/device_signing/upload", None, Reason.ENCRYPTION_KEYS),
         ("PUT", f"{V3}/room_keys/keys", None, Reason.ENCRYPTION_KEYS),
         ("POST", f"{V3}/account/3pid/bind", None, Reason.IDENTITY_SERVER),
@@ -83,6 +83,18 @@ def test_ordinary_requests_pass(method: str, path: str, body: dict[str, Any] | N
 class FakeRequest:
     def __init__(self, method: bytes, uri: bytes, body: bytes) -> None:
         self.method, self.uri, self.content = method, uri, io.BytesIO(body)
+
+
+def test_device_keys_are_answered_as_stored_but_discarded() -> None:
+    """/keys/upload gets a 200 with the counts the client expects; nothing reaches Synapse."""
+    guard = RequestGuard(LISTED)
+    guard.putChild(b"client", JsonAnswer(200, {"from": "synapse"}))
+    keys = {"one_time_keys": {"signed_curve25519:AAA": {}, "signed_curve25519:AAB": {}}, "device_keys": {}}
+    request = FakeRequest(b"POST", f"{V3}/keys/upload".encode(), json.dumps(keys).encode())
+    answer = guard.getChildWithDefault(b"client", request)
+    assert isinstance(answer, JsonAnswer) and answer.code == 200
+    assert json.loads(answer.body) == {"one_time_key_counts": {"signed_curve25519": 2}}
+    assert discarded_keys_answer(None) == {"one_time_key_counts": {}}
 
 
 def test_guard_answers_refusals_counts_them_and_passes_the_rest() -> None:

@@ -229,7 +229,7 @@ def inspect_content(data: bytes) -> Verdict:
     if text is None:
         return Verdict(OCTET_STREAM)
     lowered = text.lower()
-    if MARKUP.search(lowered):
+    if (b"<" in lowered or b"javascript:" in lowered) and MARKUP.search(lowered):
         return _active("text/html", "web-page-or-svg")
     if _is_script(lowered):
         return _active(TEXT_PLAIN, "script")

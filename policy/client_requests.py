@@ -22,8 +22,10 @@ refusal itself. Each rule names its HIPAA safeguard:
   the room's name, even with `push.include_content: false`); e-mail pushers are refused
   (they would mail message content).
 - Custom profile fields and presence status messages: every colleague can read them
-  and they are never archived (45 CFR 164.502(b) minimum necessary); profiles are
-  administrator-managed.
+  and they are never archived (45 CFR 164.502(b) minimum necessary). Display names are
+  administrator-managed (set through the admin API by provisioning), so a client's own
+  change is refused too; an avatar may be set (it is written into each room's
+  membership event, which is archived).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ PROFILE_FIELD = re.compile(
 )
 PRESENCE = re.compile(CLIENT + r"/presence/[^/]+/status$")
 PUSHERS = re.compile(CLIENT + r"/pushers/set$")
-ADMIN_MANAGED_FIELDS = frozenset({"displayname", "avatar_url"})
+STAFF_SETTABLE_FIELDS = frozenset({"avatar_url"})
 WRITES = frozenset({"PUT", "POST"})
 
 
@@ -59,7 +61,7 @@ class Reason(StrEnum):
     IDENTITY_SERVER = "identity-server"
     PUSH_GATEWAY = "push-gateway-not-listed"
     PUSH_CONTENT = "push-format-not-event-id-only"
-    PROFILE_FIELD = "custom-profile-field"
+    PROFILE_FIELD = "profile-admin-managed"
     STATUS_MESSAGE = "presence-status-message"
 
 
@@ -136,7 +138,7 @@ def decide_client_request(
     if IDENTITY.match(path):
         return _refuse(Reason.IDENTITY_SERVER)
     field = PROFILE_FIELD.match(path)
-    if field is not None and method == "PUT" and field.group("field") not in ADMIN_MANAGED_FIELDS:
+    if field is not None and method == "PUT" and field.group("field") not in STAFF_SETTABLE_FIELDS:
         return _refuse(Reason.PROFILE_FIELD)
     if body is None:
         return None

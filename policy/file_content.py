@@ -23,6 +23,8 @@ import filetype
 OCTET_STREAM = "application/octet-stream"
 TEXT_PLAIN = "text/plain"
 ZIP = "application/zip"
+OPENDOCUMENT = "application/vnd.oasis.opendocument."
+ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06")
 SIGNATURE_BYTES = 8192
 ENTRY_HEAD_BYTES = 4096
 MAX_ZIP_ENTRIES = 5000
@@ -79,7 +81,7 @@ MARKUP = re.compile(
     rb"applet|meta|form|style|base|link|math|xsl:stylesheet)\b|<\?xml-stylesheet|javascript:"
 )
 SCRIPT_START = re.compile(rb"\A\s*(?:#!|@echo\s+off)")
-PIPE_TO_SHELL = re.compile(rb"\|\s*(?:ba|z|da)?sh\b")
+PIPE_TO_SHELL = re.compile(rb"\b(?:curl|wget)\b[^\n|]*\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b")
 SCRIPT_WORDS = (
     b"invoke-expression",
     b"invoke-webrequest",
@@ -95,7 +97,7 @@ SCRIPT_WORDS = (
     b"wscript.shell",
     b"activexobject",
 )
-SCRIPT_RARE = re.compile(rb"\biex\b|createobject\s*\(|powershell(?:\.exe)?\s+-")
+SCRIPT_RARE = re.compile(rb"\biex\s*[(\$]|\|\s*iex\b|createobject\s*\(|powershell(?:\.exe)?\s+-")
 CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
 
 
@@ -125,9 +127,10 @@ def _entry_is_active(name: str, head: bytes) -> bool:
     return bool(MARKUP.search(head.lower())) and not name.lower().endswith((".xml", ".rels"))
 
 
-def _inspect_zip(data: bytes, depth: int = 0) -> Verdict:
+def _inspect_zip(data: bytes, depth: int = 0, budget: list[int] | None = None) -> Verdict:
     """A zip, or an Office / OpenDocument file (which are zips): every entry is checked,
-    zips inside it too (three levels; deeper nesting is refused)."""
+    zips inside it too (three levels and 64 MiB unpacked in all; more is refused)."""
+    budget = [MAX_NESTED_BYTES] if budget is None else budget
     if not data.startswith(b"PK\x03\x04"):
         return _active(OCTET_STREAM, "zip-appended-to-another-file")
     try:
@@ -154,15 +157,17 @@ def _inspect_zip(data: bytes, depth: int = 0) -> Verdict:
                 if _entry_is_active(info.filename, head):
                     return _active(ZIP, "archive-holds-active-content")
                 if head.startswith(b"PK\x03\x04"):
-                    small = depth < 2 and info.file_size <= MAX_NESTED_BYTES
-                    inner = _inspect_zip(archive.read(info), depth + 1) if small else None
+                    budget[0] -= info.file_size
+                    small = depth < 2 and budget[0] >= 0
+                    inner = _inspect_zip(archive.read(info), depth + 1, budget) if small else None
                     if inner is None or inner.active:
                         return _active(ZIP, "archive-holds-active-content")
             if "[content_types].xml" in lowered:
                 return _ooxml(archive, lowered)
             if names and names[0] == "mimetype":
-                declared = archive.read("mimetype").decode("ascii", "replace").strip()
-                return Verdict(declared or ZIP)
+                declared = archive.read("mimetype")[:100].decode("ascii", "replace").strip()
+                if declared.startswith(OPENDOCUMENT):
+                    return Verdict(declared)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, OSError, EOFError):
         return _active(ZIP, "damaged-or-encrypted-archive")
     return Verdict(ZIP)
@@ -201,7 +206,7 @@ def _as_text(data: bytes) -> bytes | None:
 
 
 def _is_script(lowered: bytes) -> bool:
-    if SCRIPT_START.match(lowered) or PIPE_TO_SHELL.search(lowered):
+    if SCRIPT_START.match(lowered) or (b"|" in lowered and PIPE_TO_SHELL.search(lowered)):
         return True
     if any(word in lowered for word in SCRIPT_WORDS):
         return True
@@ -214,6 +219,10 @@ def inspect_content(data: bytes) -> Verdict:
     signatures, then text, so no file passes as one thing while being another."""
     if data.startswith(b"PK\x03\x04") or zipfile.is_zipfile(io.BytesIO(data)):
         return _inspect_zip(data)
+    if all(sig in data for sig in ZIP_SIGNATURES):
+        # A whole zip (local header, central directory, end record) inside another file:
+        # tools that scan for zips (7-Zip) open it wherever it sits.
+        return _active(OCTET_STREAM, "zip-inside-another-file")
     kind = filetype.guess(data[:SIGNATURE_BYTES])
     if data.startswith(EXECUTABLE_MAGIC[:5]) or (kind is not None and kind.mime in EXECUTABLE_TYPES):
         return _active(kind.mime if kind else OCTET_STREAM, "executable")

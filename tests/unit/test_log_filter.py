@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+
+import pytest
+import yaml
 
 from policy.module.log_filter import WITHHELD, PhiLogFilter
+from provisioning.ops.templates import render
 
 
 class FakeRequest:
@@ -53,3 +58,18 @@ def test_other_records_are_unchanged() -> None:
     record = _record("persisted %s in %s", "$event", "!room:hs")
     assert PhiLogFilter().filter(record)
     assert record.getMessage() == "persisted $event in !room:hs"
+
+
+@pytest.mark.parametrize("template", ["log.config.yaml.j2", "log.production.yaml.j2"])
+def test_every_handler_of_every_log_config_has_the_filter(template: str, tmp_path: Path) -> None:
+    """Both Synapse log configs `carebridge init` writes attach the filter to each handler,
+    and the filter class they name is this one."""
+    doc = yaml.safe_load(render(template, data_dir=str(tmp_path), log_level="INFO"))
+    names = [
+        name
+        for name, spec in doc["filters"].items()
+        if spec.get("()") == "policy.module.log_filter.PhiLogFilter"
+    ]
+    assert len(names) == 1
+    for handler in doc["handlers"].values():
+        assert names[0] in handler.get("filters", []), handler

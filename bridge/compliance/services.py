@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bridge.archive.dispatcher import Dispatcher
 from bridge.archive.writer import ArchivedEvent
 from bridge.compliance.commands.compliance import register_compliance_commands
+from bridge.compliance.commands.compliance_report import register_compliance_report
 from bridge.compliance.commands.consumer import CommandConsumer
 from bridge.compliance.commands.framework import CommandRegistry
 from bridge.compliance.commands.matrix import BotClient, MautrixBot
@@ -52,6 +53,7 @@ class ComplianceServices:
         register_compliance_commands(
             self.commands, self.reports, archive_check, self._room, settings.compliance.report_rows_in_chat
         )
+        register_compliance_report(self.commands, settings, engine, as_token)
         self.ledger = SessionLedger(engine, settings.bot_user_id, self._room)
         self.consumer: CommandConsumer | None = None
         self.scheduler: ComplianceScheduler | None = None

@@ -297,3 +297,32 @@ compliance_alerts = Table(
     Column("sent_ts", BigInteger, nullable=False),
     Column("event_id", String(255), nullable=True),
 )
+
+# --- Compliance evidence (migration 0017). Times are epoch milliseconds. ---------------
+
+# Every backup `carebridge backup` wrote: when, whether it holds the archive key, and
+# whether the file was read back and matched its manifest. path: where it was written
+# (it may be moved off the machine later). 45 CFR 164.308(a)(7)(ii)(A).
+backup_records = Table(
+    "backup_records",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("path", String(1024), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("includes_key", Boolean, nullable=False),
+    Column("verified", Boolean, nullable=False),
+    Index("ix_backup_records_created", "created_ts"),
+)
+
+# The last result of each safeguard check (`carebridge compliance report`, `!compliance`),
+# so a failing row can say when it was last true.
+safeguard_checks = Table(
+    "safeguard_checks",
+    metadata,
+    Column("check_id", String(64), primary_key=True),
+    Column("last_result", String(8), nullable=False),
+    Column("last_run_ts", BigInteger, nullable=False),
+    Column("last_pass_ts", BigInteger, nullable=True),
+)

@@ -8,6 +8,7 @@ from config.errors import ConfigError
 from provisioning.cli.commands.archive_cmd import archive_group
 from provisioning.cli.commands.backup_cmd import backup_command, restore_command
 from provisioning.cli.commands.bridge_cmd import bridge_command
+from provisioning.cli.commands.compliance_cmd import compliance_group
 from provisioning.cli.commands.export_cmd import export_command
 from provisioning.cli.commands.init_cmd import init_command
 from provisioning.cli.commands.provision_cmd import provision_group
@@ -54,3 +55,4 @@ main.add_command(archive_group)
 main.add_command(export_command)
 main.add_command(provision_group)
 main.add_command(user_group)
+main.add_command(compliance_group)

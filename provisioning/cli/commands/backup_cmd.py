@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from config.settings import load_settings
+from config.settings import Settings, load_settings
 from provisioning.cli.options import config_option, fail
 
 
@@ -69,6 +69,7 @@ def backup_command(config_path: Path, out: Path, include_key: bool, pg_method: s
     except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback with a URL in it
         fail(f"backup failed: {type(exc).__name__}: {exc}")
         return
+    verified = asyncio.run(_record(settings, result.path))
     m: dict[str, Any] = result.manifest
     db = m["database"]
     _print(
@@ -79,6 +80,7 @@ def backup_command(config_path: Path, out: Path, include_key: bool, pg_method: s
             ("tables", ", ".join(f"{k}={v}" for k, v in sorted(db["tables"].items()))),
             ("media files", str(m["media_files"])),
             ("archive key included", "yes" if m["includes_key"] else "no (keep it separately)"),
+            ("verified", "yes (read back, matches its manifest)" if verified else "NO: file does not verify"),
         ],
         fmt,
         "Carebridge backup",
@@ -90,6 +92,21 @@ def backup_command(config_path: Path, out: Path, include_key: bool, pg_method: s
             fg="yellow",
             err=True,
         )
+    if not verified:
+        fail(f"{result.path} does not match its own manifest: do not rely on it", code=1)
+
+
+async def _record(settings: Settings, path: Path) -> bool:
+    """Read the new file back and record it (the compliance report's backup evidence)."""
+    from bridge.compliance.safeguards.ledger import record_backup
+    from bridge.db.engine import create_engine, migrate
+
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate(engine)
+        return await record_backup(engine, path)
+    finally:
+        await engine.dispose()
 
 
 @click.command("restore")

@@ -1,0 +1,191 @@
+"""Gathering the facts (all the I/O of a compliance report): the files in force, the
+compliance database, `archive verify`, and Synapse's admin API as the bot.
+
+Each group is read on its own; a group that fails is recorded in `Facts.unreadable` by
+error type (never the message, which may carry a URL with a password) and its checks say
+"could not check". Nothing read here is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, TypeVar
+
+import aiohttp
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bridge.archive.heads import published_heads
+from bridge.archive.verify import verify_archive
+from bridge.compliance.safeguards import gather_db
+from bridge.compliance.safeguards.gather_files import (
+    heads_log_facts,
+    homeserver_config,
+    key_facts,
+    registration_config,
+    settings_facts,
+)
+from bridge.compliance.safeguards.ledger import check_history, recorded_backups
+from bridge.compliance.safeguards.model import Account, Facts, VerifyFacts
+from bridge.core.clock import now_ms
+from bridge.core.synapse_http import SynapseHTTP, seg
+from config.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+ADMIN = "/_synapse/admin"
+
+
+class Gatherer:
+    """Collects Facts for one deployment."""
+
+    def __init__(self, settings: Settings, engine: AsyncEngine, as_token: str) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.as_token = as_token
+        self.unreadable: dict[str, str] = {}
+
+    async def _try(self, group: str, work: Awaitable[T]) -> T | None:
+        try:
+            return await work
+        except Exception as exc:  # noqa: BLE001 - reported as "could not check", by type only
+            self.unreadable[group] = type(exc).__name__
+            log.warning("compliance facts: %s unreadable (%s)", group, type(exc).__name__)
+            return None
+
+    def _try_sync(self, group: str, work: Any) -> Any:
+        try:
+            return work()
+        except Exception as exc:  # noqa: BLE001 - as _try
+            self.unreadable[group] = type(exc).__name__
+            return None
+
+    async def facts(self) -> tuple[Facts, dict[str, int]]:
+        """(facts, check history) as of now."""
+        s = self.settings
+        now = now_ms()
+        hs_pair = self._try_sync("homeserver", lambda: homeserver_config(s))
+        async with SynapseHTTP(s.synapse.url, self.as_token, concurrency=8, timeout=60) as http:
+            accounts = await self._try("accounts", self._accounts(http))
+            members = await self._try("admin_room", self._admin_room_members(http))
+            verify = await self._try("verify", self._verify(http))
+            synapse_version = await self._try("synapse_version", self._synapse_version(http))
+        live = await self._try("live", probe_synapse(s.synapse.url))
+        facts = Facts(
+            now_ms=now,
+            organization=await self._organization(),
+            carebridge_version=_package_version("carebridge"),
+            synapse_version=synapse_version,
+            settings=settings_facts(s),
+            homeserver=hs_pair[0] if hs_pair else None,
+            registration=self._try_sync("registration", lambda: registration_config(s)),
+            production=bool(hs_pair and hs_pair[1]),
+            keys=self._try_sync("keys", lambda: key_facts(s)),
+            archive=await self._try("archive", gather_db.archive_facts(self.engine)),
+            verify=verify,
+            accounts=accounts,
+            bot_user_id=s.bot_user_id,
+            admin_room_members=members,
+            backups=await self._try("backups", recorded_backups(self.engine)),
+            activity=await self._try("activity", gather_db.activity_facts(self.engine, now)),
+            heads_log=self._try_sync("heads_log", lambda: heads_log_facts(s)),
+            live=live or {},
+            unreadable=dict(self.unreadable),
+        )
+        history = await self._try("history", check_history(self.engine)) or {}
+        return facts, history
+
+    async def _organization(self) -> str:
+        name = await self._try("organization", gather_db.organization_name(self.engine))
+        return name or self.settings.organization_name
+
+    async def _synapse_version(self, http: SynapseHTTP) -> str | None:
+        data = await http.request("GET", f"{ADMIN}/v1/server_version")
+        value = data.get("server_version")
+        return str(value) if value else None
+
+    async def _verify(self, http: SynapseHTTP) -> VerifyFacts:
+        s = self.settings
+        room_id = await http.resolve_alias(s.admin_room_alias)
+        heads = [h async for h in published_heads(http, room_id, s.bot_user_id)]
+        report = await verify_archive(self.engine, heads, s.path(s.archive.media_dir))
+        return VerifyFacts(
+            ok=report.ok,
+            rows=report.rows,
+            problems=tuple(f"{p.kind} at row {p.seq}" for p in report.problems),
+            tail_checked=report.tail_checked,
+            heads_checked=report.heads_checked,
+            newest_head_ms=max((h.published_ts for h in heads), default=None),
+        )
+
+    async def _admin_room_members(self, http: SynapseHTTP) -> frozenset[str]:
+        room_id = await http.resolve_alias(self.settings.admin_room_alias)
+        data = await http.request("GET", f"{ADMIN}/v1/rooms/{seg(room_id)}/members")
+        return frozenset(str(m) for m in data.get("members", []))
+
+    async def _synapse_users(self, http: SynapseHTTP) -> list[dict[str, Any]]:
+        users: list[dict[str, Any]] = []
+        start = "0"
+        while True:
+            params = {"from": start, "limit": "500", "guests": "true", "deactivated": "true"}
+            data = await http.request("GET", f"{ADMIN}/v2/users", params=params)
+            users.extend(u for u in data.get("users", []) if isinstance(u, dict))
+            if data.get("next_token") is None:
+                return users
+            start = str(data["next_token"])
+
+    async def _devices(self, http: SynapseHTTP, user_id: str) -> int:
+        data = await http.request("GET", f"{ADMIN}/v2/users/{seg(user_id)}/devices")
+        return int(data.get("total", len(data.get("devices", []))))
+
+    async def _accounts(self, http: SynapseHTTP) -> tuple[Account, ...]:
+        bot = self.settings.bot_user_id
+        synapse = [u for u in await self._synapse_users(http) if u.get("name") != bot]
+        people = await gather_db.directory_people(self.engine)
+        devices = await asyncio.gather(*(self._devices(http, str(u["name"])) for u in synapse))
+        accounts = []
+        for user, count in zip(synapse, devices, strict=True):
+            user_id = str(user["name"])
+            known = people.get(user_id)
+            accounts.append(
+                Account(
+                    user_id=user_id,
+                    synapse_admin=bool(user.get("admin")),
+                    synapse_deactivated=bool(user.get("deactivated")),
+                    user_type=user.get("user_type") or ("guest" if user.get("is_guest") else None),
+                    in_directory=known is not None,
+                    role=known.role if known else None,
+                    active=known.active if known else None,
+                    created_ms=known.created_ms if known else user.get("creation_ts"),
+                    devices=count,
+                    open_sessions=known.open_sessions if known else 0,
+                    ever_signed_in=known.ever_signed_in if known else False,
+                    initial_password=known.initial_password if known else None,
+                )
+            )
+        return tuple(accounts)
+
+
+async def probe_synapse(base_url: str) -> dict[str, bool]:
+    """Ask the running Synapse, as an anonymous client would, whether it takes registrations
+    (an empty /register answers 403 when closed, 401 with the steps when open: nothing is
+    created either way) and whether it answers the federation API on its client listener."""
+    found: dict[str, bool] = {}
+    base = base_url.rstrip("/")
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
+        async with session.post(f"{base}/_matrix/client/v3/register", json={}) as resp:
+            if resp.status in (401, 403):
+                found["registration_open"] = resp.status == 401
+        async with session.get(f"{base}/_matrix/federation/v1/version") as resp:
+            if resp.status in (200, 400, 404):
+                found["federation_served"] = resp.status == 200
+    return found
+
+
+def _package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "unknown"

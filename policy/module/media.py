@@ -58,6 +58,7 @@ class MediaRules:
     def __init__(self, config: ModuleConfig, api: ModuleApi) -> None:
         self.files = config.staff.files
         self.api = api
+        self.bot = config.bot_user_id
 
     def register(self) -> None:
         """Register the media-repository and media spam-check callbacks."""
@@ -88,10 +89,26 @@ class MediaRules:
     async def _content_decision(self, file_wrapper: Any, file_info: Any) -> Decision | None:
         if file_info.server_name is not None or file_info.thumbnail is not None or file_info.url_cache:
             return None  # thumbnails are made by Synapse itself; there is no federation
+        if await self._reserved_by(str(file_info.file_id)) == self.bot:
+            return None  # Carebridge's own files (the compliance report is an HTML page)
         data = await self.api.defer_to_thread(_read_whole, str(file_wrapper.path), self.files.max_bytes)
         if len(data) > self.files.max_bytes:
             return decide_upload_size(self.files, len(data))
         return await self.api.defer_to_thread(decide_file, self.files, data)
+
+    async def _reserved_by(self, media_id: str) -> str | None:
+        """Who reserved this media id beforehand (POST /_matrix/media/v1/create), if anyone.
+
+        The spam check is not told the uploader; an id reserved first already has its row.
+        The bot reserves before it uploads, so its own files are recognised; staff who do
+        the same are simply checked as themselves."""
+
+        def lookup(txn: Any) -> str | None:
+            txn.execute("SELECT user_id FROM local_media_repository WHERE media_id = ?", (media_id,))
+            row = txn.fetchone()
+            return str(row[0]) if row and row[0] else None
+
+        return await self.api.run_db_interaction("carebridge_media_reserved_by", lookup)
 
     async def check_media_file_for_spam(self, file_wrapper: Any, file_info: Any) -> Literal["NOT_SPAM"]:
         """Refuse a file whose content is not an allowed type, with the configured message."""

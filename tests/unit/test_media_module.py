@@ -19,13 +19,17 @@ from policy.staff_decision import Reason
 from tests import file_samples
 
 
-def _rules() -> MediaRules:
+def _rules(reserved_by: str | None = None) -> MediaRules:
     api = Mock(spec=ModuleApi)
 
     async def in_thread(func: Callable[..., Any], *args: Any) -> Any:
         return func(*args)
 
+    async def db(desc: str, func: Callable[..., Any]) -> Any:
+        return reserved_by
+
     api.defer_to_thread.side_effect = in_thread
+    api.run_db_interaction.side_effect = db
     return MediaRules(ModuleConfig.parse({"bot_user_id": "@bot:hs", "admin_room_alias": "#a:hs"}), api)
 
 
@@ -53,3 +57,14 @@ async def test_photo_upload_passes(tmp_path: Path) -> None:
     path = tmp_path / "upload"
     path.write_bytes(file_samples.photo_jpeg())
     assert await _rules().check_media_file_for_spam(SimpleNamespace(path=path), _info()) == NOT_SPAM
+
+
+async def test_the_bots_own_reserved_upload_is_not_judged(tmp_path: Path) -> None:
+    """An HTML compliance report the bot reserved (media/v1/create) and uploaded passes;
+    the same page from anyone else is refused."""
+    path = tmp_path / "upload"
+    path.write_bytes(file_samples.HTML)
+    file = SimpleNamespace(path=path)
+    assert await _rules(reserved_by="@bot:hs").check_media_file_for_spam(file, _info()) == NOT_SPAM
+    with pytest.raises(SynapseError):
+        await _rules(reserved_by="@nurse:hs").check_media_file_for_spam(file, _info())

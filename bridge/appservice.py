@@ -82,7 +82,8 @@ class CarebridgeAppService(AppService):
         if result.replayed:
             log.info("transaction %s replayed; already committed", txn_id)
         else:
-            log.info("transaction %s committed: %d new events", txn_id, len(result.appended))
+            # DEBUG: one line per transaction is a hot-path cost (and noise) at INFO.
+            log.debug("transaction %s committed: %d new events", txn_id, len(result.appended))
             if self.on_committed is not None:
                 self.on_committed(result)
         return web.json_response({})

@@ -1,4 +1,5 @@
-"""The running bridge: database, archive writer, consumers and the appservice listener."""
+"""The running bridge: database, archive writer, consumers, the appservice listener and the
+three feature bundles (archive, compliance, staff; bridge.core.feature.Feature)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from bridge.archive.writer import ArchiveWriter, IngestResult
 from bridge.bootstrap import ensure_admin_room, wait_for_bot_admin
 from bridge.compliance.directory import org_directory
 from bridge.compliance.services import ComplianceServices
+from bridge.core.feature import Feature, FeatureContext
 from bridge.core.metrics import MeteredArchiveWriter, instrument_engine, metrics_handler
 from bridge.core.registration import Registration, load_registration
 from bridge.db.engine import create_engine, migrate
@@ -51,10 +53,11 @@ class Bridge:
     appservice: CarebridgeAppService
     writer: ArchiveWriter
     dispatcher: Dispatcher
-    compliance: ComplianceServices | None = None
-    archive_services: ArchiveServices | None = None
+    # The feature bundles, which the bridge only starts and stops (bridge.core.feature).
+    compliance: Feature
+    archive_services: Feature
+    staff: Feature
     admin_room_id: RoomID | None = None
-    staff: StaffFeatures | None = None
     ready: bool = False
     _extra_runners: list[web.AppRunner] = field(default_factory=list)
 
@@ -77,18 +80,31 @@ class Bridge:
         )
         writer = MeteredArchiveWriter(engine, keyring)
         dispatcher = Dispatcher(engine, keyring)
-        bridge = cls(settings, registration, keyring, engine, appservice, writer, dispatcher)
-        bridge.compliance = ComplianceServices(settings, engine, org_directory(engine), registration.as_token)
-        bridge.compliance.register(dispatcher)
-        bridge.archive_services = ArchiveServices(settings, registration.as_token, engine, keyring, writer)
-        bridge.archive_services.register(dispatcher)
+        compliance = ComplianceServices(settings, engine, org_directory(engine), registration.as_token)
+        compliance.register(dispatcher)
+        archive_services = ArchiveServices(settings, registration.as_token, engine, keyring, writer)
+        archive_services.register(dispatcher)
+        staff = StaffFeatures(settings, engine)
+        staff.register(dispatcher)
+        staff.register_commands(compliance.commands, compliance.directory)
+        bridge = cls(
+            settings,
+            registration,
+            keyring,
+            engine,
+            appservice,
+            writer,
+            dispatcher,
+            compliance,
+            archive_services,
+            staff,
+        )
         appservice.app.router.add_get("/_carebridge/health", bridge._health)
         appservice.app.router.add_get("/metrics", metrics_handler(engine))
         return bridge
 
     def _committed(self, result: IngestResult) -> None:
-        if result.appended:
-            self.dispatcher.notify()
+        self.dispatcher.offer(result.appended)
 
     async def _health(self, _request: web.Request) -> web.Response:
         return web.json_response(
@@ -110,15 +126,12 @@ class Bridge:
         self.admin_room_id = await ensure_admin_room(
             intent, self.settings.bridge.admin_room_alias, self.settings.server_name
         )
-        self.staff = StaffFeatures(self.settings, self.engine, intent)
-        self.staff.install(self.dispatcher)
-        if self.compliance is not None:
-            self.staff.register_commands(self.compliance.commands, self.compliance.directory)
-            self.compliance.start(intent, self.admin_room_id)
+        ctx = FeatureContext(intent, self.admin_room_id)
+        # Compliance and staff consumers act as the bot: bound before the dispatcher runs.
+        await self.compliance.start(ctx)
+        await self.staff.start(ctx)
         await self.dispatcher.start()
-        await self.staff.start()
-        if self.archive_services is not None:
-            self.archive_services.start(self.admin_room_id)
+        await self.archive_services.start(ctx)
         if self.settings.web.enabled:
             await self._start_web()
         self.ready = True
@@ -156,13 +169,10 @@ class Bridge:
         """Stop accepting transactions, finish consumers, close the database."""
         self.ready = False
         await self.appservice.stop()
-        if self.compliance is not None:
-            await self.compliance.stop()
-        if self.archive_services is not None:
-            await self.archive_services.stop()
+        await self.compliance.stop()
+        await self.archive_services.stop()
         await self.dispatcher.stop()
-        if self.staff is not None:
-            await self.staff.stop()
+        await self.staff.stop()
         for runner in self._extra_runners:
             await runner.cleanup()
         await self.engine.dispose()

@@ -54,14 +54,15 @@ def check_references(
     issues: list[ConfigIssue] = []
     first_user: dict[str, int] = {}
     for i, user in enumerate(org.users):
-        loc: tuple[str | int, ...] = ("users", i, "username")
-        if user.username in first_user:
-            where = _line(doc, ("users", first_user[user.username], "username"))
-            issues.append(doc.issue(loc, f"duplicate username {user.username!r}{where}"))
-        else:
-            first_user[user.username] = i
-        if user.username in reserved_usernames:
-            issues.append(doc.issue(loc, f"username {user.username!r} is reserved for the Carebridge bot"))
+        issues += _name_issues(
+            doc,
+            ("users", i, "username"),
+            "username",
+            user.username,
+            first_user,
+            reserved_usernames,
+            "the Carebridge bot",
+        )
         for j, group in enumerate(user.groups):
             if group not in org.groups:
                 issues.append(
@@ -80,14 +81,15 @@ def check_references(
 
     first_channel: dict[str, int] = {}
     for i, channel in enumerate(org.channels):
-        loc = ("channels", i, "name")
-        if channel.name in first_channel:
-            where = _line(doc, ("channels", first_channel[channel.name], "name"))
-            issues.append(doc.issue(loc, f"duplicate channel name {channel.name!r}{where}"))
-        else:
-            first_channel[channel.name] = i
-        if channel.name in reserved_channel_names:
-            issues.append(doc.issue(loc, f"channel name {channel.name!r} is reserved for the admins' room"))
+        issues += _name_issues(
+            doc,
+            ("channels", i, "name"),
+            "channel name",
+            channel.name,
+            first_channel,
+            reserved_channel_names,
+            "the admins' room",
+        )
         for field in ("members", "post", "respond"):
             for j, ref in enumerate(getattr(channel, field)):
                 problem = _ref_problem(ref, org, first_user)
@@ -99,6 +101,27 @@ def check_references(
         if problem:
             issues.append(doc.issue(("policy", "channel_creators", j), problem))
     return issues
+
+
+def _name_issues(
+    doc: LoadedYaml,
+    loc: tuple[str, int, str],
+    what: str,
+    name: str,
+    first: dict[str, int],
+    reserved: Collection[str],
+    reserved_for: str,
+) -> list[ConfigIssue]:
+    """A name used twice in its section (`first` records each name's first index) or reserved."""
+    section, index, key = loc
+    found = []
+    if name in first:
+        found.append(doc.issue(loc, f"duplicate {what} {name!r}{_line(doc, (section, first[name], key))}"))
+    else:
+        first[name] = index
+    if name in reserved:
+        found.append(doc.issue(loc, f"{what} {name!r} is reserved for {reserved_for}"))
+    return found
 
 
 def _ref_problem(ref: str, org: OrgFile, usernames: Collection[str]) -> str | None:

@@ -19,16 +19,29 @@ HISTORY_MESSAGE = (
     "Conversation history stays visible to everyone in the room; this setting cannot be changed."
 )
 JOIN_RULE_MESSAGE = "Rooms here are invitation-only; this setting cannot be changed."
+CAREBRIDGE_STATE_MESSAGE = (
+    "Channel rights are managed by Carebridge from the organisation's settings; ask an "
+    "administrator to change them."
+)
+CAREBRIDGE_STATE_PREFIX = "org.carebridge."
 PUBLISH_MESSAGE = "Rooms cannot be listed in a public directory here."
+ALIAS_MESSAGE = (
+    "Only channels have an address, given when a channel creator creates the channel. "
+    "To change a channel's address, ask an administrator."
+)
 ALLOWED_JOIN_RULES = frozenset({"invite"})
 
 
 def decide_state_change(
     sender: str, event_type: str, content: Mapping[str, Any], bot_user_id: str
 ) -> Decision:
-    """Refuse history visibility other than `shared` and open join rules from staff."""
+    """Refuse history visibility other than `shared`, open join rules and Carebridge's own
+    state (`org.carebridge.channel` rights, planted in a DM or rewritten in a channel) from
+    staff."""
     if sender == bot_user_id:
         return allow(Reason.BOT)
+    if event_type.startswith(CAREBRIDGE_STATE_PREFIX):
+        return refuse(Reason.CAREBRIDGE_STATE, CAREBRIDGE_STATE_MESSAGE)
     if event_type == "m.room.history_visibility" and content.get("history_visibility") != "shared":
         return refuse(Reason.HISTORY_NOT_SHARED, HISTORY_MESSAGE)
     if event_type == "m.room.join_rules" and content.get("join_rule") not in ALLOWED_JOIN_RULES:
@@ -43,14 +56,12 @@ def decide_publish(user_id: str, bot_user_id: str) -> Decision:
     return refuse(Reason.PUBLISH_REFUSED, PUBLISH_MESSAGE)
 
 
-def shared_history_initial_state(initial_state: Any) -> list[dict[str, Any]]:
-    """A /createRoom `initial_state` with any history visibility replaced by `shared`."""
-    kept = [
-        dict(item)
-        for item in (initial_state if isinstance(initial_state, list) else [])
-        if isinstance(item, Mapping) and item.get("type") != "m.room.history_visibility"
-    ]
-    kept.append(
-        {"type": "m.room.history_visibility", "state_key": "", "content": {"history_visibility": "shared"}}
-    )
-    return kept
+def decide_alias(user_id: str, bot_user_id: str, creating_room: bool) -> Decision:
+    """Room addresses (aliases) belong to channels only: the bot sets them, or a channel
+    creator names the channel in its /createRoom (judged a channel there, so a DM never
+    gets one). Adding one afterwards (PUT /directory/room) is refused for staff."""
+    if user_id == bot_user_id:
+        return allow(Reason.BOT)
+    if creating_room:
+        return allow(Reason.CHANNEL_BY_CREATOR)
+    return refuse(Reason.ALIAS_REFUSED, ALIAS_MESSAGE)

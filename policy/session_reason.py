@@ -87,3 +87,17 @@ def is_login_request(request: RequestFacts | None) -> bool:
     if request is None or request.method.upper() != "POST":
         return False
     return re.search(_CLIENT + r"/login/?$", urlsplit(request.url).path) is not None
+
+
+def is_create_room_request(request: RequestFacts | None) -> bool:
+    """True while serving POST /createRoom."""
+    if request is None or request.method.upper() != "POST":
+        return False
+    return re.search(_CLIENT + r"/createRoom/?$", urlsplit(request.url).path) is not None
+
+
+def is_password_change_request(request: RequestFacts | None) -> bool:
+    """True while serving POST /account/password."""
+    if request is None or request.method.upper() != "POST":
+        return False
+    return re.search(_CLIENT + r"/account/password/?$", urlsplit(request.url).path) is not None

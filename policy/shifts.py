@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,12 +66,7 @@ class ShiftSpec:
 
     def instance_on(self, day: date) -> ShiftInstance | None:
         """The shift starting on `day`, or None if `day` is not a working day."""
-        if day.weekday() not in self.days:
-            return None
-        start = datetime.combine(day, self.start, self.tz)
-        end_day = day + timedelta(days=1) if self.crosses_midnight else day
-        end = datetime.combine(end_day, self.end, self.tz)
-        return ShiftInstance(self, day, _utc(start), _utc(end))
+        return _instance_on(self, day)
 
     def instances_between(self, first: date, last: date) -> list[ShiftInstance]:
         """Every shift starting on a day in [first, last]."""
@@ -86,6 +82,17 @@ class ShiftSpec:
     def local_date(self, at: datetime) -> date:
         """The calendar date of an instant in the schedule's time zone."""
         return at.astimezone(self.tz).date()
+
+
+# Reports evaluate the same (shift, day) for every person on it: build each instance once.
+@lru_cache(maxsize=4096)
+def _instance_on(spec: ShiftSpec, day: date) -> ShiftInstance | None:
+    if day.weekday() not in spec.days:
+        return None
+    start = datetime.combine(day, spec.start, spec.tz)
+    end_day = day + timedelta(days=1) if spec.crosses_midnight else day
+    end = datetime.combine(end_day, spec.end, spec.tz)
+    return ShiftInstance(spec, day, _utc(start), _utc(end))
 
 
 def _utc(at: datetime) -> datetime:
@@ -156,6 +163,7 @@ class DayEvaluation:
         return [self.status.value, *sorted(f.value for f in self.flags)]
 
 
+@lru_cache(maxsize=4096)
 def _day_span(spec: ShiftSpec, day: date) -> tuple[datetime, datetime]:
     """[local midnight, next local midnight) of `day` as absolute instants."""
     start = datetime.combine(day, time(0), spec.tz)

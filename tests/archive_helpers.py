@@ -6,18 +6,34 @@ import asyncio
 import os
 import secrets
 import struct
-import sys
 import zlib
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from bridge.db.engine import create_engine
 from bridge.db.tables import archive_media
+from tests.harness.provision import CAREBRIDGE
 from tests.harness.stack import Stack
 
-CAREBRIDGE = str(Path(sys.executable).parent / "carebridge")
+
+def message_event(
+    content: dict[str, Any],
+    *,
+    event_id: str | None = None,
+    room_id: str = "!r:test",
+    sender: str = "@a:test",
+    ts: int = 1,
+) -> dict[str, Any]:
+    """An m.room.message event as Synapse hands it to the appservice (a random id unless given)."""
+    return {
+        "event_id": event_id or f"${secrets.token_hex(8)}",
+        "room_id": room_id,
+        "sender": sender,
+        "type": "m.room.message",
+        "origin_server_ts": ts,
+        "content": content,
+    }
 
 
 def png(width: int = 8, height: int = 8) -> bytes:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -105,6 +106,18 @@ def bot_intent(stack: Stack, session: aiohttp.ClientSession) -> IntentAPI:
         log=logging.getLogger("tests.bot"),  # type: ignore[arg-type]
     )
     return api.bot_intent()
+
+
+def shift_around_now() -> dict[str, Any]:
+    """A daily shift that began two hours ago and ends in three (15 minutes' grace): someone
+    signing in now is late, and stays so for a whole test (no boundary nearby)."""
+    now = datetime.now(UTC)
+    return {
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "start": f"{now - timedelta(hours=2):%H:%M}",
+        "end": f"{now + timedelta(hours=3):%H:%M}",
+        "grace_minutes": 15,
+    }
 
 
 async def register(

@@ -11,7 +11,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,7 +21,7 @@ from sqlalchemy import update
 
 from bridge.db.engine import create_engine
 from bridge.db.tables import backup_records, directory_users
-from tests.compliance_helpers import admin_room_id, ledger, register, wait_for
+from tests.compliance_helpers import admin_room_id, ledger, register, shift_around_now, wait_for
 from tests.harness.provision import carebridge
 from tests.harness.stack import Stack
 
@@ -74,13 +73,7 @@ async def make_healthy(stack: Stack) -> Deployment:
     admin_id, admin_pw = await stack.create_user("boss")
     nurse_id, nurse_pw = await stack.create_user("nurse")
     aide_id, _ = await stack.create_user("aide")
-    now = datetime.now(UTC)
-    shift = {
-        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-        "start": f"{now - timedelta(hours=2):%H:%M}",
-        "end": f"{now + timedelta(hours=3):%H:%M}",
-        "grace_minutes": 15,
-    }
+    shift = shift_around_now()
     await register(
         stack,
         [(admin_id, "admin", None), (nurse_id, "staff", "ward"), (aide_id, "staff", "ward")],

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.archive.chain import GENESIS_HASH
+from bridge.archive.writer import read_head
 from bridge.core.clock import now_ms
 from bridge.core.synapse_http import SynapseHTTP, seg
 from bridge.core.tasks import cancel_and_wait
-from bridge.db.tables import archive_events, archive_heads
+from bridge.db.tables import archive_heads
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +53,8 @@ class PublishedHead:
 async def current_head(engine: AsyncEngine) -> Head:
     """The archive's head (seq 0 and the genesis hash for an empty archive)."""
     async with engine.connect() as conn:
-        row = (
-            await conn.execute(
-                select(archive_events.c.seq, archive_events.c.row_hash)
-                .order_by(archive_events.c.seq.desc())
-                .limit(1)
-            )
-        ).first()
-    return Head(int(row[0]), bytes(row[1])) if row else Head(0, GENESIS_HASH)
+        seq, row_hash = await read_head(conn)
+    return Head(seq, row_hash)
 
 
 def head_content(head: Head, published_ts: int) -> dict[str, object]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from mautrix.errors import MatrixRequestError
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -26,7 +27,6 @@ from bridge.archive.keyring import Sealer
 from bridge.archive.media_store import store_media
 from bridge.archive.writer import ArchivedEvent, ArchiveWriter
 from bridge.core.clock import now_ms
-from bridge.core.matrix_errors import MatrixError
 from bridge.core.synapse_http import SynapseHTTP, parse_mxc
 from bridge.core.tasks import cancel_and_wait
 from bridge.db.tables import archive_media
@@ -147,8 +147,8 @@ class MediaArchiver:
     async def _fetch(self, row: Any) -> None:
         try:
             data, content_type = await self.http.download_media(row.mxc)
-        except MatrixError as exc:
-            await self._failed(row, exc.status, exc.errcode)
+        except MatrixRequestError as exc:
+            await self._failed(row, exc.http_status, exc.errcode)
             return
         except (OSError, TimeoutError, aiohttp.ClientError) as exc:
             await self._failed(row, None, type(exc).__name__)

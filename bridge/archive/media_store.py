@@ -8,11 +8,11 @@ content is visible on disk. 45 CFR 164.312(a)(2)(iv) encryption at rest.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.archive.keyring import Sealer
+from bridge.core.files import write_private
 
 
 @dataclass(frozen=True)
@@ -37,31 +37,11 @@ def media_name(mxc: str) -> str:
     return f"{digest[:2]}/{digest}.bin"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def store_media(media_dir: Path, mxc: str, data: bytes, keyring: Sealer) -> StoredMedia:
     """Seal and write one file (atomically, fsynced, 0600); returns its record."""
     key_id, sealed = keyring.seal(data, media_aad(mxc))
     rel = media_name(mxc)
-    _write_atomic(media_dir / rel, sealed)
+    write_private(media_dir / rel, sealed, dir_mode=0o700)
     return StoredMedia(
         path=rel,
         sha256=hashlib.sha256(data).hexdigest(),

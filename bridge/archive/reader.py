@@ -51,21 +51,33 @@ async def iter_events(
         if not rows:
             return
         for seq, event_id, room_id, key_id, sealed in rows:
-            try:
-                event: dict[str, Any] = json.loads(
-                    keyring.open(key_id, bytes(sealed), event_aad(event_id, room_id))
-                )
-            except (InvalidTag, KeyringError, ValueError) as exc:
-                if not skip_unreadable:
-                    raise
-                log.error(
-                    "archive row seq=%d event=%s unreadable (%s); skipped", seq, event_id, type(exc).__name__
-                )
-                continue
-            yield ArchivedEvent(seq=seq, event=event)
+            archived = open_row(keyring, seq, event_id, room_id, key_id, sealed, skip_unreadable)
+            if archived is not None:
+                yield archived
         cursor = rows[-1][0]
         if len(rows) < page_size:
             return
+
+
+def open_row(
+    keyring: Sealer,
+    seq: int,
+    event_id: str,
+    room_id: str,
+    key_id: str,
+    sealed: bytes,
+    skip_unreadable: bool,
+) -> ArchivedEvent | None:
+    """Decrypt one archive row; an unreadable one raises, or (skip_unreadable) is logged
+    by seq and event id and gives None."""
+    try:
+        event: dict[str, Any] = json.loads(keyring.open(key_id, bytes(sealed), event_aad(event_id, room_id)))
+    except (InvalidTag, KeyringError, ValueError) as exc:
+        if not skip_unreadable:
+            raise
+        log.error("archive row seq=%d event=%s unreadable (%s); skipped", seq, event_id, type(exc).__name__)
+        return None
+    return ArchivedEvent(seq=seq, event=event)
 
 
 async def head_seq(engine: AsyncEngine) -> int:

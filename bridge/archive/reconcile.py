@@ -14,13 +14,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mautrix.errors import MatrixRequestError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.writer import ArchiveWriter, MalformedEvent, validate_events
 from bridge.core.clock import now_ms
-from bridge.core.matrix_errors import MatrixError
 from bridge.core.synapse_http import SynapseHTTP, seg
 from bridge.db.tables import archive_events, reconcile_marks
 
@@ -121,8 +121,8 @@ class Reconciler:
                 params["from"] = token
             try:
                 page = await self.http.request("GET", path, params=params)
-            except MatrixError as exc:
-                if exc.status == 400 and token:
+            except MatrixRequestError as exc:
+                if exc.http_status == 400 and token:
                     log.warning("reconcile: stale token for %s; rescanning the room", room_id)
                     token = None
                     continue
@@ -160,10 +160,10 @@ class Reconciler:
             async with limit:
                 try:
                     await self.reconcile_room(room_id, stats)
-                except MatrixError as exc:
-                    if exc.status not in (403, 404):
+                except MatrixRequestError as exc:
+                    if exc.http_status not in (403, 404):
                         stats.failed_rooms += 1
-                        log.warning("reconcile of %s failed: %s %s", room_id, exc.status, exc.errcode)
+                        log.warning("reconcile of %s failed: %s %s", room_id, exc.http_status, exc.errcode)
                     # 403/404: a room Synapse does not have (e.g. Carebridge's own audit records)
 
         await asyncio.gather(*(one(r) for r in rooms))

@@ -1,7 +1,8 @@
 """The archive's background services in the bridge: media copies, reconciliation, heads.
 
-Bridge (bridge/service.py) builds one of these and calls register() before the
-dispatcher starts, start() once the administrators' room exists, and stop() on shutdown.
+A Feature (bridge.core.feature): Bridge (bridge/service.py) builds one of these and calls
+register() before the dispatcher starts, start() once the dispatcher runs, and stop() on
+shutdown.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bridge.archive.dispatcher import Dispatcher
 from bridge.archive.heads import HeadScheduler
 from bridge.archive.keyring import Sealer
-from bridge.archive.media import MediaArchiver
+from bridge.archive.media import MEDIA_EVENT_TYPES, MediaArchiver
 from bridge.archive.reconcile import Reconciler
 from bridge.archive.writer import ArchiveWriter
+from bridge.core.feature import FeatureContext
 from bridge.core.synapse_http import SynapseHTTP
 from config.settings import Settings
 
@@ -55,7 +57,7 @@ class ArchiveServices:
 
     def register(self, dispatcher: Dispatcher) -> None:
         """Add the media consumer (before the dispatcher starts)."""
-        dispatcher.add(MEDIA_CONSUMER, self.media.enqueue)
+        dispatcher.add(MEDIA_CONSUMER, self.media.enqueue, MEDIA_EVENT_TYPES)
         self.media.on_appended = dispatcher.notify
         self._notify = dispatcher.notify
 
@@ -72,10 +74,13 @@ class ArchiveServices:
         )
         self.heads.start()
 
-    def start(self, admin_room_id: str) -> None:
-        """Start the media worker, then reconcile and publish heads in the background."""
+    async def start(self, ctx: FeatureContext) -> None:
+        """Start the media worker, then reconcile and publish heads (to the admins' room)
+        in the background."""
         self.media.start()
-        self._startup = asyncio.create_task(self._after_start(admin_room_id), name="carebridge-archive-start")
+        self._startup = asyncio.create_task(
+            self._after_start(ctx.admin_room_id), name="carebridge-archive-start"
+        )
 
     async def stop(self) -> None:
         """Stop every background task and close the HTTP client."""

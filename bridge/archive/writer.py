@@ -27,6 +27,11 @@ from bridge.db.tables import archive_events, archive_relations, as_transactions
 
 log = logging.getLogger(__name__)
 
+# Built once: constructing a statement per transaction costs more than running it.
+_INSERT_TXN = insert(as_transactions)
+_INSERT_EVENTS = insert(archive_events)
+_INSERT_RELATIONS = insert(archive_relations)
+
 JsonDict = dict[str, Any]
 MAX_ATTEMPTS = 8
 
@@ -70,6 +75,18 @@ def validate_events(events: object) -> list[JsonDict]:
     if not isinstance(events, list):
         raise MalformedEvent("events is not a list")
     return [_check_event(e) for e in events]
+
+
+async def read_head(conn: AsyncConnection) -> tuple[int, bytes]:
+    """The newest row's sequence number and row hash (0 and the genesis hash when empty)."""
+    head = (
+        await conn.execute(
+            select(archive_events.c.seq, archive_events.c.row_hash)
+            .order_by(archive_events.c.seq.desc())
+            .limit(1)
+        )
+    ).first()
+    return (int(head[0]), bytes(head[1])) if head else (0, GENESIS_HASH)
 
 
 def _first_of_each(events: Sequence[JsonDict]) -> list[JsonDict]:
@@ -152,14 +169,7 @@ class ArchiveWriter:
                 )
                 if seen is not None:
                     return IngestResult(replayed=True, appended=()), None
-            head = (
-                await conn.execute(
-                    select(archive_events.c.seq, archive_events.c.row_hash)
-                    .order_by(archive_events.c.seq.desc())
-                    .limit(1)
-                )
-            ).first()
-            seq, prev = (head[0], bytes(head[1])) if head else (0, GENESIS_HASH)
+            seq, prev = await read_head(conn)
             fresh = await self._not_yet_archived(conn, events)
         now = self.clock()
         rows = []
@@ -197,13 +207,11 @@ class ArchiveWriter:
                     }
                 )
         if txn_id is not None:
-            await conn.execute(
-                insert(as_transactions).values(txn_id=txn_id, received_ts=now, event_count=len(rows))
-            )
+            await conn.execute(_INSERT_TXN, {"txn_id": txn_id, "received_ts": now, "event_count": len(rows)})
         if rows:
-            await conn.execute(insert(archive_events), rows)
+            await conn.execute(_INSERT_EVENTS, rows)
         if relations:
-            await conn.execute(insert(archive_relations), relations)
+            await conn.execute(_INSERT_RELATIONS, relations)
         return IngestResult(replayed=False, appended=tuple(appended)), (seq, prev)
 
     @staticmethod
@@ -216,9 +224,4 @@ class ArchiveWriter:
                 select(archive_events.c.event_id).where(archive_events.c.event_id.in_(chunk))
             )
             known.update(r[0] for r in result)
-        out = []
-        for event in events:
-            if event["event_id"] not in known:
-                known.add(event["event_id"])
-                out.append(event)
-        return out
+        return _first_of_each([e for e in events if e["event_id"] not in known])

@@ -1,8 +1,11 @@
 """The compliance view (bridge.compliance.roster.RosterSource) of the organisation directory that
 provisioning maintains (bridge/db/directory.py, migration 0002).
 
-Read fresh on every call: reports and scheduler passes are infrequent, and a change made
-by `carebridge provision apply` or `carebridge user` is seen at once.
+The roster is kept as a snapshot and re-read only when provisioning has written since
+(`carebridge provision apply`, `carebridge user`: every directory write replaces the
+revision row in the same transaction), so a small report does not re-read 1,000 people,
+and a change is still seen by the next report. A directory never written by a
+revision-stamping version has no revision: then it is read fresh every time.
 """
 
 from __future__ import annotations
@@ -13,11 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.compliance.roster import Person, Roster, RosterSource
+from bridge.db.directory import REVISION_KEY
 from bridge.db.directory import Directory as OrgTables
 from bridge.db.tables import directory_schedules, directory_settings, directory_users
 from policy.shifts import ShiftSpec, spec_from_definition
 
 log = logging.getLogger(__name__)
+
+_REVISION = select(directory_settings.c.value).where(directory_settings.c.key == REVISION_KEY)
 
 
 class OrgRosterSource:
@@ -26,11 +32,16 @@ class OrgRosterSource:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.tables = OrgTables(engine)
+        self._snapshot: tuple[object, Roster] | None = None
 
     async def roster(self) -> Roster:
-        """Users, schedules and the organisation's time zone, in one connection."""
+        """Users, schedules and the organisation's time zone (the snapshot while the
+        directory's revision is unchanged)."""
         u = directory_users.c
         async with self.engine.connect() as conn:
+            revision = await conn.scalar(_REVISION)
+            if revision is not None and self._snapshot is not None and self._snapshot[0] == revision:
+                return self._snapshot[1]
             users = (
                 await conn.execute(select(u.user_id, u.display_name, u.role, u.schedule, u.active))
             ).all()
@@ -48,7 +59,9 @@ class OrgRosterSource:
         people = {
             r.user_id: Person(r.user_id, r.display_name, r.role, r.schedule, bool(r.active)) for r in users
         }
-        return Roster(timezone, people, schedules)
+        roster = Roster(timezone, people, schedules)
+        self._snapshot = (revision, roster) if revision is not None else None
+        return roster
 
     async def is_admin(self, user_id: str) -> bool:
         """role: admin and active."""

@@ -25,7 +25,7 @@ from bridge.compliance.report_queries import (
 from bridge.compliance.roster import Person, Roster, RosterSource
 from bridge.core.clock import Clock, SystemClock, to_ms
 from bridge.core.report_table import ReportTable
-from policy.shifts import DayEvaluation, SessionFacts, ShiftSpec, Status, evaluate_day
+from policy.shifts import DayEvaluation, Flag, SessionFacts, ShiftSpec, Status, evaluate_day
 
 ATTENDANCE_COLUMNS = (
     "date",
@@ -63,16 +63,22 @@ def day_bounds(day: date, tz: tzinfo) -> tuple[int, int]:
     return to_ms(start), to_ms(end)
 
 
+def _minutes(at: datetime) -> str:
+    # Same text as strftime("%Y-%m-%d %H:%M"), at a third of its cost (reports format
+    # thousands of these).
+    return f"{at.year:04d}-{at.month:02d}-{at.day:02d} {at.hour:02d}:{at.minute:02d}"
+
+
 def fmt_ts(ms: int | None, tz: tzinfo) -> str:
     """ "YYYY-MM-DD HH:MM" in the organisation's zone ("" for unknown)."""
     if ms is None:
         return ""
-    return datetime.fromtimestamp(ms / 1000, tz).strftime("%Y-%m-%d %H:%M")
+    return _minutes(datetime.fromtimestamp(ms / 1000, tz))
 
 
 def fmt_dt(at: datetime | None, tz: tzinfo) -> str:
     """Like fmt_ts for a datetime."""
-    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if at is not None else ""
+    return _minutes(at.astimezone(tz)) if at is not None else ""
 
 
 def fmt_duration(start_ms: int | None, end_ms: int | None) -> str:
@@ -146,17 +152,27 @@ class Reports:
         roster = await self.directory.roster()
         tz = roster.tz
         rows = []
+        # Thousands of rows share a handful of days, shifts and flag sets: format each once.
+        days: dict[date, str] = {}
+        shifts: dict[ShiftSpec, str] = {}
+        flag_sets: dict[frozenset[Flag], str] = {}
         for item in await self.evaluate(first, last, roster):
             e, spec = item.evaluation, item.spec
+            if e.day not in days:
+                days[e.day] = e.day.isoformat()
+            if spec not in shifts:
+                shifts[spec] = f"{spec.start:%H:%M}-{spec.end:%H:%M}"
+            if e.flags not in flag_sets:
+                flag_sets[e.flags] = " ".join(sorted(f.value for f in e.flags))
             rows.append(
                 (
-                    e.day.isoformat(),
+                    days[e.day],
                     item.person.user_id,
                     item.person.display_name,
                     spec.name,
-                    f"{spec.start:%H:%M}-{spec.end:%H:%M}" if e.shift is not None else "",
+                    shifts[spec] if e.shift is not None else "",
                     e.status.value,
-                    " ".join(sorted(f.value for f in e.flags)),
+                    flag_sets[e.flags],
                     fmt_dt(e.first_login, tz),
                     fmt_dt(e.last_logout, tz),
                     str(e.logins),

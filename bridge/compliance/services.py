@@ -1,28 +1,33 @@
 """Login/logout compliance inside the bridge: the sessions ledger, the bot commands and
-the scheduler, wired to the dispatcher and started/stopped with the bridge.
+the scheduler, wired to the dispatcher and started/stopped with the bridge (a Feature,
+bridge.core.feature).
 
 Other features add bot commands through `commands` (a CommandRegistry) before start.
 """
 
 from __future__ import annotations
 
-from mautrix.appservice import IntentAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.dispatcher import Dispatcher
 from bridge.archive.writer import ArchivedEvent
+from bridge.compliance.accounts import AccountLedger
 from bridge.compliance.commands.compliance import register_compliance_commands
 from bridge.compliance.commands.compliance_report import register_compliance_report
-from bridge.compliance.commands.consumer import CommandConsumer
+from bridge.compliance.commands.consumer import COMMAND_EVENT_TYPES, CommandConsumer
 from bridge.compliance.commands.framework import CommandRegistry
-from bridge.compliance.commands.matrix import BotClient, MautrixBot
+from bridge.compliance.commands.matrix import MautrixBot
 from bridge.compliance.commands.verify import ArchiveCheck
 from bridge.compliance.reports import Reports
 from bridge.compliance.roster import RosterSource
-from bridge.compliance.scheduler import AdminApiTerminator, ComplianceScheduler, SessionTerminator
+from bridge.compliance.scheduler import AdminApiTerminator, ComplianceScheduler
 from bridge.compliance.sessions import SessionLedger
 from bridge.core.clock import Clock, SystemClock
+from bridge.core.feature import FeatureContext
+from bridge.db.directory import Directory
 from config.settings import Settings
+from policy.account_record import ACCOUNT_EVENT_TYPE
+from policy.session_record import SESSION_EVENT_TYPE
 
 
 class ComplianceServices:
@@ -55,6 +60,7 @@ class ComplianceServices:
         )
         register_compliance_report(self.commands, settings, engine, as_token)
         self.ledger = SessionLedger(engine, settings.bot_user_id, self._room)
+        self.accounts = AccountLedger(Directory(engine), settings.bot_user_id, self._room)
         self.consumer: CommandConsumer | None = None
         self.scheduler: ComplianceScheduler | None = None
 
@@ -63,23 +69,18 @@ class ComplianceServices:
 
     def register(self, dispatcher: Dispatcher) -> None:
         """Add the ledger and the command consumer to the dispatcher (before it starts)."""
-        dispatcher.add("compliance.sessions", self.ledger.handle)
-        dispatcher.add("compliance.commands", self._commands)
+        dispatcher.add("compliance.sessions", self.ledger.handle, [SESSION_EVENT_TYPE])
+        dispatcher.add("compliance.accounts", self.accounts.handle, [ACCOUNT_EVENT_TYPE])
+        dispatcher.add("compliance.commands", self._commands, COMMAND_EVENT_TYPES)
 
     async def _commands(self, archived: ArchivedEvent) -> None:
         if self.consumer is not None:
             await self.consumer.handle(archived)
 
-    def start(
-        self,
-        intent: IntentAPI,
-        admin_room_id: str,
-        bot: BotClient | None = None,
-        terminator: SessionTerminator | None = None,
-    ) -> None:
+    async def start(self, ctx: FeatureContext) -> None:
         """Bind to the bot and the admins' room (call before the dispatcher starts)."""
-        self.admin_room_id = admin_room_id
-        bot = bot or MautrixBot(intent)
+        self.admin_room_id = ctx.admin_room_id
+        bot = MautrixBot(ctx.intent)
         self.consumer = CommandConsumer(
             self.engine,
             self.commands,
@@ -94,7 +95,7 @@ class ComplianceServices:
             self.directory,
             self.reports,
             bot,
-            terminator or AdminApiTerminator(intent),
+            AdminApiTerminator(ctx.intent),
             self.settings.compliance,
             self.clock,
             self._room,

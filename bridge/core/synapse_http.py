@@ -2,9 +2,9 @@
 
 Used by the bridge (reconciliation, media copies, chain heads) and, through
 provisioning.org.admin_api.SynapseClient which adds typed admin methods, by the CLI. Errors
-come back as bridge.core.matrix_errors exceptions by errcode; rate limits are retried; requests
-other than GET are counted (so an idempotent re-apply can prove it wrote nothing). Paths
-are never logged with bodies, and the token never leaves the header.
+come back as mautrix.errors exceptions by errcode (built in bridge.core.matrix_errors); rate
+limits are retried; requests other than GET are counted (so an idempotent re-apply can prove
+it wrote nothing). Paths are never logged with bodies, and the token never leaves the header.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from typing import Any, Self
 from urllib.parse import quote
 
 import aiohttp
+from mautrix.errors import MLimitExceeded
 
-from bridge.core.matrix_errors import MatrixError, MLimitExceeded, SynapseUnavailable, error_from_response
+from bridge.core.matrix_errors import SynapseUnavailable, error_from_response, matrix_error, retry_after_ms
 
 MAX_DOWNLOAD = 1024 * 1024 * 1024
 RATE_LIMIT_RETRIES = 5
@@ -30,12 +31,11 @@ def seg(value: str) -> str:
     return quote(value, safe="")
 
 
-def _error(status: int, raw: bytes) -> MatrixError:
+def _body(raw: bytes) -> object:
     try:
-        body: object = json.loads(raw)
+        return json.loads(raw)
     except ValueError:
-        body = None
-    return error_from_response(status, body)
+        return None
 
 
 class SynapseHTTP:
@@ -82,7 +82,7 @@ class SynapseHTTP:
         params: dict[str, str] | None = None,
         kind: str = "",
     ) -> Any:
-        """One JSON request; retries when rate limited; raises MatrixError subclasses,
+        """One JSON request; retries when rate limited; raises MatrixRequestError subclasses,
         or SynapseUnavailable when Synapse cannot be reached."""
         if method != "GET":
             self.writes += 1
@@ -97,11 +97,12 @@ class SynapseHTTP:
                     raw = await resp.read()
                     if resp.status < 400:
                         return json.loads(raw) if raw else {}
-                    error = _error(resp.status, raw)
+                    answer = _body(raw)
+                    error = error_from_response(resp.status, answer)
             except aiohttp.ClientConnectionError as exc:
                 raise SynapseUnavailable(f"cannot reach Synapse at {self.base_url}: {exc}") from None
             if isinstance(error, MLimitExceeded) and attempt < RATE_LIMIT_RETRIES:
-                await asyncio.sleep((error.retry_after_ms or 500) / 1000)
+                await asyncio.sleep((retry_after_ms(answer) or 500) / 1000)
                 continue
             raise error
         raise AssertionError("unreachable")
@@ -124,13 +125,13 @@ class SynapseHTTP:
         path = f"/_matrix/client/v1/media/download/{seg(server)}/{seg(media_id)}"
         async with self._get_session().get(self.base_url + path, params={"allow_redirect": "false"}) as resp:
             if resp.status >= 400:
-                raise _error(resp.status, await resp.read())
+                raise error_from_response(resp.status, _body(await resp.read()))
             chunks = []
             size = 0
             async for chunk in resp.content.iter_chunked(1 << 16):
                 size += len(chunk)
                 if size > limit:
-                    raise MatrixError(413, "M_TOO_LARGE", "media larger than the archive limit")
+                    raise matrix_error(413, "M_TOO_LARGE", "media larger than the archive limit")
                 chunks.append(chunk)
             return b"".join(chunks), resp.headers.get("Content-Type")
 

@@ -8,6 +8,7 @@ channel, and who in it may only reply?). Tables: bridge/db/tables.py, migration 
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -16,6 +17,7 @@ from mautrix.types import RoomID, UserID
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bridge.core.clock import now_ms
 from bridge.db.tables import (
     directory_channel_members,
     directory_channels,
@@ -26,6 +28,23 @@ from bridge.db.tables import (
 from config.org import Schedule
 
 ManagedBy = Literal["org", "cli", "client"]
+
+
+# A settings row every provisioning write replaces (same transaction): readers that keep a
+# snapshot of the directory (bridge/compliance/directory.py) compare it to know theirs is
+# still current.
+REVISION_KEY = "_revision"
+
+
+async def bump_revision(conn: AsyncConnection) -> None:
+    """Mark the directory changed (call inside the writing transaction)."""
+    value = {"token": secrets.token_hex(8)}
+    t = directory_settings
+    done = await conn.execute(
+        update(t).where(t.c.key == REVISION_KEY).values(value=value, updated_ts=now_ms())
+    )
+    if not done.rowcount:
+        await conn.execute(insert(t).values(key=REVISION_KEY, value=value, updated_ts=now_ms()))
 
 
 @dataclass(frozen=True)
@@ -218,6 +237,7 @@ class Directory:
         async with self.engine.begin() as conn:
             existing = await _existing(conn, directory_users.c.user_id, [r["user_id"] for r in rows])
             new = [r for r in rows if r["user_id"] not in existing]
+            await bump_revision(conn)
             if new:
                 await conn.execute(insert(directory_users), new)
             for r in rows:
@@ -236,6 +256,7 @@ class Directory:
             return
         async with self.engine.begin() as conn:
             existing = await _existing(conn, directory_channels.c.room_id, [r["room_id"] for r in rows])
+            await bump_revision(conn)
             names = [r["name"] for r in rows if r["room_id"] not in existing]
             if names:
                 # A name moved to another room (re-created channel): the old row gives way.
@@ -257,6 +278,7 @@ class Directory:
         if not members:
             return
         async with self.engine.begin() as conn:
+            await bump_revision(conn)
             await conn.execute(
                 delete(directory_channel_members).where(
                     directory_channel_members.c.room_id.in_(list(members))
@@ -273,6 +295,7 @@ class Directory:
     async def replace_schedules(self, schedules: Mapping[str, Mapping[str, Any]], ts: int) -> None:
         """Make the stored shift definitions exactly `schedules`."""
         async with self.engine.begin() as conn:
+            await bump_revision(conn)
             await conn.execute(delete(directory_schedules))
             if schedules:
                 await conn.execute(
@@ -285,6 +308,7 @@ class Directory:
         if not values:
             return
         async with self.engine.begin() as conn:
+            await bump_revision(conn)
             await conn.execute(delete(directory_settings).where(directory_settings.c.key.in_(list(values))))
             await conn.execute(
                 insert(directory_settings),

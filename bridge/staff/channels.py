@@ -55,6 +55,10 @@ def _state_map(events: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, 
     return {(str(e.get("type")), str(e.get("state_key"))): e for e in events if isinstance(e, dict)}
 
 
+# The event types the `channels` consumer handles (the dispatcher hides the rest).
+CHANNEL_EVENT_TYPES = frozenset({"m.room.member"})
+
+
 class ClientChannels:
     """Consumer `channels`: sets up and tracks channels that staff created in a client."""
 

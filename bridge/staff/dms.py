@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 PARTICIPATING = ("invite", "join")
 
+# The event types the `dms` consumer handles (the dispatcher hides the rest).
+DM_EVENT_TYPES = frozenset({"m.room.create", "m.room.member"})
+
 
 class DmRegistry:
     """Consumer `dms`: records DM rooms and members, keeps m.direct right."""

@@ -17,10 +17,12 @@ from typing import Any
 
 from synapse.module_api import ModuleApi
 
+from policy.module.accounts import AccountRules
 from policy.module.config import ModuleConfig
 from policy.module.direct import DirectRoomsResource
 from policy.module.guard import guarded
 from policy.module.media import MediaRules
+from policy.module.messages import MessageRules
 from policy.module.presence import PresenceRules
 from policy.module.redaction import RetentionRules
 from policy.module.request_guard import RequestGuard
@@ -38,11 +40,13 @@ class CarebridgeModule:
         self.api = api
         api.register_account_validity_callbacks(on_user_registration=self.on_user_registration)
         RoomRules(config, api).register()
+        MessageRules(config, api).register()
         PresenceRules(api).register()
         MediaRules(config, api).register()
         DirectRoomsResource.register(config, api)
         RequestGuard.register(api, frozenset(config.push_gateways))
         self.sessions = SessionRecorder(config, api)
+        AccountRules(config, api, self.sessions).register()
         RetentionRules(config, api).register()
         if api.should_run_background_tasks():
             api.delayed_background_call(1000, self._ensure_bot_admin, desc="carebridge_bot_admin")

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from policy.policy_document import PolicyDocument
 from policy.shifts import LoginDecision, ShiftSpec, login_decision, spec_from_definition
 
 log = logging.getLogger("carebridge.module")
@@ -42,7 +43,7 @@ def _user_schedules(raw: Any) -> dict[str, str]:
     return {u: n for u, n in raw.items() if isinstance(u, str) and isinstance(n, str)}
 
 
-def shift_book_from_document(doc: Mapping[str, Any]) -> ShiftBook:
+def shift_book_from_document(doc: PolicyDocument) -> ShiftBook:
     """Build a ShiftBook from the policy.json document (raises ValueError/KeyError if malformed).
 
     Keys read: organization.timezone, schedules (name -> the org.yaml definition),

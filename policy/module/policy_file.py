@@ -12,7 +12,9 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import cast
+
+from policy.policy_document import PolicyDocument, UserListKey
 
 log = logging.getLogger("carebridge.module")
 
@@ -23,29 +25,30 @@ class PolicyFile:
 
     path: str | None
     _mtime: float | None = None
-    _data: dict[str, Any] = field(default_factory=dict)
+    _data: PolicyDocument = field(default_factory=lambda: PolicyDocument())
 
-    def data(self) -> dict[str, Any]:
+    def data(self) -> PolicyDocument:
         """The parsed file (empty when absent or invalid)."""
         if self.path is None:
             return {}
         try:
             mtime = os.stat(self.path).st_mtime
         except OSError:
-            self._mtime, self._data = None, {}
+            self._mtime, self._data = None, PolicyDocument()
             return self._data
         if mtime != self._mtime:
             try:
                 with open(self.path, encoding="utf-8") as handle:
                     loaded = json.load(handle)
-                self._data = loaded if isinstance(loaded, dict) else {}
+                # Untrusted JSON: the document's keys are optional and checked where read.
+                self._data = cast(PolicyDocument, loaded) if isinstance(loaded, dict) else PolicyDocument()
             except (OSError, ValueError):
                 log.error("policy file %s is unreadable; treating it as empty", self.path)
-                self._data = {}
+                self._data = PolicyDocument()
             self._mtime = mtime
         return self._data
 
-    def user_set(self, key: str) -> frozenset[str]:
+    def user_set(self, key: UserListKey) -> frozenset[str]:
         """A list of user ids from the file, as a set (empty when absent)."""
         value = self.data().get(key)
         return frozenset(v for v in value if isinstance(v, str)) if isinstance(value, list) else frozenset()

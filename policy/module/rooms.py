@@ -12,22 +12,16 @@ import logging
 from typing import TYPE_CHECKING, Any, Literal
 
 from synapse.module_api import NOT_SPAM, ModuleApi
-from synapse.module_api.errors import Codes
+from synapse.module_api.errors import Codes, SynapseError
 
 from policy.decision import Decision
 from policy.invites import InviteeFacts, decide_invite, decide_third_party_invite
 from policy.module.guard import guarded
+from policy.module.metrics import count_refusal
 from policy.module.policy_file import PolicyFile
-from policy.respond_only import (
-    CHANNEL_STATE_TYPE,
-    MESSAGE_TYPES,
-    ChannelRights,
-    TargetFacts,
-    decide_message,
-    needs_target_lookup,
-    relation_of,
-)
-from policy.room_settings import decide_publish, decide_state_change, shared_history_initial_state
+from policy.module.sessions import current_request
+from policy.room_request import sanitise_room_config
+from policy.room_settings import decide_alias, decide_publish, decide_state_change
 from policy.rooms import (
     KIND_KEY,
     RoomKind,
@@ -36,6 +30,8 @@ from policy.rooms import (
     creation_power_override,
     decide_room_creation,
 )
+from policy.session_reason import is_create_room_request
+from policy.staff_decision import Reason
 
 if TYPE_CHECKING:
     from policy.module.config import ModuleConfig
@@ -44,10 +40,8 @@ log = logging.getLogger("carebridge.module")
 
 CHANNEL_ROOM_VERSION = "11"
 SpamResult = Literal["NOT_SPAM"] | tuple[Codes, dict[str, Any]]
-INTERNAL_ERROR: SpamResult = (
-    Codes.FORBIDDEN,
-    {"error": "Carebridge could not check this request; please try again or contact IT."},
-)
+INTERNAL_MESSAGE = "Carebridge could not check this request; please try again or contact IT."
+INTERNAL_ERROR: SpamResult = (Codes.FORBIDDEN, {"error": INTERNAL_MESSAGE})
 
 
 def to_spam_result(decision: Decision) -> SpamResult:
@@ -56,6 +50,16 @@ def to_spam_result(decision: Decision) -> SpamResult:
         return NOT_SPAM
     code = Codes.TOO_LARGE if decision.errcode == Codes.TOO_LARGE else Codes.FORBIDDEN
     return code, {"error": decision.message or "Not allowed.", "org.carebridge.reason": str(decision.reason)}
+
+
+def refusal_error(decision: Decision) -> SynapseError:
+    """A Decision as an exception Synapse passes to the client unchanged (403)."""
+    return SynapseError(
+        403,
+        decision.message or "Not allowed.",
+        decision.errcode or Codes.FORBIDDEN,
+        {"org.carebridge.reason": str(decision.reason)},
+    )
 
 
 class RoomRules:
@@ -73,31 +77,49 @@ class RoomRules:
             user_may_create_room=self.user_may_create_room,
             user_may_invite=self.user_may_invite,
             user_may_send_3pid_invite=self.user_may_send_3pid_invite,
-            check_event_for_spam=self.check_event_for_spam,
-            user_may_send_state_event=self.user_may_send_state_event,
             user_may_publish_room=self.user_may_publish_room,
+            user_may_create_room_alias=self.user_may_create_room_alias,
         )
-        self.api.register_third_party_rules_callbacks(on_create_room=self.on_create_room)
+        self.api.register_third_party_rules_callbacks(
+            on_create_room=self.on_create_room, check_event_allowed=self.check_state_allowed
+        )
 
     def _log(self, what: str, decision: Decision, user_id: str, room_id: str | None = None) -> None:
         if not decision.allowed:
             log.info("refused %s by %s in %s: %s", what, user_id, room_id or "-", decision.reason)
+            count_refusal(str(decision.reason))
 
     # --- room creation -----------------------------------------------------------------
-    @guarded(on_error=None)
     async def on_create_room(self, requester: Any, config: dict[str, Any], is_requester_admin: bool) -> None:
-        """Mark the room's kind in its create event, keep history shared, and for a
-        client-created channel bring the bot in with power to apply channel policy."""
-        creator = requester.user.to_string()
+        """Decide, then rewrite, a client's /createRoom (fail closed: an error refuses it).
+
+        The room's kind is decided from the request as sent; everything else the request
+        carries is rewritten so the room is the one the rules make (policy.room_request),
+        and the kind is written into its create event. A client-created channel brings
+        the bot in with power to apply channel policy."""
+        try:
+            await self._shape_room(requester.user.to_string(), config)
+        except SynapseError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - fail closed, ids only
+            log.error("carebridge callback on_create_room failed: %s", type(exc).__name__)
+            raise SynapseError(403, INTERNAL_MESSAGE, Codes.FORBIDDEN) from None
+
+    async def _shape_room(self, creator: str, config: dict[str, Any]) -> None:
         if creator == self.bot:
             return
         request = RoomRequest.from_config(config, self.bot)
+        decision = decide_room_creation(
+            creator, request, self.policy.channel_creators(), self.bot, self.config.staff.max_dm_invitees
+        )
+        self._log("room creation", decision, creator)
+        if not decision.allowed:
+            raise refusal_error(decision)
         kind = classify(request, self.config.staff.max_dm_invitees)
-        creation = config.get("creation_content")
-        creation = dict(creation) if isinstance(creation, dict) else {}
-        creation[KIND_KEY] = str(kind)
-        config["creation_content"] = creation
-        config["initial_state"] = shared_history_initial_state(config.get("initial_state"))
+        refused = sanitise_room_config(config, kind)
+        if refused:
+            log.info("rewrote a %s request by %s: dropped %s", kind, creator, ",".join(refused))
+            count_refusal(str(Reason.CREATE_SANITISED))
         if kind is RoomKind.CHANNEL:
             # Room version 12 gives creators unlimited power: the bot could never apply the
             # channel's power levels. Channels use Carebridge's room version.
@@ -115,6 +137,12 @@ class RoomRules:
         Invitees named in the request must also pass the invite rule (otherwise Synapse
         would create the room and only then fail on the invite)."""
         request = RoomRequest.from_config(room_config, self.bot)
+        creation = room_config.get("creation_content")
+        kind = creation.get(KIND_KEY) if isinstance(creation, dict) else None
+        if kind in (RoomKind.DM, RoomKind.CHANNEL):
+            # on_create_room classified the request as sent, then rewrote it: keep its kind.
+            is_dm = kind == RoomKind.DM
+            request = RoomRequest(is_dm, False, False, request.invitees, request.third_party_invites)
         decision = decide_room_creation(
             user_id, request, self.policy.channel_creators(), self.bot, self.config.staff.max_dm_invitees
         )
@@ -155,53 +183,36 @@ class RoomRules:
         self._log("3pid invite", decision, inviter, room_id)
         return to_spam_result(decision)
 
-    # --- respond-only members ----------------------------------------------------------
-    @guarded(on_error=INTERNAL_ERROR)
-    async def check_event_for_spam(self, event: Any) -> SpamResult:
-        """Refuse a respond-only member's top-level message in their channel."""
-        if event.type not in MESSAGE_TYPES:
-            return NOT_SPAM
-        if not self.api.is_mine(event.sender) or event.sender == self.bot:
-            return NOT_SPAM
-        state = await self.api.get_room_state(event.room_id, [(CHANNEL_STATE_TYPE, "")])
-        channel_event = state.get((CHANNEL_STATE_TYPE, ""))
-        if channel_event is None:
-            return NOT_SPAM
-        rights = ChannelRights.from_content(channel_event.content)
-        content = event.content
-        target = None
-        if needs_target_lookup(event.sender, event.type, content, rights):
-            relation = relation_of(content)
-            assert relation is not None
-            target = await self._target_facts(event.room_id, relation.event_id)
-        decision = decide_message(event.sender, event.type, content, rights, target)
-        self._log("message", decision, event.sender, event.room_id)
-        return to_spam_result(decision)
-
-    async def _target_facts(self, room_id: str, event_id: str) -> TargetFacts:
-        def lookup(txn: Any) -> tuple[str, str] | None:
-            txn.execute("SELECT room_id, sender FROM events WHERE event_id = ?", (event_id,))
-            row = txn.fetchone()
-            return (str(row[0]), str(row[1])) if row else None
-
-        found = await self.api.run_db_interaction("carebridge_relation_target", lookup)
-        if found is None or found[0] != room_id:
-            return TargetFacts(in_room=False)
-        return TargetFacts(in_room=True, sender=found[1])
-
     # --- room settings -----------------------------------------------------------------
-    @guarded(on_error=INTERNAL_ERROR)
-    async def user_may_send_state_event(
-        self, user_id: str, room_id: str, event_type: str, state_key: str, content: dict[str, Any]
-    ) -> SpamResult:
-        """History stays shared and rooms invite-only, whoever holds the power level."""
-        decision = decide_state_change(user_id, event_type, content, self.bot)
-        self._log(f"state {event_type}", decision, user_id, room_id)
-        return to_spam_result(decision)
+    async def check_state_allowed(self, event: Any, state_events: Any) -> tuple[bool, dict[str, Any] | None]:
+        """History stays shared, rooms invite-only and Carebridge's own state the bot's,
+        whoever holds the power level. Judged as the event is built (PUT /state, createRoom's
+        initial state, upgrades), so the refusal can carry the organisation's words: the
+        `user_may_send_state_event` spam check can only answer a bare errcode. Fails closed."""
+        del state_events
+        if not event.is_state() or not self.api.is_mine(event.sender):
+            return True, None
+        try:
+            decision = decide_state_change(str(event.sender), str(event.type), event.content, self.bot)
+        except Exception as exc:  # noqa: BLE001 - fail closed, ids only
+            log.error("carebridge callback check_state_allowed failed: %s", type(exc).__name__)
+            raise SynapseError(403, INTERNAL_MESSAGE, Codes.FORBIDDEN) from None
+        if decision.allowed:
+            return True, None
+        self._log(f"state {event.type}", decision, str(event.sender), str(event.room_id))
+        raise refusal_error(decision)
 
     @guarded(on_error=INTERNAL_ERROR)
     async def user_may_publish_room(self, user_id: str, room_id: str) -> SpamResult:
         """No room is listed in the public room directory."""
         decision = decide_publish(user_id, self.bot)
         self._log("room publish", decision, user_id, room_id)
+        return to_spam_result(decision)
+
+    @guarded(on_error=INTERNAL_ERROR)
+    async def user_may_create_room_alias(self, user_id: str, room_alias: Any) -> SpamResult:
+        """Addresses only for channels: given at creation by a channel creator (the
+        request was already judged as a channel), or by the bot; never PUT /directory/room."""
+        decision = decide_alias(user_id, self.bot, is_create_room_request(current_request()))
+        self._log("room alias", decision, user_id)
         return to_spam_result(decision)

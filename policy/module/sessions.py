@@ -39,7 +39,7 @@ from policy.module.config import ModuleConfig
 from policy.module.guard import guarded
 from policy.module.login_hours import LoginHours
 from policy.module.metrics import count_refusal
-from policy.session_reason import RequestFacts, classify_logout, is_login_request
+from policy.session_reason import LogoutCause, RequestFacts, classify_logout, is_login_request
 from policy.session_record import SESSION_EVENT_TYPE, FailureReason, Kind, SessionRecord
 
 log = logging.getLogger("carebridge.module")
@@ -95,7 +95,10 @@ class SessionRecorder:
         self.api = api
         self.login_hours = LoginHours(config.policy_file)
         self._room_id: str | None = None
-        self._outbox: deque[SessionRecord] = deque()
+        self._outbox: deque[tuple[str, dict[str, Any]]] = deque()
+        # Sessions the module itself ends (a password change that asked to keep them):
+        # user id -> the cause to record instead of the (absent) request's.
+        self.forced_causes: dict[str, LogoutCause] = {}
         self._flushing = False
         self._attempts: dict[str, _Attempt] = {}
         api.register_account_validity_callbacks(on_user_login=self.on_user_login)
@@ -136,7 +139,7 @@ class SessionRecorder:
         """A session ended: record which device, when, and why (never the token)."""
         del access_token  # deliberately unused: tokens never leave Synapse
         request = current_request()
-        cause = classify_logout(request, user_id, self.config.bot_user_id)
+        cause = self.forced_causes.get(user_id) or classify_logout(request, user_id, self.config.bot_user_id)
         await self._emit(
             SessionRecord(
                 kind=Kind.LOGOUT,
@@ -235,10 +238,14 @@ class SessionRecorder:
         return int(self.api.get_current_time_msec())
 
     async def _emit(self, record: SessionRecord) -> None:
+        await self.emit(SESSION_EVENT_TYPE, record.content())
+
+    async def emit(self, event_type: str, content: dict[str, Any]) -> None:
+        """Queue one audit record for the administrators' room and try to deliver it."""
         if len(self._outbox) >= OUTBOX_MAX:
             dropped = self._outbox.popleft()
-            log.error("session outbox full; dropped the oldest record (%s)", dropped.kind.value)
-        self._outbox.append(record)
+            log.error("session outbox full; dropped the oldest record (%s)", dropped[0])
+        self._outbox.append((event_type, content))
         await self.flush()
 
     @guarded(on_error=None)
@@ -261,14 +268,14 @@ class SessionRecorder:
         finally:
             self._flushing = False
 
-    async def _send(self, record: SessionRecord) -> None:
+    async def _send(self, record: tuple[str, dict[str, Any]]) -> None:
         if self._room_id is None:
             self._room_id, _ = await self.api.lookup_room_alias(self.config.admin_room_alias)
         await self.api.create_and_send_event_into_room(
             {
-                "type": SESSION_EVENT_TYPE,
+                "type": record[0],
                 "room_id": self._room_id,
                 "sender": self.config.bot_user_id,
-                "content": record.content(),
+                "content": record[1],
             }
         )

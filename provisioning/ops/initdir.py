@@ -17,8 +17,8 @@ import yaml
 from signedjson.key import generate_signing_key, write_signing_keys
 
 from bridge.archive.keyring import Keyring
+from bridge.core.files import write_private
 from config.settings import CallsSettings, FilesSettings, PushSettings
-from provisioning.ops.files import write_private
 from provisioning.ops.templates import render
 from provisioning.ops.turn import render_turn_config, turn_uris
 
@@ -204,7 +204,7 @@ def init_data_dir(opts: InitOptions) -> Path:
     settings["calls"] = calls.model_dump(mode="json", exclude_defaults=True)
     header = (
         "# Carebridge settings, written by `carebridge init`.\n"
-        "# Every key is documented in config/carebridge.example.yaml and the README.\n"
+        "# Every key is documented in config/carebridge.example.yaml and docs/operator/configuration.md.\n"
     )
     write_private(config_path, header + yaml.safe_dump(settings, sort_keys=False))
     return config_path

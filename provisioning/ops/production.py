@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.engine import make_url
 
-from provisioning.ops.files import write_private
+from bridge.core.files import write_private
 from provisioning.ops.initdir import InitOptions, init_data_dir
 from provisioning.ops.templates import render
 

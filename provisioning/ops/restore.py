@@ -22,12 +22,12 @@ from sqlalchemy import select
 
 from bridge.archive.chain import event_aad
 from bridge.archive.keyring import Keyring, KeyringError
+from bridge.core.files import write_private
 from bridge.db.engine import create_engine
 from bridge.db.tables import archive_events
 from config.settings import Settings, load_settings
 from provisioning.ops.backup import FORMAT, KEY_MEMBER, keyring_fingerprints
 from provisioning.ops.dbcopy import logical_copy, pg_restore, sqlite_path, table_names
-from provisioning.ops.files import write_private
 
 
 class RestoreError(Exception):

@@ -25,8 +25,8 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
+from bridge.core.files import write_private
 from config.settings import Settings
-from provisioning.ops.files import write_private
 from provisioning.ops.turn import turnserver_argv
 
 STATE_FILE = "run/state.json"

@@ -3,7 +3,7 @@
 Authenticated with the appservice `as_token`: requests act as the Carebridge bot, which
 the Carebridge module makes a Synapse server admin. Every request that is not a GET is
 counted in `writes`, so an idempotent re-apply can prove it wrote nothing. Errors come
-back as exceptions from bridge.core.matrix_errors, by Matrix errcode. Nothing here logs
+back as mautrix.errors exceptions, by Matrix errcode. Nothing here logs
 request bodies (they hold passwords and names).
 """
 
@@ -13,9 +13,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from mautrix.errors import MNotFound
 from mautrix.types import RoomAlias, RoomID, UserID
 
-from bridge.core.matrix_errors import MNotFound
 from bridge.core.synapse_http import SynapseHTTP, seg
 
 log = logging.getLogger(__name__)

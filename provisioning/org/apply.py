@@ -19,10 +19,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
+from mautrix.errors import MatrixRequestError
 from mautrix.types import RoomID, UserID
 
 from bridge.core.clock import now_ms
-from bridge.core.matrix_errors import MatrixError, SynapseUnavailable
+from bridge.core.matrix_errors import SynapseUnavailable, matrix_error
 from bridge.db.directory import Directory, DirectoryChannel, DirectoryUser
 from config.settings import Settings
 from policy.channel_power import CHANNEL_STATE_TYPE
@@ -112,8 +113,8 @@ class Applier:
         try:
             await step(action)
             self.result.done += 1
-        except (MatrixError, SynapseUnavailable, OSError) as exc:
-            detail = exc.errcode if isinstance(exc, MatrixError) else type(exc).__name__
+        except (MatrixRequestError, SynapseUnavailable, OSError) as exc:
+            detail = exc.errcode if isinstance(exc, MatrixRequestError) else type(exc).__name__
             self.result.failures.append((action.kind, action.target, detail))
             log.warning("%s %s failed: %s", action.kind, action.target, detail)
         finally:
@@ -227,11 +228,11 @@ class Applier:
     async def _join_step(self, action: JoinMember) -> None:
         room_id = action.room_id or self.result.room_ids.get(action.channel_name)
         if room_id is None:
-            raise MatrixError(0, "M_NOT_FOUND", "channel room was not created")
+            raise matrix_error(0, "M_NOT_FOUND", "channel room was not created")
         self.result.room_ids.setdefault(action.channel_name, room_id)
         ready = self._ready.get(action.user_id)
         if ready is not None and not await ready:
-            raise MatrixError(0, "M_NOT_FOUND", "account was not created")
+            raise matrix_error(0, "M_NOT_FOUND", "account was not created")
         await self.client.force_join(room_id, action.user_id)
 
     async def _join_phase(self, joins: Sequence[JoinMember]) -> bool:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mautrix.errors import MForbidden, MNotFound
 from mautrix.types import RoomID, UserID
 
-from bridge.core.matrix_errors import MForbidden, MNotFound
 from bridge.db.directory import Directory, DirectorySnapshot
 from policy.channel_power import CHANNEL_STATE_TYPE
 from provisioning.org.admin_api import SynapseClient, SynapseUser

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
+from bridge.core.files import write_private
 from bridge.db.directory import DirectorySnapshot
-from provisioning.ops.files import write_private
+from policy.policy_document import POLICY_FILE_NAME, POLICY_VERSION, ChannelPolicy, PolicyDocument
 from provisioning.org.desired import resolve_refs
-
-POLICY_FILE_NAME = "policy.json"
-POLICY_VERSION = 1
 
 
 def policy_path(data_dir: Path) -> Path:
@@ -24,7 +21,7 @@ def policy_path(data_dir: Path) -> Path:
     return data_dir / POLICY_FILE_NAME
 
 
-def policy_document(snapshot: DirectorySnapshot, bot_user_id: str) -> dict[str, Any]:
+def policy_document(snapshot: DirectorySnapshot, bot_user_id: str) -> PolicyDocument:
     """The document for the module: who is active, who administers, who may create
     channels, each channel room's posters, responders and closed flag, and the shifts
     (schedules, user_schedules) login hours are enforced against."""
@@ -32,13 +29,13 @@ def policy_document(snapshot: DirectorySnapshot, bot_user_id: str) -> dict[str, 
     policy = dict(snapshot.settings.get("policy") or {})
     creators = resolve_refs(policy.get("channel_creators", ["role:admin"]), active)
     channels = {
-        str(c.room_id): {
-            "name": c.name,
-            "alias": c.alias,
-            "closed": c.closed,
-            "post": sorted(u for u, a in snapshot.members.get(c.room_id, {}).items() if a == "post"),
-            "respond": sorted(u for u, a in snapshot.members.get(c.room_id, {}).items() if a == "respond"),
-        }
+        str(c.room_id): ChannelPolicy(
+            name=c.name,
+            alias=c.alias,
+            closed=c.closed,
+            post=sorted(u for u, a in snapshot.members.get(c.room_id, {}).items() if a == "post"),
+            respond=sorted(u for u, a in snapshot.members.get(c.room_id, {}).items() if a == "respond"),
+        )
         for c in sorted(snapshot.channels.values(), key=lambda c: c.room_id)
     }
     return {
@@ -60,7 +57,7 @@ def policy_document(snapshot: DirectorySnapshot, bot_user_id: str) -> dict[str, 
     }
 
 
-def render_policy(document: dict[str, Any]) -> str:
+def render_policy(document: PolicyDocument) -> str:
     """Stable JSON text of the document."""
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 

@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from mautrix.errors import MForbidden, MUnknownToken
 from mautrix.types import UserID
 
-from bridge.core.matrix_errors import MForbidden, MUnknownToken, SynapseUnavailable
+from bridge.core.matrix_errors import SynapseUnavailable
 from bridge.core.registration import load_registration
 from bridge.db.directory import Directory
 from bridge.db.engine import create_engine, migrate

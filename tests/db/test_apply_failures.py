@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mautrix.errors import MForbidden
 from mautrix.types import RoomID
 
-from bridge.core.matrix_errors import MForbidden
 from bridge.db.directory import Directory, DirectorySnapshot, DirectoryUser
 from bridge.db.engine import create_engine, migrate
 from config.org import OrgFile
@@ -35,7 +35,7 @@ class FakeSynapse:
     async def create_user(self, user_id: str, password: str, displayname: str, email: str | None) -> None:
         self.writes += 1
         if user_id == self.refuse:
-            raise MForbidden(403, "M_FORBIDDEN", "nope")
+            raise MForbidden(403, "nope")
         self.created.append(user_id)
 
     async def create_room(self, alias: str, *args: Any) -> RoomID:

@@ -15,17 +15,11 @@ from bridge.archive.reader import iter_events
 from bridge.archive.writer import ArchiveWriter
 from bridge.db.engine import create_engine, current_revisions, migrate, script_heads
 from bridge.db.tables import archive_events, as_transactions
+from tests.archive_helpers import message_event
 
 
 def event(body: str = "hello", room: str = "!r:test") -> dict[str, Any]:
-    return {
-        "event_id": f"${secrets.token_hex(8)}",
-        "room_id": room,
-        "sender": "@a:test",
-        "type": "m.room.message",
-        "origin_server_ts": 1_700_000_000_000,
-        "content": {"msgtype": "m.text", "body": body},
-    }
+    return message_event({"msgtype": "m.text", "body": body}, room_id=room, ts=1_700_000_000_000)
 
 
 async def rows(engine: Any) -> list[Any]:

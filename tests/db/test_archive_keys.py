@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import stat
 from pathlib import Path
 from typing import Any
@@ -15,21 +14,15 @@ from sqlalchemy import select
 from bridge.archive.keyring import Keyring, LiveKeyring
 from bridge.archive.reader import iter_events
 from bridge.archive.writer import ArchiveWriter
+from bridge.core.files import write_private
 from bridge.db.engine import create_engine, migrate
 from bridge.db.tables import archive_events
 from provisioning.cli.app import main
-from provisioning.ops.files import write_private
+from tests.archive_helpers import message_event
 
 
 def event(body: str) -> dict[str, Any]:
-    return {
-        "event_id": f"${secrets.token_hex(8)}",
-        "room_id": "!r:test",
-        "sender": "@a:test",
-        "type": "m.room.message",
-        "origin_server_ts": 1,
-        "content": {"body": body},
-    }
+    return message_event({"body": body})
 
 
 def data_dir(tmp_path: Path) -> Path:

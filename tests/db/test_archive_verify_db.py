@@ -20,19 +20,17 @@ from bridge.archive.writer import ArchiveWriter
 from bridge.db.engine import create_engine, migrate
 from bridge.db.tables import archive_events as t
 from bridge.db.tables import archive_media
+from tests.archive_helpers import message_event
 
 N = 12
 
 
 def event(i: int) -> dict[str, Any]:
-    return {
-        "event_id": f"$e{i}-{secrets.token_hex(4)}",
-        "room_id": "!r:test",
-        "sender": "@a:test",
-        "type": "m.room.message",
-        "origin_server_ts": 1_700_000_000_000 + i,
-        "content": {"msgtype": "m.text", "body": f"message {i}"},
-    }
+    return message_event(
+        {"msgtype": "m.text", "body": f"message {i}"},
+        event_id=f"$e{i}-{secrets.token_hex(4)}",
+        ts=1_700_000_000_000 + i,
+    )
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from sqlalchemy import select
@@ -12,17 +11,11 @@ from bridge.archive.verify import verify_archive
 from bridge.archive.writer import ArchiveWriter
 from bridge.db.engine import create_engine, migrate
 from bridge.db.tables import archive_events, archive_relations
+from tests.archive_helpers import message_event
 
 
 def event(**extra: Any) -> dict[str, Any]:
-    return {
-        "event_id": f"${secrets.token_hex(8)}",
-        "room_id": "!r:test",
-        "sender": "@a:test",
-        "type": "m.room.message",
-        "origin_server_ts": 1,
-        "content": {"body": "x", **extra},
-    }
+    return message_event({"body": "x", **extra})
 
 
 async def test_interleaved_writers_replays_and_duplicates(db_url: str) -> None:

@@ -1,6 +1,7 @@
 """Backup one data directory, restore into another: the archive comes back identical
-(issue 8, acceptance 3), on SQLite, on PostgreSQL (pg_dump and logical), and from SQLite
-into PostgreSQL (moving from the embedded set-up to production)."""
+(every table, decrypted event and media file, and its export), on SQLite, on PostgreSQL
+(pg_dump and logical), and from SQLite into PostgreSQL (moving from the embedded set-up to
+production)."""
 
 from __future__ import annotations
 
@@ -19,26 +20,26 @@ from bridge.archive.keyring import Keyring
 from bridge.archive.reader import iter_events
 from bridge.archive.verify import verify_archive
 from bridge.archive.writer import ArchiveWriter
+from bridge.core.files import write_private
 from bridge.db.engine import create_engine, migrate
 from bridge.db.tables import archive_events, consumer_cursors
 from config.settings import Settings, load_settings
 from provisioning.cli.app import main
-from provisioning.ops.files import write_private
 from provisioning.ops.initdir import InitOptions, init_data_dir
+from tests.archive_helpers import message_event
 from tests.harness.databases import fresh_database
 
 MEDIA = {"ab/abcdef.bin": b"\x00sealed-media\xff" * 100, "cd/cdef01.bin": b"second file"}
 
 
 def _event(n: int) -> dict[str, Any]:
-    return {
-        "event_id": f"$ev{n}:test",
-        "room_id": f"!room{n % 3}:test",
-        "sender": "@alice:test",
-        "type": "m.room.message",
-        "origin_server_ts": 1_700_000_000_000 + n,
-        "content": {"msgtype": "m.text", "body": f"Patient note {n} \u00e9\u2713"},
-    }
+    return message_event(
+        {"msgtype": "m.text", "body": f"Patient note {n} \u00e9\u2713"},
+        event_id=f"$ev{n}:test",
+        room_id=f"!room{n % 3}:test",
+        sender="@alice:test",
+        ts=1_700_000_000_000 + n,
+    )
 
 
 async def _populate(settings: Settings) -> None:

@@ -13,17 +13,11 @@ from bridge.archive.keyring import Keyring
 from bridge.archive.writer import ArchivedEvent, ArchiveWriter
 from bridge.db.engine import create_engine, migrate
 from bridge.db.tables import archive_events, consumer_cursors
+from tests.archive_helpers import message_event
 
 
 def event(n: int) -> dict[str, Any]:
-    return {
-        "event_id": f"$d{n}-{secrets.token_hex(4)}",
-        "room_id": "!r:test",
-        "sender": "@a:test",
-        "type": "m.room.message",
-        "origin_server_ts": 1_700_000_000_000 + n,
-        "content": {"body": str(n)},
-    }
+    return message_event({"body": str(n)}, event_id=f"$d{n}-{secrets.token_hex(4)}", ts=1_700_000_000_000 + n)
 
 
 async def run_until_idle(dispatcher: Dispatcher) -> None:

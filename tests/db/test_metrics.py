@@ -11,6 +11,7 @@ from bridge.core import metrics
 from bridge.db.engine import create_engine, migrate
 from policy.module.guard import guarded
 from policy.module.metrics import count_refusal
+from tests.archive_helpers import message_event
 
 
 def _value(name: str, labels: dict[str, str] | None = None) -> float:
@@ -18,14 +19,7 @@ def _value(name: str, labels: dict[str, str] | None = None) -> float:
 
 
 def _event(n: int) -> dict[str, object]:
-    return {
-        "event_id": f"$e{n}",
-        "room_id": "!r:test",
-        "sender": "@a:test",
-        "type": "m.room.message",
-        "origin_server_ts": 1_700_000_000_000 + n,
-        "content": {"body": "x"},
-    }
+    return message_event({"body": "x"}, event_id=f"$e{n}", ts=1_700_000_000_000 + n)
 
 
 async def test_writer_counts_commits_replays_and_failures(db_url: str) -> None:

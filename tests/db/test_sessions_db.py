@@ -152,7 +152,7 @@ async def test_two_sessions_same_device_close_oldest_first(db_url: str) -> None:
         await engine.dispose()
 
 
-async def test_acceptance_3_day_classification_through_the_database(db_url: str) -> None:
+async def test_day_report_classifies_every_case_from_the_database(db_url: str) -> None:
     """07:00-19:00 + 15 min grace: on time, late, missing, stayed logged in, off shift."""
     engine = create_engine(db_url)
     await migrate(engine)

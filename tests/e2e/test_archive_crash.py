@@ -1,4 +1,4 @@
-"""Acceptance 5: kill -9 the bridge while 200 messages are being sent; nothing lost or doubled."""
+"""kill -9 the bridge while 200 messages are being sent; nothing lost or doubled."""
 
 from __future__ import annotations
 

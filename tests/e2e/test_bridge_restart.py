@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from nio import RoomCreateResponse, RoomSendResponse
+from nio import RoomCreateResponse
 
+from tests.harness.scenarios import send_texts
 from tests.harness.stack import Stack
 
 
@@ -16,13 +17,7 @@ async def test_messages_sent_while_bridge_down_arrive_once(stack: Stack) -> None
         room = await client.room_create(name="restart test", is_direct=True)
         assert isinstance(room, RoomCreateResponse), room
         stack.stop_bridge()
-        sent = []
-        for i in range(20):
-            resp = await client.room_send(
-                room.room_id, "m.room.message", {"msgtype": "m.text", "body": f"m{i}"}
-            )
-            assert isinstance(resp, RoomSendResponse), resp
-            sent.append(resp.event_id)
+        sent = await send_texts(client, room.room_id, (f"m{i}" for i in range(20)))
         assert not set(sent) & set(await stack.archived_ids()), "bridge was down; nothing archived yet"
         stack.start_bridge()
         ids = await stack.wait_archived(sent, timeout=60)

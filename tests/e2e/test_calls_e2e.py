@@ -1,6 +1,6 @@
 """WebRTC calls between two nio clients with real aiortc offers and answers.
 
-Acceptance (issue 6): m.call.invite / answer / hangup travel between two clients and the
+m.call.invite / answer / hangup travel between two clients and the
 call log shows the right parties, kind and duration; an unanswered invite leaves a
 missed-call notice for the callee; an invite in a room of three is hung up by the bot.
 """
@@ -57,6 +57,22 @@ async def _send(
     return resp
 
 
+async def _invite(
+    client: AsyncClient, room_id: str, call_id: str, sdp: str, lifetime: int, invitee: str | None = None
+) -> RoomSendResponse:
+    """Alice's client rings: an m.call.invite (version 1) carrying an SDP offer."""
+    content: dict[str, Any] = {
+        "call_id": call_id,
+        "version": "1",
+        "party_id": "alice-device",
+        "lifetime": lifetime,
+    }
+    if invitee is not None:
+        content["invitee"] = invitee
+    content["offer"] = {"type": "offer", "sdp": sdp}
+    return await _send(client, room_id, "m.call.invite", content)
+
+
 async def _find(client: AsyncClient, room_id: str, event_type: str, call_id: str) -> dict[str, Any] | None:
     for event in await timeline(client, room_id):
         if event["type"] == event_type and event["content"].get("call_id") == call_id:
@@ -83,19 +99,7 @@ async def test_aiortc_call_is_logged_with_parties_kind_and_duration(
         caller_pc.addTransceiver("video")
         await caller_pc.setLocalDescription(await caller_pc.createOffer())
         offer = caller_pc.localDescription
-        await _send(
-            alice,
-            room,
-            "m.call.invite",
-            {
-                "call_id": call_id,
-                "version": "1",
-                "party_id": "alice-device",
-                "lifetime": 60000,
-                "invitee": bob_id,
-                "offer": {"type": offer.type, "sdp": offer.sdp},
-            },
-        )
+        await _invite(alice, room, call_id, offer.sdp, 60000, invitee=bob_id)
         # Bob's client receives the invite and answers with a real SDP answer.
         invite = await eventually(
             lambda: _find(bob, room, "m.call.invite", call_id), what="the invite at Bob"
@@ -165,18 +169,7 @@ async def test_unanswered_invite_leaves_missed_call_notice(
     try:
         pc.addTransceiver("audio")
         await pc.setLocalDescription(await pc.createOffer())
-        await _send(
-            alice,
-            room,
-            "m.call.invite",
-            {
-                "call_id": call_id,
-                "version": "1",
-                "party_id": "alice-device",
-                "lifetime": 1500,
-                "offer": {"type": "offer", "sdp": pc.localDescription.sdp},
-            },
-        )
+        await _invite(alice, room, call_id, pc.localDescription.sdp, 1500)
 
         async def notice() -> dict[str, Any] | None:
             for event in await timeline(bob, room):
@@ -208,28 +201,22 @@ async def test_invite_in_three_person_room_is_hung_up(stack: Stack) -> None:
         pc.addTransceiver("audio")
         await pc.setLocalDescription(await pc.createOffer())
         await pc.close()
-        await _send(
-            alice,
-            room,
-            "m.call.invite",
-            {
-                "call_id": call_id,
-                "version": "1",
-                "party_id": "alice-device",
-                "lifetime": 60000,
-                "offer": {"type": "offer", "sdp": pc.localDescription.sdp},
-            },
-        )
+        await _invite(alice, room, call_id, pc.localDescription.sdp, 60000)
         hangup = await eventually(
             lambda: _find(people[1][1], room, "m.call.hangup", call_id), what="the bot's hangup"
         )
         assert hangup["sender"] == stack.s.bot_user_id
         assert hangup["content"]["version"] == "1"
-        events = await timeline(people[2][1], room)
-        notices = [
-            e for e in events if e["type"] == "m.room.message" and e["content"].get("org.carebridge.call")
-        ]
-        assert notices and "person-to-person" in notices[0]["content"]["body"]
+
+        async def notices() -> list[dict[str, Any]]:
+            events = await timeline(people[2][1], room)
+            return [
+                e for e in events if e["type"] == "m.room.message" and e["content"].get("org.carebridge.call")
+            ]
+
+        # The bot posts its notice just after the hangup: wait for it too.
+        posted = await eventually(notices, what="the bot's notice")
+        assert "person-to-person" in posted[0]["content"]["body"]
 
         async def refused() -> CallRecord | None:
             record = await _call_record(stack, room, call_id)
@@ -248,18 +235,7 @@ async def test_missed_call_notice_survives_bridge_restart(
     (_, alice), (bob_id, bob) = pair
     room = await _room(pair)
     call_id = f"restart-{secrets.token_hex(4)}"
-    invite = await _send(
-        alice,
-        room,
-        "m.call.invite",
-        {
-            "call_id": call_id,
-            "version": "1",
-            "party_id": "alice-device",
-            "lifetime": 1000,
-            "offer": {"type": "offer", "sdp": "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"},
-        },
-    )
+    invite = await _invite(alice, room, call_id, "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n", 1000)
     await stack.wait_archived([invite.event_id])
     await eventually(lambda: _call_record(stack, room, call_id), what="the call in the log")
     stack.stop_bridge()

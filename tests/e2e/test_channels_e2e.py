@@ -1,6 +1,6 @@
 """Channels against the real Synapse + bridge: who may create one, respond-only members.
 
-Acceptance (issue 6): a staff member without the right cannot create a channel (and sees
+A staff member without the right cannot create a channel (and sees
 why), a channel creator can; a respond-only member's top-level message is refused and
 their reply (and thread message) accepted.
 """
@@ -161,7 +161,9 @@ async def test_channel_creator_creates_channel_with_policy_power_levels(stack: S
         levels = await eventually(policy_applied, what="the channel power levels")
         assert levels["users"][admin_id] == 50 and levels["users"][bot] == 100
         assert levels["redact"] == 100
-        assert await state(CHANNEL_STATE_TYPE) == channel_state_content(f"icu-nights-{tag}", access)
+        # The bridge writes the rights just after the power levels: wait for them too.
+        rights = await eventually(lambda: state(CHANNEL_STATE_TYPE), what="the channel rights")
+        assert rights == channel_state_content(f"icu-nights-{tag}", access)
         assert await state("m.room.history_visibility") == {"history_visibility": "shared"}
         assert await state("m.room.join_rules") == {"join_rule": "invite"}
         create = await state("m.room.create")

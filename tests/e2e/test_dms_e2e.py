@@ -1,6 +1,6 @@
 """Direct messages, invites and the user directory against the real Synapse + bridge.
 
-Acceptance (issue 6): a group DM of three, then a fourth added, and all four see the whole
+A group DM of three, then a fourth added, and all four see the whole
 history; an invite to a deactivated account is refused; the directory finds "jan" as
 Jane Doe and Janet Roe but not a deactivated user.
 """

@@ -1,4 +1,4 @@
-"""Acceptance 2 and 4: export shows edits, reactions and the image; no plaintext on disk."""
+"""Export shows edits, reactions and the image; no plaintext on disk."""
 
 from __future__ import annotations
 
@@ -151,7 +151,7 @@ async def test_export_shows_original_revisions_reaction_and_image(stack: Stack, 
 
 
 async def test_archive_files_hold_no_plaintext(stack: Stack) -> None:
-    """Acceptance 4: grep the archive database (and its WAL) and media folder for bodies."""
+    """Grep the archive database (and its WAL) and media folder for bodies."""
     user_id, password = await stack.create_user()
     client = await stack.login(user_id, password)
     try:

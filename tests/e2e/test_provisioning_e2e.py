@@ -1,4 +1,4 @@
-"""Provisioning acceptance, against a real Synapse, the bridge and a real SMTP server.
+"""Provisioning an organisation, against a real Synapse, the bridge and a real SMTP server.
 
 One organisation (3 groups, 12 users, 4 channels) goes through its life: first apply
 (passwords mailed, everyone logs in, sees their channels, read-only members refused),
@@ -30,6 +30,7 @@ from bridge.db.directory import Directory
 from bridge.db.engine import create_engine
 from tests.harness.orgfile import ALL_USERS, CHANNELS, MEMBERSHIP, email_of, org_yaml
 from tests.harness.provision import carebridge, server_fingerprint
+from tests.harness.scenarios import stack_with_mail
 from tests.harness.smtp import MailCatcher, password_from
 from tests.harness.stack import Stack
 
@@ -39,20 +40,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def org_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, MailCatcher]]:
     """Its own Synapse + bridge: the org file is global state, and SMTP is configured."""
-    mail = MailCatcher()
-    mail.start()
-    stack = Stack(root=tmp_path_factory.mktemp("org"), extra_settings={"smtp": mail.settings()})
-    stack.init()
-    try:
-        stack.start_synapse()
-        stack.start_bridge()
-        # Reactivating an account fails on a brand-new SQLite homeserver until Synapse's
-        # start-up schema updates are done (a unique index on profiles).
-        asyncio.run(stack.wait_background_updates())
-        yield stack, mail
-    finally:
-        stack.stop()
-        mail.stop()
+    with stack_with_mail(tmp_path_factory.mktemp("org")) as running:
+        yield running
 
 
 def text(body: str) -> dict[str, Any]:

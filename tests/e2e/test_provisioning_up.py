@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from provisioning.ops.initdir import InitOptions, init_data_dir
-from tests.harness.provision import CAREBRIDGE
+from tests.harness.provision import CAREBRIDGE, start_up, wait_for_line
 from tests.harness.stack import free_port
 
 EXAMPLE_ORG = Path(__file__).resolve().parents[2] / "config" / "org.example.yaml"
@@ -34,16 +33,9 @@ def _init(tmp_path: Path, org_file: Path) -> Path:
 def test_up_applies_the_example_org_file(tmp_path: Path) -> None:
     config = _init(tmp_path, EXAMPLE_ORG)
     out = tmp_path / "up.out"
-    with open(out, "w") as handle:
-        proc = subprocess.Popen(
-            [CAREBRIDGE, "up", "-c", str(config)], stdout=handle, stderr=subprocess.STDOUT
-        )
+    proc = start_up(config, out)
     try:
-        deadline = time.monotonic() + 180
-        while "Staff sign in at:" not in out.read_text():
-            assert proc.poll() is None, out.read_text()
-            assert time.monotonic() < deadline, out.read_text()
-            time.sleep(0.3)
+        wait_for_line(out, "Staff sign in at:", proc, timeout=180)
         text = out.read_text()
         assert "applying the org file" in text
         assert "6 user.create, 3 channel.create" in text

@@ -14,6 +14,7 @@ from bridge.archive.writer import ArchiveWriter
 from bridge.core.synapse_http import SynapseHTTP
 from bridge.db.engine import create_engine, migrate
 from bridge.db.tables import archive_events, reconcile_marks
+from tests.harness.scenarios import send_texts
 from tests.harness.stack import Stack
 
 
@@ -27,13 +28,7 @@ async def test_reconcile_fills_gaps_and_resumes_from_the_mark(stack: Stack, tmp_
     try:
         room = await client.room_create(name="reconcile", is_direct=True)
         assert isinstance(room, RoomCreateResponse), room
-        sent = []
-        for i in range(7):
-            resp = await client.room_send(
-                room.room_id, "m.room.message", {"msgtype": "m.text", "body": f"r{i}"}
-            )
-            assert isinstance(resp, RoomSendResponse), resp
-            sent.append(resp.event_id)
+        sent = await send_texts(client, room.room_id, (f"r{i}" for i in range(7)))
 
         reconciler = Reconciler(engine, writer, http, page_size=4)
         stats = await reconciler.run()

@@ -38,7 +38,7 @@ async def _room_with_two(stack: Stack) -> tuple[AsyncClient, AsyncClient, str, s
 
 
 async def test_redacting_own_and_others_message_is_refused(stack: Stack) -> None:
-    """Acceptance 1: both refused with the policy errcode; still visible and archived."""
+    """Both refused with the policy errcode; still visible and archived."""
     alice, bob, room_id, _, _ = await _room_with_two(stack)
     try:
         mine = await alice.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": "K+ 3.1"})

@@ -1,4 +1,6 @@
-"""Acceptance 4 and the alerts, against real Synapse, with the scheduler on a manual clock."""
+"""The compliance scheduler against real Synapse, on a manual clock: end-of-shift logout ends
+the session and is recorded as automatic; a missing person is alerted once at shift start
+plus grace; the daily summary is posted."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Acceptance 1-2: logins, logouts and failed logins travel the durable pipe into the ledger."""
+"""Logins, logouts and failed logins travel the durable pipe into the ledger."""
 
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ async def test_unknown_account_is_recorded_without_the_name(stack: Stack) -> Non
 
 
 async def test_records_made_while_the_bridge_is_down_arrive_after_restart(stack: Stack) -> None:
-    """Acceptance 2: bridge stopped, a user logs in and out, bridge restarted: both arrive."""
+    """Bridge stopped, a user logs in and out, bridge restarted: both arrive."""
     user_id, password = await stack.create_user()
     stack.stop_bridge()
     try:

@@ -1,6 +1,6 @@
 """`carebridge up` with coturn, working TURN credentials, and the upload rules.
 
-Acceptance (issue 6): `GET /voip/turnServer` returns working time-limited credentials
+`GET /voip/turnServer` returns working time-limited credentials
 (aiortc gathers a relay candidate through the coturn that `carebridge up` started with
 the generated secret; a wrong password gathers none); an over-size upload and a
 forbidden type are refused with the messages configured in carebridge.yaml.
@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,12 +27,12 @@ from nio import AsyncClient, LoginResponse
 from bridge.core.registration import load_registration
 from config.settings import load_settings
 from provisioning.ops.initdir import InitOptions, init_data_dir
+from tests.harness.provision import CAREBRIDGE, start_up, wait_for_line
 from tests.harness.stack import free_port, strong_password
 from tests.staff_helpers import client_api
 
 pytestmark = pytest.mark.slow
 
-CAREBRIDGE = str(Path(sys.executable).parent / "carebridge")
 TOO_LARGE = "Files over {max_upload_mb} MB are not allowed at Test Clinic."
 FORBIDDEN = "Test Clinic accepts images and PDFs only."
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 256
@@ -64,16 +63,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         )
     )
     out = root / "up.out"
-    with open(out, "w") as handle:
-        proc = subprocess.Popen(
-            [CAREBRIDGE, "up", "-c", str(config)], stdout=handle, stderr=subprocess.STDOUT
-        )
+    proc = start_up(config, out)
     try:
-        deadline = time.monotonic() + 120
-        while "Staff sign in at:" not in out.read_text():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"carebridge up did not start:\n{out.read_text()}")
-            time.sleep(0.3)
+        wait_for_line(out, "Staff sign in at:", proc)
         yield config
     finally:
         proc.terminate()

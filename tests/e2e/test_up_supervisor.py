@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,10 +13,8 @@ import pytest
 
 from provisioning.ops.initdir import InitOptions, init_data_dir
 from provisioning.ops.supervisor import pid_alive
+from tests.harness.provision import CAREBRIDGE, start_up, wait_for_line
 from tests.harness.stack import free_port, wait_http
-
-# The installed console script, exactly what `make run` and the README use.
-CAREBRIDGE = str(Path(sys.executable).parent / "carebridge")
 
 
 def _start_up(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:
@@ -33,29 +30,14 @@ def _start_up(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:
         )
     )
     out = tmp_path / "up.out"
-    with open(out, "w") as handle:
-        proc = subprocess.Popen(
-            [CAREBRIDGE, "up", "-c", str(config)], stdout=handle, stderr=subprocess.STDOUT, text=True
-        )
-    return proc, config, out
-
-
-def _wait_for_line(out: Path, text: str, proc: subprocess.Popen[str], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in out.read_text():
-            return
-        if proc.poll() is not None:
-            pytest.fail(f"carebridge up exited {proc.returncode}:\n{out.read_text()}")
-        time.sleep(0.3)
-    pytest.fail(f"timed out waiting for {text!r}:\n{out.read_text()}")
+    return start_up(config, out), config, out
 
 
 @pytest.mark.slow
 def test_sigterm_stops_both_children(tmp_path: Path) -> None:
     proc, config, out = _start_up(tmp_path)
     try:
-        _wait_for_line(out, "Staff sign in at:", proc)
+        wait_for_line(out, "Staff sign in at:", proc)
         state = json.loads((config.parent / "run" / "state.json").read_text())
         pids = [c["pid"] for c in state["children"].values()]
         assert len(pids) == 2 and all(pid_alive(p) for p in pids)
@@ -86,7 +68,7 @@ def test_sigterm_stops_both_children(tmp_path: Path) -> None:
 def test_child_death_is_reported(tmp_path: Path) -> None:
     proc, config, out = _start_up(tmp_path)
     try:
-        _wait_for_line(out, "Staff sign in at:", proc)
+        wait_for_line(out, "Staff sign in at:", proc)
         state = json.loads((config.parent / "run" / "state.json").read_text())
         os.kill(state["children"]["bridge"]["pid"], signal.SIGKILL)
         assert proc.wait(60) == 1

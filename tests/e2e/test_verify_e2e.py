@@ -1,4 +1,4 @@
-"""Acceptance 3 end to end: `carebridge archive verify` against the real Synapse's heads."""
+"""End to end: `carebridge archive verify` against the real Synapse's heads."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from nio import RoomCreateResponse, RoomSendResponse
+from nio import RoomCreateResponse
 
 from tests.archive_helpers import cli
+from tests.harness.scenarios import send_texts
 from tests.harness.stack import Stack
 
 
@@ -34,13 +35,7 @@ async def test_verify_passes_then_finds_a_deleted_tail_against_synapse(stack: St
     try:
         room = await client.room_create(name="verify", is_direct=True)
         assert isinstance(room, RoomCreateResponse), room
-        sent = []
-        for i in range(3):
-            resp = await client.room_send(
-                room.room_id, "m.room.message", {"msgtype": "m.text", "body": f"v{i}"}
-            )
-            assert isinstance(resp, RoomSendResponse), resp
-            sent.append(resp.event_id)
+        sent = await send_texts(client, room.room_id, (f"v{i}" for i in range(3)))
         await stack.wait_archived(sent)
     finally:
         await client.close()

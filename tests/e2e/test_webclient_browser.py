@@ -1,4 +1,5 @@
-"""The web client staff open in a browser, driven in Debian's headless Chromium (issue 7).
+"""The web client staff open in a browser, driven in Debian's headless Chromium:
+sign-in, channels, password change, refused delete, login hours, logout, screenshots.
 
 One Synapse + bridge with SMTP for the module, a small organisation applied with the real
 `carebridge provision apply`, and one browser; every test opens its own browser context (a
@@ -45,6 +46,7 @@ from tests.harness.browser import (
     web_client,
 )
 from tests.harness.provision import carebridge
+from tests.harness.scenarios import stack_with_mail
 from tests.harness.smtp import MailCatcher, password_from
 from tests.harness.stack import Stack, strong_password
 from tests.harness.webclient_org import (
@@ -68,21 +70,8 @@ def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack,
     require_chromium()
     if not (REPO / "webclient" / "dist" / "index.html").is_file():
         pytest.fail("the web client is not built: run `make webclient` (webclient/build.sh)")
-    mail = MailCatcher()
-    mail.start()
-    stack = Stack(
-        root=tmp_path_factory.mktemp("webclient"),
-        extra_settings={"smtp": mail.settings(), "organization_name": ORGANIZATION},
-    )
-    stack.init()
-    try:
-        stack.start_synapse()
-        stack.start_bridge()
-        asyncio.run(stack.wait_background_updates())
-        yield stack, mail
-    finally:
-        stack.stop()
-        mail.stop()
+    with stack_with_mail(tmp_path_factory.mktemp("webclient"), organization_name=ORGANIZATION) as running:
+        yield running
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -134,7 +123,7 @@ async def ben(org: Org) -> AsyncIterator[AsyncClient]:
 async def test_signs_in_with_mailed_password_sees_channels_and_sends(
     org: Org, browser: Browser, ben: AsyncClient
 ) -> None:
-    """Acceptance 1: mailed password -> web sign-in -> own channels -> message reaches a
+    """A mailed password signs in on the web -> own channels -> message reaches a
     colleague on another client and the archive."""
     await ben.sync(timeout=0)
     body = marker("Bed 4 is ready for the transfer")
@@ -234,7 +223,7 @@ async def test_refused_message_and_file_are_explained(
 
 
 async def test_changes_password_and_signs_in_with_the_new_one(org: Org, browser: Browser) -> None:
-    """Acceptance 2: Settings > Change password (password.html); the new password works in
+    """Settings > Change password (password.html); the new password works in
     the browser, the old one fails there and for matrix-nio."""
     old, new = org.passwords["anna"], strong_password()
     async with web_client(browser, org.web_url, "password") as anna:
@@ -271,7 +260,7 @@ async def test_changes_password_and_signs_in_with_the_new_one(org: Org, browser:
 async def test_deleting_a_message_is_refused_and_it_stays(
     org: Org, browser: Browser, ben: AsyncClient
 ) -> None:
-    """Acceptance 3: message menu > Delete is refused by the server with the policy errcode;
+    """Message menu > Delete is refused by the server with the policy errcode;
     the user is told why, and the message stays for the other user and in the archive."""
     await ben.sync(timeout=0)
     body = marker("Potassium 3.1, repeat in 4h")
@@ -316,7 +305,7 @@ async def test_deleting_a_message_is_refused_and_it_stays(
 
 
 async def test_sign_in_outside_allowed_hours_says_why(org: Org, browser: Browser) -> None:
-    """Issue 5's login hours as staff see them: a wrong password reads as one, and a refusal
+    """Login hours as staff see them: a wrong password reads as one, and a refusal
     outside the allowed hours shows the server's reason (Hydrogen alone would call it a
     wrong password)."""
     async with web_client(browser, org.web_url, "outside-hours") as fay:
@@ -332,7 +321,7 @@ async def test_sign_in_outside_allowed_hours_says_why(org: Org, browser: Browser
 
 
 async def test_logging_out_records_a_logout_and_removes_the_device(org: Org, browser: Browser) -> None:
-    """Acceptance 4: Settings > Log out ends the session on the server and in the ledger."""
+    """Settings > Log out ends the session on the server and in the ledger."""
     user_id = org.uid("dan")
     devices_path = f"/_synapse/admin/v2/users/{quote(user_id)}/devices"
     async with web_client(browser, org.web_url, "logout") as dan:
@@ -364,7 +353,7 @@ async def test_logging_out_records_a_logout_and_removes_the_device(org: Org, bro
 
 
 async def test_screenshots_of_login_screen_and_channel(org: Org, browser: Browser) -> None:
-    """Acceptance 5: the run leaves PNGs of the sign-in screen and a channel."""
+    """The run leaves PNGs of the sign-in screen and a channel."""
     login_png, channel_png = ARTIFACTS / "login.png", ARTIFACTS / "channel.png"
     for stale in (login_png, channel_png):
         stale.unlink(missing_ok=True)

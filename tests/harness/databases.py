@@ -21,14 +21,20 @@ from sqlalchemy.ext.asyncio import create_async_engine
 PG_ENV = "CAREBRIDGE_TEST_PG_URL"
 
 
+def required_env(name: str, needed_by: str) -> str:
+    """The value of environment variable `name`; when unset, skip the test locally and fail
+    it under CI=1 (`needed_by` names what must run in CI)."""
+    value = os.environ.get(name)
+    if not value:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is not set but CI=1: {needed_by} must run in CI")
+        pytest.skip(f"{name} not set; {needed_by} skipped locally")
+    return value
+
+
 def pg_base_url() -> str | None:
     """The PostgreSQL server URL, or skip/fail according to CI."""
-    url = os.environ.get(PG_ENV)
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail(f"{PG_ENV} is not set but CI=1: PostgreSQL tests must run in CI")
-        pytest.skip(f"{PG_ENV} not set; PostgreSQL case skipped locally")
-    return url
+    return required_env(PG_ENV, "PostgreSQL tests")
 
 
 @asynccontextmanager

@@ -3,21 +3,48 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from nio import JoinResponse, RoomCreateResponse, RoomSendResponse
+from nio import AsyncClient, JoinResponse, RoomCreateResponse, RoomSendResponse
 
+from tests.harness.smtp import MailCatcher
 from tests.harness.stack import Stack
+
+
+@contextmanager
+def stack_with_mail(root: Path, **extra_settings: Any) -> Iterator[tuple[Stack, MailCatcher]]:
+    """Synapse + bridge with SMTP to a local MailCatcher, both stopped on exit.
+
+    Waits for Synapse's start-up schema updates: reactivating an account fails on a
+    brand-new SQLite homeserver until they are done (a unique index on profiles)."""
+    mail = MailCatcher()
+    mail.start()
+    stack = Stack(root=root, extra_settings={"smtp": mail.settings(), **extra_settings})
+    stack.init()
+    try:
+        stack.start_synapse()
+        stack.start_bridge()
+        asyncio.run(stack.wait_background_updates())
+        yield stack, mail
+    finally:
+        stack.stop()
+        mail.stop()
 
 
 @dataclass(frozen=True)
 class DirectMessages:
-    """What `exchange_dm` did: the room, its two members and the two messages' event ids."""
+    """What `exchange_dm` did: the room, its two members (and their passwords, to sign in
+    again) and the two messages' event ids."""
 
     room_id: str
     alice_id: str
     bob_id: str
     event_ids: tuple[str, str]
+    passwords: tuple[str, str]
 
 
 async def exchange_dm(stack: Stack, first_body: str, reply_body: str = "ack") -> DirectMessages:
@@ -39,6 +66,17 @@ async def exchange_dm(stack: Stack, first_body: str, reply_body: str = "ack") ->
             created.room_id, "m.room.message", {"msgtype": "m.text", "body": reply_body}
         )
         assert isinstance(reply, RoomSendResponse), reply
-        return DirectMessages(created.room_id, alice_id, bob_id, (sent.event_id, reply.event_id))
+        event_ids = (sent.event_id, reply.event_id)
+        return DirectMessages(created.room_id, alice_id, bob_id, event_ids, (alice_pw, bob_pw))
     finally:
         await asyncio.gather(alice.close(), bob.close())
+
+
+async def send_texts(client: AsyncClient, room_id: str, bodies: Iterable[str]) -> list[str]:
+    """Send each body as an m.text message, one after another; their event ids in order."""
+    sent = []
+    for body in bodies:
+        resp = await client.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": body})
+        assert isinstance(resp, RoomSendResponse), resp
+        sent.append(resp.event_id)
+    return sent

@@ -9,7 +9,6 @@ Redis comes from CAREBRIDGE_TEST_REDIS_URL. Unset locally: skipped; CI=1: a fail
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import subprocess
@@ -18,7 +17,6 @@ import urllib.request
 from dataclasses import dataclass, field
 
 import psycopg2
-import pytest
 from sqlalchemy.engine import make_url
 
 from bridge.core.registration import load_registration
@@ -33,7 +31,7 @@ from provisioning.ops.production import (
     redis_target,
     synapse_argv,
 )
-from tests.harness.databases import pg_base_url
+from tests.harness.databases import pg_base_url, required_env
 from tests.harness.stack import Stack, free_port, wait_http
 
 REDIS_ENV = "CAREBRIDGE_TEST_REDIS_URL"
@@ -42,12 +40,7 @@ WORKER = "appservice1"
 
 def redis_url() -> str:
     """The Redis URL for worker tests, or skip (locally) / fail (CI=1) when unset."""
-    url = os.environ.get(REDIS_ENV)
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail(f"{REDIS_ENV} is not set but CI=1: the worker test must run in CI")
-        pytest.skip(f"{REDIS_ENV} not set; worker test skipped locally")
-    return url
+    return required_env(REDIS_ENV, "the worker test")
 
 
 def _admin_connection(base_url: str) -> psycopg2.extensions.connection:

@@ -93,3 +93,29 @@ def test_channel_access_post_beats_respond_beats_read() -> None:
         "@d1:x.example": "respond",
     }
     assert desired.admins == {"@a1:x.example"}
+
+
+def test_duplicate_and_reserved_names_are_reported_in_file_order(tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(
+        "organization: {name: Clinic}\n"
+        "users:\n"
+        "  - {username: ann, display_name: Ann, email: ann@x.example}\n"
+        "  - {username: ann, display_name: Ann Two, email: ann2@x.example}\n"
+        "  - {username: carebridge, display_name: Bot, email: bot@x.example, groups: [nope]}\n"
+        "channels:\n"
+        "  - {name: ward}\n"
+        "  - {name: ward}\n"
+        "  - {name: carebridge-admins}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as refused:
+        load_org(path, reserved_usernames={"carebridge"}, reserved_channel_names={"carebridge-admins"})
+    messages = [issue.message for issue in refused.value.issues]
+    assert messages == [
+        "duplicate username 'ann' (first at line 3)",
+        "username 'carebridge' is reserved for the Carebridge bot",
+        "undefined group 'nope'; expected one of: none defined",
+        "duplicate channel name 'ward' (first at line 7)",
+        "channel name 'carebridge-admins' is reserved for the admins' room",
+    ]

@@ -99,7 +99,8 @@ def register_compliance_commands(
 
     async def verify(inv: Invocation) -> list[Reply]:
         _no_args(inv, 0)
-        return [Reply(describe(await archive_check.run(admin_room())))]
+        report = await archive_check.run(admin_room())
+        return [Reply(describe(report, await archive_check.against_synapse(), compared=True))]
 
     commands: list[tuple[str, str, str, Callable[[Invocation], Awaitable[list[Reply]]]]] = [
         ("help", "!help", "this list", help_),
@@ -108,7 +109,12 @@ def register_compliance_commands(
         ("missing", "!missing [DATE]", "scheduled staff with no sign-in by start + grace", missing),
         ("sessions", "!sessions @user [DAYS]", "a person's sessions over the last DAYS days (7)", sessions),
         ("report", "!report day|week [DATE]", "attendance report as a CSV file", report),
-        ("verify", "!verify", "check the archive: hash chain, published heads, media", verify),
+        (
+            "verify",
+            "!verify",
+            "check the archive: hash chain, published heads, media, and that Synapse still has it all",
+            verify,
+        ),
     ]
     for name, usage, summary, handler in commands:
         registry.add(Command(name, usage, summary, handler))

@@ -41,6 +41,10 @@ REFUSAL = (
 )
 
 
+# The event types the command consumer handles (the dispatcher hides the rest).
+COMMAND_EVENT_TYPES = frozenset({"m.room.member", "m.room.message"})
+
+
 class CommandConsumer:
     """Turns archived `!commands` into answers."""
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.heads import PublishedHead, published_heads
+from bridge.archive.synapse_check import SynapseComparison, compare_with_synapse
 from bridge.archive.verify import VerifyReport, verify_archive
 from bridge.core.synapse_http import SynapseHTTP
 
@@ -50,9 +51,33 @@ class ArchiveCheck:
         heads = await self._heads(admin_room_id) if admin_room_id else None
         return await verify_archive(self.engine, heads, self.media_dir)
 
+    async def against_synapse(self) -> SynapseComparison | None:
+        """Archived events and media Synapse no longer holds (None if Synapse could not
+        be asked)."""
+        try:
+            async with SynapseHTTP(self.synapse_url, self.as_token, timeout=60) as http:
+                return await compare_with_synapse(self.engine, http)
+        except Exception as exc:  # noqa: BLE001 - said in the answer
+            log.warning("could not compare the archive with Synapse (%s)", type(exc).__name__)
+            return None
 
-def describe(report: VerifyReport) -> str:
-    """The chat answer for a verification report."""
+
+def describe(report: VerifyReport, synapse: SynapseComparison | None = None, compared: bool = False) -> str:
+    """The chat answer for a verification report (an alert first when Synapse lost data)."""
+    text = _describe_chain(report)
+    if synapse is not None and not synapse.ok:
+        return synapse.alert_text() + "\n\n" + text
+    if synapse is not None:
+        text += (
+            f" Synapse still holds every archived event ({synapse.events_checked} in "
+            f"{synapse.rooms_checked} room(s)) and media file ({synapse.media_checked})."
+        )
+    elif compared:
+        text += " Synapse could not be compared with the archive (purged history not ruled out)."
+    return text
+
+
+def _describe_chain(report: VerifyReport) -> str:
     if not report.ok:
         lines = ["ARCHIVE VERIFICATION FAILED:"]
         for p in report.problems:

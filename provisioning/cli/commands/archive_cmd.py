@@ -14,13 +14,14 @@ from rich.table import Table
 
 from bridge.archive.heads import PublishedHead, publish_head, published_heads
 from bridge.archive.keyring import Keyring, KeyringError
+from bridge.archive.synapse_check import SynapseComparison, compare_with_synapse
 from bridge.archive.verify import VerifyReport, verify_archive
+from bridge.core.files import write_private
 from bridge.core.registration import load_registration
 from bridge.core.synapse_http import SynapseHTTP
 from bridge.db.engine import create_engine, migrate
 from config.settings import Settings, load_settings
 from provisioning.cli.options import config_option, fail
-from provisioning.ops.files import write_private
 
 EXIT_BROKEN = 1
 EXIT_TAIL_UNCHECKED = 3
@@ -87,12 +88,48 @@ def _print_report(report: VerifyReport, tail_error: str | None, offline: bool) -
         console.print("[bold green]OK[/]: no row changed, removed, reordered or inserted.")
 
 
+async def _against_synapse(settings: Settings) -> SynapseComparison:
+    engine = create_engine(settings.database_url)
+    try:
+        async with _synapse(settings) as http:
+            found = await compare_with_synapse(engine, http)
+            if not found.ok:
+                room_id = await http.resolve_alias(settings.admin_room_alias)
+                await http.send_event(
+                    room_id, "m.room.message", {"msgtype": "m.text", "body": found.alert_text()}
+                )
+            return found
+    finally:
+        await engine.dispose()
+
+
+def _print_synapse(found: SynapseComparison) -> None:
+    console = Console()
+    table = Table(title="Archive against Synapse", show_header=False)
+    table.add_row("rooms compared", str(found.rooms_checked))
+    table.add_row("archived events compared", str(found.events_checked))
+    table.add_row("archived media compared", str(found.media_checked))
+    console.print(table)
+    for f in found.findings:
+        console.print(f"[bold red]{f.kind.upper()}[/] {f.item} in {f.room_id}: {f.detail}")
+    if found.ok:
+        console.print("[bold green]OK[/]: Synapse still holds every archived event and media file.")
+    else:
+        console.print("An alert was posted to the administrators' room.")
+
+
 @archive_group.command("verify")
 @config_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--offline", is_flag=True, help="Do not ask Synapse for the published heads (tail unchecked).")
 @click.option("--no-media", is_flag=True, help="Skip checking the archived media files.")
-def verify_command(config_path: Path, fmt: str, offline: bool, no_media: bool) -> None:
+@click.option(
+    "--against-synapse",
+    is_flag=True,
+    help="Also report archived events and media Synapse no longer holds (purged or deleted "
+    "through its admin API), and alert the administrators' room if any.",
+)
+def verify_command(config_path: Path, fmt: str, offline: bool, no_media: bool, against_synapse: bool) -> None:
     """Check the archive without the decryption key.
 
     Walks the hash chain from the first row and names the first broken link (a row
@@ -100,16 +137,32 @@ def verify_command(config_path: Path, fmt: str, offline: bool, no_media: bool) -
     the bridge published in the administrators' room (read from Synapse, so a deleted tail
     or a recomputed chain is found), and checks every archived media file.
 
+    With --against-synapse, every room and media file the archive holds is compared with
+    what Synapse still has: events purged with the admin API's purge_history, rooms gone,
+    media deleted or quarantined are listed, and an alert is posted to the administrators'
+    room. (Synapse offers no hook to refuse those admin operations; this finds them.)
+
     Exit code: 0 all good; 1 a problem was found; 3 the chain is intact but the published
     heads could not be read from Synapse (use --offline to skip that check on purpose).
     """
+    if against_synapse and offline:
+        fail("--against-synapse needs Synapse; leave out --offline")
     settings = load_settings(config_path)
     report, tail_error = asyncio.run(_verify(settings, offline, not no_media))
+    synapse = None
+    if against_synapse:
+        try:
+            synapse = asyncio.run(_against_synapse(settings))
+        except Exception as exc:  # noqa: BLE001 - one clear line instead of a traceback
+            fail(f"could not compare the archive with Synapse: {exc}", code=1)
     if fmt == "json":
-        click.echo(json.dumps({**report.to_json(), "tail_error": tail_error}, indent=2))
+        extra = {"synapse": synapse.to_json()} if synapse is not None else {}
+        click.echo(json.dumps({**report.to_json(), "tail_error": tail_error, **extra}, indent=2))
     else:
         _print_report(report, tail_error, offline)
-    if not report.ok:
+        if synapse is not None:
+            _print_synapse(synapse)
+    if not report.ok or (synapse is not None and not synapse.ok):
         sys.exit(EXIT_BROKEN)
     if tail_error:
         sys.exit(EXIT_TAIL_UNCHECKED)

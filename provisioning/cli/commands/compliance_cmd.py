@@ -17,11 +17,11 @@ from bridge.compliance.safeguards.model import Result
 from bridge.compliance.safeguards.render import to_html, to_json, to_table
 from bridge.compliance.safeguards.report import Report
 from bridge.compliance.safeguards.service import build_report
+from bridge.core.files import write_private
 from bridge.core.registration import load_registration
 from bridge.db.engine import create_engine, migrate
 from config.settings import Settings, load_settings
 from provisioning.cli.options import config_option, fail
-from provisioning.ops.files import write_private
 
 
 @click.group("compliance")

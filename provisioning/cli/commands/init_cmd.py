@@ -114,7 +114,7 @@ def init_command(
 
     With --production the same baseline is written for docker-compose.yml, plus
     production.yaml (PostgreSQL, Redis, worker map, metrics listener), workers/*.yaml,
-    compose.env and secrets/ (see the README's production section).
+    compose.env and secrets/ (see docs/operator/production.md).
     """
     if production:
         if not public_url:

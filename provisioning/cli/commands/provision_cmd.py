@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 import click
+from mautrix.errors import MatrixRequestError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bridge.core.matrix_errors import MatrixError, SynapseUnavailable
+from bridge.core.matrix_errors import SynapseUnavailable
 from config.org import OrgFile
 from config.settings import Settings, load_settings
 from provisioning.cli.options import config_option, fail
@@ -74,7 +75,7 @@ def plan_command(config_path: Path, org_file: Path | None, fmt: str) -> None:
     try:
         _, org = load_org_file(settings, org_file)
         plan = asyncio.run(_plan(settings, org))
-    except (ProvisionError, MatrixError, SynapseUnavailable) as exc:
+    except (ProvisionError, MatrixRequestError, SynapseUnavailable) as exc:
         fail(str(exc), code=1)
     if fmt == "json":
         click.echo(json.dumps(plan.to_json(), indent=2))
@@ -158,7 +159,7 @@ async def apply_org(
                     result = await applier.run()
                 except ApplyError as exc:
                     result = exc.result
-    except (ProvisionError, SynapseUnavailable, MatrixError) as exc:
+    except (ProvisionError, SynapseUnavailable, MatrixRequestError) as exc:
         err.print(f"[red]error:[/] {exc}")
         return 1
     if fmt == "json":

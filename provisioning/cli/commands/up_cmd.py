@@ -1,4 +1,5 @@
-"""`carebridge up` and `carebridge status`."""
+"""`carebridge up`: run Synapse and the bridge under one supervisor (`carebridge status`
+is in status_cmd.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from pathlib import Path
 
 import click
 
+from bridge.core.files import make_data_dir_private
 from config.settings import load_settings
 from provisioning.cli.commands.provision_cmd import apply_org
 from provisioning.cli.options import config_option, fail
-from provisioning.ops.files import make_data_dir_private
 from provisioning.ops.supervisor import Supervisor, SupervisorError
 from provisioning.org.session import load_org_file
 

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from mautrix.errors import MatrixRequestError
 from rich.console import Console
 from rich.table import Table
 
-from bridge.core.matrix_errors import MatrixError, SynapseUnavailable
+from bridge.core.matrix_errors import SynapseUnavailable
 from bridge.db.directory import Directory, DirectoryUser
 from bridge.db.engine import create_engine, migrate
 from config.errors import ConfigError
@@ -37,7 +38,7 @@ def _run(settings: Settings, work: Callable[[Session], Awaitable[T]]) -> T:
         return asyncio.run(inner())
     except ProvisionError as exc:
         fail(str(exc))
-    except (MatrixError, SynapseUnavailable) as exc:
+    except (MatrixRequestError, SynapseUnavailable) as exc:
         fail(str(exc), code=1)
     raise AssertionError("unreachable")
 

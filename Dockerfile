@@ -27,7 +27,8 @@ COPY synapse /src/synapse
 # matrix-synapse is already installed at the pinned version; pip keeps it.
 RUN pip install --no-cache-dir /src \
     && python -c "import policy.module.entry, bridge.service" \
-    && mkdir -p /var/lib/synapse/media /var/lib/carebridge/archive-media
+    && mkdir -p /var/lib/synapse/media /var/lib/synapse/module-outbox \
+        /var/lib/carebridge/archive-media /var/lib/carebridge/heads
 COPY --from=webclient /src/webclient/dist /opt/carebridge/webclient
 COPY deploy/docker/entrypoint.sh /usr/local/bin/carebridge-entrypoint
 ENV CAREBRIDGE_TEMPLATES=/src/synapse

@@ -5,24 +5,36 @@ memory; Carebridge keeps mautrix for the client side (intents, room creation) bu
 the transaction endpoint: the hs_token is compared in constant time, the events are
 committed with the txnId in one database transaction, and only then does Synapse get 200.
 A failed write answers 500 so Synapse retries the same transaction later.
+
+What the endpoint trusts: not the txnId (Synapse on SQLite reuses ids after a restart; each
+event is checked by event id instead), and not the events' shape (an odd event is archived
+as a malformed record, see bridge.intake, and the transaction still answered 200: a 4xx
+would be retried forever and stall every room). Only a body that is not JSON gets 400.
+Every answer given to an authenticated delivery is reported to `on_answer`, so readiness
+can tell when Synapse's deliveries are failing.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
+import time
 from collections.abc import Callable
 
 from aiohttp import web
 from mautrix.appservice import AppService
 
-from bridge.archive.writer import ArchiveWriter, IngestResult, MalformedEvent, validate_events
+from bridge.archive.intake import NotJson, parse_body
+from bridge.archive.writer import ArchiveWriter, IngestResult
 from bridge.core.errors import matrix_error
 
 log = logging.getLogger(__name__)
 
-MAX_TXN_BYTES = 64 * 1024 * 1024
+# Synapse sends at most 100 events of at most 64 KiB each per transaction, plus ephemeral
+# data and to-device messages: 16 MiB leaves room for all of it. aiohttp's own limit
+# (client_max_size, 1 MiB by default) must be raised to this too, or it refuses first.
+MAX_TXN_BYTES = 16 * 1024 * 1024
+AIOHTTP_PARAMS = {"client_max_size": MAX_TXN_BYTES}
 
 
 def presented_token(request: web.Request) -> str | None:
@@ -39,6 +51,7 @@ class CarebridgeAppService(AppService):
 
     archive: ArchiveWriter | None = None
     on_committed: Callable[[IngestResult], None] | None = None
+    on_answer: Callable[[int], None] | None = None
 
     def _check_token(self, request: web.Request) -> bool:
         token = presented_token(request)
@@ -57,35 +70,39 @@ class CarebridgeAppService(AppService):
         denied = self._auth_error(request)
         if denied is not None:
             return denied
+        response = await self._transaction(request)
+        if self.on_answer is not None:
+            self.on_answer(response.status)
+        return response
+
+    async def _transaction(self, request: web.Request) -> web.Response:
         txn_id = request.match_info["transaction_id"]
         if not txn_id or len(txn_id) > 255:
             return matrix_error(400, "M_INVALID_PARAM", "Bad transaction id")
         if request.content_length is not None and request.content_length > MAX_TXN_BYTES:
             return matrix_error(413, "M_TOO_LARGE", "Transaction too large")
-        try:
-            body = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
-            return matrix_error(400, "M_NOT_JSON", "Body is not JSON")
-        if not isinstance(body, dict):
-            return matrix_error(400, "M_BAD_JSON", "Body is not a JSON object")
-        try:
-            events = validate_events(body.get("events"))
-        except MalformedEvent as exc:
-            return matrix_error(400, "M_BAD_JSON", f"Malformed transaction: {exc}")
         if self.archive is None:
             return matrix_error(503, "M_UNKNOWN", "Bridge is starting")
         try:
-            result = await self.archive.ingest_transaction(txn_id, events)
+            intake = parse_body(await request.read(), int(time.time() * 1000))
+        except NotJson:
+            return matrix_error(400, "M_NOT_JSON", "Body is not JSON")
+        if intake.malformed:
+            log.warning(
+                "transaction %s: %d malformed event(s) archived as raw records", txn_id, intake.malformed
+            )
+        try:
+            result = await self.archive.ingest_transaction(txn_id, intake.events)
         except Exception:
             log.exception("archiving transaction %s failed; Synapse will retry", txn_id)
             return matrix_error(500, "M_UNKNOWN", "Archive write failed; retry later")
         if result.replayed:
-            log.info("transaction %s replayed; already committed", txn_id)
+            log.info("transaction id %s seen before: %d new events archived", txn_id, len(result.appended))
         else:
             # DEBUG: one line per transaction is a hot-path cost (and noise) at INFO.
             log.debug("transaction %s committed: %d new events", txn_id, len(result.appended))
-            if self.on_committed is not None:
-                self.on_committed(result)
+        if result.appended and self.on_committed is not None:
+            self.on_committed(result)
         return web.json_response({})
 
     async def _http_ping(self, request: web.Request) -> web.Response:

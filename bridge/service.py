@@ -13,7 +13,7 @@ from mautrix.client.state_store import MemoryStateStore
 from mautrix.types import RoomID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.appservice import CarebridgeAppService
+from bridge.appservice import AIOHTTP_PARAMS, CarebridgeAppService
 from bridge.archive.dispatcher import Dispatcher
 from bridge.archive.keyring import LiveKeyring
 from bridge.archive.services import ArchiveServices
@@ -23,6 +23,7 @@ from bridge.compliance.directory import org_directory
 from bridge.compliance.services import ComplianceServices
 from bridge.core.feature import Feature, FeatureContext
 from bridge.core.metrics import MeteredArchiveWriter, instrument_engine, metrics_handler
+from bridge.core.readiness import Readiness
 from bridge.core.registration import Registration, load_registration
 from bridge.db.engine import create_engine, migrate
 from bridge.staff.features import StaffFeatures
@@ -58,6 +59,7 @@ class Bridge:
     archive_services: Feature
     staff: Feature
     admin_room_id: RoomID | None = None
+    readiness: Readiness | None = None
     ready: bool = False
     _extra_runners: list[web.AppRunner] = field(default_factory=list)
 
@@ -77,6 +79,7 @@ class Bridge:
             id=registration.id,
             log="carebridge.appservice",
             state_store=_MemoryASStateStore(),
+            aiohttp_params=AIOHTTP_PARAMS,
         )
         writer = MeteredArchiveWriter(engine, keyring)
         dispatcher = Dispatcher(engine, keyring)
@@ -99,7 +102,16 @@ class Bridge:
             archive_services,
             staff,
         )
+        bridge.readiness = Readiness(
+            settings.readiness,
+            engine,
+            archive_services.http,
+            appservice.ping_self,
+            lambda: bridge.admin_room_id,
+        )
+        appservice.on_answer = bridge.readiness.record_answer
         appservice.app.router.add_get("/_carebridge/health", bridge._health)
+        appservice.app.router.add_get("/_carebridge/ready", bridge.readiness.handle)
         appservice.app.router.add_get("/metrics", metrics_handler(engine))
         return bridge
 
@@ -107,8 +119,16 @@ class Bridge:
         self.dispatcher.offer(result.appended)
 
     async def _health(self, _request: web.Request) -> web.Response:
+        """Liveness: 200 once started. The body still tells the truth about readiness
+        (`ready`, `reasons`); /_carebridge/ready answers 503 on it."""
+        reasons = self.readiness.reasons() if self.readiness is not None else []
         return web.json_response(
-            {"ready": self.ready, "admin_room": self.admin_room_id},
+            {
+                "started": self.ready,
+                "ready": self.ready and not reasons,
+                "reasons": reasons,
+                "admin_room": self.admin_room_id,
+            },
             status=200 if self.ready else 503,
         )
 
@@ -136,6 +156,8 @@ class Bridge:
             await self._start_web()
         self.ready = True
         self.appservice.ready = True
+        if self.readiness is not None:
+            self.readiness.start()
         log.info("bridge ready; bot %s, admin room %s", intent.mxid, self.admin_room_id)
 
     def web_settings(self) -> WebClientSettings:
@@ -168,6 +190,8 @@ class Bridge:
     async def stop(self) -> None:
         """Stop accepting transactions, finish consumers, close the database."""
         self.ready = False
+        if self.readiness is not None:
+            await self.readiness.stop()
         await self.appservice.stop()
         await self.compliance.stop()
         await self.archive_services.stop()

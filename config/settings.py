@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from config.errors import ConfigError, ConfigIssue
 from config.validation import validate_document
@@ -79,13 +79,50 @@ class DatabaseSettings(_Section):
 
 class ArchiveSettings(_Section):
     """Where the archive keyring lives (0600 file, or an env var that overrides it), where
-    encrypted media copies go, how often the chain head is published, reconciliation."""
+    encrypted media copies go, how often the chain head is published and where else it is
+    written (an append-only log file, optionally syslog), reconciliation."""
 
     key_file: Path = Path("archive.key")
     key_env: str = "CAREBRIDGE_ARCHIVE_KEYS"
     media_dir: Path = Path("archive-media")
-    head_interval_hours: float = Field(default=24.0, gt=0, le=24)
+    head_interval_minutes: float = Field(default=5.0, gt=0, le=1440)
+    heads_log: Path = Path("heads.log")
+    heads_syslog: bool = False
     reconcile_on_start: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: object) -> object:
+        if isinstance(data, dict) and "head_interval_hours" in data:
+            raise ValueError(
+                "head_interval_hours was replaced by head_interval_minutes (default 5): heads "
+                "are now published within minutes of the archive growing"
+            )
+        return data
+
+
+class ReadinessSettings(_Section):
+    """When the bridge reports itself not ready (/_carebridge/ready, `carebridge status`,
+    the carebridge_ready metric): Synapse's deliveries failing, or the archive lagging."""
+
+    max_lag_seconds: float = Field(default=300.0, gt=0, le=86400)
+    probe_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+
+
+class SupervisorSettings(_Section):
+    """How `carebridge up` restarts a child that died (like systemd Restart=on-failure)."""
+
+    restart: bool = True
+    backoff_initial_seconds: float = Field(default=1.0, gt=0, le=300)
+    backoff_max_seconds: float = Field(default=60.0, gt=0, le=3600)
+    fast_crash_seconds: float = Field(default=30.0, gt=0, le=3600)
+    max_fast_crashes: int = Field(default=5, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SupervisorSettings:
+        if self.backoff_max_seconds < self.backoff_initial_seconds:
+            raise ValueError("backoff_max_seconds must be at least backoff_initial_seconds")
+        return self
 
 
 class SmtpSettings(_Section):
@@ -214,6 +251,8 @@ class Settings(_Section):
     web: WebSettings = WebSettings()
     database: DatabaseSettings = DatabaseSettings()
     archive: ArchiveSettings = ArchiveSettings()
+    readiness: ReadinessSettings = ReadinessSettings()
+    supervisor: SupervisorSettings = SupervisorSettings()
     smtp: SmtpSettings | None = None
     org_file: Path | None = None
     files: FilesSettings = FilesSettings()

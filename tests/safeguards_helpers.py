@@ -198,7 +198,7 @@ async def heads_older_than_interval(d: Deployment) -> AsyncIterator[None]:
     """An interval of about one second: the head published at start-up is older than that."""
     started = time.time()
     async with edited_yaml(d.stack.config_path, lambda c: c.setdefault("archive", {}).update(
-            head_interval_hours=0.0003)):  # fmt: skip
+            head_interval_minutes=0.018)):  # fmt: skip
         while time.time() - started < 1.2:
             await asyncio.sleep(0.2)
         yield

@@ -4,8 +4,10 @@ The hash chain shows that no row was changed, removed or reordered, but not that
 newest rows were cut off (a truncated tail is still a valid chain), nor that the whole
 chain was recomputed by someone with write access to the database. So the bridge
 publishes the head (sequence number + row hash) as an `org.carebridge.chain_head` event in
-the administrators' room, at least daily and on demand: a copy held by Synapse, outside the
-archive database, that `carebridge archive verify` checks the archive against.
+the administrators' room and appends it to the heads log (bridge.heads_log): within minutes
+of the archive growing (archive.head_interval_minutes), at clean shutdown and on demand.
+Those copies live outside the archive database; `carebridge archive verify` checks the
+archive against all of them, so cutting the tail is seen within minutes, not a day.
 45 CFR 164.312(c)(1) integrity, 164.312(b) audit controls.
 """
 
@@ -16,15 +18,17 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bridge.archive.heads_log import append_head, read_heads_log
 from bridge.archive.writer import read_head
 from bridge.core.clock import now_ms
 from bridge.core.synapse_http import SynapseHTTP, seg
 from bridge.core.tasks import cancel_and_wait
-from bridge.db.tables import archive_heads
+from bridge.db.tables import archive_events, archive_heads
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +72,31 @@ def head_content(head: Head, published_ts: int) -> dict[str, object]:
     }
 
 
+@dataclass(frozen=True)
+class HeadsLog:
+    """Where heads are written besides Synapse: the log file, and syslog if enabled."""
+
+    path: Path
+    syslog: bool = False
+
+
 async def publish_head(
-    engine: AsyncEngine, http: SynapseHTTP, admin_room_id: str, clock: Callable[[], int] = now_ms
+    engine: AsyncEngine,
+    http: SynapseHTTP,
+    admin_room_id: str,
+    clock: Callable[[], int] = now_ms,
+    heads_log: HeadsLog | None = None,
 ) -> PublishedHead:
-    """Send the current head to the administrators' room and log it locally."""
+    """Send the current head to the administrators' room and log it locally (the heads
+    log gets the line even when Synapse cannot be reached; the error is then raised)."""
     head = await current_head(engine)
     now = clock()
-    event_id = await http.send_event(admin_room_id, HEAD_EVENT_TYPE, head_content(head, now))
+    try:
+        event_id = await http.send_event(admin_room_id, HEAD_EVENT_TYPE, head_content(head, now))
+    except BaseException:  # also a cancelled send (shutdown timeout): the line is written
+        _log_line(heads_log, head, now, None)
+        raise
+    _log_line(heads_log, head, now, event_id)
     async with engine.begin() as conn:
         await conn.execute(
             insert(archive_heads).values(
@@ -87,6 +109,23 @@ async def publish_head(
         )
     log.info("published archive chain head seq=%d as %s in %s", head.seq, event_id, admin_room_id)
     return PublishedHead(head.seq, head.row_hash, now, event_id)
+
+
+def _log_line(heads_log: HeadsLog | None, head: Head, now: int, event_id: str | None) -> None:
+    if heads_log is None:
+        return
+    try:
+        append_head(heads_log.path, head.seq, head.row_hash, now, event_id, heads_log.syslog)
+    except OSError as exc:  # the Synapse copy still stands; say loudly that this one failed
+        log.error("chain head seq=%d not appended to %s (%s)", head.seq, heads_log.path, exc)
+
+
+def logged_heads(path: Path) -> list[PublishedHead]:
+    """The heads in the heads log file, as published heads (named by their line)."""
+    return [
+        PublishedHead(h.seq, h.row_hash, h.published_ts, h.event_id or f"{path.name} line {h.line}")
+        for h in read_heads_log(path)
+    ]
 
 
 def parse_head_event(event: dict[str, object]) -> PublishedHead | None:
@@ -133,8 +172,9 @@ async def published_heads(
 
 
 class HeadScheduler:
-    """Publishes the head every `interval` seconds (at start-up if one is due), retrying
-    after `retry` seconds when Synapse cannot be reached."""
+    """Publishes the head every `interval` seconds while the archive grows (its own head
+    events do not count as growth, or an idle archive would publish forever), once at
+    start-up, and once more at a clean stop; retries after `retry` seconds on failure."""
 
     def __init__(
         self,
@@ -142,30 +182,48 @@ class HeadScheduler:
         http: SynapseHTTP,
         admin_room_id: str,
         interval: float,
-        retry: float = 300.0,
+        bot_user_id: str,
+        heads_log: HeadsLog | None = None,
+        retry: float = 60.0,
     ) -> None:
         self.engine = engine
         self.http = http
         self.admin_room_id = admin_room_id
         self.interval = interval
-        self.retry = retry
+        self.bot_user_id = bot_user_id
+        self.heads_log = heads_log
+        self.retry = min(retry, interval)
         self._task: asyncio.Task[None] | None = None
 
-    async def _last_published_ms(self) -> int:
+    async def _grown(self) -> bool:
+        t = archive_events
         async with self.engine.connect() as conn:
-            value = await conn.scalar(
-                select(archive_heads.c.published_ts).order_by(archive_heads.c.published_ts.desc()).limit(1)
+            last = await conn.scalar(
+                select(archive_heads.c.seq).order_by(archive_heads.c.published_ts.desc()).limit(1)
             )
-        return int(value or 0)
+            if last is None:
+                return True
+            newer = await conn.scalar(
+                select(t.c.seq)
+                .where(
+                    t.c.seq > last,
+                    or_(t.c.event_type != HEAD_EVENT_TYPE, t.c.sender != self.bot_user_id),
+                )
+                .limit(1)
+            )
+        return newer is not None
+
+    async def publish_if_grown(self) -> PublishedHead | None:
+        """Publish the head if rows were added since the last publication."""
+        if not await self._grown():
+            return None
+        return await publish_head(self.engine, self.http, self.admin_room_id, heads_log=self.heads_log)
 
     async def _run(self) -> None:
         while True:
             try:
-                due_in = (await self._last_published_ms() + self.interval * 1000 - now_ms()) / 1000
-                if due_in > 0:
-                    await asyncio.sleep(due_in)
-                    continue
-                await publish_head(self.engine, self.http, self.admin_room_id)
+                await self.publish_if_grown()
+                await asyncio.sleep(self.interval)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - retried; the next publication covers it
@@ -176,7 +234,11 @@ class HeadScheduler:
         """Start publishing in the background."""
         self._task = asyncio.create_task(self._run(), name="carebridge-chain-head")
 
-    async def stop(self) -> None:
-        """Stop the background task."""
+    async def stop(self, final_timeout: float = 10.0) -> None:
+        """Stop the background task, then publish a last head if the archive grew."""
         await cancel_and_wait(self._task)
         self._task = None
+        try:
+            await asyncio.wait_for(self.publish_if_grown(), final_timeout)
+        except Exception as exc:  # noqa: BLE001 - shutdown goes on; the heads log has the line
+            log.warning("publishing the chain head at shutdown failed (%s)", type(exc).__name__)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.dispatcher import Dispatcher
-from bridge.archive.heads import HeadScheduler
+from bridge.archive.heads import HeadScheduler, HeadsLog
 from bridge.archive.keyring import Sealer
 from bridge.archive.media import MEDIA_EVENT_TYPES, MediaArchiver
 from bridge.archive.reconcile import Reconciler
@@ -69,8 +69,14 @@ class ArchiveServices:
                     self._notify()
             except Exception as exc:  # noqa: BLE001 - Synapse's own retries still deliver
                 log.warning("reconciliation failed (%s); continuing", type(exc).__name__)
+        archive = self.settings.archive
         self.heads = HeadScheduler(
-            self.engine, self.http, admin_room_id, self.settings.archive.head_interval_hours * 3600
+            self.engine,
+            self.http,
+            admin_room_id,
+            archive.head_interval_minutes * 60,
+            self.settings.bot_user_id,
+            HeadsLog(self.settings.path(archive.heads_log), archive.heads_syslog),
         )
         self.heads.start()
 

@@ -1,8 +1,10 @@
 """Appending events to the encrypted, hash-chained archive.
 
 One appservice transaction is committed as one database transaction together with its
-txnId; the bridge answers Synapse only after the commit. A replayed txnId or an event
-already archived (for example by reconciliation) is a no-op.
+txnId; the bridge answers Synapse only after the commit. A txnId is a hint, never proof:
+Synapse on SQLite hands out ids 1, 2, ... again after a restart, so a known txnId still has
+its events checked one by one, and only an event already archived (by event id, which the
+archive enforces) is skipped.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ class ArchivedEvent:
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What one ingest did: whether the txn was a replay, and which rows it added."""
+    """What one ingest did: whether the txnId was already known, and which rows it added
+    (a known txnId may still add rows: ids repeat after a Synapse restart)."""
 
     replayed: bool
     appended: tuple[ArchivedEvent, ...]
@@ -159,6 +162,7 @@ class ArchiveWriter:
         source: str,
         fast: bool,
     ) -> tuple[IngestResult, tuple[int, bytes] | None]:
+        replayed = False
         if fast and self._head is not None:
             seq, prev = self._head
             fresh = _first_of_each(events)
@@ -167,8 +171,7 @@ class ArchiveWriter:
                 seen = await conn.scalar(
                     select(as_transactions.c.txn_id).where(as_transactions.c.txn_id == txn_id)
                 )
-                if seen is not None:
-                    return IngestResult(replayed=True, appended=()), None
+                replayed = seen is not None
             seq, prev = await read_head(conn)
             fresh = await self._not_yet_archived(conn, events)
         now = self.clock()
@@ -206,13 +209,13 @@ class ArchiveWriter:
                         "rel_type": relation.rel_type,
                     }
                 )
-        if txn_id is not None:
+        if txn_id is not None and not replayed:
             await conn.execute(_INSERT_TXN, {"txn_id": txn_id, "received_ts": now, "event_count": len(rows)})
         if rows:
             await conn.execute(_INSERT_EVENTS, rows)
         if relations:
             await conn.execute(_INSERT_RELATIONS, relations)
-        return IngestResult(replayed=False, appended=tuple(appended)), (seq, prev)
+        return IngestResult(replayed=replayed, appended=tuple(appended)), (seq, prev)
 
     @staticmethod
     async def _not_yet_archived(conn: AsyncConnection, events: Sequence[JsonDict]) -> list[JsonDict]:

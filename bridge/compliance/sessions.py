@@ -59,6 +59,8 @@ async def _login(conn: AsyncConnection, event_id: str, record: SessionRecord) ->
     t = sessions
     if await conn.scalar(select(t.c.id).where(t.c.login_event_id == event_id)) is not None:
         return
+    if await _resent(conn, t.c.login_ts, record):
+        return
     values = {
         "login_ts": record.ts,
         "login_event_id": event_id,
@@ -89,6 +91,8 @@ async def _logout(conn: AsyncConnection, event_id: str, record: SessionRecord) -
     t = sessions
     if await conn.scalar(select(t.c.id).where(t.c.logout_event_id == event_id)) is not None:
         return
+    if await _resent(conn, t.c.logout_ts, record):
+        return
     closing = {
         "logout_ts": record.ts,
         "logout_event_id": event_id,
@@ -113,6 +117,10 @@ async def _failed(conn: AsyncConnection, event_id: str, record: SessionRecord) -
     t = failed_logins
     if await conn.scalar(select(t.c.id).where(t.c.event_id == event_id)) is not None:
         return
+    same_user = t.c.user_id.is_(None) if record.user_id is None else t.c.user_id == record.user_id
+    same_ip = t.c.ip.is_(None) if record.ip is None else t.c.ip == record.ip
+    if await conn.scalar(select(t.c.id).where(same_user, same_ip, t.c.ts == record.ts).limit(1)) is not None:
+        return  # the module sent this record again after a crash (same content, new event)
     await conn.execute(
         insert(t).values(
             event_id=event_id,
@@ -123,6 +131,17 @@ async def _failed(conn: AsyncConnection, event_id: str, record: SessionRecord) -
             reason=record.reason or "rejected",
         )
     )
+
+
+async def _resent(conn: AsyncConnection, ts_column: ColumnElement[int], record: SessionRecord) -> bool:
+    """The module's outbox sends a record again if Synapse crashed between sending it and
+    forgetting it: same person, device and millisecond means the same login or logout."""
+    found = await conn.scalar(
+        select(sessions.c.id)
+        .where(sessions.c.user_id == record.user_id, _same_device(record.device_id), ts_column == record.ts)
+        .limit(1)
+    )
+    return found is not None
 
 
 def _same_device(device_id: str | None) -> ColumnElement[bool]:

@@ -38,7 +38,7 @@ TXN_COMMITTED = Counter(
 )
 TXN_REPLAYED = Counter(
     "carebridge_transactions_replayed",
-    "Transactions Synapse sent again after a commit (no-op)",
+    "Transactions whose id was seen before (their events are still checked one by one)",
     registry=REGISTRY,
 )
 TXN_FAILED = Counter(
@@ -92,7 +92,7 @@ class MeteredArchiveWriter(ArchiveWriter):
             TXN_REPLAYED.inc()
         else:
             TXN_COMMITTED.inc()
-            EVENTS_ARCHIVED.labels("txn").inc(len(result.appended))
+        EVENTS_ARCHIVED.labels("txn").inc(len(result.appended))
         return result
 
     async def append(self, events: Sequence[JsonDict], source: str) -> IngestResult:

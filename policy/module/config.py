@@ -19,6 +19,7 @@ class ModuleConfig:
     bot_user_id: str
     admin_room_alias: str
     policy_file: str | None = None
+    outbox_dir: str | None = None
     staff: StaffConfig = field(default_factory=lambda: StaffConfig.parse(None))
     # The only push gateways (pusher `data.url`) phones may register: carebridge.yaml push.gateways.
     push_gateways: tuple[str, ...] = ()
@@ -40,6 +41,9 @@ class ModuleConfig:
         policy_file = raw.get("policy_file")
         if policy_file is not None and not isinstance(policy_file, str):
             raise ModuleConfigError("carebridge module config: policy_file must be a path")
+        outbox_dir = raw.get("outbox_dir")
+        if outbox_dir is not None and (not isinstance(outbox_dir, str) or not outbox_dir.startswith("/")):
+            raise ModuleConfigError("carebridge module config: outbox_dir must be an absolute directory path")
         try:
             staff = StaffConfig.parse(raw.get("staff"))
         except StaffConfigError as exc:
@@ -47,4 +51,6 @@ class ModuleConfig:
         gateways = raw.get("push_gateways", [])
         if not isinstance(gateways, list) or not all(isinstance(g, str) and g for g in gateways):
             raise ModuleConfigError("carebridge module config: push_gateways must be a list of URLs")
-        return cls(raw["bot_user_id"], raw["admin_room_alias"], policy_file, staff, tuple(gateways))
+        return cls(
+            raw["bot_user_id"], raw["admin_room_alias"], policy_file, outbox_dir, staff, tuple(gateways)
+        )

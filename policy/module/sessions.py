@@ -16,17 +16,18 @@ Callbacks (all public module API):
   time; the password is not touched). An attempt that neither logs in nor is refused by
   us within FAILED_LOGIN_SETTLE_MS is recorded as a failed login.
 
-Each record is sent with `create_and_send_event_into_room` as the bot into the
-administrators' room, so the appservice receives it in a normal transaction (archived,
-retried while the bridge is down). Sends that fail wait in an in-memory outbox, in order,
-and are retried every few seconds. 45 CFR 164.312(b) audit controls,
-164.308(a)(5)(ii)(C) log-in monitoring.
+Each record is first committed to the module's durable outbox (policy.module_outbox, a
+0600 SQLite file in `outbox_dir`), then sent from there with
+`create_and_send_event_into_room` as the bot into the administrators' room, so the
+appservice receives it in a normal transaction (archived, retried while the bridge is
+down). Sends that fail stay in the outbox, in order, and are retried every few seconds and
+after a restart: a Synapse crash between a sign-in and its delivery loses nothing.
+45 CFR 164.312(b) audit controls, 164.308(a)(5)(ii)(C) log-in monitoring.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ from policy.module.config import ModuleConfig
 from policy.module.guard import guarded
 from policy.module.login_hours import LoginHours
 from policy.module.metrics import count_refusal
+from policy.module.outbox import Record, SessionOutbox, outbox_path
 from policy.session_reason import LogoutCause, RequestFacts, classify_logout, is_login_request
 from policy.session_record import SESSION_EVENT_TYPE, FailureReason, Kind, SessionRecord
 
@@ -48,7 +50,7 @@ SpamVerdict = Literal["NOT_SPAM"] | tuple[Codes, dict[str, Any]]
 NOT_SPAM: SpamVerdict = "NOT_SPAM"
 FAILED_LOGIN_SETTLE_MS = 10_000
 RETRY_MS = 5_000
-OUTBOX_MAX = 10_000
+OUTBOX_MAX = 100_000
 MAX_UA = 512
 
 
@@ -95,7 +97,9 @@ class SessionRecorder:
         self.api = api
         self.login_hours = LoginHours(config.policy_file)
         self._room_id: str | None = None
-        self._outbox: deque[tuple[str, dict[str, Any]]] = deque()
+        self._outbox = SessionOutbox(outbox_path(config.outbox_dir, api.worker_name))
+        if config.outbox_dir is None:
+            log.warning("no outbox_dir configured: audit records wait for delivery in memory only")
         # Sessions the module itself ends (a password change that asked to keep them):
         # user id -> the cause to record instead of the (absent) request's.
         self.forced_causes: dict[str, LogoutCause] = {}
@@ -243,32 +247,32 @@ class SessionRecorder:
     async def emit(self, event_type: str, content: dict[str, Any]) -> None:
         """Queue one audit record for the administrators' room and try to deliver it."""
         if len(self._outbox) >= OUTBOX_MAX:
-            dropped = self._outbox.popleft()
-            log.error("session outbox full; dropped the oldest record (%s)", dropped[0])
-        self._outbox.append((event_type, content))
+            log.error("session outbox holds %d undelivered records; is Synapse healthy?", OUTBOX_MAX)
+        self._outbox.put(event_type, content)
         await self.flush()
 
     @guarded(on_error=None)
     async def flush(self) -> None:
-        """Send queued records in order; stop at the first failure (retried later)."""
+        """Send stored records in order; stop at the first failure (retried later)."""
         if self._flushing:
             return
         self._flushing = True
         try:
-            while self._outbox:
+            while (item := self._outbox.oldest()) is not None:
+                record_id, record = item
                 try:
-                    await self._send(self._outbox[0])
+                    await self._send(record)
                 except Exception as exc:  # noqa: BLE001 - keep the record, retry later
                     log.warning(
                         "session record not sent yet (%s); %d waiting", type(exc).__name__, len(self._outbox)
                     )
                     self._room_id = None
                     return
-                self._outbox.popleft()
+                self._outbox.remove(record_id)
         finally:
             self._flushing = False
 
-    async def _send(self, record: tuple[str, dict[str, Any]]) -> None:
+    async def _send(self, record: Record) -> None:
         if self._room_id is None:
             self._room_id, _ = await self.api.lookup_room_alias(self.config.admin_room_alias)
         await self.api.create_and_send_event_into_room(

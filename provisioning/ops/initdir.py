@@ -49,6 +49,7 @@ class InitOptions:
     # (e.g. /data inside containers), the public https URL, where Synapse reaches the
     # bridge, and TURN. None/empty: the embedded defaults derived from the fields above.
     runtime_dir: Path | None = None
+    module_outbox_dir: str | None = None  # default: <data dir>/module-outbox
     public_url: str | None = None
     appservice_url: str | None = None
     turn_uris: tuple[str, ...] = ()
@@ -170,6 +171,7 @@ def init_data_dir(opts: InitOptions) -> Path:
         turn_shared_secret=turn_secret,
         turn_user_lifetime="1h",
         testing=opts.testing,
+        module_outbox_dir=opts.module_outbox_dir or str(seen_dir / "module-outbox"),
     )
     write_private(data_dir / "homeserver.yaml", homeserver)
     write_private(

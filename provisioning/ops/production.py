@@ -153,6 +153,8 @@ class ProductionOptions:
     turn_shared_secret: str = ""
     log_level: str = "INFO"
     archive_media_dir: str = "archive-media"
+    heads_log: str = "heads.log"
+    module_outbox_dir: str | None = None
     web_dist_dir: str | None = None
     testing: bool = False
     force: bool = False
@@ -179,6 +181,7 @@ def init_production(opts: ProductionOptions) -> Path:
         appservice_url=f"http://{opts.bridge_host}:{opts.bridge_port}",
         turn_uris=opts.turn_uris,
         turn_shared_secret=opts.turn_shared_secret,
+        module_outbox_dir=opts.module_outbox_dir,
         extra_settings={
             "synapse": {
                 "url": synapse_url,
@@ -187,7 +190,11 @@ def init_production(opts: ProductionOptions) -> Path:
             },
             "bridge": {"host": opts.bridge_bind, "port": opts.bridge_port},
             "web": {"host": opts.bridge_bind, "port": opts.web_port, "dist_dir": opts.web_dist_dir},
-            "archive": {"key_file": "archive.key", "media_dir": opts.archive_media_dir},
+            "archive": {
+                "key_file": "archive.key",
+                "media_dir": opts.archive_media_dir,
+                "heads_log": opts.heads_log,
+            },
             "logging": {"level": opts.log_level, "json_format": True},
         },
     )
@@ -268,6 +275,8 @@ def init_compose(opts: ComposeOptions) -> Path:
         turn_uris=(f"turn:{turn_host}:3478?transport=udp", f"turn:{turn_host}:3478?transport=tcp"),
         turn_shared_secret=values["turn_shared_secret"],
         archive_media_dir="/var/lib/carebridge/archive-media",
+        heads_log="/var/lib/carebridge/heads/heads.log",
+        module_outbox_dir="/var/lib/synapse/module-outbox",
         web_dist_dir="/opt/carebridge/webclient",
         force=opts.force,
     )

@@ -2,9 +2,13 @@
 child processes.
 
 Children start in order (Synapse, then the bridge), each must become healthy before the
-next starts, a child that dies is reported with its exit code and log path, and SIGINT /
-SIGTERM stop both (bridge first, so it finishes the transaction in hand). On Linux each
-child also gets PR_SET_PDEATHSIG, so even a SIGKILLed supervisor leaves no orphan.
+next starts. A child that dies later is restarted with back-off, like systemd's
+`Restart=on-failure`, while the others keep serving (Synapse keeps and retries the
+transactions a restarting bridge misses); each restart is logged and counted in the state
+file `carebridge status` reads. Only a child that keeps dying soon after every start
+(supervisor.max_fast_crashes in a row) stops `up`, with exit code 1. SIGINT / SIGTERM stop
+all (bridge first, so it finishes the transaction in hand). On Linux each child also gets
+PR_SET_PDEATHSIG, so even a SIGKILLed supervisor leaves no orphan.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from types import FrameType
 from urllib.parse import urlsplit
 
 from bridge.core.files import write_private
-from config.settings import Settings
+from config.settings import Settings, SupervisorSettings
 from provisioning.ops.turn import turnserver_argv
 
 STATE_FILE = "run/state.json"
@@ -68,6 +72,24 @@ def healthy(url: str, timeout: float = 2.0) -> bool:
     return http_ok(url, timeout)
 
 
+def health_detail(url: str, timeout: float = 2.0) -> str:
+    """Why an HTTP health URL is unhealthy, from its JSON `reasons` (empty if none given)."""
+    if url.startswith("tcp://"):
+        return ""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback URL from config
+            body = resp.read()
+    except urllib.error.HTTPError as exc:
+        body = exc.read()
+    except (urllib.error.URLError, OSError, ValueError):
+        return "not answering"
+    try:
+        reasons = json.loads(body).get("reasons")
+    except (ValueError, AttributeError):
+        return ""
+    return ", ".join(str(r) for r in reasons) if isinstance(reasons, list) else ""
+
+
 def pid_alive(pid: int) -> bool:
     """True if a process with this pid exists."""
     try:
@@ -87,9 +109,16 @@ class Child:
     argv: list[str]
     health_url: str
     log_path: Path
+    start_url: str | None = None  # what start-up waits for (default: health_url)
     proc: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    fast_crashes: int = 0
+    restart_at: float | None = None
 
     def start(self) -> None:
+        self.started_at = time.monotonic()
+        self.restart_at = None
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(  # noqa: S603 - argv built from our own interpreter
@@ -112,6 +141,27 @@ class Child:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+@dataclass(frozen=True)
+class RestartDecision:
+    """What to do about a child that died: restart it after `delay` seconds, or give up."""
+
+    give_up: bool
+    delay: float
+    fast: bool
+
+
+def restart_decision(policy: SupervisorSettings, child: Child, now: float) -> RestartDecision:
+    """Back-off doubling from backoff_initial_seconds to backoff_max_seconds over crashes
+    that come soon after a start (fast), reset by a run that lasted; max_fast_crashes fast
+    crashes in a row (or restart: false) mean give up."""
+    fast = now - child.started_at < policy.fast_crash_seconds
+    streak = child.fast_crashes + 1 if fast else 0
+    if not policy.restart or streak >= policy.max_fast_crashes:
+        return RestartDecision(True, 0.0, fast)
+    delay = min(policy.backoff_max_seconds, policy.backoff_initial_seconds * (2**streak))
+    return RestartDecision(False, delay, fast)
 
 
 @dataclass
@@ -143,8 +193,11 @@ class Supervisor:
             Child(
                 "bridge",
                 [sys.executable, "-m", "bridge", "-c", str(self.config_path)],
-                f"http://{s.bridge.host}:{s.bridge.port}/_carebridge/health",
+                f"http://{s.bridge.host}:{s.bridge.port}/_carebridge/ready",
                 logs / "bridge.out",
+                # Start-up waits until the bridge serves; a backlog to catch up on after
+                # downtime makes it not *ready* for a while, which `status` then shows.
+                start_url=f"http://{s.bridge.host}:{s.bridge.port}/_carebridge/health",
             ),
         ]
         turn = turnserver_argv(s)
@@ -192,7 +245,7 @@ class Supervisor:
                 raise SupervisorError(
                     f"{child.name} exited with code {code} during start-up; see {child.log_path}"
                 )
-            if healthy(child.health_url):
+            if healthy(child.start_url or child.health_url):
                 return
             time.sleep(0.25)
         raise SupervisorError(
@@ -206,9 +259,10 @@ class Supervisor:
             "client_url": self.client_url,
             "children": {
                 c.name: {
-                    "pid": c.proc.pid if c.proc else None,
+                    "pid": c.proc.pid if c.proc and c.restart_at is None else None,
                     "health_url": c.health_url,
                     "log": str(c.log_path),
+                    "restarts": c.restarts,
                 }
                 for c in self.children
             },
@@ -251,13 +305,44 @@ class Supervisor:
         self.echo("  Stop with Ctrl-C.")
         while not self._stopping:
             for child in self.children:
-                code = child.exit_code()
-                if code is not None:
-                    self.echo(f"{child.name} exited unexpectedly with code {code}; see {child.log_path}")
+                if not self._watch(child):
                     return 1
             time.sleep(0.25)
         self.echo("stopping")
         return 0
+
+    def _watch(self, child: Child) -> bool:
+        """Restart `child` if it died and its back-off is over; False: give up."""
+        now = time.monotonic()
+        if child.restart_at is not None:
+            if now >= child.restart_at:
+                child.restarts += 1
+                self.echo(f"restarting {child.name} (restart #{child.restarts})")
+                child.start()
+                self._write_state()
+            return True
+        code = child.exit_code()
+        if code is None:
+            return True
+        decision = restart_decision(self.settings.supervisor, child, now)
+        child.fast_crashes = child.fast_crashes + 1 if decision.fast else 0
+        if decision.give_up:
+            why = (
+                f"after {child.fast_crashes} fast crashes in a row"
+                if self.settings.supervisor.restart
+                else "(supervisor.restart is off)"
+            )
+            self.echo(
+                f"{child.name} exited unexpectedly with code {code}; giving up {why}; see {child.log_path}"
+            )
+            return False
+        child.restart_at = now + decision.delay
+        self._write_state()
+        self.echo(
+            f"{child.name} exited unexpectedly with code {code}; restarting in {decision.delay:.0f}s; "
+            f"see {child.log_path}"
+        )
+        return True
 
     def shutdown(self) -> None:
         """Stop children in reverse start order and remove the state file."""

@@ -29,19 +29,21 @@ async def test_interleaved_writers_replays_and_duplicates(db_url: str) -> None:
         await cli.append([event()], source="export")  # another process takes seq 3
         after = await bridge.ingest_transaction("t2", [event()])  # cached head is stale
         assert [a.seq for a in after.appended] == [4]
-        replay = await bridge.ingest_transaction("t2", [event()])
-        assert replay.replayed and not replay.appended
+        # A known txnId with an event not yet archived (Synapse on SQLite reuses ids after
+        # a restart): the event is archived, the txnId proves nothing.
+        reused = await bridge.ingest_transaction("t2", [event()])
+        assert reused.replayed and [a.seq for a in reused.appended] == [5]
         dup = event()
         mixed = await bridge.ingest_transaction("t3", [first, dup, dup])
         assert [a.event["event_id"] for a in mixed.appended] == [dup["event_id"]]
         edit = event(**{"m.relates_to": {"rel_type": "m.replace", "event_id": first["event_id"]}})
         await bridge.ingest_transaction("t4", [edit])
         report = await verify_archive(e1, None, None)
-        assert report.ok and report.rows == 6
+        assert report.ok and report.rows == 7
         async with e1.connect() as conn:
             ids = [r[0] for r in await conn.execute(select(archive_events.c.event_id))]
             rel = (await conn.execute(select(archive_relations))).one()
-        assert len(ids) == len(set(ids)) == 6
+        assert len(ids) == len(set(ids)) == 7
         assert (rel.event_id, rel.target_event_id, rel.rel_type) == (
             edit["event_id"],
             first["event_id"],

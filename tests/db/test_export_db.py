@@ -104,11 +104,15 @@ async def test_revisions_reactions_replies_and_membership(archive: Any, tmp_path
 
     for page in (200, 2):  # relations found across page boundaries too
         records = await export(engine, keyring, tmp_path, ExportFilter(room_id=ROOM), page=page)
-        by_id = {r["event_id"]: r for r in records}
+        by_id = {r["event_id"]: r for r in records if r["kind"] == "message"}
         assert list(by_id) == [m1["event_id"], m2["event_id"], m3["event_id"], reply["event_id"]]
         first = by_id[m1["event_id"]]
         assert first["body"] == "first"
-        assert [r["body"] for r in first["revisions"]] == ["first (fixed)", "first (fixed twice)"]
+        assert [(r["body"], r.get("by_other_sender", False)) for r in first["revisions"]] == [
+            ("first (fixed)", False),
+            ("not C's message to edit", True),
+            ("first (fixed twice)", False),
+        ]
         assert first["current_body"] == "first (fixed twice)"
         assert first["members"] == [A, B]
         assert by_id[m2["event_id"]]["members"] == [A, B, C]
@@ -119,10 +123,12 @@ async def test_revisions_reactions_replies_and_membership(archive: Any, tmp_path
 
     window = ExportFilter(room_id=ROOM, since_ms=m2["origin_server_ts"], until_ms=m3["origin_server_ts"])
     records = await export(engine, keyring, tmp_path, window)
-    assert [r["event_id"] for r in records] == [m2["event_id"]]
+    assert [r["event_id"] for r in records if r["kind"] == "message"] == [m2["event_id"]]
     assert records[0]["members"] == [A, B, C], "membership counts events before --since"
 
-    records = await export(engine, keyring, tmp_path, ExportFilter(user_id=A))
+    records = [
+        r for r in await export(engine, keyring, tmp_path, ExportFilter(user_id=A)) if r["kind"] == "message"
+    ]
     assert [r["body"] for r in records] == ["first", "elsewhere", "third", "re: first"]
     assert records[1]["room_id"] == OTHER and records[1]["members"] == []
 

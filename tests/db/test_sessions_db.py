@@ -196,3 +196,24 @@ async def test_day_report_classifies_every_case_from_the_database(db_url: str) -
         }
     finally:
         await engine.dispose()
+
+
+async def test_a_record_the_module_sent_again_counts_once(db_url: str) -> None:
+    """Synapse killed between sending a record from its outbox and forgetting it sends the
+    same record again as a new event: the ledger keeps one login, logout and failed login."""
+    engine = create_engine(db_url)
+    await migrate(engine)
+    try:
+        feed = Feed(engine)
+        for _ in range(2):  # two events, one record each time
+            await feed.login("@r:test", "DEV", at(WED, "07:00"))
+            await feed.logout("@r:test", "DEV", at(WED, "19:00"))
+            await feed.send(
+                SessionRecord(
+                    Kind.FAILED_LOGIN, at(WED, "06:59"), "@r:test", ip="10.0.0.3", reason="wrong_password"
+                )
+            )
+        assert await count(engine, sessions) == 1
+        assert await count(engine, failed_logins) == 1
+    finally:
+        await engine.dispose()

@@ -97,8 +97,9 @@ async def test_export_shows_original_revisions_reaction_and_image(stack: Stack, 
         )
         assert code == 0, err
         records = [json.loads(line) for line in (out / "messages.jsonl").read_text().splitlines()]
-        by_id = {r["event_id"]: r for r in records}
+        by_id = {r["event_id"]: r for r in records if r["kind"] == "message"}
         assert set(by_id) == {original, image_event}, "edits are revisions, not messages"
+        assert not set(edits) & {r["event_id"] for r in records}, "nor records of their own"
 
         text = by_id[original]
         assert text["body"] == "Bed 4: K+ 3.1"
@@ -142,7 +143,11 @@ async def test_export_shows_original_revisions_reaction_and_image(stack: Stack, 
             str(csv_out),
         )
         assert code == 0, err
-        rows = list(csv.DictReader((csv_out / "messages.csv").open(encoding="utf-8")))
+        rows = [
+            r
+            for r in csv.DictReader((csv_out / "messages.csv").open(encoding="utf-8"))
+            if r["kind"] == "message"
+        ]
         assert [r["event_id"] for r in rows] == [original, image_event]
         assert json.loads(rows[0]["revisions"])[1]["body"] == "Bed 4: K+ 3.4 (repeat at 14:00)"
         assert rows[1]["attachment_sha256"] == hashlib.sha256(image).hexdigest()

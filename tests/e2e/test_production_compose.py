@@ -158,6 +158,15 @@ def test_generated_configs_point_at_compose_services(prod_dir: Path) -> None:
     assert bridge["synapse"]["url"] == "http://synapse:8008"
     assert bridge["database"]["url"].endswith("@postgres:5432/carebridge")
     assert bridge["logging"]["json_format"] is True
+    # What must be written lives on named volumes, not on the read-only /data mount.
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert bridge["archive"]["heads_log"] == "/var/lib/carebridge/heads/heads.log"
+    assert "archive-heads:/var/lib/carebridge/heads" in compose["services"]["bridge"]["volumes"]
+    module = hs["modules"][0]["config"]
+    assert module["outbox_dir"] == "/var/lib/synapse/module-outbox"
+    for name, service in compose["services"].items():
+        if name.startswith("synapse"):
+            assert "synapse-module-outbox:/var/lib/synapse/module-outbox" in service["volumes"], name
     env = dict(
         line.split("=", 1) for line in (prod_dir / "compose.env").read_text().splitlines() if "=" in line
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
 import aiohttp
 
+from bridge.archive.intake import MALFORMED_EVENT_TYPE
 from tests.harness.stack import Stack
 
 
@@ -55,25 +57,56 @@ async def test_wrong_or_missing_token_refused_and_stores_nothing(stack: Stack) -
     assert wrong["event_id"] not in ids and missing["event_id"] not in ids
 
 
-async def test_malformed_bodies_get_400_and_bridge_survives(stack: Stack) -> None:
-    cases: list[bytes | dict[str, Any]] = [
-        b"{not json",
-        b"\xff\xfe",
-        b"[1, 2]",
-        {"no_events": []},
-        {"events": "nope"},
-        {"events": [{"event_id": "$x"}]},
-        {"events": [{**synthetic_event(), "state_key": 5}]},
-    ]
-    for i, body in enumerate(cases):
-        status, reply = await put_txn(stack, f"malformed-{secrets.token_hex(3)}-{i}", body, stack.hs_token)
-        assert status == 400, (body, status, reply)
-        assert reply["errcode"] in {"M_NOT_JSON", "M_BAD_JSON"}
+async def test_only_a_body_that_is_not_json_gets_400(stack: Stack) -> None:
+    """A body that is not JSON is refused (400, nothing stored); the bridge keeps serving."""
+    for i, body in enumerate([b"{not json", b"\xff\xfe", b""]):
+        status, reply = await put_txn(stack, f"notjson-{secrets.token_hex(3)}-{i}", body, stack.hs_token)
+        assert status == 400 and reply["errcode"] == "M_NOT_JSON", (body, status, reply)
     good = synthetic_event()
     assert (await put_txn(stack, f"after-{secrets.token_hex(3)}", {"events": [good]}, stack.hs_token))[
         0
     ] == 200
     assert good["event_id"] in await stack.archived_ids()
+
+
+async def test_odd_events_are_archived_as_malformed_records_and_answered_200(stack: Stack) -> None:
+    """Events that cannot be archived as they are (missing origin_server_ts, empty or
+    missing ids, a bad state_key, junk content, not an object, nested junk, a body without
+    an events list) are each kept as a sealed raw record marked malformed, the transaction
+    is answered 200 (Synapse would retry anything else forever), the good event beside
+    them is archived normally, and a retry stores nothing twice."""
+    good = synthetic_event()
+    no_ts = {k: v for k, v in synthetic_event().items() if k != "origin_server_ts"}
+    nested: object = {"a": [None, {"b": [1.5, True, {"c": "x" * 300}]}]}
+    for _ in range(200):
+        nested = [nested]
+    odd: list[object] = [
+        no_ts,
+        {**synthetic_event(), "type": ""},
+        {**synthetic_event(), "type": "", "state_key": ""},
+        {**synthetic_event(), "state_key": 5},
+        {**synthetic_event(), "content": ["junk", {"x": None}]},
+        {**synthetic_event(), "room_id": "!r" * 200},
+        {"event_id": "$only-an-id"},
+        7,
+        nested,
+    ]
+    txn = f"odd-{secrets.token_hex(4)}"
+    for _ in range(2):
+        status, reply = await put_txn(stack, txn, {"events": [*odd, good]}, stack.hs_token)
+        assert status == 200, reply
+    status, reply = await put_txn(stack, f"odd-{secrets.token_hex(4)}", {"events": "nope"}, stack.hs_token)
+    assert status == 200, reply
+    archived = {a.event["event_id"]: a.event for a in await stack.archived()}
+    assert archived[good["event_id"]]["content"] == good["content"]
+    records = [e for e in archived.values() if e["type"] == MALFORMED_EVENT_TYPE]
+    raws = [r["content"]["raw"] for r in records]
+    for item in odd:
+        assert raws.count(item) == 1, item
+    assert {"events": "nope"} in raws
+    by_raw = {json.dumps(r["content"]["raw"], sort_keys=True): r for r in records}
+    assert by_raw[json.dumps(no_ts, sort_keys=True)]["content"]["reason"] == "bad_origin_server_ts"
+    assert by_raw[json.dumps(no_ts, sort_keys=True)]["event_id"] == no_ts["event_id"]
 
 
 async def test_user_and_alias_queries_need_the_token(stack: Stack) -> None:

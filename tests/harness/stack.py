@@ -140,15 +140,23 @@ class Stack:
             self.bridge.wait(30)
         self.bridge = None
 
-    def stop(self) -> None:
-        self.stop_bridge()
+    def stop_synapse(self, kill: bool = False) -> None:
+        """Stop Synapse: SIGTERM (clean) or SIGKILL (a crash)."""
         if self.synapse is not None and self.synapse.poll() is None:
-            self.synapse.terminate()
+            if kill:
+                self.synapse.kill()
+            else:
+                self.synapse.terminate()
             try:
                 self.synapse.wait(30)
             except subprocess.TimeoutExpired:
                 self.synapse.kill()
+                self.synapse.wait(10)
         self.synapse = None
+
+    def stop(self) -> None:
+        self.stop_bridge()
+        self.stop_synapse()
 
     # --- Synapse admin API (as the bot, which the module made a server admin) --------
     async def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:

@@ -59,3 +59,23 @@ def test_duplicate_key_and_broken_yaml(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="file not found"):
         load_settings(tmp_path / "nope.yaml")
+
+
+def test_the_old_head_interval_setting_is_named_with_its_replacement(tmp_path: Path) -> None:
+    """A carebridge.yaml from before the heads rework fails with a message naming the new key."""
+    path = tmp_path / "carebridge.yaml"
+    path.write_text("server_name: x.test\narchive:\n  head_interval_hours: 24\n")
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(path)
+    assert "head_interval_minutes" in str(excinfo.value)
+
+
+def test_supervisor_back_off_must_not_shrink(tmp_path: Path) -> None:
+    """backoff_max_seconds below backoff_initial_seconds is refused, naming the key."""
+    path = tmp_path / "carebridge.yaml"
+    path.write_text(
+        "server_name: x.test\nsupervisor:\n  backoff_initial_seconds: 10\n  backoff_max_seconds: 5\n"
+    )
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(path)
+    assert "backoff_max_seconds" in str(excinfo.value)

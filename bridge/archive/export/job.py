@@ -48,6 +48,9 @@ CSV_COLUMNS = (
     "attachment_path",
     "attachment_sha256",
     "members",
+    "kind",
+    "state_key",
+    "content",
 )
 
 
@@ -136,6 +139,7 @@ class CsvSink:
             "attachment_path": attachment.get("path"),
             "attachment_sha256": attachment.get("sha256"),
             "members": ";".join(record["members"]),
+            "content": json.dumps(record["content"], ensure_ascii=False) if "content" in record else None,
         }
         self._emit([_csv_cell(flat.get(c)) for c in CSV_COLUMNS])
 

@@ -1,10 +1,15 @@
-"""Export: decrypted messages with their edits, reactions, attachments and membership.
+"""Export: every archived room event, messages with their edits, reactions, attachments
+and membership.
 
 Streams the archive page by page (memory stays flat however large it grows): for each
-message the original body, every revision (m.replace), every reaction (m.annotation), the
-attachment decrypted into the export folder (its SHA-256 checked against the one recorded
-when it was archived), and who was a member of the room when it was sent, computed
-incrementally from the archived m.room.member events in archive order.
+message the original body, every revision (m.replace; one by someone other than the
+sender is kept and marked `by_other_sender`, never taken as the current text), every
+reaction (m.annotation), the attachment decrypted into the export folder (its SHA-256
+checked against the one recorded when it was archived), and who was a member of the room
+when it was sent, computed incrementally from the archived m.room.member events in
+archive order. Every other event (state, membership, polls, locations, custom and unknown
+types, records of malformed events) is a record too, with its raw content: a compliance
+export is everything that was said.
 45 CFR 164.312(b) audit controls; 164.524 access (producing a person's record).
 """
 
@@ -63,6 +68,7 @@ class ExportCounts:
     """What an export produced."""
 
     messages: int = 0
+    events: int = 0
     revisions: int = 0
     reactions: int = 0
     attachments: int = 0
@@ -100,15 +106,12 @@ def iso(ms: int) -> str:
 
 async def _condition(engine: AsyncEngine, flt: ExportFilter) -> ColumnElement[bool]:
     if flt.room_id is not None:
-        return and_(t.c.room_id == flt.room_id, t.c.event_type.in_((*MESSAGE_TYPES, MEMBER)))
+        return t.c.room_id == flt.room_id
     # The rooms the person wrote in, looked up once (not as a subquery on every page).
-    wrote_in = select(t.c.room_id).where(t.c.sender == flt.user_id, t.c.event_type.in_(MESSAGE_TYPES))
+    wrote_in = select(t.c.room_id).where(t.c.sender == flt.user_id)
     async with engine.connect() as conn:
         rooms = [r[0] for r in await conn.execute(wrote_in.distinct())]
-    return or_(
-        and_(t.c.sender == flt.user_id, t.c.event_type.in_(MESSAGE_TYPES)),
-        and_(t.c.event_type == MEMBER, t.c.room_id.in_(rooms)),
-    )
+    return or_(t.c.sender == flt.user_id, and_(t.c.event_type == MEMBER, t.c.room_id.in_(rooms)))
 
 
 def _in_window(flt: ExportFilter, ts: int) -> bool:
@@ -120,9 +123,13 @@ def _content(event: dict[str, Any]) -> dict[str, Any]:
     return content if isinstance(content, dict) else {}
 
 
-def _is_edit(event: dict[str, Any]) -> bool:
+def _attached(event: dict[str, Any]) -> str | None:
+    """The target of an edit or reaction (exported with its target), else None."""
     rel = _content(event).get("m.relates_to")
-    return isinstance(rel, dict) and rel.get("rel_type") == REPLACE
+    if not isinstance(rel, dict) or rel.get("rel_type") not in (REPLACE, ANNOTATION):
+        return None
+    target = rel.get("event_id")
+    return target if isinstance(target, str) else None
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -148,7 +155,8 @@ class Exporter:
         self.counts = ExportCounts()
 
     async def records(self, flt: ExportFilter) -> AsyncIterator[dict[str, Any]]:
-        """Yield one record per message, in archive order."""
+        """Yield one record per event, in archive order (edits and reactions inside the
+        record of what they edit or react to)."""
         membership = _Membership()
         batch: list[tuple[ArchivedEvent, tuple[str, ...]]] = []
         where = await _condition(self.engine, flt)
@@ -156,10 +164,12 @@ class Exporter:
             event = archived.event
             if event["type"] == MEMBER:
                 membership.apply(event)
-                continue
             if event.get("sender") != flt.user_id and flt.user_id is not None:
                 continue
-            if _is_edit(event) or not _in_window(flt, int(event.get("origin_server_ts", 0))):
+            if not _in_window(flt, int(event.get("origin_server_ts", 0))):
+                continue
+            target = _attached(event)
+            if target is not None and not await self._foreign_target(flt, target):
                 continue
             batch.append((archived, membership.at(event["room_id"])))
             if len(batch) >= self.page:
@@ -169,6 +179,15 @@ class Exporter:
         if batch:
             for record in await self._resolve(batch):
                 yield record
+
+    async def _foreign_target(self, flt: ExportFilter, target: str) -> bool:
+        """In a person's export, their edit of or reaction to someone else's message has no
+        record of its own to sit in: it becomes a record itself."""
+        if flt.user_id is None:
+            return False
+        async with self.engine.connect() as conn:
+            sender = await conn.scalar(select(t.c.sender).where(t.c.event_id == target))
+        return sender != flt.user_id
 
     async def _related(self, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         r = archive_relations
@@ -209,16 +228,18 @@ class Exporter:
         for rel in related:
             rel_content = _content(rel)
             rel_type = rel_content.get("m.relates_to", {}).get("rel_type")
-            if rel_type == REPLACE and rel.get("sender") == event["sender"]:
+            if rel_type == REPLACE:
                 new = rel_content.get("m.new_content")
                 body = new.get("body") if isinstance(new, dict) else rel_content.get("body")
-                revisions.append(
-                    {
-                        "event_id": rel["event_id"],
-                        "time": iso(int(rel.get("origin_server_ts", 0))),
-                        "body": body,
-                    }
-                )
+                revision = {
+                    "event_id": rel["event_id"],
+                    "time": iso(int(rel.get("origin_server_ts", 0))),
+                    "body": body,
+                }
+                if rel.get("sender") != event["sender"]:
+                    # Clients ignore such an edit; the archive keeps it as evidence.
+                    revision.update(sender=rel.get("sender"), by_other_sender=True)
+                revisions.append(revision)
             elif rel_type == ANNOTATION:
                 reactions.append(
                     {
@@ -228,7 +249,12 @@ class Exporter:
                         "time": iso(int(rel.get("origin_server_ts", 0))),
                     }
                 )
-        self.counts.messages += 1
+        is_message = event["type"] in MESSAGE_TYPES
+        if is_message:
+            self.counts.messages += 1
+        else:
+            self.counts.events += 1
+        own_revisions = [r for r in revisions if not r.get("by_other_sender")]
         self.counts.revisions += len(revisions)
         self.counts.reactions += len(reactions)
         reply = (
@@ -236,22 +262,30 @@ class Exporter:
             if isinstance(content.get("m.relates_to"), dict)
             else None
         )
-        return {
+        record = {
             "seq": archived.seq,
             "event_id": event["event_id"],
             "room_id": event["room_id"],
             "sender": event["sender"],
             "time": iso(int(event.get("origin_server_ts", 0))),
             "type": event["type"],
+            "kind": "message" if is_message else "event",
             "msgtype": content.get("msgtype"),
             "body": content.get("body"),
-            "current_body": revisions[-1]["body"] if revisions else content.get("body"),
+            "current_body": own_revisions[-1]["body"] if own_revisions else content.get("body"),
             "revisions": revisions,
             "reactions": reactions,
             "in_reply_to": reply.get("event_id") if isinstance(reply, dict) else None,
             "attachment": await self._attachment(archived.seq, content),
             "members": list(members),
         }
+        if not is_message or content.get("msgtype") not in (None, "m.text", "m.notice", "m.emote"):
+            # Everything beyond a plain text message keeps its raw content (locations'
+            # geo_uri, polls, custom and unknown types, malformed records).
+            record["content"] = event.get("content")
+        if "state_key" in event:
+            record["state_key"] = event["state_key"]
+        return record
 
     async def _attachment(self, seq: int, content: dict[str, Any]) -> dict[str, Any] | None:
         url = content.get("url")

@@ -24,7 +24,7 @@ def settings_facts(settings: Settings) -> dict[str, Any]:
     archive = settings.archive
     return {
         "public_url": settings.synapse.public_url,
-        "head_interval_hours": archive.head_interval_hours,
+        "head_interval_hours": getattr(archive, "head_interval_hours", None),
         # A minutes setting, when this deployment has one (newer versions publish often).
         "head_interval_minutes": getattr(archive, "head_interval_minutes", None),
         "scheduler_enabled": settings.compliance.scheduler_enabled,

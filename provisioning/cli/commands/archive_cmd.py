@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from bridge.archive.heads import PublishedHead, publish_head, published_heads
+from bridge.archive.heads import HeadsLog, PublishedHead, logged_heads, publish_head, published_heads
 from bridge.archive.keyring import Keyring, KeyringError
 from bridge.archive.synapse_check import SynapseComparison, compare_with_synapse
 from bridge.archive.verify import VerifyReport, verify_archive
@@ -49,6 +49,10 @@ async def _published(settings: Settings) -> list[PublishedHead]:
         return [h async for h in published_heads(http, room_id, settings.bot_user_id)]
 
 
+def _heads_log(settings: Settings) -> HeadsLog:
+    return HeadsLog(settings.path(settings.archive.heads_log), settings.archive.heads_syslog)
+
+
 async def _verify(settings: Settings, offline: bool, media: bool) -> tuple[VerifyReport, str | None]:
     tail_error = None
     heads: list[PublishedHead] | None = None
@@ -57,6 +61,10 @@ async def _verify(settings: Settings, offline: bool, media: bool) -> tuple[Verif
             heads = await _published(settings)
         except Exception as exc:  # noqa: BLE001 - reported, and the exit code says so
             tail_error = f"could not read the published chain heads from Synapse ({exc})"
+    heads_log = _heads_log(settings).path
+    if heads_log.exists():
+        # The heads log is a second copy outside the database, read even offline.
+        heads = [*(heads or []), *logged_heads(heads_log)]
     engine = create_engine(settings.database_url)
     try:
         await migrate(engine)
@@ -134,8 +142,9 @@ def verify_command(config_path: Path, fmt: str, offline: bool, no_media: bool, a
 
     Walks the hash chain from the first row and names the first broken link (a row
     changed, removed, reordered or inserted), compares the archive with every chain head
-    the bridge published in the administrators' room (read from Synapse, so a deleted tail
-    or a recomputed chain is found), and checks every archived media file.
+    the bridge published in the administrators' room (read from Synapse) and in the heads
+    log file (archive.heads_log, read even with --offline), so a deleted tail or a
+    recomputed chain is found, and checks every archived media file.
 
     With --against-synapse, every room and media file the archive holds is compared with
     what Synapse still has: events purged with the admin API's purge_history, rooms gone,
@@ -201,7 +210,8 @@ def rotate_key_command(config_path: Path) -> None:
 def publish_head_command(config_path: Path) -> None:
     """Post the archive's chain head to the administrators' room now.
 
-    The bridge does this by itself at least daily (archive.head_interval_hours); use this
+    The bridge does this by itself within minutes of the archive growing
+    (archive.head_interval_minutes) and at a clean stop; use this
     before and after maintenance, or before handing a copy of the archive to an auditor.
     """
     settings = load_settings(config_path)
@@ -212,7 +222,7 @@ def publish_head_command(config_path: Path) -> None:
             await migrate(engine)
             async with _synapse(settings) as http:
                 room_id = await http.resolve_alias(settings.admin_room_alias)
-                return await publish_head(engine, http, room_id)
+                return await publish_head(engine, http, room_id, heads_log=_heads_log(settings))
         finally:
             await engine.dispose()
 

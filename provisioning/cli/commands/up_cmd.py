@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from bridge.core.files import make_data_dir_private
 from config.settings import load_settings
 from provisioning.cli.commands.provision_cmd import apply_org
 from provisioning.cli.options import config_option, fail
@@ -23,6 +24,9 @@ def up_command(config_path: Path) -> None:
     """Start Synapse and the Carebridge bridge, wait until both are healthy, print where
     staff sign in, and keep them running until Ctrl-C (or SIGTERM), which stops both.
 
+    Runs with umask 0077: every file it or its children create under the data directory
+    is 0600 (folders 0700), and existing group/other permissions there are removed.
+
     A child process that dies is reported with its exit code and log file, and `up`
     exits non-zero so a service manager can restart it.
 
@@ -33,6 +37,11 @@ def up_command(config_path: Path) -> None:
     if not config_path.exists():
         fail(f"{config_path} not found; create a data directory first with `carebridge init`")
     settings = load_settings(config_path)
+    # Everything under the data directory stays 0600/0700 whoever starts `up` (children
+    # inherit the umask: homeserver.db, carebridge.db, logs, media).
+    tightened = make_data_dir_private(settings.data_dir)
+    if tightened:
+        click.echo(f"made {tightened} files and folders in {settings.data_dir} private (0600/0700)")
     if sync_sign_in_limits(settings):
         click.echo("sign-in limits in homeserver.yaml updated from carebridge.yaml (sign_in:)")
     on_ready = None

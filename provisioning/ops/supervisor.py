@@ -127,6 +127,10 @@ class Child:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                # Its own process group: Ctrl-C in a terminal signals the whole foreground
+                # group, and a child stopping by itself would race the ordered shutdown
+                # (the bridge first, while Synapse still answers). `up` stops each child.
+                process_group=0,
             )
 
     def exit_code(self) -> int | None:

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 from bridge.core.files import write_private
 from config.settings import Settings, SupervisorSettings
 from provisioning.ops.turn import turnserver_argv
+from provisioning.org.delivery import PASSWORD_DIR
 
 STATE_FILE = "run/state.json"
 
@@ -306,6 +307,12 @@ class Supervisor:
         self.echo(f"Carebridge is up for {self.settings.organization_name}.")
         self.echo(f"  Staff sign in at:   {self.client_url}")
         self.echo(f"  Homeserver (apps):  {self.settings.synapse.public_url}")
+        waiting = waiting_password_files(self.settings)
+        if waiting:
+            self.echo(
+                f"  Initial passwords:  {len(waiting)} file(s) in {waiting[0].parent}/ "
+                "(hand each over, then delete it)"
+            )
         self.echo("  Stop with Ctrl-C.")
         while not self._stopping:
             for child in self.children:
@@ -353,6 +360,12 @@ class Supervisor:
         for child in reversed(self.children):
             child.stop()
         self.state_path.unlink(missing_ok=True)
+
+
+def waiting_password_files(settings: Settings) -> list[Path]:
+    """Initial-password files not yet handed over (and deleted) by an administrator."""
+    folder = settings.data_dir.resolve() / PASSWORD_DIR
+    return sorted(folder.glob("*.txt")) if folder.is_dir() else []
 
 
 def read_state(settings: Settings) -> dict[str, object] | None:

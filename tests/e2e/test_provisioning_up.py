@@ -78,6 +78,11 @@ def test_every_up_says_where_the_waiting_initial_passwords_are(tmp_path: Path) -
         finally:
             if proc.poll() is None:
                 proc.kill()
+    # The file says what the web client does at the first sign-in (the forced change).
+    assert (
+        "the web client asks you to choose your\nown as soon as you sign in"
+        in next(folder.iterdir()).read_text()
+    )
     # The apply's own summary lists no files, so it does not end in a colon.
     first = " ".join((tmp_path / "up-first.out").read_text().split())  # undo the wrapping
     assert "then delete it)." in first and "then delete it):" not in first

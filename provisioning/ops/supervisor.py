@@ -281,7 +281,9 @@ class Supervisor:
 
     def run(self, startup_timeout: float = 120.0) -> int:
         """Start everything, block until a signal or a child death; return the exit code."""
-        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        # SIGHUP: the terminal `make run` ran in was closed; stop in order as for Ctrl-C.
+        stop_on = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in stop_on}
         try:
             return self._run(startup_timeout)
         finally:

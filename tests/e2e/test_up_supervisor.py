@@ -112,10 +112,12 @@ def _wait_archived(config: Path, event_id: str, timeout: float = 30) -> None:
 
 
 @pytest.mark.slow
-def test_ctrl_c_in_a_terminal_stops_the_bridge_before_synapse(tmp_path: Path) -> None:
-    """Ctrl-C reaches every process of the terminal's foreground group (make, `up` and, unless
-    they have their own group, its children). `up` must still stop them in order: the bridge
-    first, while Synapse still answers, so its shutdown publishes the archive's chain head."""
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP], ids=["ctrl-c", "terminal-closed"])
+def test_ctrl_c_in_a_terminal_stops_the_bridge_before_synapse(tmp_path: Path, signum: int) -> None:
+    """Ctrl-C (SIGINT) or closing the terminal (SIGHUP) signals every process of the
+    terminal's foreground group (make, `up` and, unless they have their own group, its
+    children). `up` must still stop them in order: the bridge first, while Synapse still
+    answers, so its shutdown publishes the archive's chain head."""
     config = init_data_dir(
         InitOptions(
             data_dir=tmp_path / "data",
@@ -139,7 +141,7 @@ def test_ctrl_c_in_a_terminal_stops_the_bridge_before_synapse(tmp_path: Path) ->
     try:
         wait_for_line(out, "Staff sign in at:", proc)
         _wait_archived(config, _bot_says(config, "archive grows before Ctrl-C"))
-        os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+        os.killpg(proc.pid, signum)  # what the terminal does
         assert proc.wait(60) == 0, out.read_text()
         bridge_log = (config.parent / "logs" / "bridge.out").read_text()
         stopping = bridge_log.rindex("bridge stopping")

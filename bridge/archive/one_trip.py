@@ -8,8 +8,8 @@ ordinary load. The writer's usual case (append after the head it committed last)
 none of SQLAlchemy, so on SQLite it runs here instead: one sqlite3 connection of its own
 (the engine's pragmas: WAL, synchronous=FULL, foreign keys, busy timeout) on one thread
 of its own, and the whole transaction (BEGIN IMMEDIATE, the txn record, every row, every
-relation, COMMIT) is one function run on that thread. The statements are fixed strings,
-so sqlite3's statement cache keeps them compiled.
+relation, COMMIT) is one function run on that thread. The statements are compiled from
+the table definitions once, and sqlite3's statement cache keeps them prepared.
 
 Nothing about durability changes: the call returns only after COMMIT (fsync'd), and any
 failure rolls back and raises `sqlite3.Error`; the writer then drops its cached head and
@@ -20,37 +20,26 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from sqlalchemy import Table, insert
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-ROW_COLUMNS = (
-    "seq",
-    "event_id",
-    "room_id",
-    "sender",
-    "event_type",
-    "state_key",
-    "origin_ts",
-    "received_ts",
-    "source",
-    "key_id",
-    "ciphertext",
-    "prev_hash",
-    "row_hash",
-)
-RELATION_COLUMNS = ("event_id", "seq", "room_id", "target_event_id", "rel_type")
+from bridge.db.tables import archive_events, archive_relations, as_transactions
 
 
-def _insert(table: str, columns: Sequence[str]) -> str:
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+def _qmark_insert(table: Table) -> str:
+    """The table's INSERT of every column, in table order, with ? placeholders."""
+    return str(insert(table).compile(dialect=sqlite.dialect()))
 
 
-_INSERT_TXN = _insert("as_transactions", ("txn_id", "received_ts", "event_count"))
-_INSERT_ROWS = _insert("archive_events", ROW_COLUMNS)
-_INSERT_RELATIONS = _insert("archive_relations", RELATION_COLUMNS)
+ROW_COLUMNS = tuple(c.name for c in archive_events.columns)
+RELATION_COLUMNS = tuple(c.name for c in archive_relations.columns)
+_INSERT_TXN = _qmark_insert(as_transactions)
+_INSERT_ROWS = _qmark_insert(archive_events)
+_INSERT_RELATIONS = _qmark_insert(archive_relations)
 
 Row = tuple[Any, ...]
 

@@ -139,6 +139,7 @@ class ArchiveWriter:
                 # a replayed txn, an event already archived) fail the insert, and the
                 # careful path below then re-reads everything.
                 fast = attempt == 1 and self._head is not None
+                head: tuple[int, bytes] | None
                 try:
                     if fast and self._one_trip is not None:
                         result, head = await self._write_one_trip(txn_id, events, source)

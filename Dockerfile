@@ -5,7 +5,7 @@
 # Nothing secret is baked in: configuration comes from the data directory written by
 # `carebridge init --production` (mounted read-only at /data) and docker secrets.
 
-# The web client (webclient/, Hydrogen) is built with Node; skipped if absent.
+# The staff web client (webclient/, matrix-js-sdk + Preact) is built with Node; skipped if absent.
 FROM node:20-bookworm-slim AS webclient
 COPY . /src
 RUN mkdir -p /src/webclient/dist \

@@ -28,12 +28,15 @@ venv-dev: $(VENV)/.dev
 webclient:
 	webclient/build.sh
 
-# Debian packages the tests drive for real: Chromium (browser tests) and coturn (TURN).
+# Debian packages the tests drive for real: Chromium and Firefox ESR (browser tests, the
+# emoji font for their screenshots) and coturn (TURN).
 # Installed with apt-get when missing and we may (root); otherwise say what to install.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v turnserver >/dev/null 2>&1 || missing="$$missing coturn"; \
+	command -v firefox-esr >/dev/null 2>&1 || missing="$$missing firefox-esr"; \
+	fc-list 2>/dev/null | grep -qi "color emoji" || missing="$$missing fonts-noto-color-emoji"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing Debian packages:$$missing"; \

@@ -26,6 +26,7 @@ from bridge.core.metrics import MeteredArchiveWriter, instrument_engine, metrics
 from bridge.core.readiness import Readiness
 from bridge.core.registration import Registration, load_registration
 from bridge.db.engine import create_engine, migrate
+from bridge.staff.account_api import AccountApiSettings
 from bridge.staff.features import StaffFeatures
 from bridge.webclient import WebClientSettings, create_web_app
 from config.settings import Settings
@@ -173,7 +174,8 @@ class Bridge:
 
     async def _start_web(self) -> None:
         """Serve the web client and .well-known on the public listener."""
-        runner = web.AppRunner(create_web_app(self.web_settings()), access_log=None)
+        api = AccountApiSettings(synapse_url=self.settings.synapse.url, engine=self.engine)
+        runner = web.AppRunner(create_web_app(self.web_settings(), api), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, self.settings.web.host, self.settings.web.port).start()
         self._extra_runners.append(runner)

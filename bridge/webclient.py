@@ -1,4 +1,4 @@
-"""Serve the Carebridge web client (the Hydrogen build in ``webclient/dist/``).
+"""Serve the Carebridge staff web client (the build in ``webclient/dist/``).
 
 One build serves every deployment: this module generates ``config.json`` (the
 homeserver, the organisation's name and colour) from :class:`WebClientSettings`,
@@ -24,8 +24,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bridge.staff.account_api import AccountApiSettings, add_account_api
+
 INDEX_FILE: Final = "index.html"
-DOWNLOAD_SANDBOX: Final = "assets/download-sandbox.html"
 
 # Explicit types for everything the build produces; the platform's mimetypes
 # table differs between machines (.js as application/javascript, no .wasm ...).
@@ -61,7 +62,7 @@ class WebClientSettings:
     """What the web client needs to know about its deployment.
 
     ``homeserver_url`` is the public base URL of the Client-Server API (scheme,
-    host and optional port, no path: Hydrogen keeps only the origin).
+    host and optional port, no path: the client keeps only the origin).
     ``server_name`` is the Matrix server name in user ids (``@alice:server_name``).
     """
 
@@ -101,8 +102,8 @@ _ROOT_KEY: Final = web.AppKey("webclient_root", Path)
 def client_config(settings: WebClientSettings) -> dict[str, object]:
     """The ``config.json`` the web client reads at start-up.
 
-    ``defaultHomeServer`` is Hydrogen's own key; ``carebridge`` is read by our
-    bootstrap (branding, and hiding the homeserver field).
+    ``carebridge`` is what the client reads (homeserver, branding);
+    ``defaultHomeServer`` stays for anything that read the earlier client's key.
     """
     return {
         "defaultHomeServer": settings.homeserver_origin,
@@ -122,29 +123,25 @@ def well_known_client(settings: WebClientSettings) -> dict[str, object]:
     return {"m.homeserver": {"base_url": settings.homeserver_origin}}
 
 
-def content_security_policy(settings: WebClientSettings, *, frame_ancestors: str) -> str:
-    """A CSP that lets Hydrogen work and nothing else.
+def content_security_policy(settings: WebClientSettings, *, frame_ancestors: str = "'none'") -> str:
+    """A CSP that lets the staff client work and nothing else.
 
-    - scripts only from this origin; ``'wasm-unsafe-eval'`` lets olm's
-      WebAssembly compile without allowing ``eval`` of JavaScript;
-    - stylesheets only from this origin; inline ``style=`` attributes are allowed
-      (``style-src-attr``) because Hydrogen sizes images with them;
-    - the homeserver for the API (connect) and media (img/media); ``blob:`` for
-      decrypted and freshly picked media, ``data:`` for the coloured theme icons;
-    - frames only from this origin (Hydrogen's download sandbox).
+    - scripts and stylesheets only from this origin: no inline script or style, no
+      ``eval``, no WebAssembly (the client loads no end-to-end crypto);
+    - the homeserver for the API only (``connect-src``): pictures and files are fetched
+      with the access token (authenticated media) and shown through ``blob:`` URLs, so
+      ``img-src``/``media-src`` need ``blob:`` and never the homeserver itself;
+    - call audio and video are MediaStreams (``srcObject``), which CSP does not govern;
+    - no frames, workers, plugins, forms to elsewhere, or framing by other sites.
     """
     hs = settings.homeserver_origin
     directives = [
         "default-src 'none'",
-        "script-src 'self' 'wasm-unsafe-eval'",
+        "script-src 'self'",
         "style-src 'self'",
-        "style-src-attr 'unsafe-inline'",
-        f"img-src 'self' data: blob: {hs}",
-        f"media-src 'self' blob: {hs}",
-        "font-src 'self'",
+        "img-src 'self' blob:",
+        "media-src 'self' blob:",
         f"connect-src 'self' {hs}",
-        "worker-src 'self'",
-        "frame-src 'self'",
         "manifest-src 'self'",
         "form-action 'self'",
         "base-uri 'none'",
@@ -215,13 +212,9 @@ def _json_handler(body: dict[str, object], *, cors: bool) -> Callable[[web.Reque
 
 async def _add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
     settings = request.app[SETTINGS_KEY]
-    # Hydrogen's download sandbox is an iframe of this very app; everything else
-    # may not be framed at all (clickjacking).
-    sandbox = request.path == "/" + DOWNLOAD_SANDBOX
-    ancestors = "'self'" if sandbox else "'none'"
     headers = response.headers
-    headers["Content-Security-Policy"] = content_security_policy(settings, frame_ancestors=ancestors)
-    headers["X-Frame-Options"] = "SAMEORIGIN" if sandbox else "DENY"
+    headers["Content-Security-Policy"] = content_security_policy(settings)
+    headers["X-Frame-Options"] = "DENY"
     headers["Referrer-Policy"] = "no-referrer"
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
@@ -231,8 +224,11 @@ async def _add_security_headers(request: web.Request, response: web.StreamRespon
     )
 
 
-def create_web_app(settings: WebClientSettings) -> web.Application:
-    """Build the aiohttp application that serves the web client.
+def create_web_app(
+    settings: WebClientSettings, account_api: AccountApiSettings | None = None
+) -> web.Application:
+    """Build the aiohttp application that serves the web client (and, given
+    ``account_api``, the client's ``/_carebridge/v1`` endpoints).
 
     Raises :class:`WebClientNotBuiltError` at once when ``settings.dist_dir``
     holds no build, rather than answering 500 to every request later.
@@ -246,5 +242,7 @@ def create_web_app(settings: WebClientSettings) -> web.Application:
     well_known = _json_handler(well_known_client(settings), cors=True)
     app.router.add_get("/.well-known/matrix/client", well_known)
     app.router.add_route("OPTIONS", "/.well-known/matrix/client", well_known)
+    if account_api is not None:
+        add_account_api(app, account_api)
     app.router.add_get("/{tail:.*}", _serve_static)
     return app

@@ -198,6 +198,25 @@ class FilesSettings(_Section):
         return int(self.max_upload_mb * 1024 * 1024)
 
 
+class PushSettings(_Section):
+    """Push notifications to phones. A push gateway is a third party: only the gateways
+    listed here may be registered by a phone (a pusher's `data.url`), and notifications
+    carry event ids only, never message content (Synapse `push.include_content: false`).
+    45 CFR 164.312(e)(1) transmission security."""
+
+    gateways: list[str] = Field(default_factory=list)
+
+    @field_validator("gateways")
+    @classmethod
+    def _urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("https://", "http://")) or " " in url:
+                raise ValueError(
+                    f"{url!r} is not a push gateway URL like https://push.example/_matrix/push/v1/notify"
+                )
+        return value
+
+
 class TurnSettings(_Section):
     """The TURN relay (coturn) that lets calls connect through NAT and firewalls."""
 
@@ -237,6 +256,7 @@ class Settings(_Section):
     smtp: SmtpSettings | None = None
     org_file: Path | None = None
     files: FilesSettings = FilesSettings()
+    push: PushSettings = PushSettings()
     calls: CallsSettings = CallsSettings()
     compliance: ComplianceSettings = ComplianceSettings()
     logging: LoggingSettings = LoggingSettings()

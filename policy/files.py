@@ -2,8 +2,8 @@
 
 45 CFR 164.308(a)(5)(ii)(B) protection from malicious software (executables, scripts
 and archives are not accepted unless the organisation allows them) and 164.312(c)(1)
-integrity. The type is judged from the file's **content** (its signature bytes), not
-from the name or the Content-Type the client claims, which anyone can set.
+integrity. The type is judged from the file's whole **content** (policy/file_content.py),
+never from the name or the Content-Type the client claims, which anyone can set.
 """
 
 from __future__ import annotations
@@ -12,14 +12,11 @@ import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import filetype
-
 from policy.decision import TOO_LARGE, Decision
+from policy.file_content import inspect_content
 from policy.staff_decision import Reason, allow, refuse
 
-OCTET_STREAM = "application/octet-stream"
 TEXT_PLAIN = "text/plain"
-SNIFF_BYTES = 8192
 
 
 @dataclass(frozen=True)
@@ -45,21 +42,16 @@ def decide_upload_size(policy: FilePolicy, size: int) -> Decision:
     return allow()
 
 
-def sniff_mime(head: bytes) -> str:
-    """The MIME type a file's first bytes show: a known signature, else text/plain for
-    UTF-8 text without NUL bytes, else application/octet-stream."""
-    kind = filetype.guess(head)
-    if kind is not None:
-        return str(kind.mime)
-    if b"\x00" in head:
-        return OCTET_STREAM
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the end of the sample is still text.
-        if exc.start < len(head) - 3:
-            return OCTET_STREAM
-    return TEXT_PLAIN
+def decide_file(policy: FilePolicy, data: bytes) -> Decision:
+    """Judge a whole uploaded file: active content is refused whatever the allowed types
+    say; anything else must be of an allowed type. Both answer with the organisation's
+    message; the reason code tells them apart (and names the case in the refusal body)."""
+    verdict = inspect_content(data)
+    if verdict.active is not None:
+        return refuse(Reason.UPLOAD_ACTIVE_CONTENT, policy.forbidden_type_message)
+    if mime_allowed(verdict.mime, policy.allowed_types):
+        return allow()
+    return refuse(Reason.UPLOAD_TYPE, policy.forbidden_type_message)
 
 
 def mime_allowed(mime: str, allowed: Sequence[str]) -> bool:
@@ -72,10 +64,3 @@ def mime_allowed(mime: str, allowed: Sequence[str]) -> bool:
     if mime == TEXT_PLAIN and any(a.startswith("text/") for a in allowed):
         return True
     return any(fnmatch.fnmatchcase(mime, pattern) for pattern in allowed)
-
-
-def decide_upload_content(policy: FilePolicy, head: bytes) -> Decision:
-    """Refuse a file whose content is not an allowed type, with the configured message."""
-    if mime_allowed(sniff_mime(head), policy.allowed_types):
-        return allow()
-    return refuse(Reason.UPLOAD_TYPE, policy.forbidden_type_message)

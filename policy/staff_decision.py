@@ -49,6 +49,7 @@ class Reason(StrEnum):
     PUBLISH_REFUSED = "room-directory-publish"
     UPLOAD_TOO_LARGE = "upload-too-large"
     UPLOAD_TYPE = "upload-type-not-allowed"
+    UPLOAD_ACTIVE_CONTENT = "upload-active-content"
 
 
 def allow(reason: Reason = Reason.ALLOWED) -> Decision:

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 from nio import AsyncClient, SyncResponse
+from prometheus_client.parser import text_string_to_metric_families
 
 T = TypeVar("T")
 
@@ -60,3 +61,16 @@ async def sync_once(client: AsyncClient) -> SyncResponse:
     resp = await client.sync(timeout=0)
     assert isinstance(resp, SyncResponse), resp
     return resp
+
+
+async def refusal_count(hs_url: str, reason: str) -> float:
+    """carebridge_policy_refusals_total{reason} as Synapse exports it (the test harness
+    serves /_synapse/metrics on the client port)."""
+    async with aiohttp.ClientSession() as session, session.get(f"{hs_url}/_synapse/metrics") as resp:
+        assert resp.status == 200, resp.status
+        text = await resp.text()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "carebridge_policy_refusals_total" and sample.labels.get("reason") == reason:
+                return float(sample.value)
+    return 0.0

@@ -326,3 +326,12 @@ safeguard_checks = Table(
     Column("last_run_ts", BigInteger, nullable=False),
     Column("last_pass_ts", BigInteger, nullable=True),
 )
+
+# Accounts that still have the initial password an administrator's provisioning mailed
+# them; the row goes when the person chooses their own password in the web client.
+initial_passwords = Table(
+    "initial_passwords",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("set_ts", BigInteger, nullable=False),
+)

@@ -23,6 +23,7 @@ from bridge.compliance.commands.framework import CommandRegistry
 from bridge.compliance.roster import RosterSource
 from bridge.core.feature import FeatureContext
 from bridge.db.directory import Directory
+from bridge.db.initial_passwords import InitialPasswords
 from bridge.staff.calls.consumer import CallLog
 from bridge.staff.calls.missed import MissedCallWatcher
 from bridge.staff.calls.model import CALL_EVENTS
@@ -30,6 +31,7 @@ from bridge.staff.calls.reporting import register_calls_command
 from bridge.staff.calls.store import CallStore
 from bridge.staff.channels import CHANNEL_EVENT_TYPES, ClientChannels
 from bridge.staff.dms import DM_EVENT_TYPES, DmRegistry
+from bridge.staff.initial_password_command import register_initial_password_command
 from config.settings import Settings
 
 
@@ -74,8 +76,12 @@ class StaffFeatures:
         return handle
 
     def register_commands(self, registry: CommandRegistry, directory: RosterSource) -> None:
-        """Add `!calls` to the compliance bot; notices then use the organisation's time zone."""
+        """Add `!calls` and `!passwords` to the compliance bot; notices then use the
+        organisation's time zone."""
         register_calls_command(registry, self.calls, directory, self.rows_in_chat)
+        register_initial_password_command(
+            registry, Directory(self.engine), InitialPasswords(self.engine), self.rows_in_chat
+        )
 
         async def org_tz() -> tzinfo:
             return (await directory.roster()).tz

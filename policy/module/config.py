@@ -21,6 +21,8 @@ class ModuleConfig:
     policy_file: str | None = None
     outbox_dir: str | None = None
     staff: StaffConfig = field(default_factory=lambda: StaffConfig.parse(None))
+    # The only push gateways (pusher `data.url`) phones may register: carebridge.yaml push.gateways.
+    push_gateways: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, raw: Any) -> ModuleConfig:
@@ -46,4 +48,9 @@ class ModuleConfig:
             staff = StaffConfig.parse(raw.get("staff"))
         except StaffConfigError as exc:
             raise ModuleConfigError(str(exc)) from None
-        return cls(raw["bot_user_id"], raw["admin_room_alias"], policy_file, outbox_dir, staff)
+        gateways = raw.get("push_gateways", [])
+        if not isinstance(gateways, list) or not all(isinstance(g, str) and g for g in gateways):
+            raise ModuleConfigError("carebridge module config: push_gateways must be a list of URLs")
+        return cls(
+            raw["bot_user_id"], raw["admin_room_alias"], policy_file, outbox_dir, staff, tuple(gateways)
+        )

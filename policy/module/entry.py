@@ -25,6 +25,7 @@ from policy.module.media import MediaRules
 from policy.module.messages import MessageRules
 from policy.module.presence import PresenceRules
 from policy.module.redaction import RetentionRules
+from policy.module.request_guard import RequestGuard
 from policy.module.rooms import RoomRules
 from policy.module.sessions import SessionRecorder
 
@@ -43,6 +44,7 @@ class CarebridgeModule:
         PresenceRules(api).register()
         MediaRules(config, api).register()
         DirectRoomsResource.register(config, api)
+        RequestGuard.register(api, frozenset(config.push_gateways))
         self.sessions = SessionRecorder(config, api)
         AccountRules(config, api, self.sessions).register()
         RetentionRules(config, api).register()

@@ -1,9 +1,11 @@
-"""Synapse callbacks for uploads: the size limit and the allowed file types.
+"""Synapse callbacks for uploads: the size limit, the allowed file types, active content.
 
 Synapse's own refusals for these callbacks carry fixed texts ("Upload request body is
 too large", "Bad content"), so the callbacks raise the module API's SynapseError with
 the organisation's configured message instead; the decision itself is made by the pure
-rules of policy/files.py inside a guarded function (an unexpected error refuses).
+rules of policy/files.py and policy/file_content.py over the **whole** file (read in a
+thread; it is at most the configured size) inside a guarded function (an unexpected
+error refuses). Every refusal counts in `carebridge_policy_refusals_total{reason}`.
 Synapse's `max_upload_size` is rendered at twice the configured limit, so this
 module, not Synapse, answers for a file just over it, with the configured message.
 """
@@ -17,8 +19,9 @@ from synapse.module_api import NOT_SPAM, ModuleApi
 from synapse.module_api.errors import Codes, SynapseError
 
 from policy.decision import TOO_LARGE, Decision
-from policy.files import SNIFF_BYTES, decide_upload_content, decide_upload_size
+from policy.files import decide_file, decide_upload_size
 from policy.module.guard import guarded
+from policy.module.metrics import count_refusal
 from policy.staff_decision import Reason, refuse
 
 if TYPE_CHECKING:
@@ -34,17 +37,19 @@ CONTENT_CHECK_FAILED: Decision | None = CHECK_FAILED
 NO_MEDIA_CONFIG: dict[str, Any] | None = None
 
 
-def _read_head(path: str) -> bytes:
+def _read_whole(path: str, limit: int) -> bytes:
     with open(path, "rb") as handle:
-        return handle.read(SNIFF_BYTES)
+        return handle.read(limit + 1)
 
 
 def _raise_if_refused(decision: Decision) -> None:
     if decision.allowed:
         return
+    count_refusal(str(decision.reason))
+    extra = {"org.carebridge.reason": str(decision.reason)}
     if decision.errcode == TOO_LARGE:
-        raise SynapseError(413, decision.message or "Too large", Codes.TOO_LARGE)
-    raise SynapseError(403, decision.message or "Not allowed", Codes.FORBIDDEN)
+        raise SynapseError(413, decision.message or "Too large", Codes.TOO_LARGE, additional_fields=extra)
+    raise SynapseError(403, decision.message or "Not allowed", Codes.FORBIDDEN, additional_fields=extra)
 
 
 class MediaRules:
@@ -53,6 +58,7 @@ class MediaRules:
     def __init__(self, config: ModuleConfig, api: ModuleApi) -> None:
         self.files = config.staff.files
         self.api = api
+        self.bot = config.bot_user_id
 
     def register(self) -> None:
         """Register the media-repository and media spam-check callbacks."""
@@ -83,8 +89,26 @@ class MediaRules:
     async def _content_decision(self, file_wrapper: Any, file_info: Any) -> Decision | None:
         if file_info.server_name is not None or file_info.thumbnail is not None or file_info.url_cache:
             return None  # thumbnails are made by Synapse itself; there is no federation
-        head = await self.api.defer_to_thread(_read_head, str(file_wrapper.path))
-        return decide_upload_content(self.files, head)
+        if await self._reserved_by(str(file_info.file_id)) == self.bot:
+            return None  # Carebridge's own files (the compliance report is an HTML page)
+        data = await self.api.defer_to_thread(_read_whole, str(file_wrapper.path), self.files.max_bytes)
+        if len(data) > self.files.max_bytes:
+            return decide_upload_size(self.files, len(data))
+        return await self.api.defer_to_thread(decide_file, self.files, data)
+
+    async def _reserved_by(self, media_id: str) -> str | None:
+        """Who reserved this media id beforehand (POST /_matrix/media/v1/create), if anyone.
+
+        The spam check is not told the uploader; an id reserved first already has its row.
+        The bot reserves before it uploads, so its own files are recognised; staff who do
+        the same are simply checked as themselves."""
+
+        def lookup(txn: Any) -> str | None:
+            txn.execute("SELECT user_id FROM local_media_repository WHERE media_id = ?", (media_id,))
+            row = txn.fetchone()
+            return str(row[0]) if row and row[0] else None
+
+        return await self.api.run_db_interaction("carebridge_media_reserved_by", lookup)
 
     async def check_media_file_for_spam(self, file_wrapper: Any, file_info: Any) -> Literal["NOT_SPAM"]:
         """Refuse a file whose content is not an allowed type, with the configured message."""

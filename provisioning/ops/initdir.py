@@ -18,7 +18,7 @@ from signedjson.key import generate_signing_key, write_signing_keys
 
 from bridge.archive.keyring import Keyring
 from bridge.core.files import write_private
-from config.settings import CallsSettings, FilesSettings
+from config.settings import CallsSettings, FilesSettings, PushSettings
 from provisioning.ops.templates import render
 from provisioning.ops.turn import render_turn_config, turn_uris
 
@@ -139,6 +139,7 @@ def init_data_dir(opts: InitOptions) -> Path:
     )
 
     files = FilesSettings.model_validate(opts.extra_settings.get("files") or {})
+    push = PushSettings.model_validate(opts.extra_settings.get("push") or {})
     calls = _calls_settings(opts)
     # Production supplies its own TURN (coturn in docker-compose) and secret.
     turn_secret = opts.turn_shared_secret or secrets.token_urlsafe(32)
@@ -165,6 +166,7 @@ def init_data_dir(opts: InitOptions) -> Path:
         admin_room_alias="carebridge-admins",
         max_upload_size=synapse_upload_cap(files.max_upload_bytes),
         staff=module_staff_config(files),
+        push_gateways=list(push.gateways),
         turn_uris=uris,
         turn_shared_secret=turn_secret,
         turn_user_lifetime="1h",

@@ -25,6 +25,7 @@ from mautrix.types import RoomID, UserID
 from bridge.core.clock import now_ms
 from bridge.core.matrix_errors import SynapseUnavailable, matrix_error
 from bridge.db.directory import Directory, DirectoryChannel, DirectoryUser
+from bridge.db.initial_passwords import InitialPasswords
 from config.settings import Settings
 from policy.channel_power import CHANNEL_STATE_TYPE
 from provisioning.org.actions import (
@@ -304,6 +305,7 @@ class Applier:
                     self.advance(action)
         finally:
             started = time.perf_counter()
+            await InitialPasswords(self.directory.engine).mark(c.user_id for c in self._creds)
             self.result.delivery = await deliver(self._creds, self.settings)
             self.result.timings["passwords"] = time.perf_counter() - started
             self.result.writes = self.client.writes - writes_before

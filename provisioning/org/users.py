@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from bridge.core.clock import now_ms
 from bridge.db.directory import DirectoryUser
+from bridge.db.initial_passwords import InitialPasswords
 from config.org import User
 from provisioning.org.delivery import Credential, DeliveryReport, deliver
 from provisioning.org.desired import user_id_for
@@ -93,6 +94,7 @@ async def add_user(
             )
         ]
     )
+    await InitialPasswords(session.directory.engine).mark([user_id])
     await refresh_policy_file(session)
     cred = Credential(user_id, user.username, user.display_name, str(user.email), password, "new")
     return user_id, await deliver([cred], session.settings)
@@ -109,6 +111,7 @@ async def reset_password(session: Session, who: str) -> tuple[UserID, DeliveryRe
     row = await session.directory.user(user_id)
     password = generate_password()
     await session.client.reset_password(user_id, password, logout_devices=True)
+    await InitialPasswords(session.directory.engine).mark([user_id])
     username = user_id[1:].split(":", 1)[0]
     cred = Credential(
         user_id,

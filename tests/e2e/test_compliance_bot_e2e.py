@@ -15,6 +15,7 @@ from nio import AsyncClient, JoinResponse, RoomCreateResponse, RoomSendResponse
 from sqlalchemy import select
 
 from bridge.db.engine import create_engine
+from bridge.db.initial_passwords import InitialPasswords
 from bridge.db.tables import bot_commands
 from tests.compliance_helpers import admin_room_id, ledger, register, shift_around_now, wait_for
 from tests.harness.provision import CAREBRIDGE
@@ -22,7 +23,16 @@ from tests.harness.stack import Stack
 
 # !logins names the person: on the shared test stack, other tests' sign-ins can fill the
 # chat answer's row limit before this one's.
-COMMANDS = ["!help", "!online", "!logins {staff}", "!missing", "!sessions {staff}", "!report day", "!verify"]
+COMMANDS = [
+    "!help",
+    "!online",
+    "!logins {staff}",
+    "!missing",
+    "!sessions {staff}",
+    "!report day",
+    "!verify",
+    "!passwords",
+]
 
 
 async def replies_to(stack: Stack, room_id: str, event_id: str) -> list[dict[str, Any]]:
@@ -77,6 +87,11 @@ async def test_every_command_answers_an_admin_and_refuses_staff(stack: Stack) ->
     await register(
         stack, [(admin_id, "admin", None), (staff_id, "staff", "bot-test-shift")], {"bot-test-shift": shift}
     )
+    marks = create_engine(stack.s.database_url)
+    try:
+        await InitialPasswords(marks).mark([staff_id])
+    finally:
+        await marks.dispose()
     room = await admin_room_id(stack)
     await stack.admin("POST", f"/_matrix/client/v3/rooms/{quote(room)}/invite", {"user_id": admin_id})
     admin = await stack.login(admin_id, admin_pw)
@@ -99,6 +114,7 @@ async def test_every_command_answers_an_admin_and_refuses_staff(stack: Stack) ->
         assert f"Missing on {today}" in text["!missing"] and staff_id not in text["!missing"]
         assert staff.device_id in text[f"!sessions {staff_id}"]
         assert text["!verify"].startswith("Archive intact") and "published chain head" in text["!verify"]
+        assert staff_id in text["!passwords"] and admin_id not in text["!passwords"]
         for answer in answers.values():
             notice = answer[0]["content"]
             assert notice["msgtype"] == "m.notice"

@@ -8,6 +8,8 @@ import secrets
 
 from nio import AsyncClient, LoginError, SyncError
 
+from bridge.db.engine import create_engine
+from bridge.db.initial_passwords import InitialPasswords
 from tests.harness.provision import carebridge
 from tests.harness.stack import Stack
 
@@ -49,11 +51,18 @@ async def test_user_add_reset_deactivate(stack: Stack) -> None:
         code, out, err = await carebridge(stack, "user", "list", "--format", "json")
         rows = {r["user_id"]: r for r in json.loads(out)}
         assert rows[user_id]["status"] == "active" and rows[user_id]["managed_by"] == "cli"
+        assert rows[user_id]["initial_password"] == "yes"
         assert "display_name" not in rows[user_id]
         code, out, _ = await carebridge(stack, "user", "list", "--format", "csv", "--show-contact")
         assert f"{user_id},Temp Worker,{username}@x.example,staff" in out
 
-        # reset-password: every session ends, only the new password works
+        # reset-password: every session ends, only the new password works, and the account
+        # is marked as having a mailed password again (even after its owner chose one)
+        marks = create_engine(stack.s.database_url)
+        try:
+            await InitialPasswords(marks).clear(user_id)
+        finally:
+            await marks.dispose()
         code, out, err = await carebridge(stack, "user", "reset-password", username)
         assert code == 0, out + err
         second = _password_file(stack, out, username)
@@ -62,6 +71,8 @@ async def test_user_add_reset_deactivate(stack: Stack) -> None:
         assert isinstance(revoked, SyncError) and revoked.status_code == "M_UNKNOWN_TOKEN", revoked
         await _cannot_login(stack, user_id, first)
         await (await stack.login(user_id, second)).close()
+        code, out, _ = await carebridge(stack, "user", "list", "--format", "json")
+        assert next(r for r in json.loads(out) if r["user_id"] == user_id)["initial_password"] == "yes"
 
         # deactivate: cannot sign in, shows as deactivated, never erased
         code, out, err = await carebridge(stack, "user", "deactivate", user_id, "--yes")

@@ -1,22 +1,26 @@
-"""Headless Chromium (Debian's /usr/bin/chromium) driven by Playwright for Python.
+"""Headless Chromium (Debian's /usr/bin/chromium) driven by Playwright for Python, on the
+Carebridge staff client (webclient/src, matrix-js-sdk + Preact).
 
-One browser per test module (`launch`), one context per person (`web_client`): Hydrogen
-keeps its sessions in IndexedDB per origin, so a fresh context is a fresh device. The
-`WebClient` methods use the selectors recorded in webclient/NOTES.md and wait on them
-explicitly; nothing here sleeps. Never run `playwright install`: the system Chromium is used.
+One browser per test module (`launch`), one context per person (`web_client`): the client
+keeps its session in localStorage per origin, so a fresh context is a fresh device. Fake
+camera and microphone (`--use-fake-device-for-media-stream`, permission prompts answered
+by `--use-fake-ui-for-media-stream`) let two pages call each other over loopback. Every
+page records browser notifications and CSP violations (init script) so tests can assert
+them. Never run `playwright install`: the system Chromium is used.
 """
 
 from __future__ import annotations
 
 import os
-import re
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Locator, Page, Response, async_playwright
+from playwright.async_api import Browser, Locator, Page, ViewportSize, async_playwright
 
 CHROMIUM = Path(os.environ.get("CAREBRIDGE_CHROMIUM", "/usr/bin/chromium"))
 LAUNCH_ARGS = [
@@ -28,18 +32,39 @@ LAUNCH_ARGS = [
     "--no-first-run",
     "--disable-component-update",
     "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
 ]
-# Generous: two shared cores, a cold Synapse and Hydrogen's first sync.
+# Generous: two shared cores, a cold Synapse and the first sync.
 TIMEOUT_MS = 30_000
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "webclient"
+GUIDE_IMAGES = REPO / "docs" / "staff" / "img"
+AXE = REPO / "webclient" / "node_modules" / "axe-core" / "axe.min.js"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-# webclient/NOTES.md
-ROOM_LIST = ".SessionView .RoomList"
-LOGIN_ERROR = ".PasswordLoginView .error"
-COMPOSER = ".MessageComposer_input textarea"
+READY = ".cb-list[data-ready=true]"
+COMPOSER = "#cb-compose"
 NOTICE = ".cb-notice[role=alert]"
+
+# Runs before the client in every page: records notifications and CSP violations.
+RECORDER = """
+window.__notifications = [];
+window.__csp = [];
+document.addEventListener('securitypolicyviolation',
+  e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+const Real = window.Notification;
+class Recorded extends Real {
+  constructor(title, options) {
+    super(title, options);
+    window.__notifications.push({title, body: options && options.body});
+  }
+}
+Object.defineProperty(Recorded, 'permission', {get: () => Real.permission});
+Recorded.requestPermission = (...a) => Real.requestPermission(...a);
+window.Notification = Recorded;
+"""
 
 
 def require_chromium() -> Path:
@@ -73,7 +98,7 @@ def is_png(path: Path) -> bool:
 
 @dataclass
 class WebClient:
-    """One person's tab on the Carebridge web client (Hydrogen)."""
+    """One person's tab on the Carebridge staff client."""
 
     page: Page
     base_url: str
@@ -88,161 +113,147 @@ class WebClient:
     async def submit_login(self, username: str, password: str) -> None:
         await self.page.locator("#username").fill(username)
         await self.page.locator("#password").fill(password)
-        await self.page.locator(".PasswordLoginView button[type=submit]").click()
+        await self.page.locator(".cb-login button[type=submit]").click()
 
     async def log_in(self, username: str, password: str) -> None:
-        """Sign in and wait for the room list (initial sync done)."""
+        """Sign in and wait for the lists (initial sync done)."""
         await self.submit_login(username, password)
-        await self.page.locator(ROOM_LIST).wait_for(state="visible")
+        await self.page.locator(READY).wait_for(state="visible")
+
+    async def choose_password(self, new: str) -> None:
+        """On the forced "choose your own password" screen: set it and continue."""
+        await self.page.locator("#cb-forced-title").wait_for(state="visible")
+        await self.page.locator("#cb-new").fill(new)
+        await self.page.locator("#cb-confirm").fill(new)
+        await self.page.locator(".cb-password button[type=submit]").click()
+        await self.page.locator(READY).wait_for(state="visible")
 
     async def login_refused(self, username: str, password: str) -> str:
         """Sign in with credentials that must fail; returns the error the screen shows."""
+        shown = self.page.locator("#cb-login-error")
+        before = int(await shown.get_attribute("data-attempt") or 0) if await shown.count() else 0
         await self.submit_login(username, password)
-        error = self.page.locator(LOGIN_ERROR)
+        error = self.page.locator(f"#cb-login-error[data-attempt='{before + 1}']")
         await error.wait_for(state="visible")
-        assert self.page.url.endswith("#/login"), self.page.url
         return (await error.inner_text()).strip()
 
-    async def session_id(self) -> str:
-        """The Matrix device id of this tab's session (Settings > Session ID)."""
-        await self.open_settings()
-        cell = self.page.locator(".Settings .row:has-text('Session ID') .content")
-        return (await cell.inner_text()).strip()
-
-    async def open_settings(self) -> None:
-        await self.page.locator(".LeftPanel a.settings").click()
-        await self.page.locator(".Settings .SettingsBody").wait_for(state="visible")
-
     async def log_out(self) -> None:
-        """Settings > Log out > confirm; waits for the sign-in form again."""
-        if not await self.page.locator(".Settings .SettingsBody").is_visible():
-            await self.open_settings()
-        await self.page.locator(".Settings button:has-text('Log out')").click()
-        await self.page.locator(".LogoutScreen button.primary.destructive").click()
+        await self.page.locator(".cb-logout-top").click()
         await self.page.locator("#username").wait_for(state="visible")
 
-    # --- rooms and messages -------------------------------------------------------
-    async def room_names(self) -> list[str]:
-        """Names shown in the room list."""
-        names = self.page.locator(".RoomList li a .name")
+    # --- lists ----------------------------------------------------------------------
+    async def tab(self, tab_id: str) -> None:
+        """recent, contacts, channels or messages."""
+        await self.page.locator(f"#cb-tab-{tab_id}").click()
+        await self.page.locator(f"#cb-tab-{tab_id}[aria-selected=true]").wait_for()
+
+    async def room_names(self, tab_id: str = "channels") -> list[str]:
+        await self.tab(tab_id)
+        names = self.page.locator(".cb-rooms .cb-room-name")
         await names.first.wait_for(state="visible")
         return [n.strip() for n in await names.all_inner_texts()]
 
-    async def open_room(self, name: str) -> None:
-        """Open a room from the list by its shown name; waits for the composer."""
-        link = self.page.locator(".RoomList li a", has=self.page.locator(".name", has_text=name))
-        await link.first.click()
-        await self.page.locator(COMPOSER).wait_for(state="visible")
+    def room_link(self, name: str) -> Locator:
+        return self.page.locator(".cb-room", has=self.page.get_by_text(name, exact=True))
 
+    async def open_room(self, name: str, tab_id: str = "channels") -> None:
+        await self.tab(tab_id)
+        await self.room_link(name).first.click()
+        await self.page.locator("#cb-room-title", has_text=name).wait_for(state="visible")
+
+    def contact(self, name: str) -> Locator:
+        return self.page.locator(".cb-contact", has=self.page.get_by_text(name, exact=True))
+
+    # --- conversations ------------------------------------------------------------
     def message(self, body: str) -> Locator:
         """The timeline entry holding a message body."""
-        text = self.page.locator(".Timeline_messageBody", has_text=body)
-        return self.page.locator(".Timeline li", has=text)
+        return self.page.locator(".cb-message", has=self.page.locator(".cb-body", has_text=body))
 
     async def send(self, body: str) -> None:
-        """Type into the composer, press Enter and wait for the message in the timeline."""
         composer = self.page.locator(COMPOSER)
         await composer.fill(body)
         await composer.press("Enter")
         await self.message(body).last.wait_for(state="visible")
 
-    async def send_answered(self, body: str) -> Response:
-        """Type a message and press Enter; returns the homeserver's answer to the /send."""
-        composer = self.page.locator(COMPOSER)
-        await composer.fill(body)
-        async with self.page.expect_response(_is_send) as answer:
-            await composer.press("Enter")
-        return await answer.value
+    async def reply(self, to_body: str, body: str) -> None:
+        await self.message(to_body).last.locator(".cb-reply").click()
+        await self.send(body)
 
-    async def reply(self, to_body: str, body: str) -> Response:
-        """Message menu > Reply on a message, then send `body`; returns the /send answer."""
-        await self._message_menu(to_body)
-        await self.page.locator(".menu button", has_text=re.compile(r"^\s*Reply\s*$")).click()
-        return await self.send_answered(body)
+    # --- calls --------------------------------------------------------------------
+    async def call_facts(self) -> dict[str, Any]:
+        """The call in this tab as the page sees it: state, and the remote/local tracks."""
+        return dict(
+            await self.page.evaluate(
+                """() => {
+                const call = window.carebridgeCall;
+                const tracks = (feeds, kind) => feeds.flatMap(f => f.stream ? f.stream.getTracks() : [])
+                    .filter(t => t.kind === kind)
+                    .map(t => ({state: t.readyState, enabled: t.enabled, muted: t.muted}));
+                if (!call) return {state: null};
+                const remote = call.getRemoteFeeds(), local = call.getLocalFeeds();
+                return {state: call.state, type: call.type, micMuted: call.isMicrophoneMuted(),
+                        remoteAudio: tracks(remote, 'audio'), remoteVideo: tracks(remote, 'video'),
+                        localAudio: tracks(local, 'audio'), localVideo: tracks(local, 'video')};
+            }"""
+            )
+        )
 
-    async def send_file_answered(self, path: Path) -> Response:
-        """Attachment button > Send file; returns the homeserver's answer to the upload."""
-        await self.page.locator(".MessageComposer_input button.sendFile").click()
-        async with self.page.expect_file_chooser() as chooser:
-            await self.page.locator(".menu button", has_text="Send file").click()
-        async with self.page.expect_response(_is_upload) as answer:
-            await (await chooser.value).set_files(str(path))
-        return await answer.value
-
-    async def _message_menu(self, body: str) -> None:
-        entry = self.message(body).last
-        await entry.hover()
-        await entry.locator("button.Timeline_messageOptions").click()
-
-    async def delete(self, body: str) -> Response:
-        """Message menu > Delete on a message; returns the homeserver's /redact answer."""
-        await self._message_menu(body)
-        async with self.page.expect_response(
-            lambda r: "/redact/" in r.url and r.request.method == "PUT"
-        ) as answer:
-            await self.page.locator(".menu button", has_text=re.compile(r"^\s*Delete\s*$")).click()
-        return await answer.value
-
-    async def send_picture(self, path: Path) -> None:
-        """Attachment button > Send picture > choose the file; waits until it is uploaded."""
-        await self.page.locator(".MessageComposer_input button.sendFile").click()
-        async with self.page.expect_file_chooser() as chooser:
-            await self.page.locator(".menu button", has_text="Send picture").click()
-        await (await chooser.value).set_files(str(path))
-        await self.page.locator(".Timeline li img").last.wait_for(state="visible")
-        await self.page.locator(".Timeline :text('Uploading')").wait_for(state="detached")
-
-    async def open_direct_message(self, colleague: str) -> None:
-        """From the open room: Room options > Room details > People > the colleague >
-        Open direct message; waits until the conversation with them is open."""
-        await self.page.locator("main.middle .middle-header button.room-options").click()
-        await self.page.locator(".menu button", has_text="Room details").click()
-        await self.page.locator(".RoomDetailsView_row", has_text="People").click()
-        await self.page.locator(".MemberListView li", has_text=colleague).first.click()
-        await self.page.locator(".MemberDetailsView button", has_text="Open direct message").click()
-        await self.page.locator("main.middle .middle-header h2", has_text=colleague).wait_for(state="visible")
-        await self.page.locator(COMPOSER).wait_for(state="visible")
-
-    # --- the change-password page -------------------------------------------------
-    async def change_password(self, username: str, current: str, new: str) -> tuple[str, str]:
-        """Fill password.html; returns (status kind "ok"/"error", status text)."""
-        await self.page.goto(f"{self.base_url}password.html")
-        await self.page.locator("#cb-username").fill(username)
-        await self.page.locator("#cb-current-password").fill(current)
-        await self.page.locator("#cb-new-password").fill(new)
-        await self.page.locator("#cb-confirm-password").fill(new)
-        await self.page.locator("#cb-change-password").click()
-        status = self.page.locator("#cb-status.ok, #cb-status.error")
-        await status.wait_for(state="visible")
-        kind = "ok" if "ok" in ((await status.get_attribute("class")) or "").split() else "error"
-        return kind, (await status.inner_text()).strip()
+    async def wait_call_state(self, state: str | None, timeout_ms: float = TIMEOUT_MS) -> None:
+        await self.page.wait_for_function(
+            "s => (window.carebridgeCall ? window.carebridgeCall.state : null) === s",
+            arg=state,
+            timeout=timeout_ms,
+        )
 
     # --- evidence -----------------------------------------------------------------
-    async def screenshot(self, name: str) -> Path:
-        """Save a PNG of the page under test-artifacts/webclient/."""
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS / f"{name}.png"
+    async def notifications(self) -> list[dict[str, str]]:
+        return list(await self.page.evaluate("() => window.__notifications"))
+
+    async def csp_violations(self) -> list[str]:
+        return list(await self.page.evaluate("() => window.__csp"))
+
+    async def axe(self) -> list[dict[str, Any]]:
+        """axe-core's serious and critical violations on the current screen (axe is
+        evaluated over CDP, which the page's CSP does not govern)."""
+        await self.page.evaluate(AXE.read_text())
+        found = await self.page.evaluate(
+            """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+                .filter(v => ['serious', 'critical'].includes(v.impact))
+                .map(v => ({id: v.id, impact: v.impact,
+                            nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))"""
+        )
+        return list(found)
+
+    async def screenshot(self, name: str, guide: bool = False) -> Path:
+        """Save a PNG under test-artifacts/webclient/ (guide screens under its guide/ folder).
+
+        With CAREBRIDGE_UPDATE_GUIDE_IMAGES=1 the guide's screens are also written to
+        docs/staff/img/, so a normal test run leaves the committed docs untouched."""
+        folder = ARTIFACTS / "guide" if guide else ARTIFACTS
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.png"
         await self.page.screenshot(path=str(path))
+        if guide and os.environ.get("CAREBRIDGE_UPDATE_GUIDE_IMAGES") == "1":
+            GUIDE_IMAGES.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, GUIDE_IMAGES / path.name)
         return path
 
 
-def _is_send(response: Response) -> bool:
-    return response.request.method == "PUT" and "/send/m.room.message/" in response.url
-
-
-def _is_upload(response: Response) -> bool:
-    return response.request.method == "POST" and "/upload" in response.url
-
-
 @asynccontextmanager
-async def web_client(browser: Browser, base_url: str, name: str) -> AsyncIterator[WebClient]:
+async def web_client(
+    browser: Browser, base_url: str, name: str, viewport: ViewportSize | None = None
+) -> AsyncIterator[WebClient]:
     """A fresh browser context (a new device) on the web client; on failure its screen and
     page errors are saved as test-artifacts/webclient/failed-<name>.png/.txt."""
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    context = await browser.new_context(
+        viewport=viewport or {"width": 1280, "height": 800},
+        permissions=["notifications", "microphone", "camera"],
+    )
     context.set_default_timeout(TIMEOUT_MS)
+    await context.add_init_script(RECORDER)
     page = await context.new_page()
     client = WebClient(page=page, base_url=base_url.rstrip("/") + "/")
-    page.on("pageerror", lambda exc: client.errors.append(str(exc)))
+    page.on("pageerror", lambda exc: client.errors.append(exc.stack or str(exc)))
     try:
         yield client
     except BaseException:

@@ -19,7 +19,7 @@ from tests.harness.smtp import MailCatcher
 from tests.harness.stack import Stack
 
 ORGANIZATION = "Riverside Clinic"
-NURSES = ["anna", "cara", "dan", "fay"]
+NURSES = ["anna", "cara", "dan", "fay", "gil"]
 PHYSICIANS = ["ben", "eve"]
 USERS = NURSES + PHYSICIANS
 # channel name -> (shown name, who is in it)
@@ -28,6 +28,7 @@ CHANNELS = {
     "handover": ("Shift handover", set(USERS)),
     "pharmacy": ("Pharmacy", set(PHYSICIANS)),
     "rounds": ("Rounds", set(USERS)),
+    "notices": ("Notices", set(USERS)),
 }
 
 
@@ -54,6 +55,7 @@ def org_yaml() -> str:
         "  - {name: handover, display_name: Shift handover, post: [group:nurses, group:physicians]}\n"
         "  - {name: pharmacy, display_name: Pharmacy, post: [group:physicians]}\n"
         "  - {name: rounds, display_name: Rounds, post: [group:physicians], respond: [group:nurses]}\n"
+        "  - {name: notices, display_name: Notices, members: [everyone], post: [group:physicians]}\n"
     )
 
 

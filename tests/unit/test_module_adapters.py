@@ -14,11 +14,13 @@ import pytest
 from synapse.module_api import ModuleApi
 from synapse.module_api.errors import SynapseError
 
+from policy.direct import DIRECT_PATH
 from policy.encryption import ENCRYPTION_DISABLED
 from policy.module.config import ModuleConfig
 from policy.module.entry import CarebridgeModule
 from policy.module.guard import guarded
 from policy.module.redaction import RetentionRules
+from policy.module.request_guard import GUARDED_PREFIX
 from policy.redaction import HISTORY_RETAINED
 
 BOT = "@carebridge:clinic.example"
@@ -66,7 +68,8 @@ def test_module_registers_every_enforcement_callback() -> None:
         api.register_media_repository_callbacks
     )
     assert "on_user_registration" in registered(api.register_account_validity_callbacks)
-    assert api.register_web_resource.call_count == 1
+    served = {call.args[0] for call in api.register_web_resource.call_args_list}
+    assert served == {DIRECT_PATH, GUARDED_PREFIX}
     assert module.config is CONFIG
     api.delayed_background_call.assert_not_called()
 

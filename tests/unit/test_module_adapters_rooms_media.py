@@ -49,6 +49,7 @@ def module_api(accounts: dict[str, bool] | None = None) -> Mock:
 
     api.get_userinfo_by_id = AsyncMock(side_effect=userinfo)
     api.defer_to_thread = AsyncMock(side_effect=lambda func, *args: func(*args))
+    api.run_db_interaction = AsyncMock(return_value=None)  # no media id reserved beforehand
     return api
 
 

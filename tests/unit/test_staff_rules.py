@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from policy.direct import direct_additions, merge_direct
-from policy.files import FilePolicy, decide_upload_content, decide_upload_size, mime_allowed, sniff_mime
+from policy.file_content import inspect_content
+from policy.files import FilePolicy, decide_file, decide_upload_size, mime_allowed
 from policy.invites import InviteeFacts, decide_invite, decide_third_party_invite
 from policy.module.staff_config import StaffConfig, StaffConfigError
 from policy.respond_only import (
@@ -202,7 +203,6 @@ def test_alias_only_at_channel_creation_or_by_the_bot() -> None:
 POLICY = FilePolicy(
     1024 * 1024, ("image/*", "application/pdf", "text/csv"), "Max {max_upload_mb} MB!", "Nope."
 )
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.7\n" + b"x" * 64
 ELF = b"\x7fELF\x02\x01\x01" + b"\x00" * 64
 
@@ -214,13 +214,11 @@ def test_upload_size_limit_and_message() -> None:
 
 
 def test_upload_types_by_content() -> None:
-    assert sniff_mime(PNG) == "image/png"
-    assert sniff_mime(PDF) == "application/pdf"
-    assert sniff_mime("naïve,csv\n1,2\n".encode()) == "text/plain"
-    assert sniff_mime(b"\x00\x01\x02") == "application/octet-stream"
-    assert decide_upload_content(POLICY, PNG).allowed
-    assert decide_upload_content(POLICY, b"a,b\n1,2\n").allowed  # text counts as text/csv
-    refused = decide_upload_content(POLICY, ELF)
+    assert inspect_content(PDF).mime == "application/pdf"
+    assert inspect_content("naïve,csv\n1,2\n".encode()).mime == "text/plain"
+    assert inspect_content(b"\x00\x01\x02").mime == "application/octet-stream"
+    assert decide_file(POLICY, b"a,b\n1,2\n").allowed  # text counts as text/csv
+    refused = decide_file(POLICY, ELF)
     assert not refused.allowed and refused.message == "Nope."
     assert mime_allowed(
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",

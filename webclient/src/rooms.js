@@ -1,46 +1,87 @@
-// Open the room Hydrogen has just created, even when the homeserver was quick.
-//
-// Hydrogen 0.3.1 ("Open direct message", "Create room") creates a room under a
-// local id (`local-…`) and swaps it for the real room id once the room arrives in
-// sync. When sync delivers the room before Hydrogen has finished its own
-// bookkeeping (usual against a nearby server), the local id is dropped without
-// the swap, and the user lands on "You are currently not in local-….  Want to
-// join it?" although the room exists and is in the room list. This remembers the
-// room id of this tab's last successful createRoom and, only in exactly that
-// situation, opens the real room.
+// What the UI needs to know about rooms: channel or conversation, the signed-in person's
+// rights in a channel (from the org.carebridge.channel state the bridge/provisioning
+// write), unread counts and the order of Recent Activity.
+export const CHANNEL_STATE = "org.carebridge.channel";
 
-const CREATE_ROOM_PATH = /\/_matrix\/client\/[^/]+\/createRoom(?:[?#]|$)/;
+export function isChannel(room) {
+    return Boolean(room.currentState.getStateEvents(CHANNEL_STATE, ""));
+}
 
-/**
- * @param platform Hydrogen's Platform (before any session is loaded: sessions copy `request`)
- * @param navigation Hydrogen's Navigation
- * @param {HTMLElement} container the element Hydrogen renders into
- */
-export function openCreatedRooms(platform, navigation, container) {
-    let created = null;
-    const request = platform.request;
-    platform.request = function carebridgeCreateRoomRequest(url, options) {
-        const result = request(url, options);
-        if (options && options.method === "POST" && typeof url === "string" && CREATE_ROOM_PATH.test(url)) {
-            result.response().then(({status, body}) => {
-                if (status === 200 && body && typeof body.room_id === "string") {
-                    created = body.room_id;
-                    rescue();
-                }
-            }, () => undefined);
-        }
-        return result;
-    };
+/** "post", "respond" or "read" in a channel; "post" in a conversation. */
+export function rightsIn(room, me) {
+    const state = room.currentState.getStateEvents(CHANNEL_STATE, "");
+    if (!room.currentState.maySendMessage(me)) return "read";
+    if (!state) return "post";
+    const content = state.getContent();
+    if (content.closed) return "read";
+    if ((content.post || []).includes(me)) return "post";
+    if ((content.respond || []).includes(me)) return "respond";
+    return "read";
+}
 
-    function rescue() {
-        const segment = navigation.path.get("room");
-        const stranded = segment && typeof segment.value === "string" && segment.value.startsWith("local-");
-        if (created && stranded && container.querySelector(".UnknownRoomView")) {
-            const roomId = created;
-            created = null;
-            navigation.push("room", roomId);
-        }
+export function joinedRooms(client) {
+    return client.getRooms().filter((room) => room.getMyMembership() === "join");
+}
+
+export function lastActivity(room) {
+    const events = room.getLiveTimeline().getEvents();
+    for (let i = events.length - 1; i >= 0; i--) {
+        if (events[i].getType() === "m.room.message") return events[i].getTs();
     }
+    return events.length ? events[events.length - 1].getTs() : 0;
+}
 
-    new MutationObserver(rescue).observe(container, {childList: true, subtree: true});
+/** Messages from others after her read marker (counted here rather than taken from the
+ * server's push counts, which miss what arrived before she joined a new conversation). */
+export function unread(room) {
+    const me = room.myUserId;
+    const upTo = room.getEventReadUpTo(me);
+    const events = room.getLiveTimeline().getEvents();
+    let count = 0;
+    for (let i = events.length - 1; i >= 0; i--) {
+        const ev = events[i];
+        if (ev.getId() === upTo || ev.getSender() === me) break;
+        if (ev.getType() === "m.room.message" && !ev.isRelation("m.replace")) count++;
+    }
+    return count;
+}
+
+export function totalUnread(client) {
+    return joinedRooms(client).reduce((sum, room) => sum + unread(room), 0);
+}
+
+export function otherMembers(room, me) {
+    return room.getJoinedMembers().filter((m) => m.userId !== me);
+}
+
+/** The one-to-one conversation with a colleague, if there is one. */
+export function directRoomWith(client, userId) {
+    const me = client.getUserId();
+    return joinedRooms(client).find((room) => {
+        if (isChannel(room)) return false;
+        const members = room.getMembers().filter((m) => ["join", "invite"].includes(m.membership));
+        return members.length === 2 && members.some((m) => m.userId === userId) && members.some((m) => m.userId === me);
+    });
+}
+
+/** Open the conversation with these colleagues, creating it if needed; returns the room id. */
+export async function startConversation(client, userIds) {
+    if (userIds.length === 1) {
+        const existing = directRoomWith(client, userIds[0]);
+        if (existing) return existing.roomId;
+    }
+    const created = await client.createRoom({
+        preset: "trusted_private_chat",
+        is_direct: true, // a group conversation too: Carebridge's module tells DMs from channels by it
+        invite: userIds,
+        visibility: "private",
+        initial_state: [{type: "m.room.history_visibility", state_key: "", content: {history_visibility: "shared"}}],
+    });
+    return created.room_id;
+}
+
+export function displayName(client, userId, directory) {
+    const known = directory?.get(userId);
+    if (known) return known.display_name;
+    return client.getUser(userId)?.displayName || userId;
 }

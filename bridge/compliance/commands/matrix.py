@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Protocol, cast
 
+from mautrix.api import MediaPath, Method
 from mautrix.appservice import IntentAPI
 from mautrix.types import EventType, RoomID
 
@@ -53,8 +54,22 @@ class MautrixBot:
         return str(event_id)
 
     async def upload(self, data: bytes, mimetype: str, filename: str) -> str:
-        """POST /_matrix/media/v3/upload."""
-        return str(await self.intent.upload_media(data, mime_type=mimetype, filename=filename))
+        """POST /_matrix/media/v1/create, then PUT /_matrix/media/v3/upload/{server}/{id}.
+
+        Reserving the id first lets the Carebridge module recognise the bot's own files (an
+        HTML compliance report would otherwise be refused as active content)."""
+        created = await self.intent.create_mxc()
+        mxc = created.content_uri
+        server_name, media_id = self.intent.api.parse_mxc_uri(mxc)
+        # Synapse answers the PUT with {} (mautrix's upload_media expects a content_uri).
+        await self.intent.api.request(
+            Method.PUT,
+            MediaPath.v3.upload[server_name][media_id],
+            content=data,
+            headers={"Content-Type": mimetype},
+            query_params={"filename": filename},
+        )
+        return str(mxc)
 
     async def joined_members(self, room_id: str) -> set[str]:
         """GET /rooms/{room}/joined_members."""

@@ -40,7 +40,7 @@ PASSWORDS = Safeguard(
     f"(or never signed in {INITIAL_PASSWORD_DAYS}+ days after creation).",
     tests=(
         "tests/unit/test_passwords.py::test_generated_passwords_meet_policy_and_are_unique",
-        "tests/e2e/test_webclient_browser.py::test_changes_password_and_signs_in_with_the_new_one",
+        "tests/e2e/test_webclient_browser.py::test_first_sign_in_forces_own_password_and_refusals_are_explained",
     ),
 )
 

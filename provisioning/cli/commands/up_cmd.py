@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from bridge.core.files import make_data_dir_private
 from config.settings import load_settings
 from provisioning.cli.commands.provision_cmd import apply_org
 from provisioning.cli.options import config_option, fail
@@ -22,6 +23,9 @@ def up_command(config_path: Path) -> None:
     """Start Synapse and the Carebridge bridge, wait until both are healthy, print where
     staff sign in, and keep them running until Ctrl-C (or SIGTERM), which stops both.
 
+    Runs with umask 0077: every file it or its children create under the data directory
+    is 0600 (folders 0700), and existing group/other permissions there are removed.
+
     A child process that dies is reported with its exit code and log file, and `up`
     exits non-zero so a service manager can restart it.
 
@@ -32,6 +36,11 @@ def up_command(config_path: Path) -> None:
     if not config_path.exists():
         fail(f"{config_path} not found; create a data directory first with `carebridge init`")
     settings = load_settings(config_path)
+    # Everything under the data directory stays 0600/0700 whoever starts `up` (children
+    # inherit the umask: homeserver.db, carebridge.db, logs, media).
+    tightened = make_data_dir_private(settings.data_dir)
+    if tightened:
+        click.echo(f"made {tightened} files and folders in {settings.data_dir} private (0600/0700)")
     on_ready = None
     if settings.org_file is not None:
         # Validate before starting anything: a broken org file stops `up` with exit 2.

@@ -19,6 +19,7 @@ from rich.table import Table
 from bridge.core.matrix_errors import SynapseUnavailable
 from bridge.db.directory import Directory, DirectoryUser
 from bridge.db.engine import create_engine, migrate
+from bridge.db.initial_passwords import InitialPasswords
 from config.errors import ConfigError
 from config.settings import Settings, load_settings
 from provisioning.cli.options import config_option, fail
@@ -62,10 +63,17 @@ def user_group() -> None:
     "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
 )
 def list_command(config_path: Path, show_all: bool, show_contact: bool, fmt: str) -> None:
-    """List the accounts in the Carebridge directory (reads the database only)."""
+    """List the accounts in the Carebridge directory (reads the database only).
+
+    The initial_password column says "yes" for accounts whose owner has not yet chosen
+    their own password in the web client (the mailed one still works)."""
     settings = load_settings(config_path)
-    users = asyncio.run(_directory_users(settings))
-    rows = [_row(u, show_contact) for u in sorted(users, key=lambda u: u.user_id) if show_all or u.active]
+    users, initial = asyncio.run(_directory_users(settings))
+    rows = [
+        _row(u, show_contact, u.user_id in initial)
+        for u in sorted(users, key=lambda u: u.user_id)
+        if show_all or u.active
+    ]
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
     elif fmt == "csv":
@@ -83,16 +91,17 @@ def list_command(config_path: Path, show_all: bool, show_contact: bool, fmt: str
         Console().print(table)
 
 
-async def _directory_users(settings: Settings) -> list[DirectoryUser]:
+async def _directory_users(settings: Settings) -> tuple[list[DirectoryUser], set[str]]:
     engine = create_engine(settings.database_url)
     try:
         await migrate(engine)
-        return list((await Directory(engine).snapshot()).users.values())
+        users = list((await Directory(engine).snapshot()).users.values())
+        return users, await InitialPasswords(engine).all()
     finally:
         await engine.dispose()
 
 
-def _row(user: DirectoryUser, show_contact: bool) -> dict[str, Any]:
+def _row(user: DirectoryUser, show_contact: bool, initial_password: bool) -> dict[str, Any]:
     row: dict[str, Any] = {"user_id": user.user_id}
     if show_contact:
         row.update(display_name=user.display_name, email=user.email)
@@ -102,6 +111,7 @@ def _row(user: DirectoryUser, show_contact: bool) -> dict[str, Any]:
         schedule=user.schedule,
         status="active" if user.active else "deactivated",
         managed_by=user.managed_by,
+        initial_password="yes" if initial_password else "no",
         created=time.strftime("%Y-%m-%d", time.gmtime(user.created_ts / 1000)),
     )
     return row

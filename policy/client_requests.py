@@ -1,0 +1,158 @@
+"""Client-Server API requests refused before Synapse handles them: side channels and
+outbound requests a client chooses.
+
+Synapse has no module callback for these, so the module's request guard
+(policy/module/request_guard.py) asks this rule about every request and answers a
+refusal itself. Each rule names its HIPAA safeguard:
+
+- To-device messages (`PUT /sendToDevice/{type}/{txn}`, any type, `m.room.encrypted`
+  too) carry text between people outside every room, so the archive never sees them
+  (45 CFR 164.312(b) audit controls). One-to-one calls signal with `m.call.*` events in
+  the direct message, which are archived, so calls need none.
+- Encryption keys: end-to-end encryption is off (the archive must read every message).
+  Device and one-time keys (`/keys/upload`) are answered as accepted but **discarded**,
+  never stored: apps such as Hydrogen and Element upload them at sign-in and stop if
+  that fails, and keys nobody can query cannot start an encrypted session nor carry
+  text to a colleague. Cross-signing and key-backup uploads are refused.
+- Identity servers: a request naming one (`id_server`, a 3PID invite, binding an
+  address) would make Synapse contact a server the client chose (45 CFR 164.312(e)(1)
+  transmission security).
+- Push gateways: a pusher may only point at a gateway the organisation lists, and only
+  with `format: event_id_only` (otherwise Synapse sends the sender's display name and
+  the room's name, even with `push.include_content: false`); e-mail pushers are refused
+  (they would mail message content).
+- Custom profile fields and presence status messages: every colleague can read them
+  and they are never archived (45 CFR 164.502(b) minimum necessary). Display names are
+  administrator-managed (set through the admin API by provisioning), so a client's own
+  change is refused too; an avatar may be set (it is written into each room's
+  membership event, which is archived).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from policy.decision import Decision
+
+CLIENT = r"^/_matrix/client/(?:r0|v3|unstable|api/v1)"
+TO_DEVICE = re.compile(CLIENT + r"/sendToDevice/")
+DEVICE_KEYS = re.compile(CLIENT + r"/keys/upload(?:/[^/]*)?$")
+KEY_UPLOADS = re.compile(CLIENT + r"/(?:keys/(?:device_signing/upload|signatures/upload)|room_keys/)")
+IDENTITY = re.compile(CLIENT + r"/account/3pid/(?:bind|unbind|[a-z]+/requestToken)$")
+INVITE = re.compile(CLIENT + r"/rooms/[^/]+/invite$")
+PROFILE_FIELD = re.compile(
+    r"^/_matrix/client/(?:r0|v3|unstable/uk\.tcpip\.msc4133)/profile/[^/]+/(?P<field>[^/]+)$"
+)
+PRESENCE = re.compile(CLIENT + r"/presence/[^/]+/status$")
+PUSHERS = re.compile(CLIENT + r"/pushers/set$")
+STAFF_SETTABLE_FIELDS = frozenset({"avatar_url"})
+WRITES = frozenset({"PUT", "POST"})
+
+
+class Reason(StrEnum):
+    """Why a client request was refused (the `reason` label of the refusal counter)."""
+
+    TO_DEVICE = "to-device-message"
+    ENCRYPTION_KEYS = "encryption-keys"
+    DEVICE_KEYS_DISCARDED = "device-keys-discarded"
+    IDENTITY_SERVER = "identity-server"
+    PUSH_GATEWAY = "push-gateway-not-listed"
+    PUSH_CONTENT = "push-format-not-event-id-only"
+    PROFILE_FIELD = "profile-admin-managed"
+    STATUS_MESSAGE = "presence-status-message"
+
+
+MESSAGES = {
+    Reason.TO_DEVICE: (
+        "Carebridge carries messages only in rooms, where they are kept in the compliance "
+        "archive; messages sent straight to a device are not accepted. Send it in a direct "
+        "message instead."
+    ),
+    Reason.ENCRYPTION_KEYS: (
+        "End-to-end encryption is turned off at your organisation (messages are protected on "
+        "the server and kept in the compliance archive), so encryption keys are not accepted."
+    ),
+    Reason.DEVICE_KEYS_DISCARDED: "Encryption keys are not stored: end-to-end encryption is off.",
+    Reason.IDENTITY_SERVER: (
+        "Carebridge does not contact identity servers: invite colleagues by their account, "
+        "not by e-mail address or phone number."
+    ),
+    Reason.PUSH_GATEWAY: (
+        "Notifications can only go through the push services your organisation allows; "
+        "ask IT which app to use on your phone."
+    ),
+    Reason.PUSH_CONTENT: (
+        "Notifications carry no message details here: the app must register for event ids "
+        "only (pusher data format event_id_only)."
+    ),
+    Reason.PROFILE_FIELD: "Your profile is managed by your administrators; ask them to change it.",
+    Reason.STATUS_MESSAGE: (
+        "Status messages are not available here: colleagues see only whether you are online."
+    ),
+}
+
+
+def _refuse(reason: Reason) -> Decision:
+    return Decision(False, reason, MESSAGES[reason])
+
+
+def needs_body(method: str, path: str) -> bool:
+    """Whether `decide_client_request` needs the JSON body of this request."""
+    if method not in WRITES:
+        return False
+    return any(p.match(path) for p in (INVITE, PRESENCE, PUSHERS, DEVICE_KEYS))
+
+
+def discarded_keys_answer(body: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What `/keys/upload` answers when its keys are discarded: the one-time key counts the
+    client would expect had they been stored (so it does not retry at once)."""
+    counts: dict[str, int] = {}
+    keys = body.get("one_time_keys") if body is not None else None
+    if isinstance(keys, Mapping):
+        for key_id in keys:
+            algorithm = str(key_id).split(":", 1)[0]
+            counts[algorithm] = counts.get(algorithm, 0) + 1
+    return {"one_time_key_counts": counts}
+
+
+def decide_client_request(
+    method: str, path: str, body: Mapping[str, Any] | None, push_gateways: frozenset[str]
+) -> Decision | None:
+    """A refusal for a request Carebridge does not allow, or None to let Synapse handle it.
+    (`device-keys-discarded` is answered 200 with `discarded_keys_answer`, see above.)
+
+    `path` is the request path without the query string; `body` the parsed JSON object
+    when `needs_body` said so (None if it was not JSON: Synapse answers that itself).
+    """
+    if method not in WRITES:
+        return None
+    if TO_DEVICE.match(path):
+        return _refuse(Reason.TO_DEVICE)
+    if KEY_UPLOADS.match(path):
+        return _refuse(Reason.ENCRYPTION_KEYS)
+    if DEVICE_KEYS.match(path) and method == "POST":
+        return _refuse(Reason.DEVICE_KEYS_DISCARDED)
+    if IDENTITY.match(path):
+        return _refuse(Reason.IDENTITY_SERVER)
+    field = PROFILE_FIELD.match(path)
+    if field is not None and method == "PUT" and field.group("field") not in STAFF_SETTABLE_FIELDS:
+        return _refuse(Reason.PROFILE_FIELD)
+    if body is None:
+        return None
+    if INVITE.match(path) and ({"id_server", "medium", "address"} & set(body)):
+        return _refuse(Reason.IDENTITY_SERVER)
+    if PRESENCE.match(path):
+        status = body.get("status_msg")
+        if isinstance(status, str) and status.strip():
+            return _refuse(Reason.STATUS_MESSAGE)
+    if PUSHERS.match(path) and body.get("kind") is not None:
+        data = body.get("data")
+        url = data.get("url") if isinstance(data, Mapping) else None
+        if body.get("kind") != "http" or not isinstance(url, str) or url not in push_gateways:
+            return _refuse(Reason.PUSH_GATEWAY)
+        if not isinstance(data, Mapping) or data.get("format") != "event_id_only":
+            return _refuse(Reason.PUSH_CONTENT)
+    return None

@@ -10,6 +10,9 @@ for both. Printed: p50/p95 send latency, sequential and concurrent msg/s, CPU se
 message of Synapse and of the bridge (psutil, whole processes), the module's share
 (Synapse with module minus bare), and the ratios. Then:
 
+- `--appservice-only`: a third Synapse with the registration but no module, whose
+  transactions a trivial appservice (in this process) answers 200 at once, in the same
+  rounds: Synapse's own appservice cost, apart from the module's and the bridge's.
 - archive lag: `--lag-seconds` of sends paced at `--rate` msg/s; send start -> archive row
   (received_ts), and Synapse's origin_server_ts -> archive row.
 - the bridge alone: `--endpoint-txns` one-event transactions PUT straight to its
@@ -24,7 +27,7 @@ message are the robust measure. Everything binds to loopback on free ports, is b
 
     .venv/bin/python bench/throughput.py [--rounds 3] [--seq 100] [--conc 320]
         [--rate 60 [20 ...]] [--lag-seconds 15] [--endpoint-txns 2000] [--rss-events 100000]
-        [--max-minutes 20]
+        [--max-minutes 20] [--appservice-only]
         [--py-spy DIR]   # also sample Synapse and the bridge (collapsed stacks in DIR)
 """
 
@@ -189,7 +192,7 @@ async def endpoint_phase(stack: BenchStack, n: int) -> None:
     )
 
 
-def report(bare: Tally, cb: Tally) -> None:
+def report(bare: Tally, cb: Tally, appservice: Tally | None = None) -> None:
     def line(name: str, t: Tally) -> tuple[float, float, float]:
         syn = t.synapse_cpu / t.messages * 1000
         br = t.bridge_cpu / t.messages * 1000
@@ -205,6 +208,15 @@ def report(bare: Tally, cb: Tally) -> None:
 
     b_syn, _, b_conc = line("bare", bare)
     c_syn, c_br, c_conc = line("carebridge", cb)
+    if appservice is not None:
+        a_syn, _, a_conc = line("appservice", appservice)
+        print(
+            f"Synapse CPU/msg with a registration and a trivial 200 appservice, no module: "
+            f"{a_syn / b_syn:.3f}x bare (Synapse's own appservice cost {(a_syn - b_syn) / b_syn:+.1%}); "
+            f"Carebridge's Synapse (module) vs that: {c_syn / a_syn:.3f}x | concurrent msg/s "
+            f"appservice/bare {a_conc / b_conc:.3f}, carebridge/appservice {c_conc / a_conc:.3f} | "
+            f"total CPU/msg carebridge (Synapse + bridge) vs appservice Synapse {(c_syn + c_br) / a_syn:.3f}"
+        )
     print(
         f"ratios carebridge/bare: total CPU/msg {(c_syn + c_br) / b_syn:.3f} | Synapse CPU/msg "
         f"{c_syn / b_syn:.3f} (module + appservice push share {(c_syn - b_syn) / b_syn:+.1%}) | "
@@ -248,25 +260,32 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="carebridge-throughput-") as tmp:
         bare = BenchStack(Path(tmp) / "bare", carebridge=False)
         cb = BenchStack(Path(tmp) / "carebridge", carebridge=True)
+        trivial = BenchStack(Path(tmp) / "appservice", carebridge=False, appservice_only=True)
+        stacks = [bare, cb] + ([trivial] if args.appservice_only else [])
         spies: list[subprocess.Popen[bytes]] = []
         try:
-            for stack in (bare, cb):
+            for stack in stacks:
                 await stack.start(SENDERS)
                 for i in range(20):  # warm-up: caches, JIT-free but lazy imports
                     await stack.send(i % SENDERS, f"warm {i}")
             if args.py_spy:
                 spies = start_profilers([bare, cb], Path(args.py_spy))
-            await idle_cpu([bare, cb], IDLE_S)
-            tallies = {bare.name: Tally(), cb.name: Tally()}
+            await idle_cpu(stacks, IDLE_S)
+            tallies = {stack.name: Tally() for stack in stacks}
             for r in range(args.rounds):
-                order = (bare, cb) if r % 2 == 0 else (cb, bare)
+                order = stacks if r % 2 == 0 else stacks[::-1]
                 for stack in order:
                     await one_round(stack, tallies[stack.name], args.seq, args.conc)
                 print(f"round {r + 1}/{args.rounds} done", flush=True)
             if args.rounds > 0:
-                report(tallies[bare.name], tallies[cb.name])
+                report(tallies[bare.name], tallies[cb.name], tallies.get(trivial.name))
                 per_txn = await cb.events_per_transaction()
                 print(f"carebridge: Synapse sent {per_txn:.2f} events per appservice transaction")
+                if args.appservice_only:
+                    print(
+                        f"appservice: the trivial appservice got {trivial.trivial_events} events in "
+                        f"{trivial.trivial_txns} transactions"
+                    )
             if args.lag_seconds > 0:
                 for rate in args.rate:
                     await lag_phase(cb, rate, args.lag_seconds)
@@ -276,7 +295,7 @@ async def main(args: argparse.Namespace) -> None:
                 await rss_phase(cb, args.rss_events)
         finally:
             stop_profilers(spies)
-            for stack in (cb, bare):
+            for stack in stacks[::-1]:
                 await stack.stop()
 
 
@@ -292,6 +311,11 @@ if __name__ == "__main__":
     parser.add_argument("--rss-events", type=int, default=100_000)
     parser.add_argument("--endpoint-txns", type=int, default=2000)
     parser.add_argument("--max-minutes", type=float, default=20.0)
+    parser.add_argument(
+        "--appservice-only",
+        action="store_true",
+        help="also a third Synapse with the registration but no module, answered by a trivial appservice",
+    )
     parser.add_argument("--py-spy", default="", help="directory for py-spy profiles of the rounds")
     ns = parser.parse_args()
     asyncio.run(asyncio.wait_for(main(ns), ns.max_minutes * 60))

@@ -1,5 +1,8 @@
-"""The two homeservers bench/throughput.py compares: same generated config, one with
-the Carebridge module, registration and bridge, one bare."""
+"""The homeservers bench/throughput.py compares, all from the same generated config:
+bare (no module, no registration), Carebridge (module, registration and bridge) and,
+with --appservice-only, Synapse with the registration but no module, its transactions
+answered 200 at once by a trivial appservice (to tell Synapse's own appservice cost
+from Carebridge's)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from typing import Any
 import aiohttp
 import psutil
 import yaml
+from aiohttp import web
 from nio import AsyncClient, JoinResponse, RoomCreateResponse, RoomSendResponse
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -29,9 +33,13 @@ WAIT_S = 120.0
 class BenchStack:
     """One Synapse (and, for Carebridge, its bridge) with SENDERS people in one room."""
 
-    def __init__(self, root: Path, carebridge: bool) -> None:
-        self.name = "carebridge" if carebridge else "bare"
+    def __init__(self, root: Path, carebridge: bool, appservice_only: bool = False) -> None:
+        self.name = "carebridge" if carebridge else "appservice" if appservice_only else "bare"
         self.carebridge = carebridge
+        self.appservice_only = appservice_only and not carebridge
+        self._trivial: web.AppRunner | None = None
+        self.trivial_txns = 0
+        self.trivial_events = 0
         self.stack = Stack(root=root)
         self.secret = secrets.token_urlsafe(32)
         self.clients: list[AsyncClient] = []
@@ -47,12 +55,15 @@ class BenchStack:
         config["registration_shared_secret"] = self.secret
         if not self.carebridge:
             del config["modules"]
-            del config["app_service_config_files"]
+            if not self.appservice_only:
+                del config["app_service_config_files"]
         path.write_text(yaml.safe_dump(config, sort_keys=False))
 
     async def start(self, senders: int) -> None:
         self.stack.init()
         self._write_config()
+        if self.appservice_only:
+            await self._start_trivial_appservice()
         self.stack.start_synapse()
         assert self.stack.synapse is not None
         self.synapse_proc = psutil.Process(self.stack.synapse.pid)
@@ -71,6 +82,25 @@ class BenchStack:
         self.room_id = room.room_id
         for client in self.clients[1:]:
             assert isinstance(await client.join(self.room_id), JoinResponse)
+
+    async def _start_trivial_appservice(self) -> None:
+        """Answer every transaction (and ping) with 200 {} on the bridge's address."""
+
+        async def ok(_request: web.Request) -> web.Response:
+            return web.json_response({})
+
+        async def txn(request: web.Request) -> web.Response:
+            body = await request.json()
+            self.trivial_txns += 1
+            self.trivial_events += len(body.get("events", []))
+            return web.json_response({})
+
+        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app.router.add_put("/_matrix/app/v1/transactions/{txn}", txn)
+        app.router.add_post("/_matrix/app/v1/ping", ok)
+        self._trivial = web.AppRunner(app, access_log=None)
+        await self._trivial.setup()
+        await web.TCPSite(self._trivial, self.stack.s.bridge.host, self.stack.s.bridge.port).start()
 
     async def _register(self, http: aiohttp.ClientSession, localpart: str) -> AsyncClient:
         """Shared-secret registration (Synapse's admin register API), no login round."""
@@ -183,6 +213,8 @@ class BenchStack:
         if self._engine is not None:
             await self._engine.dispose()
         self.stack.stop()
+        if self._trivial is not None:
+            await self._trivial.cleanup()
 
 
 async def feed_transactions(

@@ -201,4 +201,5 @@ class Bridge:
         await self.staff.stop()
         for runner in self._extra_runners:
             await runner.cleanup()
+        await self.writer.close()
         await self.engine.dispose()

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import random
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bridge.archive.chain import GENESIS_HASH, RowMeta, event_aad, row_hash
 from bridge.archive.export.relations import relation_of
 from bridge.archive.keyring import Sealer
+from bridge.archive.one_trip import RELATION_COLUMNS, ROW_COLUMNS, OneTripSqlite, Row, sqlite_path
 from bridge.core.clock import now_ms
 from bridge.db.tables import archive_events, archive_relations, as_transactions
 
@@ -111,6 +113,14 @@ class ArchiveWriter:
         self.clock = clock
         self._lock = asyncio.Lock()
         self._head: tuple[int, bytes] | None = None
+        path = sqlite_path(engine)
+        self._one_trip = OneTripSqlite(path) if path is not None else None
+
+    async def close(self) -> None:
+        """Close the writer's own SQLite connection, if it has one (the engine is the
+        caller's to dispose)."""
+        if self._one_trip is not None:
+            await self._one_trip.close()
 
     async def ingest_transaction(self, txn_id: str, events: Sequence[JsonDict]) -> IngestResult:
         """Archive one appservice transaction atomically with its txnId."""
@@ -129,12 +139,16 @@ class ArchiveWriter:
                 # a replayed txn, an event already archived) fail the insert, and the
                 # careful path below then re-reads everything.
                 fast = attempt == 1 and self._head is not None
+                head: tuple[int, bytes] | None
                 try:
-                    async with self.engine.begin() as conn:
-                        result, head = await self._write(conn, txn_id, events, source, fast)
+                    if fast and self._one_trip is not None:
+                        result, head = await self._write_one_trip(txn_id, events, source)
+                    else:
+                        async with self.engine.begin() as conn:
+                            result, head = await self._write(conn, txn_id, events, source, fast)
                     self._head = head
                     return result
-                except (IntegrityError, OperationalError) as exc:
+                except (IntegrityError, OperationalError, sqlite3.Error) as exc:
                     self._head = None
                     if attempt == MAX_ATTEMPTS:
                         raise
@@ -175,8 +189,36 @@ class ArchiveWriter:
             seq, prev = await read_head(conn)
             fresh = await self._not_yet_archived(conn, events)
         now = self.clock()
-        rows = []
-        relations = []
+        rows, relations, appended, head = self._seal(fresh, seq, prev, source, now)
+        if txn_id is not None and not replayed:
+            await conn.execute(_INSERT_TXN, {"txn_id": txn_id, "received_ts": now, "event_count": len(rows)})
+        if rows:
+            await conn.execute(_INSERT_EVENTS, [dict(zip(ROW_COLUMNS, row, strict=True)) for row in rows])
+        if relations:
+            await conn.execute(
+                _INSERT_RELATIONS, [dict(zip(RELATION_COLUMNS, rel, strict=True)) for rel in relations]
+            )
+        return IngestResult(replayed=replayed, appended=appended), head
+
+    async def _write_one_trip(
+        self, txn_id: str | None, events: Sequence[JsonDict], source: str
+    ) -> tuple[IngestResult, tuple[int, bytes]]:
+        """The fast path on SQLite: everything in one hand-off to the writer's thread."""
+        assert self._head is not None and self._one_trip is not None
+        seq, prev = self._head
+        now = self.clock()
+        rows, relations, appended, head = self._seal(_first_of_each(events), seq, prev, source, now)
+        txn = (txn_id, now, len(rows)) if txn_id is not None else None
+        await self._one_trip.commit(txn, rows, relations)
+        return IngestResult(replayed=False, appended=appended), head
+
+    def _seal(
+        self, fresh: Sequence[JsonDict], seq: int, prev: bytes, source: str, now: int
+    ) -> tuple[list[Row], list[Row], tuple[ArchivedEvent, ...], tuple[int, bytes]]:
+        """Encrypt and chain `fresh` after (seq, prev): rows and relations in
+        ROW_COLUMNS / RELATION_COLUMNS order, the appended events, and the new head."""
+        rows: list[Row] = []
+        relations: list[Row] = []
         appended = []
         for event in fresh:
             seq += 1
@@ -195,27 +237,31 @@ class ArchiveWriter:
                 key_id=key_id,
             )
             digest = row_hash(prev, meta, sealed)
-            rows.append({**meta.__dict__, "ciphertext": sealed, "prev_hash": prev, "row_hash": digest})
+            rows.append(
+                (
+                    seq,
+                    meta.event_id,
+                    meta.room_id,
+                    meta.sender,
+                    meta.event_type,
+                    meta.state_key,
+                    meta.origin_ts,
+                    now,
+                    source,
+                    key_id,
+                    sealed,
+                    prev,
+                    digest,
+                )
+            )
             appended.append(ArchivedEvent(seq=seq, event=event))
             prev = digest
             relation = relation_of(event)
             if relation is not None:
                 relations.append(
-                    {
-                        "event_id": relation.event_id,
-                        "seq": seq,
-                        "room_id": event["room_id"],
-                        "target_event_id": relation.target_event_id,
-                        "rel_type": relation.rel_type,
-                    }
+                    (relation.event_id, seq, event["room_id"], relation.target_event_id, relation.rel_type)
                 )
-        if txn_id is not None and not replayed:
-            await conn.execute(_INSERT_TXN, {"txn_id": txn_id, "received_ts": now, "event_count": len(rows)})
-        if rows:
-            await conn.execute(_INSERT_EVENTS, rows)
-        if relations:
-            await conn.execute(_INSERT_RELATIONS, relations)
-        return IngestResult(replayed=replayed, appended=tuple(appended)), (seq, prev)
+        return rows, relations, tuple(appended), (seq, prev)
 
     @staticmethod
     async def _not_yet_archived(conn: AsyncConnection, events: Sequence[JsonDict]) -> list[JsonDict]:

@@ -76,6 +76,30 @@ def fmt_ts(ms: int | None, tz: tzinfo) -> str:
     return _minutes(datetime.fromtimestamp(ms / 1000, tz))
 
 
+class LocalMinutes:
+    """fmt_ts for one report, remembering each minute it has formatted: a day's logins
+    cluster in a few hundred minutes, and a dict look-up is a tenth of the conversion.
+    A minute is remembered only where the zone's offset is whole minutes (every zone
+    today; some historical local mean times were not), so the text is always fmt_ts's."""
+
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+        self._seen: dict[int, str] = {}
+
+    def __call__(self, ms: int | None) -> str:
+        if ms is None:
+            return ""
+        minute = ms // 60_000
+        text = self._seen.get(minute)
+        if text is None:
+            at = datetime.fromtimestamp(minute * 60, self.tz)
+            offset = at.utcoffset()
+            if offset is None or offset.total_seconds() % 60:
+                return fmt_ts(ms, self.tz)
+            text = self._seen[minute] = _minutes(at)
+        return text
+
+
 def fmt_dt(at: datetime | None, tz: tzinfo) -> str:
     """Like fmt_ts for a datetime."""
     return _minutes(at.astimezone(tz)) if at is not None else ""
@@ -228,15 +252,17 @@ class Reports:
         day = day or self.clock.now().astimezone(tz).date()
         start_ms, end_ms = day_bounds(day, tz)
         entries: list[tuple[int, int, tuple[str, ...]]] = []
+        stamp = LocalMinutes(tz)
+        name = roster.name
         for r in await logins_between(self.engine, start_ms, end_ms, user_id):
             assert r.login_ts is not None
             cells = (
-                fmt_ts(r.login_ts, tz),
+                stamp(r.login_ts),
                 r.user_id,
-                roster.name(r.user_id),
+                name(r.user_id),
                 "ok",
                 r.device_id or "",
-                fmt_ts(r.logout_ts, tz),
+                stamp(r.logout_ts),
                 fmt_duration(r.login_ts, r.logout_ts),
                 closed_text(r),
                 r.ip or "",
@@ -246,9 +272,9 @@ class Reports:
         for f in await failed_between(self.engine, start_ms, end_ms, user_id):
             who = f.user_id or "(unknown account)"
             cells = (
-                fmt_ts(f.ts, tz),
+                stamp(f.ts),
                 who,
-                roster.name(who),
+                name(who),
                 f"failed: {f.reason}",
                 "",
                 "",
@@ -270,12 +296,13 @@ class Reports:
         today = self.clock.now().astimezone(tz).date()
         start_ms, _ = day_bounds(today - timedelta(days=max(1, days) - 1), tz)
         end_ms = to_ms(self.clock.now()) + 1
+        stamp = LocalMinutes(tz)
         rows = [
             (
                 r.user_id,
                 r.device_id or "",
-                fmt_ts(r.login_ts, tz) or "(before records)",
-                fmt_ts(r.logout_ts, tz) or "(open)",
+                stamp(r.login_ts) or "(before records)",
+                stamp(r.logout_ts) or "(open)",
                 fmt_duration(r.login_ts, r.logout_ts),
                 closed_text(r),
                 r.closed_by or "",
@@ -291,12 +318,14 @@ class Reports:
     async def online(self) -> ReportTable:
         """Who has a live session now."""
         roster = await self.directory.roster()
+        stamp = LocalMinutes(roster.tz)
+        name = roster.name
         rows = [
             (
                 r.user_id,
-                roster.name(r.user_id),
+                name(r.user_id),
                 r.device_id or "",
-                fmt_ts(r.login_ts, roster.tz),
+                stamp(r.login_ts),
                 r.ip or "",
                 r.user_agent or "",
             )

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(_FORMULA_START)
 # A Matrix user id is shown as is (its localpart cannot start a formula).
 _USER_ID = re.compile(r"^@[a-z0-9._/][a-z0-9._=/-]*:[A-Za-z0-9.-]+(:[0-9]+)?$")
 
@@ -46,7 +47,10 @@ def to_csv(table: ReportTable) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(table.columns)
-    writer.writerows([csv_cell(v) for v in row] for row in table.rows)
+    # Most cells cannot start a formula: test the first character inline and call
+    # csv_cell only for the rest (thousands of cells per report).
+    first = _FORMULA_FIRST
+    writer.writerows([csv_cell(v) if v[:1] in first else v for v in row] for row in table.rows)
     return buffer.getvalue()
 
 

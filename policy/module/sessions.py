@@ -16,7 +16,7 @@ Callbacks (all public module API):
   time; the password is not touched). An attempt that neither logs in nor is refused by
   us within FAILED_LOGIN_SETTLE_MS is recorded as a failed login.
 
-Each record is first committed to the module's durable outbox (policy.module_outbox, a
+Each record is first committed to the module's durable outbox (policy/module/outbox.py, a
 0600 SQLite file in `outbox_dir`), then sent from there with
 `create_and_send_event_into_room` as the bot into the administrators' room, so the
 appservice receives it in a normal transaction (archived, retried while the bridge is

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 from bridge.core.files import write_private
 from config.settings import Settings, SupervisorSettings
 from provisioning.ops.turn import turnserver_argv
+from provisioning.org.delivery import PASSWORD_DIR
 
 STATE_FILE = "run/state.json"
 
@@ -140,6 +141,10 @@ class Child:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                # Its own process group: Ctrl-C in a terminal signals the whole foreground
+                # group, and a child stopping by itself would race the ordered shutdown
+                # (the bridge first, while Synapse still answers). `up` stops each child.
+                process_group=0,
             )
 
     def exit_code(self) -> int | None:
@@ -290,7 +295,9 @@ class Supervisor:
 
     def run(self, startup_timeout: float = 120.0) -> int:
         """Start everything, block until a signal or a child death; return the exit code."""
-        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        # SIGHUP: the terminal `make run` ran in was closed; stop in order as for Ctrl-C.
+        stop_on = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in stop_on}
         try:
             return self._run(startup_timeout)
         finally:
@@ -316,6 +323,12 @@ class Supervisor:
         self.echo(f"Carebridge is up for {self.settings.organization_name}.")
         self.echo(f"  Staff sign in at:   {self.client_url}")
         self.echo(f"  Homeserver (apps):  {self.settings.synapse.public_url}")
+        waiting = waiting_password_files(self.settings)
+        if waiting:
+            self.echo(
+                f"  Initial passwords:  {len(waiting)} file(s) in {waiting[0].parent}/ "
+                "(hand each over, then delete it)"
+            )
         self.echo("  Stop with Ctrl-C.")
         while not self._stopping:
             for child in self.children:
@@ -363,6 +376,12 @@ class Supervisor:
         for child in reversed(self.children):
             child.stop()
         self.state_path.unlink(missing_ok=True)
+
+
+def waiting_password_files(settings: Settings) -> list[Path]:
+    """Initial-password files not yet handed over (and deleted) by an administrator."""
+    folder = settings.data_dir.resolve() / PASSWORD_DIR
+    return sorted(folder.glob("*.txt")) if folder.is_dir() else []
 
 
 def read_state(settings: Settings) -> dict[str, object] | None:

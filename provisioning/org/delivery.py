@@ -80,9 +80,9 @@ def message_text(cred: Credential, settings: Settings) -> str:
         f"  Username:   {cred.username}\n"
         f"  Matrix id:  {cred.user_id}\n"
         f"  Password:   {cred.password}\n\n"
-        "This is a one-time initial password. Change it right after you sign in: in\n"
-        "the web client, open Settings (the gear) and choose Change password. Do not\n"
-        "forward this message; nobody from IT will ever ask you for your password.\n"
+        "This is a one-time initial password: the web client asks you to choose your\n"
+        "own as soon as you sign in (in another Matrix app, change it in its settings).\n"
+        "Do not forward this message; nobody from IT will ever ask you for your password.\n"
     )
 
 

@@ -86,7 +86,7 @@ def print_delivery(console: Console, report: DeliveryReport, each_file: bool = T
         folder = report.files[0][1].parent
         console.print(
             f"[bold]{len(report.files)} initial password(s) written to {folder}/[/] "
-            "(one 0600 file per user; hand each over, then delete it):"
+            "(one 0600 file per user; hand each over, then delete it)" + (":" if each_file else ".")
         )
         for user_id, path in report.files if each_file else []:
             console.print(f"  {user_id}: {path}", soft_wrap=True)

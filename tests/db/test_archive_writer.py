@@ -10,7 +10,7 @@ from bridge.archive.keyring import Keyring
 from bridge.archive.verify import verify_archive
 from bridge.archive.writer import ArchiveWriter
 from bridge.db.engine import create_engine, migrate
-from bridge.db.tables import archive_events, archive_relations
+from bridge.db.tables import archive_events, archive_relations, as_transactions
 from tests.archive_helpers import message_event
 
 
@@ -52,3 +52,34 @@ async def test_interleaved_writers_replays_and_duplicates(db_url: str) -> None:
     finally:
         await e1.dispose()
         await e2.dispose()
+
+
+async def test_failed_fast_write_is_rolled_back_whole_and_a_restart_continues(db_url: str) -> None:
+    """A transaction that repeats an archived event on the fast path (cached head, one trip
+    to the database) is rolled back whole and written again carefully: its txnId is
+    recorded once, as new, with only the new event; a writer started afresh on the same
+    database (a restart) reads the head and continues the same valid chain."""
+    keyring = Keyring.generate()
+    engine = create_engine(db_url)
+    await migrate(engine)
+    writer = ArchiveWriter(engine, keyring)
+    try:
+        first = event()
+        await writer.ingest_transaction("t1", [first])
+        await writer.ingest_transaction("t2", [event()])  # the head is cached from here on
+        new = event()
+        result = await writer.ingest_transaction("t3", [new, first])
+        assert not result.replayed
+        assert [(a.seq, a.event["event_id"]) for a in result.appended] == [(3, new["event_id"])]
+        async with engine.connect() as conn:
+            txns = (await conn.execute(select(as_transactions.c.txn_id, as_transactions.c.event_count))).all()
+        assert sorted(tuple(t) for t in txns) == [("t1", 1), ("t2", 1), ("t3", 1)]
+        await writer.close()
+        writer = ArchiveWriter(engine, keyring)
+        assert [a.seq for a in (await writer.ingest_transaction("t4", [event()])).appended] == [4]
+        assert [a.seq for a in (await writer.ingest_transaction("t5", [event(), event()])).appended] == [5, 6]
+        report = await verify_archive(engine, None, None)
+        assert report.ok and report.rows == 6
+    finally:
+        await writer.close()
+        await engine.dispose()

@@ -45,7 +45,11 @@ async def test_dm_archived_through_synapse_worker_on_postgres_and_redis(tmp_path
         on_bridge = scrape(f"{stack.bridge_url}/metrics")
         assert metric(on_bridge, "carebridge_transactions_committed_total") >= 1
         assert metric(on_bridge, "carebridge_transactions_failed_total") == 0
-        assert metric(on_bridge, "carebridge_events_archived_total", source="txn") >= len(ids)
+        # The DM arrived through transactions; the bridge's own start-up events (the admins'
+        # room) may be archived by start-up reconciliation first under load, so every row is
+        # counted under one source or another.
+        assert metric(on_bridge, "carebridge_events_archived_total", source="txn") >= len(dm.event_ids)
+        assert metric(on_bridge, "carebridge_events_archived_total") == len(ids)
         assert metric(on_bridge, "carebridge_archive_head_seq") == len(ids)
         assert metric(on_bridge, "carebridge_db_statement_seconds_count") > 0
         assert "carebridge_archive_newest_event_age_seconds" in on_bridge

@@ -49,6 +49,46 @@ def test_up_applies_the_example_org_file(tmp_path: Path) -> None:
             proc.kill()
 
 
+@pytest.mark.slow
+def test_every_up_says_where_the_waiting_initial_passwords_are(tmp_path: Path) -> None:
+    """The sign-in banner names the folder of initial passwords still waiting to be handed
+    over, on the first start and on a restart (when the apply that wrote them has long
+    scrolled away, or printed only "No changes")."""
+    config = init_data_dir(
+        InitOptions(
+            data_dir=tmp_path / "data",
+            synapse_port=free_port(),
+            bridge_port=free_port(),
+            web_port=free_port(),
+            org_file=EXAMPLE_ORG,
+            testing=True,
+            extra_settings={"calls": {"turn": {"enabled": False}}},
+        )
+    )
+    folder = config.parent.resolve() / "initial-passwords"
+    for run in ("first", "restart"):
+        out = tmp_path / f"up-{run}.out"
+        proc = start_up(config, out)
+        try:
+            wait_for_line(out, "Stop with Ctrl-C.", proc, timeout=180)
+            banner = out.read_text().split("Carebridge is up for", 1)[1]
+            assert f"Initial passwords:  6 file(s) in {folder}/" in banner, banner
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(60) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    # The file says what the web client does at the first sign-in (the forced change).
+    assert (
+        "the web client asks you to choose your\nown as soon as you sign in"
+        in next(folder.iterdir()).read_text()
+    )
+    # The apply's own summary lists no files, so it does not end in a colon.
+    first = " ".join((tmp_path / "up-first.out").read_text().split())  # undo the wrapping
+    assert "then delete it)." in first and "then delete it):" not in first
+    assert "No changes" in (tmp_path / "up-restart.out").read_text()
+
+
 def test_up_refuses_an_invalid_org_file_before_starting(tmp_path: Path) -> None:
     broken = tmp_path / "org.yaml"
     broken.write_text("organization: {name: X}\nusers:\n  - username: Bad Name\n")

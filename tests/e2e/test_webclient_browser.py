@@ -58,6 +58,11 @@ async def test_first_sign_in_forces_own_password_and_refusals_are_explained(
         await anna.page.locator("#cb-forced-title").wait_for(state="visible")
         await anna.screenshot("choose-password", guide=True)
         assert await anna.axe() == []
+        # The hint names every rule of the homeserver's password policy, so a password
+        # that follows it is not refused.
+        rules = await anna.page.locator("#cb-password-rules").inner_text()
+        for rule in ("12 characters", "upper-case", "lower-case", "digit", "symbol"):
+            assert rule in rules, rules
         await anna.page.locator("#cb-new").fill("short")
         await anna.page.locator("#cb-confirm").fill("short")
         await anna.page.locator(".cb-password button[type=submit]").click()

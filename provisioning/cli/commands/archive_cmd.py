@@ -77,6 +77,8 @@ async def _verify(settings: Settings, offline: bool, media: bool) -> tuple[Verif
 def _print_report(report: VerifyReport, tail_error: str | None, offline: bool) -> None:
     console = Console()
     table = Table(title="Archive verification", show_header=False)
+    table.add_column()
+    table.add_column(overflow="fold")  # the whole head hash, folded, never cut
     table.add_row("rows in chain", str(report.rows))
     table.add_row("chain head", f"row {report.head.seq}, sha256 {report.head.row_hash.hex()}")
     latest = report.latest_published
@@ -114,6 +116,8 @@ async def _against_synapse(settings: Settings) -> SynapseComparison:
 def _print_synapse(found: SynapseComparison) -> None:
     console = Console()
     table = Table(title="Archive against Synapse", show_header=False)
+    table.add_column()
+    table.add_column(overflow="fold")
     table.add_row("rooms compared", str(found.rooms_checked))
     table.add_row("archived events compared", str(found.events_checked))
     table.add_row("archived media compared", str(found.media_checked))

@@ -52,7 +52,8 @@ def _emit(table: ReportTable, fmt: str) -> None:
     else:
         view = Table(title=table.title, caption=table.note or None)
         for column in table.columns:
-            view.add_column(column)
+            # A value that does not fit folds onto the next line; it is never cut short.
+            view.add_column(column, overflow="fold")
         for row in table.rows:
             view.add_row(*row)
         Console().print(view)

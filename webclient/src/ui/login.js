@@ -77,7 +77,7 @@ export function PasswordForm({token, initialCurrent, onDone, submitLabel}) {
         <label for="cb-new">New password</label>
         <input id="cb-new" name="next" type="password" autocomplete="new-password" required
             aria-describedby="cb-password-rules" />
-        <p id="cb-password-rules" class="cb-hint">At least 12 characters, with a digit and a symbol.</p>
+        <p id="cb-password-rules" class="cb-hint">At least 12 characters, with an upper-case and a lower-case letter, a digit and a symbol.</p>
         <label for="cb-confirm">New password again</label>
         <input id="cb-confirm" name="confirm" type="password" autocomplete="new-password" required />
         ${status

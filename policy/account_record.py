@@ -1,9 +1,11 @@
-"""The account audit record: one custom event per deactivation or reactivation.
+"""The account audit record: one custom event per deactivation, reactivation or password
+change made by the person (`password_changed`, from any client).
 
 Sent by the Synapse module as the bot into the administrators' room (archived through the
 appservice pipe) and read back by the bridge, which marks the person deactivated in the
-directory (`carebridge user list` shows it). 45 CFR 164.312(b) audit controls,
-164.308(a)(3)(ii)(C) termination procedures.
+directory (`carebridge user list` shows it), or clears the initial-password mark when the
+person chose their own password. 45 CFR 164.312(b) audit controls, 164.308(a)(3)(ii)(C)
+termination procedures, 164.308(a)(5)(ii)(D) password management.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 ACCOUNT_EVENT_TYPE = "org.carebridge.account"
-KINDS = frozenset({"deactivated", "reactivated"})
+KINDS = frozenset({"deactivated", "reactivated", "password_changed"})
 
 
 @dataclass(frozen=True)

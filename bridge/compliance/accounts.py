@@ -1,4 +1,5 @@
-"""Account records from the Synapse module: a deactivation shows in the directory.
+"""Account records from the Synapse module: a deactivation shows in the directory, and a
+password the person changed (in any client) clears their initial-password mark.
 
 A Dispatcher consumer. The module sends an `org.carebridge.account` event as the bot into
 the administrators' room for every deactivation (or reactivation), whoever made it; the
@@ -16,6 +17,7 @@ from dataclasses import replace
 from bridge.archive.writer import ArchivedEvent
 from bridge.core.clock import now_ms
 from bridge.db.directory import Directory
+from bridge.db.initial_passwords import InitialPasswords
 from policy.account_record import ACCOUNT_EVENT_TYPE, parse_account_record
 
 log = logging.getLogger(__name__)
@@ -24,8 +26,15 @@ log = logging.getLogger(__name__)
 class AccountLedger:
     """Keeps directory_users.active in step with Synapse's deactivations."""
 
-    def __init__(self, directory: Directory, bot_user_id: str, admin_room: Callable[[], str | None]) -> None:
+    def __init__(
+        self,
+        directory: Directory,
+        bot_user_id: str,
+        admin_room: Callable[[], str | None],
+        initial_passwords: InitialPasswords | None = None,
+    ) -> None:
         self.directory = directory
+        self.initial_passwords = initial_passwords or InitialPasswords(directory.engine)
         self.bot_user_id = bot_user_id
         self.admin_room = admin_room
 
@@ -41,6 +50,10 @@ class AccountLedger:
             record = parse_account_record(event.get("content"))
         except ValueError as exc:
             log.warning("malformed account record %s: %s", event.get("event_id"), exc)
+            return
+        if record.kind == "password_changed":
+            await self.initial_passwords.clear(record.user_id)
+            log.info("%s chose their own password (event %s)", record.user_id, event.get("event_id"))
             return
         row = await self.directory.user(record.user_id)
         if row is None:

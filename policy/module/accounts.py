@@ -140,6 +140,11 @@ class AccountRules:
                     POLL_MS, self._watch, user_id, before, started, desc="carebridge_password_change"
                 )
             return
+        record = AccountRecord(
+            kind="password_changed", ts=now, user_id=user_id, by_admin=False, actor=user_id
+        )
+        await self.sessions.emit(ACCOUNT_EVENT_TYPE, record.content())
+        log.info("recorded password change of %s", user_id)
         await self._end_other_sessions(user_id, started)
 
     async def _end_other_sessions(self, user_id: str, started: int) -> None:

@@ -10,6 +10,9 @@ from urllib.parse import quote
 
 from nio import AsyncClient, LoginResponse
 
+from bridge.db.engine import create_engine
+from bridge.db.initial_passwords import InitialPasswords
+from policy.account_record import ACCOUNT_EVENT_TYPE
 from tests.compliance_helpers import client_api, ledger, register, session_records, wait_for
 from tests.harness.provision import carebridge
 from tests.harness.stack import Stack
@@ -118,3 +121,44 @@ async def test_password_change_keeping_sessions_still_ends_them(stack: Stack) ->
     finally:
         await keeper.close()
         await other.close()
+
+
+async def test_a_password_changed_in_any_client_is_recorded_and_clears_the_initial_mark(stack: Stack) -> None:
+    """A person who changes the mailed password outside the web client (Element, raw API) is
+    no longer listed as still on their initial password, and the change is an audit record."""
+    user_id, password = await stack.create_user()
+    engine = create_engine(stack.s.database_url)
+    marks = InitialPasswords(engine)
+    try:
+        await marks.mark([user_id])
+        client = await stack.login(user_id, password)
+        try:
+            status, body = await client_api(
+                stack,
+                "POST",
+                "/_matrix/client/v3/account/password",
+                client.access_token,
+                {"new_password": password + "Q7!", "auth": _auth(user_id, password)},
+            )
+            assert status == 200, body
+        finally:
+            await client.close()
+        assert (
+            await wait_for(
+                lambda: marks.has_initial(user_id), lambda still: not still, what="the mark cleared"
+            )
+            is False
+        )
+
+        async def records() -> list[dict[str, object]]:
+            return [
+                e.event["content"]
+                for e in await stack.archived()
+                if e.event["type"] == ACCOUNT_EVENT_TYPE and e.event["content"].get("user_id") == user_id
+            ]
+
+        found = await wait_for(records, lambda r: len(r) > 0, what="the archived account record")
+        assert [r["kind"] for r in found] == ["password_changed"]
+        assert found[0]["actor"] == user_id and found[0]["by_admin"] is False
+    finally:
+        await engine.dispose()

@@ -83,9 +83,10 @@ def test_every_up_says_where_the_waiting_initial_passwords_are(tmp_path: Path) -
         "the web client asks you to choose your\nown as soon as you sign in"
         in next(folder.iterdir()).read_text()
     )
-    # The apply's own summary lists no files, so it does not end in a colon.
+    # The first start's apply names every password file it wrote, one per line.
     first = " ".join((tmp_path / "up-first.out").read_text().split())  # undo the wrapping
-    assert "then delete it)." in first and "then delete it):" not in first
+    assert "then delete it):" in first
+    assert all(str(path) in first for path in folder.iterdir())
     assert "No changes" in (tmp_path / "up-restart.out").read_text()
 
 

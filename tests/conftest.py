@@ -8,20 +8,14 @@ from pathlib import Path
 import pytest
 
 from tests.harness.databases import fresh_database
-from tests.harness.stack import Stack
+from tests.harness.stack import Stack, running_stack
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A real Synapse (from PyPI) and the Carebridge bridge, shared by the session."""
-    running = Stack(root=tmp_path_factory.mktemp("stack"))
-    running.init()
-    try:
-        running.start_synapse()
-        running.start_bridge()
+    with running_stack(tmp_path_factory.mktemp("stack")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -23,7 +23,7 @@ from nio import RoomCreateResponse, RoomSendResponse
 
 from policy.client_requests import Reason
 from tests.e2e.test_side_channels_e2e import V3, assert_refused
-from tests.harness.stack import Stack, free_port
+from tests.harness.stack import Stack, free_port, running_stack
 from tests.staff_helpers import client_api, eventually, refusal_count
 
 pytestmark = pytest.mark.slow
@@ -34,16 +34,9 @@ GATEWAY = f"http://127.0.0.1:{GATEWAY_PORT}/_matrix/push/v1/notify"
 @pytest.fixture(scope="module")
 def push_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A Synapse + bridge whose carebridge.yaml lists one push gateway."""
-    running = Stack(
-        root=Path(tmp_path_factory.mktemp("push")), extra_settings={"push": {"gateways": [GATEWAY]}}
-    )
-    running.init()
-    try:
-        running.start_synapse()
-        running.start_bridge()
+    root = Path(tmp_path_factory.mktemp("push"))
+    with running_stack(root, extra_settings={"push": {"gateways": [GATEWAY]}}) as running:
         yield running
-    finally:
-        running.stop()
 
 
 class Outside:

@@ -18,19 +18,13 @@ from nio import JoinResponse, RoomCreateResponse, RoomSendResponse, UploadRespon
 from tests.archive_helpers import cli, png, wait_media
 from tests.compliance_helpers import admin_room_id, register, wait_for
 from tests.e2e.test_compliance_bot_e2e import ask
-from tests.harness.stack import Stack
+from tests.harness.stack import Stack, running_stack
 
 
 @pytest.fixture
 def own_stack(tmp_path: Path) -> Iterator[Stack]:
-    running = Stack(root=tmp_path)
-    running.init()
-    try:
-        running.start_synapse()
-        running.start_bridge()
+    with running_stack(tmp_path) as running:
         yield running
-    finally:
-        running.stop()
 
 
 async def _verify(stack: Stack) -> tuple[int, dict[str, Any]]:

@@ -16,7 +16,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,3 +247,16 @@ class Stack:
 
     def describe(self) -> str:
         return json.dumps({"hs": self.hs_url, "bridge": self.bridge_url, "root": str(self.root)})
+
+
+@contextmanager
+def running_stack(root: Path, **options: Any) -> Iterator[Stack]:
+    """A fresh Synapse + bridge under `root` (Stack options passed through), stopped after."""
+    running = Stack(root=root, **options)
+    running.init()
+    try:
+        running.start_synapse()
+        running.start_bridge()
+        yield running
+    finally:
+        running.stop()

@@ -207,6 +207,9 @@ async def test_contacts_direct_and_group_messages_files_reactions_and_alerts(
         await expect(cara.message(answer).locator(".cb-read")).to_contain_text("Test Ben")
 
         await cara.message(hello).locator(".cb-edit").click()
+        # The composer is filled with the message being edited after the click's render;
+        # typing before that would be overwritten (a person cannot type that fast).
+        await expect(cara.page.locator("#cb-compose")).to_have_value(hello)
         await cara.page.locator("#cb-compose").fill(fixed)
         await cara.page.locator("#cb-compose").press("Enter")
         edited = ben.message(fixed)

@@ -29,10 +29,10 @@ from bridge.core.clock import now_ms
 from bridge.core.synapse_http import SynapseHTTP, seg
 from bridge.core.tasks import cancel_and_wait
 from bridge.db.tables import archive_events, archive_heads
+from policy.event_types import HEAD_EVENT_TYPE
 
 log = logging.getLogger(__name__)
 
-HEAD_EVENT_TYPE = "org.carebridge.chain_head"
 ALGORITHM = "carebridge-chain-sha256/1"
 
 

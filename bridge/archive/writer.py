@@ -23,11 +23,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bridge.archive.chain import GENESIS_HASH, RowMeta, event_aad, row_hash
-from bridge.archive.export.relations import relation_of
 from bridge.archive.keyring import Sealer
 from bridge.archive.one_trip import RELATION_COLUMNS, ROW_COLUMNS, OneTripSqlite, Row, sqlite_path
 from bridge.core.clock import now_ms
 from bridge.db.tables import archive_events, archive_relations, as_transactions
+from policy.relations import relation_of
 
 log = logging.getLogger(__name__)
 

@@ -22,6 +22,7 @@ from twisted.web.resource import Resource
 
 from policy.client_requests import Reason, decide_client_request, discarded_keys_answer, needs_body
 from policy.decision import Decision
+from policy.event_types import REASON_KEY
 from policy.module.metrics import CALLBACK_ERRORS, count_refusal
 
 log = logging.getLogger("carebridge.module")
@@ -60,7 +61,7 @@ def refusal(decision: Decision) -> JsonAnswer:
         {
             "errcode": decision.errcode,
             "error": decision.message or "Not allowed.",
-            "org.carebridge.reason": str(decision.reason),
+            REASON_KEY: str(decision.reason),
         },
     )
 

@@ -27,7 +27,7 @@ from bridge.core.matrix_errors import SynapseUnavailable, matrix_error
 from bridge.db.directory import Directory, DirectoryChannel, DirectoryUser
 from bridge.db.initial_passwords import InitialPasswords
 from config.settings import Settings
-from policy.channel_power import CHANNEL_STATE_TYPE
+from policy.event_types import CHANNEL_STATE_TYPE
 from provisioning.org.actions import (
     Action,
     CloseChannel,

@@ -28,8 +28,8 @@ from bridge.archive.heads import current_head
 from bridge.archive.keyring import Sealer
 from bridge.archive.writer import ArchiveWriter
 from bridge.core.clock import now_ms
+from policy.event_types import EXPORT_RECORD_TYPE
 
-EXPORT_RECORD_TYPE = "org.carebridge.export"
 Format = Literal["jsonl", "csv"]
 CSV_COLUMNS = (
     "seq",

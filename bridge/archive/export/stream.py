@@ -27,12 +27,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.archive.export.relations import ANNOTATION, REPLACE, THREAD, relation_of
 from bridge.archive.keyring import Sealer
 from bridge.archive.media_store import read_media
 from bridge.archive.reader import iter_events
 from bridge.archive.writer import ArchivedEvent
 from bridge.db.tables import archive_events, archive_media, archive_relations
+from policy.relations import ANNOTATION, REPLACE, THREAD, relation_of
 
 MESSAGE_TYPES = ("m.room.message", "m.sticker")
 MEMBER = "m.room.member"

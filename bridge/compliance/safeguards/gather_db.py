@@ -20,8 +20,8 @@ from bridge.db.tables import (
     failed_logins,
     sessions,
 )
+from policy.event_types import EXPORT_RECORD_TYPE
 
-EXPORT_RECORD_TYPE = "org.carebridge.export"
 AUTOMATIC = "automatic"
 # Column names a deployment may use to mark accounts still on their initial password.
 INITIAL_PASSWORD_COLUMNS = ("initial_password", "password_is_initial", "must_change_password")

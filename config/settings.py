@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from config.errors import ConfigError, ConfigIssue
 from config.validation import validate_document
 from config.yamlfile import load_yaml
+from policy.sign_in_limit import DEFAULT_FAILED_ATTEMPTS
 
 DEFAULT_CONFIG_NAME = "carebridge.yaml"
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
@@ -257,7 +258,9 @@ class SignInSettings(_Section):
 
     address: Rate = Rate(per_second=1.0, burst_count=60)
     account: Rate = Rate(per_second=0.1, burst_count=10)
-    failed_attempts: Rate = Rate(per_second=0.0034, burst_count=5)
+    failed_attempts: Rate = Rate(
+        per_second=DEFAULT_FAILED_ATTEMPTS.per_second, burst_count=DEFAULT_FAILED_ATTEMPTS.burst_count
+    )
 
     def rc_login(self) -> dict[str, dict[str, float | int]]:
         """The `rc_login` mapping for homeserver.yaml."""

@@ -5,6 +5,8 @@ is defined here and nowhere else, so a record written by one part is found by th
 Records (sent by the bot, archived like every event):
 - `ACCOUNT_EVENT_TYPE` an account change (created, password changed, deactivated);
 - `SESSION_EVENT_TYPE` a sign-in, sign-out or failed sign-in (45 CFR 164.312(b));
+- `ADMIN_ACTION_EVENT_TYPE` a call to Synapse's admin API that changed something, or
+  one the module refused (policy/admin_api.py);
 - `EXPORT_RECORD_TYPE` an export of archived messages, before and after it runs;
 - `MEDIA_RECORD_TYPE` the digest of a file copied into the archive;
 - `HEAD_EVENT_TYPE` a published chain head of the archive;
@@ -23,6 +25,7 @@ CAREBRIDGE_PREFIX: Final = "org.carebridge."
 
 ACCOUNT_EVENT_TYPE: Final = "org.carebridge.account"
 SESSION_EVENT_TYPE: Final = "org.carebridge.session"
+ADMIN_ACTION_EVENT_TYPE: Final = "org.carebridge.admin_action"
 EXPORT_RECORD_TYPE: Final = "org.carebridge.export"
 MEDIA_RECORD_TYPE: Final = "org.carebridge.media"
 HEAD_EVENT_TYPE: Final = "org.carebridge.chain_head"

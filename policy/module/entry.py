@@ -18,6 +18,7 @@ from typing import Any
 from synapse.module_api import ModuleApi
 
 from policy.module.accounts import AccountRules
+from policy.module.admin_api import AdminApiGuard
 from policy.module.admin_room import AdminRoomRules
 from policy.module.config import ModuleConfig
 from policy.module.direct import DirectRoomsResource
@@ -30,6 +31,7 @@ from policy.module.redaction import RetentionRules
 from policy.module.request_guard import RequestGuard
 from policy.module.rooms import RoomRules
 from policy.module.sessions import SessionRecorder
+from policy.module.sign_in_limit import SignInLimiter
 
 log = logging.getLogger("carebridge.module")
 
@@ -47,8 +49,10 @@ class CarebridgeModule:
         PresenceRules(api).register()
         MediaRules(config, api).register()
         DirectRoomsResource.register(config, api)
-        RequestGuard.register(api, frozenset(config.push_gateways))
         self.sessions = SessionRecorder(config, api)
+        sign_in = SignInLimiter(api, self.sessions, config.sign_in_failed_attempts)
+        RequestGuard.register(api, frozenset(config.push_gateways), sign_in)
+        AdminApiGuard.register(api, self.sessions)
         RateLimitedLogins.install(api, self.sessions)
         AccountRules(config, api, self.sessions).register()
         RetentionRules(config, api).register()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from twisted.web.resource import Resource
 
@@ -41,15 +41,16 @@ class JsonAnswer(Resource):
 
     isLeaf = True
 
-    def __init__(self, code: int, body: dict[str, Any]) -> None:
+    def __init__(self, code: int, body: dict[str, Any], headers: dict[bytes, bytes] | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.code = code
         self.body = json.dumps(body).encode("utf-8")
+        self.headers = headers or {}
 
     def render(self, request: Any) -> bytes:
         request.setResponseCode(self.code)
         request.setHeader(b"Content-Type", b"application/json")
-        for name, value in CORS.items():
+        for name, value in (CORS | self.headers).items():
             request.setHeader(name, value)
         return self.body
 
@@ -84,6 +85,7 @@ def _json_body(request: Any) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+NOT_FOUND = JsonAnswer(404, {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"})
 CHECK_FAILED = JsonAnswer(
     500,
     {
@@ -93,22 +95,32 @@ CHECK_FAILED = JsonAnswer(
 )
 
 
-class RequestGuard(Resource):
-    """Mounted at /_matrix: refuse what the rules refuse, pass everything else through."""
+class PasswordChecks(Protocol):
+    """The sign-in limit (policy/module/sign_in_limit.py) as the guard sees it."""
 
-    def __init__(self, push_gateways: frozenset[str]) -> None:
+    def wrap(self, child: Resource, request: Any, method: str, path: str, failed: Resource) -> Resource:
+        """`child`, or a resource that checks the request first."""
+        ...
+
+
+class RequestGuard(Resource):
+    """Mounted at /_matrix: refuse what the rules refuse, pass everything else through
+    (a request carrying a password through the sign-in limit first)."""
+
+    def __init__(self, push_gateways: frozenset[str], sign_in: PasswordChecks | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.push_gateways = push_gateways
+        self.sign_in = sign_in
 
     @classmethod
-    def register(cls, api: Any, push_gateways: frozenset[str]) -> None:
+    def register(cls, api: Any, push_gateways: frozenset[str], sign_in: PasswordChecks | None = None) -> None:
         """Serve the guard in front of Synapse's /_matrix APIs."""
-        api.register_web_resource(GUARDED_PREFIX, cls(push_gateways))
+        api.register_web_resource(GUARDED_PREFIX, cls(push_gateways, sign_in))
 
-    def answer(self, request: Any) -> JsonAnswer | None:
+    def answer(self, request: Any, method: str | None = None, path: str | None = None) -> JsonAnswer | None:
         """The guard's own answer to this request (a refusal, or discarded keys), if any."""
-        method = request.method.decode("ascii", "replace").upper()
-        path = request.path.decode("utf-8", "replace")  # as Synapse's servlets match it
+        method = method or request.method.decode("ascii", "replace").upper()
+        path = path or request.path.decode("utf-8", "replace")  # as Synapse's servlets match it
         body = _json_body(request) if needs_body(method, path) else None
         decision = decide_client_request(method, path, body, self.push_gateways)
         if decision is None or decision.allowed:
@@ -120,15 +132,19 @@ class RequestGuard(Resource):
         return refusal(decision)
 
     def getChildWithDefault(self, path: bytes, request: Any) -> Resource:  # Twisted API name
+        child: Resource | None = self.children.get(path)
         try:
-            answer = self.answer(request)
+            method = request.method.decode("ascii", "replace").upper()
+            full_path = request.path.decode("utf-8", "replace")
+            answer = self.answer(request, method, full_path)
+            if answer is None and child is not None and self.sign_in is not None:
+                return self.sign_in.wrap(child, request, method, full_path, CHECK_FAILED)
         except Exception as exc:  # noqa: BLE001 - containment: answer, never crash the listener
             log.error("carebridge request guard failed: %s", type(exc).__name__)
             CALLBACK_ERRORS.labels("request_guard").inc()
             return CHECK_FAILED
         if answer is not None:
             return answer
-        if path in self.children:
-            child: Resource = self.children[path]
+        if child is not None:
             return child
-        return JsonAnswer(404, {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"})
+        return NOT_FOUND

@@ -20,11 +20,18 @@ END = "# --- end of sign-in limits ---"
 _BLOCK = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
 
 
+# The Carebridge module reads the same failed_attempts values through this YAML anchor
+# (`sign_in_failed_attempts: *carebridge_failed_attempts` in its config), so the limit it
+# shares between /login and every re-authentication is the one written here.
+FAILED_ATTEMPTS_ANCHOR = "carebridge_failed_attempts"
+
+
 def sign_in_block(limits: SignInSettings) -> str:
     """The homeserver.yaml text for these limits, markers included."""
     lines = [BEGIN, "rc_login:"]
     for name, rate in limits.rc_login().items():
-        lines.append(f"  {name}: {json.dumps(rate)}")
+        anchor = f"&{FAILED_ATTEMPTS_ANCHOR} " if name == "failed_attempts" else ""
+        lines.append(f"  {name}: {anchor}{json.dumps(rate)}")
     lines.append(END)
     return "\n".join(lines)
 

@@ -43,11 +43,19 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def uia_password(user_id: str, password: str) -> dict[str, Any]:
-    return {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user_id}, "password": password}
+    return {
+        "type": "m.login.password",
+        "identifier": {"type": "m.id.user", "user": user_id},
+        "password": password,
+    }
 
 
 async def change_password(stack: Stack, token: str, user_id: str, password: str) -> tuple[int, Any]:
-    body = {"auth": uia_password(user_id, password), "new_password": strong_password(), "logout_devices": False}
+    body = {
+        "auth": uia_password(user_id, password),
+        "new_password": strong_password(),
+        "logout_devices": False,
+    }
     return await client_api(stack, "POST", "/_matrix/client/v3/account/password", token, body)
 
 
@@ -109,7 +117,9 @@ async def recorded(stack: Stack, user_id: str, wrong: int, limited: int) -> tupl
 
 
 @pytest.mark.parametrize("endpoint", ["account/password", "account/deactivate"])
-async def test_wrong_passwords_in_reauthentication_are_limited_and_recorded(limited: Stack, endpoint: str) -> None:
+async def test_wrong_passwords_in_reauthentication_are_limited_and_recorded(
+    limited: Stack, endpoint: str
+) -> None:
     """5 wrong passwords -> 401 each; the 6th and then the right password -> 429 with the
     sign-in lock-out; 5 wrong_password + 2 rate_limited rows, archived, naming the endpoint."""
     user_id, password, token = await signed_in(limited)
@@ -167,7 +177,11 @@ async def test_right_password_resets_nothing_and_counts_nothing(limited: Stack) 
     user_id, password, token = await signed_in(limited)
     for _ in range(ALLOWED - 1):
         assert (await change_password(limited, token, user_id, WRONG))[0] == 401
-    body = {"auth": uia_password(user_id, password), "new_password": (new := strong_password()), "logout_devices": False}
+    body = {
+        "auth": uia_password(user_id, password),
+        "new_password": (new := strong_password()),
+        "logout_devices": False,
+    }
     status, answer = await client_api(limited, "POST", "/_matrix/client/v3/account/password", token, body)
     assert status == 200, answer
     assert (await change_password(limited, token, user_id, WRONG))[0] == 401

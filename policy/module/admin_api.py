@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from twisted.web.resource import Resource
 
 from policy.admin_api import (
+    MAX_FIELD,
     AdminActionRecord,
     AdminCall,
     action_parameters,
@@ -109,13 +111,13 @@ class AdminApiGuard(Resource):
             return refusal(decision)
         ip, _ = client_facts(request)
         actor = str(requester.user.to_string())
-        endpoint = call.endpoint.name if call is not None else _unlisted(request)
+        endpoint, target = (call.endpoint.name, call.target) if call is not None else _unlisted(request)
         record = AdminActionRecord(
             ts=self._now(),
             actor=actor,
             endpoint=endpoint,
             method=method,
-            target=call.target if call is not None else None,
+            target=target,
             status=403,
             parameters={"refused": str(decision.reason)},
             operator=self._operator(request, actor),
@@ -167,8 +169,13 @@ class AdminApiGuard(Resource):
         return int(self.api.get_current_time_msec())
 
 
-def _unlisted(request: Any) -> str:
-    """A refused endpoint's name: the path after /_synapse/admin/ with ids left out."""
-    parts = request.path.decode("utf-8", "replace").split("/")[3:]
-    kept = [p for p in parts if p and not p.startswith(("%40", "%21", "@", "!", "$", "%24", "#", "%23"))]
-    return "/".join(kept)[:128] or "admin"
+_ID_SIGILS = ("@", "!", "$", "#")
+
+
+def _unlisted(request: Any) -> tuple[str, str | None]:
+    """A refused endpoint's name (the path after /_synapse/admin/ with Matrix ids left
+    out) and the first id in it (the user or room it would have acted on)."""
+    parts = [unquote(p) for p in request.path.decode("utf-8", "replace").split("/")[3:] if p]
+    ids = [p for p in parts if p.startswith(_ID_SIGILS)]
+    name = "/".join(p for p in parts if not p.startswith(_ID_SIGILS))[:128] or "admin"
+    return name, (ids[0][:MAX_FIELD] if ids else None)

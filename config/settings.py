@@ -81,7 +81,8 @@ class DatabaseSettings(_Section):
 class ArchiveSettings(_Section):
     """Where the archive keyring lives (0600 file, or an env var that overrides it), where
     encrypted media copies go, how often the chain head is published and where else it is
-    written (an append-only log file, optionally syslog), reconciliation."""
+    written (an append-only log file, optionally syslog), reconciliation, and how often the
+    archive is compared with what Synapse still holds."""
 
     key_file: Path = Path("archive.key")
     key_env: str = "CAREBRIDGE_ARCHIVE_KEYS"
@@ -90,6 +91,9 @@ class ArchiveSettings(_Section):
     heads_log: Path = Path("heads.log")
     heads_syslog: bool = False
     reconcile_on_start: bool = True
+    # Compare the archive with Synapse (every room and media file) at start and this often;
+    # at least hourly, so an event Synapse lost is seen within the hour.
+    synapse_check_interval_minutes: float = Field(default=60.0, gt=0, le=60)
 
     @model_validator(mode="before")
     @classmethod

@@ -1,4 +1,5 @@
-"""The archive's background services in the bridge: media copies, reconciliation, heads.
+"""The archive's background services in the bridge: media copies, reconciliation, heads,
+and the comparison with Synapse (at start and at least hourly).
 
 A Feature (bridge.core.feature): Bridge (bridge/service.py) builds one of these and calls
 register() before the dispatcher starts, start() once the dispatcher runs, and stop() on
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,7 +20,10 @@ from bridge.archive.heads import HeadScheduler, HeadsLog
 from bridge.archive.keyring import Sealer
 from bridge.archive.media import MEDIA_EVENT_TYPES, MediaArchiver
 from bridge.archive.reconcile import Reconciler
+from bridge.archive.synapse_check import compare_with_synapse
+from bridge.archive.synapse_watch import SynapseWatch, http_poster
 from bridge.archive.writer import ArchiveWriter
+from bridge.core.clock import SystemClock
 from bridge.core.feature import FeatureContext
 from bridge.core.synapse_http import SynapseHTTP
 from config.settings import Settings
@@ -52,6 +57,7 @@ class ArchiveServices:
             settings.bot_user_id,
         )
         self.heads: HeadScheduler | None = None
+        self.synapse_watch: SynapseWatch | None = None
         self._startup: asyncio.Task[None] | None = None
         self._notify: Callable[[], None] = lambda: None
 
@@ -79,6 +85,14 @@ class ArchiveServices:
             HeadsLog(self.settings.path(archive.heads_log), archive.heads_syslog),
         )
         self.heads.start()
+        self.synapse_watch = SynapseWatch(
+            self.engine,
+            lambda: compare_with_synapse(self.engine, self.http),
+            http_poster(self.http, admin_room_id),
+            timedelta(minutes=archive.synapse_check_interval_minutes),
+            SystemClock(),
+        )
+        self.synapse_watch.start()
 
     async def start(self, ctx: FeatureContext) -> None:
         """Start the media worker, then reconcile and publish heads (to the admins' room)
@@ -96,6 +110,8 @@ class ArchiveServices:
                 await self._startup
             except asyncio.CancelledError:
                 pass
+        if self.synapse_watch is not None:
+            await self.synapse_watch.stop()
         if self.heads is not None:
             await self.heads.stop()
         await self.media.stop()

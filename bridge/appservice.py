@@ -53,10 +53,6 @@ class CarebridgeAppService(AppService):
     on_committed: Callable[[IngestResult], None] | None = None
     on_answer: Callable[[int], None] | None = None
 
-    def _check_token(self, request: web.Request) -> bool:
-        token = presented_token(request)
-        return token is not None and hmac.compare_digest(token.encode(), self.hs_token.encode())
-
     def _auth_error(self, request: web.Request) -> web.Response | None:
         token = presented_token(request)
         if token is None:

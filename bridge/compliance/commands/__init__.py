@@ -3,5 +3,5 @@ Dispatcher consumer that answers commands in the administrators' room and in DMs
 
 Features add their own commands to the registry, e.g.::
 
-    bridge.compliance.commands.add(Command("calls", "!calls [DATE]", "Calls on a day", handler))
+    registry.add(Command("calls", "!calls [DATE]", "Calls on a day", handler))
 """

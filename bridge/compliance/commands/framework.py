@@ -49,7 +49,7 @@ class Invocation:
     server_name: str
 
 
-Handler = Callable[[Invocation], Awaitable[list[Reply]]]
+CommandHandler = Callable[[Invocation], Awaitable[list[Reply]]]
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class Command:
     name: str
     usage: str
     summary: str
-    handler: Handler
+    handler: CommandHandler
 
 
 @dataclass

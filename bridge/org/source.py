@@ -1,4 +1,4 @@
-"""The compliance view (bridge.compliance.roster.RosterSource) of the organisation directory that
+"""The roster (bridge.org.roster.RosterSource) read from the organisation directory that
 provisioning maintains (bridge/db/directory.py, migration 0002).
 
 The roster is kept as a snapshot and re-read only when provisioning has written since
@@ -15,10 +15,9 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.compliance.roster import Person, Roster, RosterSource
-from bridge.db.directory import REVISION_KEY
-from bridge.db.directory import Directory as OrgTables
+from bridge.db.directory import REVISION_KEY, Directory
 from bridge.db.tables import directory_schedules, directory_settings, directory_users
+from bridge.org.roster import Person, Roster, RosterSource
 from policy.shifts import ShiftSpec, spec_from_definition
 
 log = logging.getLogger(__name__)
@@ -31,7 +30,7 @@ class OrgRosterSource:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.tables = OrgTables(engine)
+        self.directory = Directory(engine)
         self._snapshot: tuple[object, Roster] | None = None
 
     async def roster(self) -> Roster:
@@ -85,7 +84,7 @@ class OrgRosterSource:
 
     async def is_admin(self, user_id: str) -> bool:
         """role: admin and active."""
-        return await self.tables.is_admin(user_id)
+        return await self.directory.is_admin(user_id)
 
 
 def org_directory(engine: AsyncEngine) -> RosterSource:

@@ -31,6 +31,7 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 from synapse.api.errors import Codes
@@ -83,6 +84,14 @@ def _newest_device(txn: Any, user_id: str) -> str | None:
     return str(row[0]) if row and row[0] is not None else None
 
 
+class PasswordCheck(StrEnum):
+    """What the module saw of a password in a request the sign-in limit watches."""
+
+    NOT_CHECKED = "not-checked"  # Synapse answered before checking it (bad request, limits)
+    CHECKED = "checked"  # checked; wrong unless Synapse's answer says otherwise
+    RIGHT = "right"  # a sign-in went on after the password (logged in, or refused for the hour)
+
+
 @dataclass
 class _Attempt:
     user_id: str
@@ -108,8 +117,8 @@ class SessionRecorder:
         self._flushing = False
         self._attempts: dict[str, _Attempt] = {}
         # Requests the sign-in limit watches (policy/module/sign_in_limit.py): request id ->
-        # whether a password was checked while serving it.
-        self._watched: dict[str, bool] = {}
+        # what became of the password in it (PasswordCheck).
+        self._watched: dict[str, PasswordCheck] = {}
         api.register_account_validity_callbacks(on_user_login=self.on_user_login)
         api.register_password_auth_provider_callbacks(
             on_logged_out=self.on_logged_out,
@@ -129,6 +138,7 @@ class SessionRecorder:
         request = current_request()
         if request is not None and request.request_id is not None:
             self._attempts.pop(request.request_id, None)
+            self._mark(request.request_id, PasswordCheck.RIGHT)
         device_id = await self.api.run_db_interaction("carebridge_newest_device", _newest_device, user_id)
         await self._emit(
             SessionRecord(
@@ -173,8 +183,7 @@ class SessionRecorder:
         request = current_request()
         if request is None or request.request_id is None:
             return None
-        if request.request_id in self._watched:
-            self._watched[request.request_id] = True
+        self._mark(request.request_id, PasswordCheck.CHECKED)
         if not is_login_request(request):
             return None
         user_id = username if username.startswith("@") else self.api.get_qualified_user_id(username)
@@ -200,6 +209,7 @@ class SessionRecorder:
         request = current_request()
         if request is not None and request.request_id is not None:
             self._attempts.pop(request.request_id, None)
+            self._mark(request.request_id, PasswordCheck.RIGHT)  # refused later, for the hour
         decision = self.login_hours.decide(user_id, datetime.fromtimestamp(self._now() / 1000, UTC))
         if decision.allowed:
             return NOT_SPAM
@@ -249,11 +259,15 @@ class SessionRecorder:
 
     def watch_password_check(self, request_id: str) -> None:
         """The sign-in limit wants to know whether this request checks a password."""
-        self._watched[request_id] = False
+        self._watched[request_id] = PasswordCheck.NOT_CHECKED
 
-    def password_checked(self, request_id: str) -> bool:
-        """Whether a password was checked while serving the request (and stop watching)."""
-        return self._watched.pop(request_id, False)
+    def password_check(self, request_id: str) -> PasswordCheck:
+        """What became of the password in the request (and stop watching it)."""
+        return self._watched.pop(request_id, PasswordCheck.NOT_CHECKED)
+
+    def _mark(self, request_id: str, state: PasswordCheck) -> None:
+        if request_id in self._watched:
+            self._watched[request_id] = state
 
     @guarded(on_error=None)
     async def record_wrong_password(

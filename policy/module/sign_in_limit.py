@@ -34,6 +34,7 @@ from policy.event_types import REASON_KEY
 from policy.module.checked_resource import CheckedResource
 from policy.module.metrics import count_refusal
 from policy.module.request_guard import JsonAnswer
+from policy.module.sessions import PasswordCheck, SessionRecorder
 from policy.sign_in_limit import (
     LIMIT_EXCEEDED,
     Bucket,
@@ -52,8 +53,6 @@ from policy.sign_in_limit import (
 
 if TYPE_CHECKING:
     from synapse.module_api import ModuleApi
-
-    from policy.module.sessions import SessionRecorder
 
 log = logging.getLogger("carebridge.module")
 
@@ -206,9 +205,9 @@ class SignInLimiter:
         ip: str | None,
         agent: str | None,
     ) -> None:
-        checked = self.recorder.password_checked(request_id)
+        seen = self.recorder.password_check(request_id)
         status = int(getattr(request, "code", 0) or 0)
-        if checked and status == failed_status(attempt.check):
+        if seen is PasswordCheck.CHECKED and status == failed_status(attempt.check):
             record = self.recorder.record_wrong_password
             await record(request_id, attempt.check, user_id, ts, ip, agent, attempt.detail)
             return

@@ -23,6 +23,7 @@ from policy.event_types import ADMIN_ACTION_EVENT_TYPE, REASON_KEY
 from policy.module.admin_api import AdminApiGuard
 from policy.module.checked_resource import CheckedResource
 from policy.module.request_guard import CHECK_FAILED, JsonAnswer
+from policy.module.sessions import PasswordCheck
 from policy.module.sign_in_limit import SignInLimiter
 from policy.sign_in_limit import Check, Rate
 
@@ -88,7 +89,7 @@ def module_api(now: list[int]) -> Mock:
 def recorder() -> Mock:
     rec = Mock()
     rec.config = SimpleNamespace(bot_user_id=BOT)
-    rec.password_checked.return_value = True
+    rec.password_check.return_value = PasswordCheck.CHECKED
     rec.record_wrong_password = AsyncMock()
     rec.emit = AsyncMock()
     return rec
@@ -245,3 +246,22 @@ async def test_an_allowed_action_is_recorded_when_synapse_has_answered(
     assert content["endpoint"] == "reset_password" and content["status"] == 200 and content["actor"] == actor
     assert content["parameters"] == {"logout_devices": True} and "Secret-1!" not in json.dumps(content)
     assert content.get("operator") == operator  # believed from the bot only
+
+
+async def test_a_sign_in_refused_for_the_hour_after_the_right_password_is_not_a_wrong_one() -> None:
+    """Login hours refuse a sign-in with 403 after the password was right: given back, not
+    recorded as a wrong password (a person trying early is not locked out when the shift starts)."""
+    api, rec = module_api([0]), recorder()
+    rec.password_check.return_value = PasswordCheck.RIGHT
+    limiter = SignInLimiter(api, rec, RATE)
+    body = {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": "nurse"}, "password": "x"}
+    for _ in range(RATE.burst_count + 2):
+        request = FakeRequest("POST", "/_matrix/client/v3/login", body)
+        wrapped = limiter.wrap(CHILD, request, "POST", request.path.decode(), CHECK_FAILED)
+        assert isinstance(wrapped, CheckedResource)
+        assert await wrapped.check(request) is None
+        request.code = 403
+        request.finished.callback(None)
+        settle = api.run_as_background_process.call_args.args
+        await settle[1](*settle[2:])
+    rec.record_wrong_password.assert_not_awaited()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from typing import TYPE_CHECKING, Any
 
 from twisted.web.resource import Resource
@@ -61,6 +62,8 @@ PRUNE_MS = 3600_000
 MAX_BODY = 64 * 1024
 MAX_UA = 512
 LOST_SETTLE_MS = 10_000
+CONFLICT_RETRIES = 20
+CONFLICTS = frozenset({"40001", "40P01"})  # serialization failure, deadlock (PostgreSQL)
 
 
 # The statements name the table literally (TABLE above); parameters use Synapse's `?` style.
@@ -223,10 +226,20 @@ class SignInLimiter:
         return None if info is None else user_id
 
     async def _db(self, desc: str, func: Any, *args: Any) -> Any:
+        """Run one transaction; on PostgreSQL, parallel attempts on one account conflict
+        (Synapse's transactions are REPEATABLE READ) and Synapse's own five quick retries
+        can run out, so a conflict is tried again after a short random pause."""
         if not self._table_ready:
             await self.api.run_db_interaction("carebridge_sign_in_table", _create)
             self._table_ready = True
-        return await self.api.run_db_interaction(desc, func, *args)
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                return await self.api.run_db_interaction(desc, func, *args)
+            except Exception as exc:
+                if getattr(exc, "pgcode", None) not in CONFLICTS or attempt == CONFLICT_RETRIES - 1:
+                    raise
+                await self.api.sleep((5 + secrets.randbelow(45)) / 1000)
+        raise AssertionError("unreachable")
 
     async def prune(self) -> None:
         """Delete the rows of accounts whose bucket has drained (hourly, one process)."""

@@ -11,15 +11,21 @@ password, on every one of these endpoints and on `/login`. Every wrong attempt i
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
+import psycopg2
 import pytest
 from nio import AsyncClient, AsyncClientConfig, LoginError, LoginResponse
+from sqlalchemy.engine import make_url
 
 from config.settings import SignInSettings
+from provisioning.ops.production import psycopg2_args
 from tests.compliance_helpers import client_api, ledger, session_records, wait_for
+from tests.harness.databases import pg_base_url
 from tests.harness.stack import Stack, strong_password
 
 pytestmark = pytest.mark.slow
@@ -189,10 +195,45 @@ async def test_right_password_resets_nothing_and_counts_nothing(limited: Stack) 
     await recorded(limited, user_id, ALLOWED, 1)
 
 
-async def test_the_count_survives_a_synapse_restart(tmp_path_factory: pytest.TempPathFactory) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def synapse_database(request: pytest.FixtureRequest) -> Iterator[dict[str, Any] | None]:
+    """Synapse's own database for a stack: SQLite (None) or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+        return
+    base = pg_base_url()
+    assert base is not None
+    name = f"cb_syn_{secrets.token_hex(4)}"
+    server = {k: v for k, v in psycopg2_args(base).items() if not k.startswith("cp_")}
+
+    def run(statement: str) -> None:
+        conn = psycopg2.connect(**server)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(statement)
+        finally:
+            conn.close()
+
+    run(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+    try:
+        yield psycopg2_args(str(make_url(base).set(database=name)))
+    finally:
+        run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_the_count_survives_a_restart_and_holds_under_parallel_guesses(
+    tmp_path_factory: pytest.TempPathFactory, synapse_database: dict[str, Any] | None
+) -> None:
     """The counter lives in Synapse's database (every worker shares it), not in one
-    process's memory: 3 wrong, restart Synapse, 2 wrong, then locked."""
-    stack = Stack(root=tmp_path_factory.mktemp("reauth-restart"), extra_settings={"sign_in": {}})
+    process's memory: 3 wrong, restart Synapse, then 10 wrong sent at once: exactly 2 are
+    checked (401), 8 refused (429); then the right password is refused too (SQLite and
+    PostgreSQL, where concurrent counts are serialised by the database)."""
+    stack = Stack(
+        root=tmp_path_factory.mktemp("reauth-restart"),
+        extra_settings={"sign_in": {}},
+        synapse_database_args=synapse_database,
+    )
     stack.init()
     try:
         stack.start_synapse()
@@ -202,8 +243,8 @@ async def test_the_count_survives_a_synapse_restart(tmp_path_factory: pytest.Tem
             assert (await change_password(stack, token, user_id, WRONG))[0] == 401
         stack.stop_synapse()
         stack.start_synapse()
-        for _ in range(ALLOWED - 3):
-            assert (await change_password(stack, token, user_id, WRONG))[0] == 401
+        answers = await asyncio.gather(*(change_password(stack, token, user_id, WRONG) for _ in range(10)))
+        assert sorted(status for status, _ in answers) == [401] * (ALLOWED - 3) + [429] * (10 - ALLOWED + 3)
         assert_locked_out(*await change_password(stack, token, user_id, password))
         answer = await login(stack, user_id, password)
         assert isinstance(answer, LoginError) and answer.status_code == "M_LIMIT_EXCEEDED", answer

@@ -265,3 +265,28 @@ async def test_a_sign_in_refused_for_the_hour_after_the_right_password_is_not_a_
         settle = api.run_as_background_process.call_args.args
         await settle[1](*settle[2:])
     rec.record_wrong_password.assert_not_awaited()
+
+
+async def test_a_conflicting_count_on_postgresql_is_tried_again() -> None:
+    """Parallel guesses at one account conflict on PostgreSQL (serialization failure
+    40001): the count is retried after a short pause, other errors are not."""
+    api = module_api([0])
+    api.sleep = AsyncMock()
+    conflict = type("SerializationFailure", (Exception,), {"pgcode": "40001"})
+    run = synapse_db()
+    failures = [conflict(), conflict()]
+
+    async def flaky(desc: str, func: Callable[..., Any], *args: Any) -> Any:
+        if desc != "carebridge_sign_in_table" and failures:
+            raise failures.pop()
+        return await run(desc, func, *args)
+
+    api.run_db_interaction = AsyncMock(side_effect=flaky)
+    limiter = SignInLimiter(api, recorder(), RATE)
+    wrapped = limiter.wrap(CHILD, reauth(), "POST", "/_matrix/client/v3/account/password", CHECK_FAILED)
+    assert isinstance(wrapped, CheckedResource)
+    assert await wrapped.check(reauth()) is None
+    assert api.sleep.await_count == 2
+    api.run_db_interaction = AsyncMock(side_effect=RuntimeError("disk full"))
+    with pytest.raises(RuntimeError):
+        await wrapped.check(reauth())

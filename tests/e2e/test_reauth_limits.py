@@ -24,9 +24,11 @@ from sqlalchemy.engine import make_url
 
 from config.settings import SignInSettings
 from provisioning.ops.production import psycopg2_args
+from provisioning.ops.sign_in import sync_sign_in_limits
 from tests.compliance_helpers import client_api, ledger, session_records, wait_for
 from tests.harness.databases import pg_base_url
 from tests.harness.stack import Stack, strong_password
+from tests.harness.workers import WorkerStack
 
 pytestmark = pytest.mark.slow
 ALLOWED = SignInSettings().failed_attempts.burst_count
@@ -80,8 +82,10 @@ async def bridge_password(stack: Stack, token: str, password: str) -> tuple[int,
         return resp.status, await resp.json(content_type=None)
 
 
-async def login(stack: Stack, user_id: str, password: str) -> LoginResponse | LoginError:
-    client = AsyncClient(stack.hs_url, user_id, config=AsyncClientConfig(max_limit_exceeded=0))
+async def login(stack: Stack | str, user_id: str, password: str) -> LoginResponse | LoginError:
+    """Sign in (no retry after a 429) at a stack's Synapse, or at a given client API URL."""
+    url = stack if isinstance(stack, str) else stack.hs_url
+    client = AsyncClient(url, user_id, config=AsyncClientConfig(max_limit_exceeded=0))
     try:
         resp = await client.login(password, device_name="ward-pc")
         assert isinstance(resp, LoginResponse | LoginError), resp
@@ -248,5 +252,33 @@ async def test_the_count_survives_a_restart_and_holds_under_parallel_guesses(
         assert_locked_out(*await change_password(stack, token, user_id, password))
         answer = await login(stack, user_id, password)
         assert isinstance(answer, LoginError) and answer.status_code == "M_LIMIT_EXCEEDED", answer
+    finally:
+        stack.stop()
+
+
+async def test_the_count_is_shared_by_synapse_workers(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Production shape (main process + a client worker on PostgreSQL and Redis, the
+    sign-in limits carebridge.yaml renders): 5 wrong re-authentications on the main process
+    lock sign-in on the worker, the right password too; wrong sign-ins on the worker lock
+    re-authentication on the main process."""
+    stack = WorkerStack(root=tmp_path_factory.mktemp("reauth-workers"), client_worker=True)
+    stack.init()
+    # `carebridge up` renders carebridge.yaml's sign_in: (the defaults, not the test limits).
+    assert sync_sign_in_limits(stack.s.model_copy(update={"sign_in": SignInSettings()}))
+    try:
+        stack.start_synapse()
+        stack.start_bridge()
+        worker = stack.client_worker_url
+        first_id, first_pw, token = await signed_in(stack)
+        for _ in range(ALLOWED):
+            assert (await change_password(stack, token, first_id, WRONG))[0] == 401
+        answer = await login(worker, first_id, first_pw)
+        assert isinstance(answer, LoginError) and answer.status_code == "M_LIMIT_EXCEEDED", answer
+
+        second_id, second_pw, second_token = await signed_in(stack)
+        for _ in range(ALLOWED):
+            answer = await login(worker, second_id, WRONG)
+            assert isinstance(answer, LoginError) and answer.status_code == "M_FORBIDDEN", answer
+        assert_locked_out(*await change_password(stack, second_token, second_id, second_pw))
     finally:
         stack.stop()

@@ -35,6 +35,7 @@ class Reason(StrEnum):
     READ_ONLY_MEMBER = "read-only-member"
     CHANNEL_CLOSED = "channel-closed"
     CREATE_SANITISED = "room-request-sanitised"
+    ROOM_VERSION = "room-version-not-carebridge"
     ALIAS_REFUSED = "alias-not-allowed"
     CAREBRIDGE_STATE = "carebridge-state-by-staff"
     SELF_DEACTIVATION = "self-deactivation"

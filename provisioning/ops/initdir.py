@@ -20,6 +20,7 @@ from signedjson.key import generate_signing_key, write_signing_keys
 from bridge.archive.keyring import Keyring
 from bridge.core.files import write_private
 from config.settings import CallsSettings, FilesSettings, PushSettings, SignInSettings
+from policy.rooms import ROOM_VERSION
 from provisioning.ops.sign_in import sign_in_block
 from provisioning.ops.templates import render
 from provisioning.ops.turn import render_turn_config, turn_uris
@@ -196,6 +197,7 @@ def init_data_dir(opts: InitOptions) -> Path:
         turn_shared_secret=turn_secret,
         turn_user_lifetime="1h",
         sign_in_block=sign_in_block(sign_in),
+        room_version=ROOM_VERSION,
         testing=opts.testing,
         module_outbox_dir=opts.module_outbox_dir or str(seen_dir / "module-outbox"),
     )

@@ -331,6 +331,8 @@ def load_settings(path: Path) -> Settings:
     """Load and validate carebridge.yaml; raises ConfigError naming file, line and key."""
     doc = load_yaml(path)
     if not isinstance(doc.data, dict):
-        raise ConfigError([ConfigIssue(path, "", "expected a mapping of settings at the top level")])
+        raise ConfigError(
+            [*doc.problems, ConfigIssue(path, "", "expected a mapping of settings at the top level")]
+        )
     settings = validate_document(Settings, doc)
     return settings.model_copy(update={"data_dir": path.resolve().parent})

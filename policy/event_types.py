@@ -12,7 +12,8 @@ Records (sent by the bot, archived like every event):
 
 Room state: `CHANNEL_STATE_TYPE` a channel's rights (post / respond / closed).
 Content keys: `KIND_KEY` (channel or dm, in `m.room.create`), `REASON_KEY` (why the
-module refused), `CALL_KEY`, `MISSED_CALL_KEY`, `REFUSED_COMMAND_KEY` (on bot notices).
+module refused), `CASE_KEY` (which case of that rule, e.g. the kind of active content in a
+file), `CALL_KEY`, `MISSED_CALL_KEY`, `REFUSED_COMMAND_KEY` (on bot notices).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ CHANNEL_STATE_TYPE: Final = "org.carebridge.channel"
 
 KIND_KEY: Final = "org.carebridge.kind"
 REASON_KEY: Final = "org.carebridge.reason"
+CASE_KEY: Final = "org.carebridge.case"
 CALL_KEY: Final = "org.carebridge.call"
 MISSED_CALL_KEY: Final = "org.carebridge.missed_call"
 REFUSED_COMMAND_KEY: Final = "org.carebridge.refused_command"

@@ -51,6 +51,8 @@ class Reason(StrEnum):
     UPLOAD_TOO_LARGE = "upload-too-large"
     UPLOAD_TYPE = "upload-type-not-allowed"
     UPLOAD_ACTIVE_CONTENT = "upload-active-content"
+    UPLOAD_DECLARED_ACTIVE = "upload-declared-active-type"
+    UPLOAD_DECLARED_MISMATCH = "upload-declared-type-mismatch"
 
 
 def allow(reason: Reason = Reason.ALLOWED) -> Decision:

@@ -19,7 +19,7 @@ from synapse.module_api import NOT_SPAM, ModuleApi
 from synapse.module_api.errors import Codes, SynapseError
 
 from policy.decision import TOO_LARGE, Decision
-from policy.event_types import REASON_KEY
+from policy.event_types import CASE_KEY, REASON_KEY
 from policy.files import decide_file, decide_upload_size
 from policy.module.guard import guarded
 from policy.module.metrics import count_refusal
@@ -48,6 +48,8 @@ def _raise_if_refused(decision: Decision) -> None:
         return
     count_refusal(str(decision.reason))
     extra = {REASON_KEY: str(decision.reason)}
+    if decision.detail is not None:
+        extra[CASE_KEY] = decision.detail
     if decision.errcode == TOO_LARGE:
         raise SynapseError(413, decision.message or "Too large", Codes.TOO_LARGE, additional_fields=extra)
     raise SynapseError(403, decision.message or "Not allowed", Codes.FORBIDDEN, additional_fields=extra)

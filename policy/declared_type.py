@@ -16,8 +16,8 @@ things at once runs as the second. So an upload is refused when:
 
 No declared type, or `application/octet-stream`, is always accepted (Synapse serves such a
 file only as a download); the whole content is judged anyway (policy/file_content.py).
-The request guard (policy/module/request_guard.py) asks this rule with the upload's first
-bytes before Synapse stores anything.
+The request guard (policy/module/request_guard.py) notes the declared type of each upload
+request; the upload check (policy/module/media.py) asks this rule with it and the file.
 
 Pure: a header value and bytes in, a Decision out.
 """

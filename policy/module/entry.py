@@ -20,6 +20,7 @@ from synapse.module_api import ModuleApi
 from policy.module.accounts import AccountRules
 from policy.module.admin_room import AdminRoomRules
 from policy.module.config import ModuleConfig
+from policy.module.declared_uploads import DeclaredTypes
 from policy.module.direct import DirectRoomsResource
 from policy.module.guard import guarded
 from policy.module.login_limits import RateLimitedLogins
@@ -45,9 +46,10 @@ class CarebridgeModule:
         AdminRoomRules(config, api).register()
         MessageRules(config, api).register()
         PresenceRules(api).register()
-        MediaRules(config, api).register()
+        declared = DeclaredTypes()
+        MediaRules(config, api, declared).register()
         DirectRoomsResource.register(config, api)
-        RequestGuard.register(api, frozenset(config.push_gateways))
+        RequestGuard.register(api, frozenset(config.push_gateways), declared)
         self.sessions = SessionRecorder(config, api)
         RateLimitedLogins.install(api, self.sessions)
         AccountRules(config, api, self.sessions).register()

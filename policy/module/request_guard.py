@@ -3,15 +3,15 @@ Synapse's own handlers see them, in every Synapse process that serves clients.
 
 Synapse offers no module callback for to-device messages, key uploads, pushers, presence
 status messages, custom profile fields or 3PID look-ups, and its upload check is not told
-the type the client declared (policy/declared_type.py). Modules may serve web resources
+the type the client declared: the guard notes it for that check
+(policy/module/declared_uploads.py). Modules may serve web resources
 (`ModuleApi.register_web_resource`); Synapse builds its listener's resource tree from a
 path map, and a resource registered at `/_matrix` takes over the children already placed
 under that path (the client, media and other APIs). The guard is that resource: for each
 request it asks the pure rule, answers a refusal (403 JSON with the organisation's words,
 counted in `carebridge_policy_refusals_total{reason}`), or hands the request to the child
 Synapse put there, untouched. Only the few paths that need the JSON body have it read
-(and rewound), and of an upload only its first 8 KiB. Synapse workers load modules too,
-so production is covered the same way.
+(and rewound). Synapse workers load modules too, so production is covered the same way.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from twisted.web.resource import Resource
 
 from policy.client_requests import RequestReason, decide_client_request, discarded_keys_answer, needs_body
 from policy.decision import Decision
-from policy.declared_type import UPLOAD_PATH, decide_declared_type
+from policy.declared_type import UPLOAD_PATH
 from policy.event_types import REASON_KEY
-from policy.file_content import SIGNATURE_BYTES
+from policy.module.declared_uploads import DeclaredTypes
 from policy.module.metrics import CALLBACK_ERRORS, count_refusal
 
 log = logging.getLogger("carebridge.module")
@@ -88,18 +88,6 @@ def _json_body(request: Any) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def _head(request: Any, size: int) -> bytes:
-    """The first `size` bytes of the request body (rewound for Synapse)."""
-    content = getattr(request, "content", None)
-    if content is None:
-        return b""
-    try:
-        content.seek(0)
-        return bytes(content.read(size))
-    finally:
-        content.seek(0)
-
-
 def _content_type(request: Any) -> str | None:
     values = request.requestHeaders.getRawHeaders(b"Content-Type")
     return values[0].decode("latin-1") if values else None
@@ -117,14 +105,16 @@ CHECK_FAILED = JsonAnswer(
 class RequestGuard(Resource):
     """Mounted at /_matrix: refuse what the rules refuse, pass everything else through."""
 
-    def __init__(self, push_gateways: frozenset[str]) -> None:
+    def __init__(self, push_gateways: frozenset[str], declared: DeclaredTypes | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.push_gateways = push_gateways
+        self.declared = declared if declared is not None else DeclaredTypes()
 
     @classmethod
-    def register(cls, api: Any, push_gateways: frozenset[str]) -> None:
-        """Serve the guard in front of Synapse's /_matrix APIs."""
-        api.register_web_resource(GUARDED_PREFIX, cls(push_gateways))
+    def register(cls, api: Any, push_gateways: frozenset[str], declared: DeclaredTypes) -> None:
+        """Serve the guard in front of Synapse's /_matrix APIs; uploads' declared types go
+        to `declared` for the upload check (policy/module/declared_uploads.py)."""
+        api.register_web_resource(GUARDED_PREFIX, cls(push_gateways, declared))
 
     def answer(self, request: Any) -> JsonAnswer | None:
         """The guard's own answer to this request (a refusal, or discarded keys), if any."""
@@ -133,7 +123,7 @@ class RequestGuard(Resource):
         body = _json_body(request) if needs_body(method, path) else None
         decision = decide_client_request(method, path, body, self.push_gateways)
         if decision is None and method in ("POST", "PUT") and UPLOAD_PATH.match(path):
-            decision = decide_declared_type(_content_type(request), _head(request, SIGNATURE_BYTES))
+            self.declared.note(request.get_request_id(), _content_type(request))
         if decision is None or decision.allowed:
             return None
         count_refusal(str(decision.reason))

@@ -3,7 +3,7 @@
 A staff member with a raw Client-Server API client tries every active-content case of
 docs/admin/file-rules.md, under any name and Content-Type; each is refused with the
 organisation's message. A photo declared as a web page (or as anything it is not) is
-refused before Synapse stores it. What clinicians send (a photo, a PDF, Office documents, audio,
+refused. What clinicians send (a photo, a PDF, Office documents, audio,
 video, text, CSV) uploads and can be shared in a direct message.
 """
 
@@ -87,8 +87,8 @@ async def test_active_content_is_refused_under_any_name_and_claimed_type(stack: 
 
 async def test_a_photo_declared_as_a_web_page_or_as_something_else_is_refused(stack: Stack) -> None:
     """What a client says a file is, is what is served: a PNG or JPEG declared as HTML,
-    XHTML, XML or SVG is refused before it is stored (today Synapse stores it and serves it
-    back with that type), and so is one declared as a PDF or as text."""
+    XHTML, XML or SVG is refused (today Synapse stores it and serves it back with that
+    type), and so is one declared as a PDF or as text."""
     user, password = await stack.create_user()
     client = await stack.login(user, password)
     try:

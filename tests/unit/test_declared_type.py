@@ -1,18 +1,28 @@
 """What a client says a file is must be what it is: the declared Content-Type of an upload
-against its first bytes (pure rule), and the request guard that applies it before Synapse
-stores anything (no Synapse)."""
+against its content (pure rule); the request guard notes it, the upload check judges it
+(Mock(spec=ModuleApi), no Synapse)."""
 
 from __future__ import annotations
 
 import io
-import json
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from unittest.mock import Mock
 
 import pytest
 from prometheus_client import REGISTRY
+from synapse.module_api import ModuleApi
+from synapse.module_api.errors import SynapseError
 from twisted.web.http_headers import Headers
 
 from policy.declared_type import UPLOAD_PATH, decide_declared_type, essence
+from policy.module.config import ModuleConfig
+from policy.module.declared_uploads import DeclaredTypes
+from policy.module.media import MediaRules
 from policy.module.request_guard import JsonAnswer, RequestGuard
+from policy.session_reason import RequestFacts
 from policy.staff_decision import Reason
 from tests import file_samples
 
@@ -108,21 +118,84 @@ class Upload:
         if content_type is not None:
             self.requestHeaders.setRawHeaders(b"Content-Type", [content_type.encode()])
 
+    def get_request_id(self) -> str:
+        return f"{self.method.decode()}-{id(self)}"
 
-def test_guard_refuses_a_photo_declared_as_a_web_page_before_synapse_stores_it() -> None:
-    guard = RequestGuard(frozenset())
+
+def test_guard_notes_each_uploads_declared_type_for_the_upload_check() -> None:
+    """The guard hands uploads to Synapse untouched (body not read), noting what each
+    declared under the request's id; other requests note nothing."""
+    declared = DeclaredTypes()
+    guard = RequestGuard(frozenset(), declared)
     synapse_media = JsonAnswer(200, {"content_uri": "mxc://hs/x"})
     guard.putChild(b"media", synapse_media)
+    page = Upload(b"POST", b"/_matrix/media/v3/upload", PNG, "text/html; charset=utf-8")
+    photo = Upload(b"PUT", b"/_matrix/media/v3/upload/hs/AbC", PNG, None)
+    download = Upload(b"GET", b"/_matrix/media/v3/download/hs/AbC", b"", "text/html")
+    for request in (page, photo, download):
+        assert guard.getChildWithDefault(b"media", request) is synapse_media
+        assert request.content.tell() == 0
+    assert declared.take(page.get_request_id()) == (True, "text/html; charset=utf-8")
+    assert declared.take(photo.get_request_id()) == (True, None)
+    assert declared.take(download.get_request_id()) == (False, None)
+    assert len(declared) == 0
+
+
+def test_declared_types_are_bounded() -> None:
+    declared = DeclaredTypes(bound=3)
+    for n in range(5):
+        declared.note(f"POST-{n}", "image/png")
+    assert len(declared) == 3
+    assert declared.take("POST-0") == (False, None) and declared.take("POST-4") == (True, "image/png")
+
+
+def _media(tmp_path: Path, declared: DeclaredTypes, reserved_by: str | None = None) -> MediaRules:
+    api = Mock(spec=ModuleApi)
+
+    async def in_thread(func: Callable[..., Any], *args: Any) -> Any:
+        return func(*args)
+
+    async def db(desc: str, func: Callable[..., Any]) -> Any:
+        return reserved_by
+
+    api.defer_to_thread.side_effect = in_thread
+    api.run_db_interaction.side_effect = db
+    config = ModuleConfig.parse({"bot_user_id": "@bot:hs", "admin_room_alias": "#a:hs"})
+    return MediaRules(config, api, declared)
+
+
+async def _check(rules: MediaRules, tmp_path: Path, data: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "upload"
+    path.write_bytes(data)
+    facts = RequestFacts("POST", "/_matrix/media/v3/upload", "@nurse:hs", None, None, "POST-7")
+    monkeypatch.setattr("policy.module.media.current_request", lambda: facts)
+    info = SimpleNamespace(server_name=None, thumbnail=None, url_cache=False, file_id="abc")
+    await rules.check_media_file_for_spam(SimpleNamespace(path=path), info)
+
+
+async def test_upload_check_refuses_a_photo_declared_as_a_web_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    declared = DeclaredTypes()
+    rules = _media(tmp_path, declared)
     label = {"reason": Reason.UPLOAD_DECLARED_ACTIVE.value}
     before = REGISTRY.get_sample_value("carebridge_policy_refusals_total", label) or 0.0
-    page = Upload(b"POST", b"/_matrix/media/v3/upload", PNG, "text/html")
-    refused = guard.getChildWithDefault(b"media", page)
-    assert isinstance(refused, JsonAnswer) and refused.code == 403
-    body = json.loads(refused.body)
-    assert (body["errcode"], body["org.carebridge.reason"]) == ("M_FORBIDDEN", "upload-declared-active-type")
+    declared.note("POST-7", "text/html")
+    with pytest.raises(SynapseError) as refused:
+        await _check(rules, tmp_path, PNG, monkeypatch)
+    assert refused.value.code == 403
+    assert refused.value.error_dict(None)["org.carebridge.reason"] == "upload-declared-active-type"
     assert REGISTRY.get_sample_value("carebridge_policy_refusals_total", label) == before + 1
-    photo = Upload(b"PUT", b"/_matrix/media/v3/upload/hs/AbC", PNG, "image/png")
-    assert guard.getChildWithDefault(b"media", photo) is synapse_media
-    assert photo.content.tell() == 0, "the body is rewound for Synapse"
-    download = Upload(b"GET", b"/_matrix/media/v3/download/hs/AbC", b"", None)
-    assert guard.getChildWithDefault(b"media", download) is synapse_media
+    declared.note("POST-7", "image/png")
+    await _check(rules, tmp_path, PNG, monkeypatch)  # honest: passes
+    await _check(rules, tmp_path, PNG, monkeypatch)  # nothing noted (taken already): content only
+
+
+async def test_the_bots_html_report_is_not_judged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compliance report is an HTML page the bot uploads into an id it reserved."""
+    declared = DeclaredTypes()
+    declared.note("POST-7", "text/html")
+    await _check(_media(tmp_path, declared, reserved_by="@bot:hs"), tmp_path, b"<html></html>", monkeypatch)
+    assert len(declared) == 0

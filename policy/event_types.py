@@ -4,6 +4,7 @@ is defined here and nowhere else, so a record written by one part is found by th
 
 Records (sent by the bot, archived like every event):
 - `ACCOUNT_EVENT_TYPE` an account change (created, password changed, deactivated);
+- `PROFILE_EVENT_TYPE` a change of a person's display name or avatar, as Synapse stored it;
 - `SESSION_EVENT_TYPE` a sign-in, sign-out or failed sign-in (45 CFR 164.312(b));
 - `EXPORT_RECORD_TYPE` an export of archived messages, before and after it runs;
 - `MEDIA_RECORD_TYPE` the digest of a file copied into the archive;
@@ -24,6 +25,7 @@ CAREBRIDGE_PREFIX: Final = "org.carebridge."
 
 ACCOUNT_EVENT_TYPE: Final = "org.carebridge.account"
 SESSION_EVENT_TYPE: Final = "org.carebridge.session"
+PROFILE_EVENT_TYPE: Final = "org.carebridge.profile"
 EXPORT_RECORD_TYPE: Final = "org.carebridge.export"
 MEDIA_RECORD_TYPE: Final = "org.carebridge.media"
 HEAD_EVENT_TYPE: Final = "org.carebridge.chain_head"

@@ -27,6 +27,7 @@ from policy.module.login_limits import RateLimitedLogins
 from policy.module.media import MediaRules
 from policy.module.messages import MessageRules
 from policy.module.presence import PresenceRules
+from policy.module.profiles import ProfileRules
 from policy.module.redaction import RetentionRules
 from policy.module.request_guard import RequestGuard
 from policy.module.rooms import RoomRules
@@ -53,6 +54,7 @@ class CarebridgeModule:
         self.sessions = SessionRecorder(config, api)
         RateLimitedLogins.install(api, self.sessions)
         AccountRules(config, api, self.sessions).register()
+        ProfileRules(api, self.sessions).register()
         RetentionRules(config, api).register()
         if api.should_run_background_tasks():
             api.delayed_background_call(1000, self._ensure_bot_admin, desc="carebridge_bot_admin")

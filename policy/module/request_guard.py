@@ -105,23 +105,26 @@ CHECK_FAILED = JsonAnswer(
 class RequestGuard(Resource):
     """Mounted at /_matrix: refuse what the rules refuse, pass everything else through."""
 
-    def __init__(self, push_gateways: frozenset[str], declared: DeclaredTypes | None = None) -> None:
+    def __init__(
+        self, push_gateways: frozenset[str], declared: DeclaredTypes | None = None, server_name: str = ""
+    ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.push_gateways = push_gateways
         self.declared = declared if declared is not None else DeclaredTypes()
+        self.server_name = server_name
 
     @classmethod
     def register(cls, api: Any, push_gateways: frozenset[str], declared: DeclaredTypes) -> None:
         """Serve the guard in front of Synapse's /_matrix APIs; uploads' declared types go
         to `declared` for the upload check (policy/module/declared_uploads.py)."""
-        api.register_web_resource(GUARDED_PREFIX, cls(push_gateways, declared))
+        api.register_web_resource(GUARDED_PREFIX, cls(push_gateways, declared, str(api.server_name)))
 
     def answer(self, request: Any) -> JsonAnswer | None:
         """The guard's own answer to this request (a refusal, or discarded keys), if any."""
         method = request.method.decode("ascii", "replace").upper()
         path = request.path.decode("utf-8", "replace")  # as Synapse's servlets match it
         body = _json_body(request) if needs_body(method, path) else None
-        decision = decide_client_request(method, path, body, self.push_gateways)
+        decision = decide_client_request(method, path, body, self.push_gateways, self.server_name)
         if decision is None and method in ("POST", "PUT") and UPLOAD_PATH.match(path):
             self.declared.note(request.get_request_id(), _content_type(request))
         if decision is None or decision.allowed:

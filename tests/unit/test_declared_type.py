@@ -191,9 +191,7 @@ async def test_upload_check_refuses_a_photo_declared_as_a_web_page(
     await _check(rules, tmp_path, PNG, monkeypatch)  # nothing noted (taken already): content only
 
 
-async def test_the_bots_html_report_is_not_judged(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_the_bots_html_report_is_not_judged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The compliance report is an HTML page the bot uploads into an id it reserved."""
     declared = DeclaredTypes()
     declared.note("POST-7", "text/html")

@@ -278,6 +278,11 @@ class SignInSettings(_Section):
         }
 
 
+# Staff type quickly in a busy hour (a handover in ten short lines): Synapse's default
+# (0.2 a second, 10 at once) stops a nurse after ten quick messages.
+DEFAULT_MESSAGE_RATE = Rate(per_second=5.0, burst_count=50)
+
+
 class Settings(_Section):
     """Everything in carebridge.yaml."""
 
@@ -296,6 +301,9 @@ class Settings(_Section):
     push: PushSettings = PushSettings()
     calls: CallsSettings = CallsSettings()
     sign_in: SignInSettings = SignInSettings()
+    # Messages (any event) one person may send: Synapse's `rc_message`, rendered by
+    # `carebridge init` and `carebridge up` (docs/admin/sign-in-limits.md).
+    messages: Rate = DEFAULT_MESSAGE_RATE
     compliance: ComplianceSettings = ComplianceSettings()
     logging: LoggingSettings = LoggingSettings()
     data_dir: Path = Field(default=Path("."), exclude=True)
@@ -330,6 +338,8 @@ def load_settings(path: Path) -> Settings:
     """Load and validate carebridge.yaml; raises ConfigError naming file, line and key."""
     doc = load_yaml(path)
     if not isinstance(doc.data, dict):
-        raise ConfigError([ConfigIssue(path, "", "expected a mapping of settings at the top level")])
+        raise ConfigError(
+            [*doc.problems, ConfigIssue(path, "", "expected a mapping of settings at the top level")]
+        )
     settings = validate_document(Settings, doc)
     return settings.model_copy(update={"data_dir": path.resolve().parent})

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -165,13 +165,15 @@ class Reports:
         out = []
         day = first
         while day <= last:
+            day_start = datetime.fromtimestamp(day_bounds(day, tz)[0] / 1000, UTC)
             for person, spec in scheduled:
-                evaluation = evaluate_day(spec, day, by_user.get(person.user_id, []), now)
-                # Nobody is expected before their account existed or after it ended: such a
-                # day is left out unless they did sign in (then it is reported as it was).
-                begins = evaluation.shift.start if evaluation.shift is not None else None
-                expected = person.expected_at(to_ms(begins) if begins else day_bounds(day, tz)[0])
-                if expected or evaluation.logins:
+                span = person.span
+                evaluation = evaluate_day(spec, day, by_user.get(person.user_id, []), now, span)
+                # Nobody is expected for a shift their account (on that schedule) did not
+                # overlap; such a day is left out unless they did sign in (then it is reported
+                # as it was: off shift). A day off is listed while their account existed.
+                listed = evaluation.shift is not None or evaluation.logins
+                if listed or (spec.instance_on(day) is None and span.covers(day_start)):
                     out.append(Evaluated(person, spec, evaluation))
             day += timedelta(days=1)
         return out

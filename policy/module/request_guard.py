@@ -2,7 +2,9 @@
 Synapse's own handlers see them, in every Synapse process that serves clients.
 
 Synapse offers no module callback for to-device messages, key uploads, pushers, presence
-status messages, custom profile fields or 3PID look-ups. Modules may serve web resources
+status messages, custom profile fields or 3PID look-ups, and its upload check is not told
+the type the client declared: the guard notes it for that check
+(policy/module/declared_uploads.py). Modules may serve web resources
 (`ModuleApi.register_web_resource`); Synapse builds its listener's resource tree from a
 path map, and a resource registered at `/_matrix` takes over the children already placed
 under that path (the client, media and other APIs). The guard is that resource: for each
@@ -22,7 +24,9 @@ from twisted.web.resource import Resource
 
 from policy.client_requests import RequestReason, decide_client_request, discarded_keys_answer, needs_body
 from policy.decision import Decision
+from policy.declared_type import UPLOAD_PATH
 from policy.event_types import REASON_KEY
+from policy.module.declared_uploads import DeclaredTypes
 from policy.module.metrics import CALLBACK_ERRORS, count_refusal
 
 log = logging.getLogger("carebridge.module")
@@ -86,6 +90,13 @@ def _json_body(request: Any) -> dict[str, Any] | None:
 
 
 NOT_FOUND = JsonAnswer(404, {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"})
+
+
+def _content_type(request: Any) -> str | None:
+    values = request.requestHeaders.getRawHeaders(b"Content-Type")
+    return values[0].decode("latin-1") if values else None
+
+
 CHECK_FAILED = JsonAnswer(
     500,
     {
@@ -107,22 +118,35 @@ class RequestGuard(Resource):
     """Mounted at /_matrix: refuse what the rules refuse, pass everything else through
     (a request carrying a password through the sign-in limit first)."""
 
-    def __init__(self, push_gateways: frozenset[str], sign_in: PasswordChecks | None = None) -> None:
+    def __init__(
+        self,
+        push_gateways: frozenset[str],
+        sign_in: PasswordChecks | None = None,
+        declared: DeclaredTypes | None = None,
+        server_name: str = "",
+    ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.push_gateways = push_gateways
         self.sign_in = sign_in
+        self.declared = declared if declared is not None else DeclaredTypes()
+        self.server_name = server_name
 
     @classmethod
-    def register(cls, api: Any, push_gateways: frozenset[str], sign_in: PasswordChecks | None = None) -> None:
-        """Serve the guard in front of Synapse's /_matrix APIs."""
-        api.register_web_resource(GUARDED_PREFIX, cls(push_gateways, sign_in))
+    def register(
+        cls, api: Any, push_gateways: frozenset[str], sign_in: PasswordChecks | None, declared: DeclaredTypes
+    ) -> None:
+        """Serve the guard in front of Synapse's /_matrix APIs; uploads' declared types go
+        to `declared` for the upload check (policy/module/declared_uploads.py)."""
+        api.register_web_resource(GUARDED_PREFIX, cls(push_gateways, sign_in, declared, str(api.server_name)))
 
     def answer(self, request: Any, method: str | None = None, path: str | None = None) -> JsonAnswer | None:
         """The guard's own answer to this request (a refusal, or discarded keys), if any."""
         method = method or request.method.decode("ascii", "replace").upper()
         path = path or request.path.decode("utf-8", "replace")  # as Synapse's servlets match it
         body = _json_body(request) if needs_body(method, path) else None
-        decision = decide_client_request(method, path, body, self.push_gateways)
+        decision = decide_client_request(method, path, body, self.push_gateways, self.server_name)
+        if decision is None and method in ("POST", "PUT") and UPLOAD_PATH.match(path):
+            self.declared.note(request.get_request_id(), _content_type(request))
         if decision is None or decision.allowed:
             return None
         count_refusal(str(decision.reason))

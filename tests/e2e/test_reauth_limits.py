@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from config.settings import SignInSettings
 from provisioning.ops.production import psycopg2_args
-from provisioning.ops.sign_in import sync_sign_in_limits
+from provisioning.ops.rate_limits import sync_rate_limits
 from tests.compliance_helpers import client_api, ledger, session_records, wait_for
 from tests.harness.databases import pg_base_url
 from tests.harness.stack import Stack, strong_password
@@ -264,7 +264,7 @@ async def test_the_count_is_shared_by_synapse_workers(tmp_path_factory: pytest.T
     stack = WorkerStack(root=tmp_path_factory.mktemp("reauth-workers"), client_worker=True)
     stack.init()
     # `carebridge up` renders carebridge.yaml's sign_in: (the defaults, not the test limits).
-    assert sync_sign_in_limits(stack.s.model_copy(update={"sign_in": SignInSettings()}))
+    assert sync_rate_limits(stack.s.model_copy(update={"sign_in": SignInSettings()}))
     try:
         stack.start_synapse()
         stack.start_bridge()

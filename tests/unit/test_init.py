@@ -57,7 +57,10 @@ def test_homeserver_is_the_compliance_baseline(data_dir: Path) -> None:
     assert hs["modules"][0]["module"] == "policy.module.entry.CarebridgeModule"
     # The module's shared sign-in limit is rc_login's failed_attempts (one YAML anchor).
     assert hs["modules"][0]["config"]["sign_in_failed_attempts"] == hs["rc_login"]["failed_attempts"]
-    assert "rc_message" not in hs, "rate limits are only lifted in the test harness"
+    # Staff type as fast as clinicians do: carebridge.yaml's messages: (5/s, burst 50),
+    # not Synapse's default (0.2/s, burst 10) nor the test harness's lifted limits.
+    assert hs["rc_message"] == {"per_second": 5.0, "burst_count": 50}
+    assert "rc_joins" not in hs, "rate limits are only lifted in the test harness"
 
 
 def test_registration_sees_every_room_and_has_fresh_tokens(data_dir: Path, tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 // VoIP Element's mobile apps speak, and the events the bridge's call log records).
 // Calls are one-to-one: a conversation with more than two people is refused with the
 // reason before anything is sent.
-import {createNewMatrixCall} from "matrix-js-sdk";
+import {CallEvent, createNewMatrixCall} from "matrix-js-sdk";
+import {CallEventHandlerEvent} from "matrix-js-sdk/lib/webrtc/callEventHandler.js";
 import {notify, startRinging, stopRinging} from "./alerts.js";
 
 export const ONE_TO_ONE_ONLY =
@@ -17,7 +18,16 @@ export class CallManager {
         this.incoming = null;
         this.error = "";
         this.notification = null;
-        client.on("Call.incoming", (call) => this.ring(call));
+        this.onIncoming = (call) => this.ring(call);
+        this.unwatchers = new Map(); // call -> removes that call's listeners
+        client.on(CallEventHandlerEvent.Incoming, this.onIncoming);
+    }
+
+    /** Remove every listener this manager added (the app is being taken down). */
+    dispose() {
+        this.client.off(CallEventHandlerEvent.Incoming, this.onIncoming);
+        for (const unwatch of [...this.unwatchers.values()]) unwatch();
+        stopRinging();
     }
 
     changed() {
@@ -40,15 +50,24 @@ export class CallManager {
                     stopRinging();
                     this.notification?.close();
                 }
+                this.unwatchers.get(call)?.();
             }
             this.changed();
         };
-        call.on("state", update);
-        call.on("hangup", update);
-        call.on("feeds_changed", update);
-        call.on("error", (err) => {
+        const failed = (err) => {
             this.error = err?.message || "The call failed.";
             update();
+        };
+        call.on(CallEvent.State, update);
+        call.on(CallEvent.Hangup, update);
+        call.on(CallEvent.FeedsChanged, update);
+        call.on(CallEvent.Error, failed);
+        this.unwatchers.set(call, () => {
+            call.off(CallEvent.State, update);
+            call.off(CallEvent.Hangup, update);
+            call.off(CallEvent.FeedsChanged, update);
+            call.off(CallEvent.Error, failed);
+            this.unwatchers.delete(call);
         });
     }
 
@@ -72,6 +91,7 @@ export class CallManager {
         } catch (err) {
             this.error = err?.message || "The call could not be started.";
             this.active = null;
+            this.unwatchers.get(call)?.();
         }
         this.changed();
     }

@@ -2,6 +2,7 @@
 // open conversation on the right (one panel at a time on a phone), settings, and the
 // call layer over everything.
 import {useEffect, useMemo, useRef, useState} from "preact/hooks";
+import {ClientEvent, HttpApiEvent, RoomEvent, RoomMemberEvent, RoomStateEvent, UserEvent} from "matrix-js-sdk";
 import {html} from "./html.js";
 import {Brand, PasswordForm} from "./login.js";
 import {Conversation} from "./conversation.js";
@@ -91,21 +92,29 @@ export function App({client, config, onSignedOut}) {
             if (membership === "invite") client.joinRoom(room.roomId).catch(() => {});
             bump();
         };
-        client.on("sync", onSync);
-        client.on("Room.timeline", onTimeline);
-        client.on("Room.myMembership", onMembership);
-        for (const name of ["Room.receipt", "Room.name", "Room.localEchoUpdated", "Room.UnreadNotifications",
-            "RoomState.events", "RoomState.members", "RoomMember.membership", "User.presence", "Room.redaction"]) {
-            client.on(name, bump);
-        }
-        client.on("Session.logged_out", () => onSignedOut(true));
+        const onLoggedOut = () => onSignedOut(true);
+        // Every listener the app adds, so the cleanup removes exactly these.
+        const listeners = [
+            [ClientEvent.Sync, onSync],
+            [RoomEvent.Timeline, onTimeline],
+            [RoomEvent.MyMembership, onMembership],
+            [HttpApiEvent.SessionLoggedOut, onLoggedOut],
+            ...[RoomEvent.Receipt, RoomEvent.Name, RoomEvent.LocalEchoUpdated, RoomEvent.UnreadNotifications,
+                RoomStateEvent.Events, RoomStateEvent.Members, RoomMemberEvent.Membership, UserEvent.Presence,
+                RoomEvent.Redaction].map((name) => [name, bump]),
+        ];
+        for (const [name, handler] of listeners) client.on(name, handler);
         client.startClient({initialSyncLimit: 30});
         staffDirectory(client.getAccessToken())
             .then((answer) => setDirectory(new Map(answer.contacts.map((c) => [c.user_id, c]))))
             .catch(() => {});
         const onHash = () => setWhere(route());
         window.addEventListener("hashchange", onHash);
-        return () => window.removeEventListener("hashchange", onHash);
+        return () => {
+            for (const [name, handler] of listeners) client.off(name, handler);
+            window.removeEventListener("hashchange", onHash);
+            calls.dispose();
+        };
     }, []);
 
     setTitle(config.organizationName, ready ? totalUnread(client) : 0);
@@ -140,8 +149,8 @@ export function App({client, config, onSignedOut}) {
         }
         open(roomId);
         const room = client.getRoom(roomId) || await new Promise((resolve) => {
-            const seen = (r) => { if (r.roomId === roomId) { client.off("Room", seen); resolve(r); } };
-            client.on("Room", seen);
+            const seen = (r) => { if (r.roomId === roomId) { client.off(ClientEvent.Room, seen); resolve(r); } };
+            client.on(ClientEvent.Room, seen);
         });
         calls.place(room, video);
     };

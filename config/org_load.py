@@ -53,7 +53,13 @@ def check_references(
     """Cross-section checks: duplicates, undefined groups/schedules/users, reserved names."""
     issues: list[ConfigIssue] = []
     first_user: dict[str, int] = {}
+    first_email: dict[str, int] = {}
     for i, user in enumerate(org.users):
+        # The e-mail address is a sign-in name (bound as the account's email 3PID, compared
+        # without regard to case), so two people may not share one.
+        issues += _name_issues(
+            doc, ("users", i, "email"), "email", str(user.email).casefold(), first_email, (), ""
+        )
         issues += _name_issues(
             doc,
             ("users", i, "username"),

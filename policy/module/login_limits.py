@@ -29,7 +29,8 @@ MAX_UA = 512
 
 
 def typed_identifier(body: bytes) -> str | None:
-    """The user a login request names (`identifier.user`, or the legacy `user`)."""
+    """The user a login request names (`identifier.user`, or the legacy `user`), or the
+    e-mail address of a sign-in by address (`identifier.address`, or the legacy `address`)."""
     try:
         data = json.loads(body[:MAX_BODY])
     except (ValueError, UnicodeDecodeError):
@@ -37,7 +38,10 @@ def typed_identifier(body: bytes) -> str | None:
     if not isinstance(data, dict):
         return None
     identifier = data.get("identifier")
-    user = identifier.get("user") if isinstance(identifier, dict) else data.get("user")
+    named = identifier if isinstance(identifier, dict) else data
+    user = named.get("user")
+    if not (isinstance(user, str) and user) and named.get("medium") == "email":
+        user = named.get("address")
     return user[:255] if isinstance(user, str) and user else None
 
 

@@ -35,6 +35,11 @@ def decide(method: str, path: str, body: dict[str, Any] | None = None) -> Reason
         ("PUT", f"{V3}/room_keys/keys", None, Reason.ENCRYPTION_KEYS),
         ("POST", f"{V3}/account/3pid/bind", None, Reason.IDENTITY_SERVER),
         ("POST", f"{V3}/account/3pid/email/requestToken", None, Reason.IDENTITY_SERVER),
+        ("POST", f"{V3}/account/3pid/add", None, Reason.THREEPID_CHANGE),
+        ("POST", f"{V3}/account/3pid/delete", None, Reason.THREEPID_CHANGE),
+        ("POST", "/_matrix/client/r0/account/3pid", None, Reason.THREEPID_CHANGE),
+        ("POST", f"{V3}/account/password/email/requestToken", None, Reason.EMAILED_TOKEN),
+        ("POST", f"{V3}/register/msisdn/requestToken", None, Reason.EMAILED_TOKEN),
         ("POST", f"{V3}/rooms/!r:hs/invite", {"id_server": "x", "medium": "email"}, Reason.IDENTITY_SERVER),
         ("PUT", f"{V3}/profile/@a:hs/m.tz", None, Reason.PROFILE_FIELD),
         ("PUT", "/_matrix/client/r0/profile/@a:hs/displayname", None, Reason.PROFILE_FIELD),
@@ -73,6 +78,9 @@ def test_refused_requests(method: str, path: str, body: dict[str, Any] | None, r
         ("POST", f"{V3}/pushers/set", {"kind": "http", "data": {"url": GATEWAY, "format": "event_id_only"}}),
         ("POST", f"{V3}/pushers/set", {"kind": None, "app_id": "x", "pushkey": "k"}),
         ("POST", "/_matrix/media/v3/upload", None),
+        ("GET", f"{V3}/account/3pid", None),
+        ("POST", f"{V3}/login", None),
+        ("POST", f"{V3}/account/password", None),
     ],
 )
 def test_ordinary_requests_pass(method: str, path: str, body: dict[str, Any] | None) -> None:

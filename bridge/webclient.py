@@ -119,8 +119,16 @@ def client_config(settings: WebClientSettings) -> dict[str, object]:
 
 
 def well_known_client(settings: WebClientSettings) -> dict[str, object]:
-    """The body of ``/.well-known/matrix/client`` (Matrix spec, server discovery)."""
-    return {"m.homeserver": {"base_url": settings.homeserver_origin}}
+    """The body of ``/.well-known/matrix/client`` (Matrix spec, server discovery).
+
+    ``io.element.e2ee`` tells Element Web and Desktop that end-to-end encryption is off
+    here and may not be turned on (``force_disable``), so they create DMs without it
+    instead of asking for it and having the Carebridge module drop it.
+    """
+    return {
+        "m.homeserver": {"base_url": settings.homeserver_origin},
+        "io.element.e2ee": {"default": False, "force_disable": True},
+    }
 
 
 def content_security_policy(settings: WebClientSettings, *, frame_ancestors: str = "'none'") -> str:

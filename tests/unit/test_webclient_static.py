@@ -180,7 +180,10 @@ async def test_well_known_client(client: Client) -> None:
     resp = await client.get("/.well-known/matrix/client")
     assert resp.status == 200
     assert resp.content_type == "application/json"
-    assert await resp.json() == {"m.homeserver": {"base_url": HOMESERVER}}
+    assert await resp.json() == {
+        "m.homeserver": {"base_url": HOMESERVER},
+        "io.element.e2ee": {"default": False, "force_disable": True},
+    }
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
     preflight = await client.options("/.well-known/matrix/client")
     assert preflight.status == 200

@@ -134,7 +134,8 @@ async def test_security_headers_on_every_response(
     # media comes from the homeserver with the access token, shown through blob: URLs
     assert directives["img-src"] == "'self' blob:"
     assert directives["media-src"] == "'self' blob:"
-    assert "worker-src" not in directives and "frame-src" not in directives
+    # the one worker is the service worker from this origin; no frames at all
+    assert directives["worker-src"] == "'self'" and "frame-src" not in directives
     assert "style-src-attr" not in directives
     assert directives["frame-ancestors"] == "'none'"
     assert directives["object-src"] == "'none'"
@@ -160,6 +161,19 @@ async def test_config_json(client: Client) -> None:
             "lockHomeserver": True,
         },
     }
+
+
+@pytest.mark.asyncio
+async def test_web_manifest_makes_the_client_installable(client: Client) -> None:
+    resp = await client.get("/manifest.webmanifest")
+    assert resp.status == 200
+    assert resp.content_type == "application/manifest+json"
+    manifest = await resp.json()
+    assert manifest["name"] == "St. Example Clinic" and manifest["short_name"] == "Messages"
+    assert manifest["start_url"] == "./" and manifest["scope"] == "./"
+    assert manifest["display"] == "standalone"
+    sizes = {(i["sizes"], i["purpose"]) for i in manifest["icons"] if i["type"] == "image/png"}
+    assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
 
 
 @pytest.mark.asyncio

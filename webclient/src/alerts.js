@@ -35,6 +35,17 @@ export function stopRinging() {
     ringing = null;
 }
 
+const announced = new Set(); // event ids already announced (one notification per message)
+
+/** True the first time a message's event id is seen here (one alert per message,
+ * however often the SDK reports the event). */
+export function firstAnnouncement(eventId) {
+    if (!eventId || announced.has(eventId)) return false;
+    announced.add(eventId);
+    if (announced.size > 500) announced.delete(announced.values().next().value);
+    return true;
+}
+
 export function notify(title, body, tag) {
     if (!("Notification" in window) || Notification.permission !== "granted") return null;
     try {

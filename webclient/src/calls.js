@@ -3,6 +3,8 @@
 // Calls are one-to-one: a conversation with more than two people is refused with the
 // reason before anything is sent.
 import {CallEvent, createNewMatrixCall} from "matrix-js-sdk";
+import {CallErrorCode} from "matrix-js-sdk/lib/webrtc/call.js";
+import {deviceHelp} from "./device-help.js";
 import {CallEventHandlerEvent} from "matrix-js-sdk/lib/webrtc/callEventHandler.js";
 import {notify, startRinging, stopRinging} from "./alerts.js";
 
@@ -18,6 +20,8 @@ export class CallManager {
         this.incoming = null;
         this.error = "";
         this.notification = null;
+        this.selfView = true; // her own camera picture in a video call
+        this.speaker = ""; // the chosen audio output (sinkId); "" is the browser's default
         this.onIncoming = (call) => this.ring(call);
         this.unwatchers = new Map(); // call -> removes that call's listeners
         client.on(CallEventHandlerEvent.Incoming, this.onIncoming);
@@ -55,7 +59,7 @@ export class CallManager {
             this.changed();
         };
         const failed = (err) => {
-            this.error = err?.message || "The call failed.";
+            this.error = this.words(err, call.type === "video");
             update();
         };
         call.on(CallEvent.State, update);
@@ -69,6 +73,16 @@ export class CallManager {
             call.off(CallEvent.Error, failed);
             this.unwatchers.delete(call);
         });
+    }
+
+    /** What to tell her about a call error: plain instructions when the microphone or
+     * camera could not be used, never an exception's own text. */
+    words(err, video) {
+        const media = err?.err || err;
+        if (err?.code === CallErrorCode.NoUserMedia || media instanceof DOMException) {
+            return deviceHelp(media, video);
+        }
+        return "The call could not be connected. Check the connection, then Call again.";
     }
 
     async place(room, video) {
@@ -89,7 +103,7 @@ export class CallManager {
         try {
             await (video ? call.placeVideoCall() : call.placeVoiceCall());
         } catch (err) {
-            this.error = err?.message || "The call could not be started.";
+            this.error = this.words(err, video);
             this.active = null;
             this.unwatchers.get(call)?.();
         }
@@ -118,7 +132,11 @@ export class CallManager {
         this.incoming = null;
         this.active = call;
         this.changed();
-        await call.answer();
+        try {
+            await call.answer();
+        } catch (err) {
+            this.error = this.words(err, call.type === "video");
+        }
         this.changed();
     }
 
@@ -138,12 +156,23 @@ export class CallManager {
         if (this.active?.stopVideoTrackTimer) clearTimeout(this.active.stopVideoTrackTimer);
         this.active?.hangup("user_hangup", false);
         this.active = null;
+        this.selfView = true;
         this.changed();
     }
 
     toggleMute() {
         const call = this.active;
         if (call) call.setMicrophoneMuted(!call.isMicrophoneMuted()).then(() => this.changed());
+    }
+
+    toggleSelfView() {
+        this.selfView = !this.selfView;
+        this.changed();
+    }
+
+    chooseSpeaker(deviceId) {
+        this.speaker = deviceId;
+        this.changed();
     }
 
     toggleCamera() {

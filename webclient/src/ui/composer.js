@@ -21,9 +21,9 @@ export async function uploadOne(client, room, file, setNotice, replyTo) {
     }
 }
 
-/** Put text at the cursor (replacing a selection), as if typed. */
+/** Put text at the cursor (replacing a selection), as if typed. Focus stays where it is
+ * (in the emoji picker, so several can be chosen; Escape then returns to the box). */
 export function insertAtCursor(input, text) {
-    input.focus();
     input.setRangeText(text, input.selectionStart, input.selectionEnd, "end");
     input.dispatchEvent(new Event("input", {bubbles: true}));
 }
@@ -64,6 +64,7 @@ export function Composer({client, room, rights, replyTo, editing, onDone, setNot
             e.preventDefault();
             send();
         } else if (e.key === "Escape") {
+            if (picking) setPicking(false);
             onDone();
         }
     };

@@ -196,7 +196,8 @@ async def test_firefox_signs_in_messages_sends_a_photo_and_calls_chromium(
                 line = await asyncio.wait_for(proc.stdout.readline(), timeout=180)
                 if not line:
                     raise AssertionError(
-                        f"Firefox run ended early after {steps}: {(await proc.stderr.read()).decode()[-2000:]}"
+                        f"Firefox run ended early after {steps}: "
+                        f"{(await proc.stderr.read()).decode()[-2000:]}"
                     )  # type: ignore[union-attr]
                 steps.append(json.loads(line))
                 if steps[-1]["step"] == "password-chosen":

@@ -140,7 +140,10 @@ export function App({client, config, onSignedOut}) {
     // The conversation with these people: the "opening" screen (composer disabled) until
     // the room exists and is shown, so nothing typed meanwhile goes to the previous one.
     const conversationWith = async (ids, what) => {
-        const pending = {names: ids.map(nameOf).join(", ")};
+        const names = ids.map(nameOf).join(", ");
+        const already = live.current.opening;
+        if (already && !already.roomId && already.names === names) return null; // a second click
+        const pending = {names};
         setOpening(pending);
         live.current.opening = pending;
         try {

@@ -29,10 +29,12 @@ export function startRinging() {
     if (ringing) return;
     tone([660, 880, 660, 880], 0.25);
     ringing = setInterval(() => tone([660, 880, 660, 880], 0.25), 2500);
+    window.carebridgeRinging = true; // read by the browser tests
 }
 export function stopRinging() {
     clearInterval(ringing);
     ringing = null;
+    window.carebridgeRinging = false;
 }
 
 const announced = new Set(); // event ids already announced (one notification per message)

@@ -59,7 +59,7 @@ export class CallManager {
             this.changed();
         };
         const failed = (err) => {
-            this.error = this.words(err, call.type === "video");
+            this.error = this.words(err, call.carebridgeVideo ?? call.type === "video");
             update();
         };
         call.on(CallEvent.State, update);
@@ -78,9 +78,12 @@ export class CallManager {
     /** What to tell her about a call error: plain instructions when the microphone or
      * camera could not be used, never an exception's own text. */
     words(err, video) {
-        const media = err?.err || err;
-        if (err?.code === CallErrorCode.NoUserMedia || media instanceof DOMException) {
-            return deviceHelp(media, video);
+        if (err instanceof DOMException) return deviceHelp(err, video);
+        if (err?.code === CallErrorCode.NoUserMedia) {
+            // The SDK keeps the browser's error only in its message ("...: NotFoundError: ...").
+            const named = /\b(?:NotAllowed|NotFound|NotReadable|Overconstrained|Abort|Security)Error\b/
+                .exec(String(err.message || ""));
+            return deviceHelp(named ? named[0] : "NotAllowedError", video);
         }
         return "The call could not be connected. Check the connection, then Call again.";
     }
@@ -97,6 +100,7 @@ export class CallManager {
             this.changed();
             return;
         }
+        call.carebridgeVideo = video; // the SDK knows the kind only once it has the camera
         this.active = call;
         this.watch(call);
         this.changed();

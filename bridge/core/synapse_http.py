@@ -39,6 +39,10 @@ def _body(raw: bytes) -> object:
         return None
 
 
+ADMIN = "/_synapse/admin"
+CLIENT = "/_matrix/client/v3"
+
+
 class SynapseHTTP:
     """JSON requests and media downloads against Synapse with a bearer token."""
 

@@ -30,11 +30,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("carebridge.module")
 
-CHECK_FAILED: Decision = refuse(
+FILE_CHECK_FAILED: Decision = refuse(
     Reason.UPLOAD_TYPE, "Carebridge could not check this file; please try again or contact IT."
 )
 
-CONTENT_CHECK_FAILED: Decision | None = CHECK_FAILED
+CONTENT_CHECK_FAILED: Decision | None = FILE_CHECK_FAILED
 NO_MEDIA_CONFIG: dict[str, Any] | None = None
 
 
@@ -74,7 +74,7 @@ class MediaRules:
         """Tell clients the real limit (`m.upload.size`), so they can warn before sending."""
         return {"m.upload.size": self.files.max_bytes}
 
-    @guarded(on_error=CHECK_FAILED)
+    @guarded(on_error=FILE_CHECK_FAILED)
     async def _size_decision(self, user_id: str, size: int) -> Decision:
         return decide_upload_size(self.files, size)
 

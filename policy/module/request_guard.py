@@ -20,7 +20,7 @@ from typing import Any
 
 from twisted.web.resource import Resource
 
-from policy.client_requests import Reason, decide_client_request, discarded_keys_answer, needs_body
+from policy.client_requests import RequestReason, decide_client_request, discarded_keys_answer, needs_body
 from policy.decision import Decision
 from policy.event_types import REASON_KEY
 from policy.module.metrics import CALLBACK_ERRORS, count_refusal
@@ -115,7 +115,7 @@ class RequestGuard(Resource):
             return None
         count_refusal(str(decision.reason))
         log.info("refused client request: %s", decision.reason)
-        if decision.reason == Reason.DEVICE_KEYS_DISCARDED:
+        if decision.reason == RequestReason.DEVICE_KEYS_DISCARDED:
             return JsonAnswer(200, discarded_keys_answer(body))
         return refusal(decision)
 

@@ -19,12 +19,10 @@ from urllib.parse import quote
 from mautrix.errors import MNotFound
 from mautrix.types import RoomID, UserID
 
-from bridge.core.synapse_http import SynapseHTTP, seg
+from bridge.core.synapse_http import ADMIN, CLIENT, SynapseHTTP, seg
 from policy.session_reason import OPERATOR_PARAM
 
 log = logging.getLogger(__name__)
-ADMIN = "/_synapse/admin"
-CLIENT = "/_matrix/client/v3"
 
 
 @dataclass(frozen=True)

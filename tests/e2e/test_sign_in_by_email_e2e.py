@@ -14,7 +14,7 @@ from urllib.parse import quote
 import aiohttp
 from nio import AsyncClient, SyncResponse
 
-from policy.client_requests import MESSAGES, Reason
+from policy.client_requests import MESSAGES, RequestReason
 from tests.compliance_helpers import client_api, ledger, register, wait_for
 from tests.harness.admin_org import password_files, password_in
 from tests.harness.provision import carebridge
@@ -53,7 +53,7 @@ async def bound_addresses(stack: Stack, user_id: str) -> list[tuple[str, str]]:
     return [(t["medium"], t["address"]) for t in account["threepids"]]
 
 
-def refused(status: int, body: Any, reason: Reason) -> bool:
+def refused(status: int, body: Any, reason: RequestReason) -> bool:
     return (
         status == 403
         and body.get("org.carebridge.reason") == str(reason)
@@ -89,16 +89,16 @@ async def test_the_org_file_address_signs_in_and_only_administrators_change_it(s
             ("/account/3pid", {"three_pid_creds": {"sid": "s", "client_secret": "c"}}),
         ):
             status, answer = await client_api(stack, "POST", f"{V3}{path}", client.access_token, payload)
-            assert refused(status, answer, Reason.THREEPID_CHANGE), (path, status, answer)
+            assert refused(status, answer, RequestReason.THREEPID_CHANGE), (path, status, answer)
         status, answer = await client_api(
             stack, "POST", f"{V3}/account/3pid/bind", client.access_token, {"sid": "s", "client_secret": "c"}
         )
-        assert refused(status, answer, Reason.IDENTITY_SERVER), answer
+        assert refused(status, answer, RequestReason.IDENTITY_SERVER), answer
         reset = {"email": canonical, "client_secret": "c", "send_attempt": 1, **address}
         status, answer = await client_api(
             stack, "POST", f"{V3}/account/password/email/requestToken", "", reset
         )
-        assert refused(status, answer, Reason.EMAILED_TOKEN), answer
+        assert refused(status, answer, RequestReason.EMAILED_TOKEN), answer
         assert await bound_addresses(stack, user_id) == [("email", canonical)]
     finally:
         await client.close()

@@ -29,13 +29,12 @@ from bridge.compliance.safeguards.gather_files import (
 from bridge.compliance.safeguards.ledger import check_history, recorded_backups
 from bridge.compliance.safeguards.model import Account, Facts, VerifyFacts
 from bridge.core.clock import now_ms
-from bridge.core.synapse_http import SynapseHTTP, seg
+from bridge.core.synapse_http import ADMIN, SynapseHTTP, seg
 from config.homeserver import homeserver_config
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-ADMIN = "/_synapse/admin"
 
 
 class Gatherer:

@@ -20,7 +20,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.writer import ArchivedEvent
-from bridge.compliance.commands.framework import (
+from bridge.commands.framework import (
     Command,
     CommandError,
     CommandRegistry,
@@ -28,10 +28,10 @@ from bridge.compliance.commands.framework import (
     Reply,
     parse_command,
 )
-from bridge.compliance.commands.matrix import BotClient, txn_id_for
-from bridge.compliance.roster import RosterSource
+from bridge.commands.matrix import BotClient, txn_id_for
 from bridge.core.clock import now_ms
 from bridge.db.tables import bot_commands
+from bridge.org.roster import RosterSource
 from policy.event_types import REFUSED_COMMAND_KEY
 
 log = logging.getLogger(__name__)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -290,3 +291,15 @@ def test_settings_validation(tmp_path: Path, field: str, value: str) -> None:
     values[field] = value
     with pytest.raises(ValueError, match=field):
         WebClientSettings(dist_dir=tmp_path, **values)
+
+
+def test_built_javascript_stays_within_its_budget() -> None:
+    """Every script of the build (the app and the service worker), gzipped, under 350 KiB:
+    what a phone downloads before the sign-in page works."""
+    dist = Path(__file__).resolve().parents[2] / "webclient" / "dist"
+    scripts = sorted(dist.glob("*.js"))
+    if not scripts:
+        pytest.skip("the web client is not built (make webclient)")
+    assert {p.name for p in scripts} >= {"app.js", "sw.js"}
+    total = sum(len(gzip.compress(p.read_bytes(), 9)) for p in scripts)
+    assert total < 350 * 1024, f"{total / 1024:.1f} KiB gzipped"

@@ -5,7 +5,7 @@ import {LoginScreen, ForcedPasswordScreen} from "./ui/login.js";
 import {App} from "./ui/app.js";
 import {askNotificationPermission} from "./alerts.js";
 import {accountStatus, forgetSession, loadConfig, logIn, makeClient, saveSession, storedSession} from "./session.js";
-import {clearEverything, registerServiceWorker} from "./pwa.js";
+import {clearEverything} from "./pwa.js";
 import {OfflineWatch} from "./ui/offline.js";
 
 const root = document.getElementById("app");
@@ -53,7 +53,6 @@ function start(config, session) {
         signedOut(config, ended ? ENDED_ELSEWHERE : "");
     };
     show(html`<${App} client=${client} config=${config} onSignedOut=${onSignedOut} />`);
-    registerServiceWorker();
 }
 
 async function main() {

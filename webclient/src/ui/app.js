@@ -15,7 +15,7 @@ import {OfflineWatch} from "./offline.js";
 import {CallManager} from "../calls.js";
 import {askNotificationPermission, firstAnnouncement, messageSound, notify, setTitle} from "../alerts.js";
 import {displayName, isChannel, joinedRooms, lastActivity, startConversation, totalUnread} from "../rooms.js";
-import {clearEverything} from "../pwa.js";
+import {clearEverything, registerServiceWorker} from "../pwa.js";
 import {staffDirectory} from "../session.js";
 
 function route() {
@@ -63,6 +63,9 @@ export function App({client, config, onSignedOut}) {
                 if (!live.current.ready) {
                     live.current.ready = true;
                     setReady(true);
+                    // Only now: the worker's download of the app shell never competes with
+                    // the first sync for a phone's bandwidth.
+                    setTimeout(registerServiceWorker, 0);
                     for (const room of client.getRooms()) {
                         if (room.getMyMembership() === "invite") client.joinRoom(room.roomId).catch(() => {});
                     }

@@ -3,7 +3,7 @@ client up without training. Sign-in with the work e-mail address (and what a ref
 a message box that belongs to the conversation on screen, the emoji picker, the conversation
 opening at its newest message after a reload, one notification per message, the favicon,
 and the installable app (manifest, service worker, offline screen, sign-out clearing
-everything). Calls and the phone layout are in test_webclient_call_panel.py; Firefox ESR
+everything). Calls and the phone layout are in test_webclient_phone.py; Firefox ESR
 in test_webclient_calls.py.
 """
 

@@ -2,7 +2,7 @@
 a `Mock(spec=ModuleApi)`: an address nobody has is a failed login without the address, a
 known address is a failed login of its account, and a rate-limited sign-in by address names
 the account it is bound to. The end-to-end test drives the same callbacks through Synapse
-(tests/e2e/test_sign_in_by_email_e2e.py)."""
+(tests/e2e/test_sign_in_by_email.py)."""
 
 from __future__ import annotations
 

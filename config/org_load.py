@@ -90,7 +90,13 @@ def check_references(
     groups, schedules = _names(data.get("groups")), _names(data.get("schedules"))
     issues: list[ConfigIssue] = []
     first_user: dict[str, int] = {}
+    first_email: dict[str, int] = {}
     for i, user in _items(data.get("users")):
+        # The e-mail address is a sign-in name (bound as the account's email 3PID, compared
+        # without regard to case), so two people may not share one.
+        email = user.get("email")
+        if isinstance(email, str):
+            issues += _name_issues(doc, ("users", i, "email"), "email", email.casefold(), first_email, (), "")
         username = user.get("username")
         if isinstance(username, str):
             issues += _name_issues(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from config.errors import ConfigError, ConfigIssue
 from config.org import OrgFile
+from config.org_rota import check_roles, expand_rota
 from config.validation import validate_document
 from config.yamlfile import LoadedYaml, load_yaml
 
@@ -100,6 +101,9 @@ def check_references(
         problem = _ref_problem(ref, org, first_user)
         if problem:
             issues.append(doc.issue(("policy", "channel_creators", j), problem))
+    issues += check_roles(org, doc)
+    if not issues:
+        issues += expand_rota(org, doc)[1]
     return issues
 
 

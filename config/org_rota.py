@@ -23,7 +23,8 @@ import icalendar
 from dateutil.rrule import rrulestr
 
 from config.errors import ConfigIssue
-from config.org import OrgFile, RotaEntry
+from config.org import OrgFile
+from config.org_roles import RotaEntry
 from config.yamlfile import LoadedYaml
 from policy.roles import backup_loop
 from policy.shifts import spec_from_definition
@@ -125,11 +126,13 @@ def expand_rota(org: OrgFile, doc: LoadedYaml) -> tuple[list[RotaShift], list[Co
 def _entry_problem(entry: RotaEntry, org: OrgFile, members: dict[str, set[str]]) -> tuple[str, str] | None:
     assert entry.role is not None and entry.user is not None
     if entry.role not in org.roles:
-        return "role", f"undefined role {entry.role!r}; expected one of: {', '.join(sorted(org.roles)) or 'none'}"
+        known = ", ".join(sorted(org.roles)) or "none"
+        return "role", f"undefined role {entry.role!r}; expected one of: {known}"
     if entry.user not in {u.username for u in org.users}:
         return "user", f"undefined user {entry.user!r}"
     if entry.user not in members[entry.role]:
-        return "user", f"{entry.user!r} is not a member of role {entry.role!r} (see roles.{entry.role}.members)"
+        role = entry.role
+        return "user", f"{entry.user!r} is not a member of role {role!r} (see roles.{role}.members)"
     if entry.from_ is not None:
         shift = entry.shift or org.roles[entry.role].schedule
         if shift is None:
@@ -187,14 +190,14 @@ def read_ics(
 
         role = _event_role(event, by_title)
         if role is None:
-            issues.append(issue("X-CAREBRIDGE-ROLE", "no role: expected X-CAREBRIDGE-ROLE or CATEGORIES naming one"))
+            issues.append(issue("X-CAREBRIDGE-ROLE", "no role: expected X-CAREBRIDGE-ROLE or CATEGORIES"))
             continue
         if role not in org.roles:
             issues.append(issue("X-CAREBRIDGE-ROLE", f"undefined role {role!r}"))
             continue
         user = _event_user(event, by_email)
         if user is None:
-            issues.append(issue("ATTENDEE", "no person: expected X-CAREBRIDGE-USER or an ATTENDEE user's email"))
+            issues.append(issue("ATTENDEE", "no person: expected X-CAREBRIDGE-USER or a user's ATTENDEE"))
             continue
         if user not in members[role]:
             issues.append(issue("ATTENDEE", f"{user!r} is not a member of role {role!r}"))

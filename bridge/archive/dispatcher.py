@@ -38,7 +38,7 @@ from bridge.db.tables import archive_events, consumer_cursors
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[ArchivedEvent], Awaitable[None]]
+EventHandler = Callable[[ArchivedEvent], Awaitable[None]]
 
 # After a crash a consumer handles again at most the events of the last SAVE_SECONDS or
 # the last SAVE_EVERY events it handled (consumers are idempotent).
@@ -68,7 +68,7 @@ class Consumer:
     """A named handler of archived events; `types` None means every event type."""
 
     name: str
-    handle: Handler
+    handle: EventHandler
     types: frozenset[str] | None = None
 
     def wants(self, event_type: str) -> bool:
@@ -111,7 +111,7 @@ class Dispatcher:
         self._full = asyncio.Event()  # some lane handled SAVE_EVERY events since its save
         self._tasks: list[asyncio.Task[None]] = []
 
-    def add(self, name: str, handle: Handler, types: Collection[str] | None = None) -> None:
+    def add(self, name: str, handle: EventHandler, types: Collection[str] | None = None) -> None:
         """Register a consumer (before start); `types` limits it to those event types."""
         self.consumers.append(Consumer(name, handle, None if types is None else frozenset(types)))
 

@@ -26,13 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bridge.archive.heads_log import append_head, read_heads_log
 from bridge.archive.writer import read_head
 from bridge.core.clock import now_ms
-from bridge.core.synapse_http import SynapseHTTP, seg
+from bridge.core.synapse_http import ADMIN, SynapseHTTP, seg
 from bridge.core.tasks import cancel_and_wait
 from bridge.db.tables import archive_events, archive_heads
+from policy.event_types import HEAD_EVENT_TYPE
 
 log = logging.getLogger(__name__)
 
-HEAD_EVENT_TYPE = "org.carebridge.chain_head"
 ALGORITHM = "carebridge-chain-sha256/1"
 
 
@@ -158,9 +158,7 @@ async def published_heads(
         params = {"dir": "b", "limit": "500", "filter": event_filter}
         if token:
             params["from"] = token
-        page = await http.request(
-            "GET", f"/_synapse/admin/v1/rooms/{seg(admin_room_id)}/messages", params=params
-        )
+        page = await http.request("GET", f"{ADMIN}/v1/rooms/{seg(admin_room_id)}/messages", params=params)
         for event in page.get("chunk", []):
             head = parse_head_event(event)
             if head is not None:

@@ -16,8 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.compliance.roster import Person, Roster, RosterSource
-from bridge.db.directory import REVISION_KEY
-from bridge.db.directory import Directory as OrgTables
+from bridge.db.directory import REVISION_KEY, Directory
 from bridge.db.tables import directory_schedules, directory_settings, directory_users
 from policy.shifts import ShiftSpec, spec_from_definition
 
@@ -31,7 +30,7 @@ class OrgRosterSource:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.tables = OrgTables(engine)
+        self.directory = Directory(engine)
         self._snapshot: tuple[object, Roster] | None = None
 
     async def roster(self) -> Roster:
@@ -85,7 +84,7 @@ class OrgRosterSource:
 
     async def is_admin(self, user_id: str) -> bool:
         """role: admin and active."""
-        return await self.tables.is_admin(user_id)
+        return await self.directory.is_admin(user_id)
 
 
 def org_directory(engine: AsyncEngine) -> RosterSource:

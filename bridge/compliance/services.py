@@ -26,8 +26,7 @@ from bridge.core.clock import Clock, SystemClock
 from bridge.core.feature import FeatureContext
 from bridge.db.directory import Directory
 from config.settings import Settings
-from policy.account_record import ACCOUNT_EVENT_TYPE
-from policy.session_record import SESSION_EVENT_TYPE
+from policy.event_types import ACCOUNT_EVENT_TYPE, SESSION_EVENT_TYPE
 
 
 class ComplianceServices:

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.core.metrics import REGISTRY
-from bridge.core.synapse_http import SynapseHTTP, seg
+from bridge.core.synapse_http import ADMIN, SynapseHTTP, seg
 from bridge.core.tasks import cancel_and_wait
 from bridge.db.tables import archive_events
 from config.settings import ReadinessSettings
@@ -105,7 +105,7 @@ class Readiness:
             return 0.0
         page = await self.http.request(
             "GET",
-            f"/_synapse/admin/v1/rooms/{seg(room_id)}/messages",
+            f"{ADMIN}/v1/rooms/{seg(room_id)}/messages",
             params={"dir": "b", "limit": str(RECENT)},
         )
         sent = {

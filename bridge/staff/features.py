@@ -17,7 +17,7 @@ from datetime import tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.archive.dispatcher import Dispatcher, Handler
+from bridge.archive.dispatcher import Dispatcher, EventHandler
 from bridge.archive.writer import ArchivedEvent
 from bridge.compliance.commands.framework import CommandRegistry
 from bridge.compliance.roster import RosterSource
@@ -69,7 +69,7 @@ class StaffFeatures:
         dispatcher.add("dms", self._forward(lambda c: c.dms.handle), DM_EVENT_TYPES)
         dispatcher.add("calls", self._forward(lambda c: c.call_log.handle), CALL_EVENTS)
 
-    def _forward(self, pick: Callable[[StaffConsumers], Handler]) -> Handler:
+    def _forward(self, pick: Callable[[StaffConsumers], EventHandler]) -> EventHandler:
         async def handle(archived: ArchivedEvent) -> None:
             await pick(self.consumers)(archived)
 

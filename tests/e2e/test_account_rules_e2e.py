@@ -12,7 +12,7 @@ from nio import AsyncClient, LoginResponse
 
 from bridge.db.engine import create_engine
 from bridge.db.initial_passwords import InitialPasswords
-from policy.account_record import ACCOUNT_EVENT_TYPE
+from policy.event_types import ACCOUNT_EVENT_TYPE
 from tests.compliance_helpers import client_api, ledger, register, session_records, wait_for
 from tests.harness.provision import carebridge
 from tests.harness.stack import Stack

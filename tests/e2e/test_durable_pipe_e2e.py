@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from nio import AsyncClient, JoinResponse, RoomCreateResponse, RoomSendResponse
 
-from bridge.archive.intake import MALFORMED_EVENT_TYPE
+from policy.event_types import MALFORMED_EVENT_TYPE
 from tests.harness.stack import Stack
 
 

@@ -21,7 +21,7 @@ import pytest
 from aiohttp import web
 from nio import RoomCreateResponse, RoomSendResponse
 
-from policy.client_requests import Reason
+from policy.client_requests import RequestReason
 from tests.e2e.test_side_channels_e2e import V3, assert_refused
 from tests.harness.stack import Stack, free_port, running_stack
 from tests.staff_helpers import client_api, eventually, refusal_count
@@ -86,7 +86,7 @@ async def test_no_request_to_servers_a_client_names(push_stack: Stack) -> None:
     alice = await push_stack.login(alice_id, alice_pw)
     counted = {
         r: await refusal_count(push_stack.hs_url, r.value)
-        for r in (Reason.IDENTITY_SERVER, Reason.PUSH_GATEWAY)
+        for r in (RequestReason.IDENTITY_SERVER, RequestReason.PUSH_GATEWAY)
     }
     async with Outside() as outside:
         there = f"127.0.0.1:{outside.port}"
@@ -95,7 +95,7 @@ async def test_no_request_to_servers_a_client_names(push_stack: Stack) -> None:
             assert isinstance(created, RoomCreateResponse), created
             invite = {"id_server": there, "id_access_token": "t", "medium": "email", "address": "x@y.example"}
             status, body = await client_api(alice, "POST", f"{V3}/rooms/{created.room_id}/invite", invite)
-            assert_refused(status, body, Reason.IDENTITY_SERVER)
+            assert_refused(status, body, RequestReason.IDENTITY_SERVER)
             third_party = [dict(invite)]
             status, body = await client_api(
                 alice, "POST", f"{V3}/createRoom", {"is_direct": True, "invite_3pid": third_party}
@@ -103,7 +103,7 @@ async def test_no_request_to_servers_a_client_names(push_stack: Stack) -> None:
             assert status == 403, body
             bind = {"id_server": there, "id_access_token": "t", "sid": "s", "client_secret": "c"}
             status, body = await client_api(alice, "POST", f"{V3}/account/3pid/bind", bind)
-            assert_refused(status, body, Reason.IDENTITY_SERVER)
+            assert_refused(status, body, RequestReason.IDENTITY_SERVER)
 
             for method, path, payload in (
                 ("POST", f"{V3}/join/{quote(f'#ward:{there}')}", {}),
@@ -123,7 +123,7 @@ async def test_no_request_to_servers_a_client_names(push_stack: Stack) -> None:
                 pusher |= {"app_id": "x", "pushkey": "k", "app_display_name": "X"}
                 pusher |= {"device_display_name": "Phone", "lang": "en"}
                 status, body = await client_api(alice, "POST", f"{V3}/pushers/set", pusher)
-                assert_refused(status, body, Reason.PUSH_GATEWAY)
+                assert_refused(status, body, RequestReason.PUSH_GATEWAY)
             await asyncio.sleep(0)  # let any connection the requests triggered be accepted
             assert outside.connections == 0
             for reason, before in counted.items():
@@ -145,7 +145,7 @@ async def test_listed_push_gateway_gets_event_ids_only(
         pusher |= {"app_display_name": "App", "device_display_name": "Phone", "lang": "en"}
         pusher["data"] = {"url": GATEWAY}
         status, body = await client_api(bob, "POST", f"{V3}/pushers/set", pusher)
-        assert_refused(status, body, Reason.PUSH_CONTENT)  # would carry names
+        assert_refused(status, body, RequestReason.PUSH_CONTENT)  # would carry names
         pusher["data"] = {"url": GATEWAY, "format": "event_id_only"}
         status, body = await client_api(bob, "POST", f"{V3}/pushers/set", pusher)
         assert status == 200, body

@@ -15,14 +15,14 @@ from urllib.parse import quote
 
 from nio import AsyncClient, RoomCreateResponse, RoomSendResponse
 
-from policy.client_requests import MESSAGES, Reason
+from policy.client_requests import MESSAGES, RequestReason
 from tests.harness.stack import Stack
 from tests.staff_helpers import client_api, eventually, refusal_count, sync_once, timeline
 
 V3 = "/_matrix/client/v3"
 
 
-def assert_refused(status: int, body: Any, reason: Reason) -> None:
+def assert_refused(status: int, body: Any, reason: RequestReason) -> None:
     """403, M_FORBIDDEN, the organisation's sentence and the reason code."""
     assert (status, body.get("errcode"), body.get("error")) == (403, "M_FORBIDDEN", MESSAGES[reason]), body
     assert body["org.carebridge.reason"] == reason.value
@@ -43,7 +43,7 @@ async def test_to_device_and_key_uploads_refused_calls_still_work(stack: Stack) 
     are discarded (a colleague finds none), cross-signing and backup uploads refused; an
     m.call.* exchange in the DM is sent, received and archived."""
     alice, bob, room = await _pair(stack)
-    to_device_before = await refusal_count(stack.hs_url, Reason.TO_DEVICE.value)
+    to_device_before = await refusal_count(stack.hs_url, RequestReason.TO_DEVICE.value)
     try:
         await sync_once(bob)
         for event_type in ("m.room.encrypted", "org.example.chat", "m.call.invite", "m.room_key_request"):
@@ -52,10 +52,10 @@ async def test_to_device_and_key_uploads_refused_calls_still_work(stack: Stack) 
             status, body = await client_api(
                 alice, "PUT", f"{V3}/sendToDevice/{quote(event_type)}/{txn}", message
             )
-            assert_refused(status, body, Reason.TO_DEVICE)
+            assert_refused(status, body, RequestReason.TO_DEVICE)
         after = await sync_once(bob)
         assert after.to_device_events == []
-        assert await refusal_count(stack.hs_url, Reason.TO_DEVICE.value) == to_device_before + 4
+        assert await refusal_count(stack.hs_url, RequestReason.TO_DEVICE.value) == to_device_before + 4
 
         # Device keys: answered as stored (apps stop signing in otherwise) but discarded, so
         # no colleague can find them to start an encrypted session or read text put in them.
@@ -77,7 +77,7 @@ async def test_to_device_and_key_uploads_refused_calls_still_work(stack: Stack) 
             (f"{V3}/room_keys/version", {"algorithm": "m.megolm_backup.v1", "auth_data": {}}),
         ):
             status, body = await client_api(alice, "POST", path, payload)
-            assert_refused(status, body, Reason.ENCRYPTION_KEYS)
+            assert_refused(status, body, RequestReason.ENCRYPTION_KEYS)
 
         call_id = secrets.token_hex(6)
         sent = []
@@ -106,13 +106,13 @@ async def test_status_messages_and_custom_profile_fields_refused(stack: Stack) -
     reads work; staff cannot change their display name (administrator-managed)."""
     alice, bob, _room = await _pair(stack)
     me = quote(alice.user_id)
-    before = await refusal_count(stack.hs_url, Reason.STATUS_MESSAGE.value)
+    before = await refusal_count(stack.hs_url, RequestReason.STATUS_MESSAGE.value)
     try:
         status, body = await client_api(
             alice, "PUT", f"{V3}/presence/{me}/status", {"presence": "online", "status_msg": "with bed 4"}
         )
-        assert_refused(status, body, Reason.STATUS_MESSAGE)
-        assert await refusal_count(stack.hs_url, Reason.STATUS_MESSAGE.value) == before + 1
+        assert_refused(status, body, RequestReason.STATUS_MESSAGE)
+        assert await refusal_count(stack.hs_url, RequestReason.STATUS_MESSAGE.value) == before + 1
         status, body = await client_api(alice, "PUT", f"{V3}/presence/{me}/status", {"presence": "online"})
         assert status == 200, body
         status, body = await client_api(bob, "GET", f"{V3}/presence/{me}/status")
@@ -122,9 +122,9 @@ async def test_status_messages_and_custom_profile_fields_refused(stack: Stack) -
             status, body = await client_api(
                 alice, "PUT", f"{V3}/profile/{me}/{field}", {field: "ward 3 notes"}
             )
-            assert_refused(status, body, Reason.PROFILE_FIELD)
+            assert_refused(status, body, RequestReason.PROFILE_FIELD)
         status, body = await client_api(alice, "PUT", f"{V3}/profile/{me}/displayname", {"displayname": "X"})
-        assert_refused(status, body, Reason.PROFILE_FIELD)
+        assert_refused(status, body, RequestReason.PROFILE_FIELD)
         status, body = await client_api(bob, "GET", f"{V3}/profile/{me}")
         assert status == 200 and "org.example.note" not in body and body.get("displayname") != "X", body
     finally:

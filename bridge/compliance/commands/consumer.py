@@ -32,6 +32,7 @@ from bridge.compliance.commands.matrix import BotClient, txn_id_for
 from bridge.compliance.roster import RosterSource
 from bridge.core.clock import now_ms
 from bridge.db.tables import bot_commands
+from policy.event_types import REFUSED_COMMAND_KEY
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +190,6 @@ class CommandConsumer:
         text = f"Refused !{name} from {sender} (not an administrator) in {room_id}."
         await self.bot.send(
             admin_room,
-            {"msgtype": "m.notice", "body": text, "org.carebridge.refused_command": {"event_id": event_id}},
+            {"msgtype": "m.notice", "body": text, REFUSED_COMMAND_KEY: {"event_id": event_id}},
             txn_id_for(event_id, 1000),
         )

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from bridge.core.report_table import ReportTable, to_html, to_plain
+from bridge.core.report_table import ReportTable, table_html, to_plain
 
 _COMMAND = re.compile(r"^!([a-z][a-z0-9_-]{0,31})(?:\s+(.*))?$", re.DOTALL)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -49,7 +49,7 @@ class Invocation:
     server_name: str
 
 
-Handler = Callable[[Invocation], Awaitable[list[Reply]]]
+CommandHandler = Callable[[Invocation], Awaitable[list[Reply]]]
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class Command:
     name: str
     usage: str
     summary: str
-    handler: Handler
+    handler: CommandHandler
 
 
 @dataclass
@@ -130,4 +130,4 @@ def table_reply(table: ReportTable, limit: int, empty: str = "(none)") -> Reply:
         more = len(table.rows) - limit
         note = f"... and {more} more row(s): use !report or `carebridge report` for everything. {table.note}"
         shown = ReportTable(table.title, table.columns, table.rows[:limit], note.strip())
-    return Reply(to_plain(shown, empty), to_html(shown, empty))
+    return Reply(to_plain(shown, empty), table_html(shown, empty))

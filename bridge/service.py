@@ -21,11 +21,13 @@ from bridge.archive.writer import ArchiveWriter, IngestResult
 from bridge.bootstrap import ensure_admin_room, wait_for_bot_admin
 from bridge.compliance.directory import org_directory
 from bridge.compliance.services import ComplianceServices
+from bridge.core.clock import Clock
 from bridge.core.feature import Feature, FeatureContext
 from bridge.core.metrics import MeteredArchiveWriter, instrument_engine, metrics_handler
 from bridge.core.readiness import Readiness
 from bridge.core.registration import Registration, load_registration
 from bridge.db.engine import create_engine, migrate
+from bridge.roles.feature import RolesFeature
 from bridge.staff.account_api import AccountApiSettings
 from bridge.staff.features import StaffFeatures
 from bridge.webclient import WebClientSettings, create_web_app
@@ -59,14 +61,16 @@ class Bridge:
     compliance: Feature
     archive_services: Feature
     staff: Feature
+    roles: RolesFeature
     admin_room_id: RoomID | None = None
     readiness: Readiness | None = None
     ready: bool = False
     _extra_runners: list[web.AppRunner] = field(default_factory=list)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Bridge:
-        """Build (not start) a bridge from validated settings."""
+    def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Bridge:
+        """Build (not start) a bridge from validated settings; `clock` drives hand-overs and
+        urgent timers (tests pass a manual one)."""
         registration = load_registration(settings.path(settings.bridge.registration))
         keyring = LiveKeyring(settings.path(settings.archive.key_file), settings.archive.key_env)
         engine = create_engine(settings.database_url)
@@ -91,6 +95,8 @@ class Bridge:
         staff = StaffFeatures(settings, engine)
         staff.register(dispatcher)
         staff.register_commands(compliance.commands, compliance.directory)
+        roles = RolesFeature(settings.roles, engine, keyring, clock)
+        roles.register(dispatcher)
         bridge = cls(
             settings,
             registration,
@@ -102,6 +108,7 @@ class Bridge:
             compliance,
             archive_services,
             staff,
+            roles,
         )
         bridge.readiness = Readiness(
             settings.readiness,
@@ -151,6 +158,7 @@ class Bridge:
         # Compliance and staff consumers act as the bot: bound before the dispatcher runs.
         await self.compliance.start(ctx)
         await self.staff.start(ctx)
+        await self.roles.start(ctx)
         await self.dispatcher.start()
         await self.archive_services.start(ctx)
         if self.settings.web.enabled:
@@ -199,6 +207,7 @@ class Bridge:
         await self.archive_services.stop()
         await self.dispatcher.stop()
         await self.staff.stop()
+        await self.roles.stop()
         for runner in self._extra_runners:
             await runner.cleanup()
         await self.writer.close()

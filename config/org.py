@@ -18,6 +18,7 @@ from pydantic import (
     BeforeValidator,
     EmailStr,
     Field,
+    PrivateAttr,
     field_serializer,
     field_validator,
 )
@@ -150,6 +151,14 @@ class OrgFile(OrgModel):
     roles: Annotated[dict[Name, OrgRole], BeforeValidator(roles_section)] = {}
     rota: list[RotaEntry] = []
     policy: Policy = Policy()
+    # The rota expanded to stretches of time (org file entries and imported iCalendar
+    # files), set by config.org_load.load_org once every check has passed.
+    _rota_shifts: tuple[Any, ...] = PrivateAttr(default=())
+
+    @property
+    def rota_shifts(self) -> tuple[Any, ...]:
+        """config.org_rota.RotaShift stretches, for provisioning (empty before loading)."""
+        return self._rota_shifts
 
     @field_validator("groups", mode="before")
     @classmethod

@@ -33,6 +33,10 @@ def load_org(
     issues = check_references(org, doc, reserved_usernames, reserved_channel_names)
     if issues:
         raise ConfigError(issues)
+    shifts, problems = expand_rota(org, doc)
+    if problems:
+        raise ConfigError(problems)
+    org._rota_shifts = tuple(shifts)
     return org
 
 
@@ -102,8 +106,6 @@ def check_references(
         if problem:
             issues.append(doc.issue(("policy", "channel_creators", j), problem))
     issues += check_roles(org, doc)
-    if not issues:
-        issues += expand_rota(org, doc)[1]
     return issues
 
 

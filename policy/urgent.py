@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-URGENT_FIELD = "org.carebridge.urgent"
+from policy.event_types import URGENT_KEY
+
+URGENT_FIELD = URGENT_KEY
 KEYWORD = "!urgent"
 DEFAULT_REPEAT_MS = 120_000
 DEFAULT_ESCALATE_MS = 5 * 60_000

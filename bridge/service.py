@@ -27,6 +27,7 @@ from bridge.core.metrics import MeteredArchiveWriter, instrument_engine, metrics
 from bridge.core.readiness import Readiness
 from bridge.core.registration import Registration, load_registration
 from bridge.db.engine import create_engine, migrate
+from bridge.roles.api import add_roles_api
 from bridge.roles.feature import RolesFeature
 from bridge.staff.account_api import AccountApiSettings
 from bridge.staff.features import StaffFeatures
@@ -183,7 +184,9 @@ class Bridge:
     async def _start_web(self) -> None:
         """Serve the web client and .well-known on the public listener."""
         api = AccountApiSettings(synapse_url=self.settings.synapse.url, engine=self.engine)
-        runner = web.AppRunner(create_web_app(self.web_settings(), api), access_log=None)
+        app = create_web_app(self.web_settings(), api)
+        add_roles_api(app, self.roles)
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, self.settings.web.host, self.settings.web.port).start()
         self._extra_runners.append(runner)

@@ -53,9 +53,7 @@ class RoleMessages:
         ):
             return
         room_id = str(event["room_id"])
-        await self.timers.read_by_reply(
-            room_id, sender, archived.seq, int(event.get("origin_server_ts") or 0)
-        )
+        await self.timers.read_by_reply(room_id, sender, archived.seq)
         urgent = is_urgent(content)
         room = await self.desk.store.room(room_id)
         if room is not None and room.role is not None and sender == room.requester:
@@ -66,7 +64,7 @@ class RoleMessages:
     async def _to_role(self, room: RoleRoom, event: Mapping[str, Any], urgent: bool) -> None:
         desk = self.desk
         assert room.role is not None
-        now = int(event.get("origin_server_ts") or desk.now_ms())
+        now = desk.now_ms()
         facts = await desk.store.facts(now)
         away = await desk.store.away(now)
         spec = facts[room.role].spec if room.role in facts else None
@@ -195,7 +193,7 @@ class RoleMessages:
             kind=kind,
             role=role,
             recipients=tuple(sorted(recipients)),
-            sent_ts=int(event.get("origin_server_ts") or self.desk.now_ms()),
+            sent_ts=self.desk.now_ms(),
             repeat_ms=repeat_ms or settings.repeat_ms,
             escalate_ms=escalate_ms if escalate_ms is not None else settings.escalate_ms,
             escalate_to=escalate_to if kind != "role" else None,

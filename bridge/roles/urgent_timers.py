@@ -75,7 +75,7 @@ class UrgentTimers:
             return (target,)
         return ()
 
-    async def read_by_reply(self, room_id: str, sender: str, seq: int, ts: int) -> None:
+    async def read_by_reply(self, room_id: str, sender: str, seq: int) -> None:
         """A recipient wrote in the room after an urgent message: they have read it."""
         rows = [r for r in await self.desk.urgent.open_in_room(room_id) if sender in r.recipients]
         if not rows:
@@ -83,7 +83,7 @@ class UrgentTimers:
         seqs = await archive_seqs(self.desk.urgent.engine, [r.event_id for r in rows])
         for row in rows:
             if row.event_id in seqs and seqs[row.event_id] < seq:
-                await self._read(row, sender, ts or self.desk.now_ms(), "reply")
+                await self._read(row, sender, self.desk.now_ms(), "reply")
 
     async def run_once(self) -> UrgentPass:
         """Do what is due at the clock's instant."""
@@ -104,7 +104,8 @@ class UrgentTimers:
         for row in rows:
             reader = _reader(row, receipts.get(row.room_id, {}), seqs)
             if reader is not None:
-                await self._read(row, reader[0], reader[1], "receipt")
+                # The receipt's own time, within [sent, now] (the clock may be a test's).
+                await self._read(row, reader[0], max(row.sent_ts, min(reader[1], now)), "receipt")
                 result.read.append(row.event_id)
                 continue
             decision = next_step(row.facts, now)

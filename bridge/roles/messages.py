@@ -91,7 +91,7 @@ class RoleMessages:
         delivered = await desk.forward(event, target or "admins", found.readers, where, why, urgent)
         await desk.notice(
             room.room_id,
-            f"{why[3:].capitalize()}. Your message was sent to {delivered.label}.",
+            f"{why.removeprefix('to ')}. Your message was sent to {delivered.label}.",
             f"routed|{event['event_id']}",
             {FORWARDED_KEY: _routing(event, delivered, found.reason.value)},
             mention=[str(event["sender"])],

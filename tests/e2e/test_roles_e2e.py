@@ -1,0 +1,111 @@
+"""Roles on shift against a real Synapse, the bridge on a manual clock, nio clients: the
+rota (org file and iCalendar) hands the role over at the shift boundary, a message to the
+role reaches the holder and after hand-over the next one (who reads the history), an empty
+role sends the message to its backup and tells the sender, and every step is archived."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from nio import RoomSendResponse
+
+from bridge.roles.service import RoleService
+from policy.event_types import FORWARDED_KEY, ROLE_HANDOVER_TYPE
+from tests.harness.roles import RolesOrg, records, roles_org
+from tests.staff_helpers import eventually, timeline
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def org(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RolesOrg]:
+    async with roles_org(Path(tmp_path_factory.mktemp("roles"))) as running:
+        yield running
+
+
+async def bodies(org: RolesOrg, who: str, room_id: str) -> list[str]:
+    return [
+        e["content"].get("body", "")
+        for e in await timeline(org.clients[who], room_id)
+        if e["type"] == "m.room.message"
+    ]
+
+
+async def members(org: RolesOrg, room_id: str) -> set[str]:
+    data = await org.stack.admin("GET", f"/_synapse/admin/v1/rooms/{room_id}/members")
+    return set(data["members"]) - {org.stack.s.bot_user_id}
+
+
+async def test_rota_hand_over_at_the_shift_boundary_reaches_the_holder_then_the_next(org: RolesOrg) -> None:
+    first = await org.tick(seconds=0)  # 06:58: the night nurse from rota.ics holds it
+    assert first.handovers.changed["er-charge-nurse"] == ((), (org.uid("omar"),))
+    assert first.handovers.changed["house-supervisor"] == ((), (org.uid("sam"),))
+    assert "pharmacist-on-call" not in first.handovers.changed  # nobody, before and after
+
+    room_id = await RoleService(org.bridge.roles).open_room("er-charge-nurse", org.uid("lee"))
+    assert await members(org, room_id) == {org.uid("lee"), org.uid("omar")}
+    sent = await org.clients["lee"].room_send(
+        room_id, "m.room.message", {"msgtype": "m.text", "body": "bed 4 needs a porter"}
+    )
+    assert isinstance(sent, RoomSendResponse), sent
+    assert "bed 4 needs a porter" in await bodies(org, "omar", room_id)
+
+    before = await org.tick(minutes=1, seconds=59)  # 06:59:59: still the night nurse
+    assert "er-charge-nurse" not in before.handovers.changed
+    boundary = await org.tick(seconds=1)  # 07:00 sharp: the day nurse (org file rota)
+    assert boundary.handovers.changed["er-charge-nurse"] == ((org.uid("omar"),), (org.uid("nina"),))
+    assert await members(org, room_id) == {org.uid("lee"), org.uid("nina")}
+    # The next holder reads the conversation so far, and the hand-over notice.
+    seen = await bodies(org, "nina", room_id)
+    assert "bed 4 needs a porter" in seen
+    assert any("Nina Nurse now holds ER charge nurse (by the rota, until 19:00)" in b for b in seen), seen
+
+    admin_room = await org.stack.admin("GET", "/_synapse/admin/v1/rooms?search_term=carebridge-admins")
+    admin_id = admin_room["rooms"][0]["room_id"]
+
+    async def handover_records() -> list[dict[str, object]] | None:
+        found = [
+            r
+            for r in records(await org.stack.archived(admin_id), ROLE_HANDOVER_TYPE)
+            if r["role"] == "er-charge-nurse"
+        ]
+        return found if len(found) == 2 else None
+
+    archived = await eventually(handover_records, what="both hand-overs in the archive")
+    assert [(r["from"], r["to"], r["source"]) for r in archived] == [
+        ([], [org.uid("omar")], "rota"),
+        ([org.uid("omar")], [org.uid("nina")], "rota"),
+    ]
+    in_room = records(await org.stack.archived(room_id), "m.room.message")
+    assert any(ROLE_HANDOVER_TYPE in c for c in in_room)
+
+
+async def test_message_to_an_empty_role_goes_to_its_backup_and_the_sender_is_told(org: RolesOrg) -> None:
+    await org.tick(seconds=0)
+    room_id = await RoleService(org.bridge.roles).open_room("pharmacist-on-call", org.uid("lee"))
+    sent = await org.clients["lee"].room_send(
+        room_id, "m.room.message", {"msgtype": "m.text", "body": "is drug X compatible with Y?"}
+    )
+    assert isinstance(sent, RoomSendResponse), sent
+
+    async def told() -> list[str] | None:
+        found = [b for b in await bodies(org, "lee", room_id) if "Your message was sent to" in b]
+        return found or None
+
+    (notice,) = await eventually(told, what="the notice to the sender")
+    assert notice == (
+        "Pharmacist on call; nobody holds it now. Your message was sent to House supervisor (Sam Supervisor)."
+    )
+    backup_room = await org.bridge.roles.store.room_for("role:house-supervisor", org.uid("lee"))
+    assert backup_room is not None
+    assert await members(org, backup_room.room_id) == {org.uid("lee"), org.uid("sam")}
+    copies = [b for b in await bodies(org, "sam", backup_room.room_id) if "drug X" in b]
+    assert copies == [
+        "from Dr. Lee (to Pharmacist on call; nobody holds it now):\nis drug X compatible with Y?"
+    ]
+    archived = records(await org.stack.archived(backup_room.room_id), "m.room.message")
+    forwarded = [c[FORWARDED_KEY] for c in archived if FORWARDED_KEY in c]
+    assert forwarded[0]["event_id"] == sent.event_id and forwarded[0]["target"] == "role:house-supervisor"

@@ -134,12 +134,12 @@ class RoleMessages:
             kind = "role" if room is not None else "dm"
         if not recipients:
             return
+        await ensure_bot_joined(desk.intent, room_id)  # it alerts, tells and reads receipts there
         away = await desk.store.away(desk.now_ms())
         here = [r for r in recipients if r not in away]
         for person in [r for r in recipients if r in away]:
             await self._away(event, person, away[person], settings.escalate_to)
         if here:
-            await ensure_bot_joined(desk.intent, room_id)
             await self._track(
                 event, here, kind, None, settings.escalate_ms, settings.repeat_ms, settings.escalate_to
             )

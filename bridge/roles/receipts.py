@@ -4,21 +4,22 @@ Why polling: Synapse pushes receipts to an appservice only with `receive_ephemer
 (MSC2409), which also pushes every typing notification of every room the bridge watches
 (all of them); pushed ephemeral data is not kept across a Synapse restart; and private
 receipts (m.read.private) are withheld from appservices for users outside their
-namespace anyway. A filtered /sync as the bot (which is in every room it alerts in)
-returns each member's latest public receipt in those rooms: the current truth, whenever
-it is asked, so a restarted bridge misses nothing. A receipt covers its event and
-everything before it; the archive's sequence numbers give that order.
+namespace anyway. An appservice's users may not /sync; the room's initial sync, asked by
+the bot (which is in every room it alerts in), returns each member's latest public
+receipt: the current truth, whenever it is asked, so a restarted bridge misses nothing.
+A receipt covers its event and everything before it; the archive's sequence numbers give
+that order.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mautrix.api import Method, Path
 from mautrix.appservice import IntentAPI
+from mautrix.types import RoomID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -55,30 +56,20 @@ def parse_receipts(content: Mapping[str, Any]) -> dict[str, Receipt]:
 
 
 async def latest_receipts(intent: IntentAPI, room_ids: Collection[str]) -> dict[str, dict[str, Receipt]]:
-    """room -> user -> latest receipt, for rooms the bot is joined to."""
-    if not room_ids:
-        return {}
-    room_filter = {
-        "rooms": sorted(room_ids),
-        "timeline": {"limit": 1, "types": ["m.room.message"]},
-        "state": {"types": []},
-        "account_data": {"types": []},
-        "ephemeral": {"types": ["m.receipt"]},
-    }
-    sync_filter = {"room": room_filter, "presence": {"types": []}, "account_data": {"types": []}}
-    data = await intent.api.request(
-        Method.GET, Path.v3.sync, query_params={"filter": json.dumps(sync_filter), "timeout": "0"}
-    )
-    joined = (data.get("rooms") or {}).get("join") or {}
+    """room -> user -> latest public receipt, for rooms the bot is joined to (the room's
+    initial sync: an appservice's users may not call /sync)."""
     out: dict[str, dict[str, Receipt]] = {}
-    for room_id, room in joined.items():
+    for room_id in sorted(room_ids):
+        data = await intent.api.request(
+            Method.GET, Path.v3.rooms[RoomID(room_id)].initialSync, query_params={"limit": "1"}
+        )
         per_user: dict[str, Receipt] = {}
-        for event in (room.get("ephemeral") or {}).get("events") or []:
-            if event.get("type") == "m.receipt" and isinstance(event.get("content"), Mapping):
+        for event in data.get("receipts") or []:
+            if isinstance(event, Mapping) and isinstance(event.get("content"), Mapping):
                 for user_id, receipt in parse_receipts(event["content"]).items():
                     if user_id not in per_user or receipt.ts >= per_user[user_id].ts:
                         per_user[user_id] = receipt
-        out[str(room_id)] = per_user
+        out[room_id] = per_user
     return out
 
 

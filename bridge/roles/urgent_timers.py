@@ -104,8 +104,10 @@ class UrgentTimers:
         for row in rows:
             reader = _reader(row, receipts.get(row.room_id, {}), seqs)
             if reader is not None:
-                # The receipt's own time, within [sent, now] (the clock may be a test's).
-                await self._read(row, reader[0], max(row.sent_ts, min(reader[1], now)), "receipt")
+                # The receipt's own time; when it falls outside [sent, now] (the server's
+                # clock disagrees with ours, or a test's manual clock), the time it was seen.
+                at = reader[1] if row.sent_ts <= reader[1] <= now else now
+                await self._read(row, reader[0], at, "receipt")
                 result.read.append(row.event_id)
                 continue
             decision = next_step(row.facts, now)

@@ -50,7 +50,10 @@ class HandOvers:
             want = {c.user_id: c.source.value for c in sorted(holding.covers, key=lambda c: c.start_ms)}
             have = applied.get(name, {})
             if set(want) != set(have):
-                await self._hand_over(role.spec, tuple(sorted(have)), want, holding, now)
+                # The key of this transition: the applied state's age (stable if the pass is
+                # repeated after a crash, different for each later transition).
+                applied_since = max((since for since, _ in have.values()), default=0)
+                await self._hand_over(role.spec, tuple(sorted(have)), want, holding, now, applied_since)
                 result.changed[name] = (tuple(sorted(have)), tuple(sorted(want)))
             if holding.until_ms is not None:
                 due = result.next_due_ms
@@ -58,15 +61,20 @@ class HandOvers:
         return result
 
     async def _hand_over(
-        self, spec: RoleSpec, before: tuple[str, ...], want: dict[str, str], holding: Holding, now: int
+        self,
+        spec: RoleSpec,
+        before: tuple[str, ...],
+        want: dict[str, str],
+        holding: Holding,
+        now: int,
+        applied_since: int,
     ) -> None:
         desk = self.desk
         after = tuple(sorted(want))
         source = "rota" if holding.reason is HoldReason.EMPTY else holding.reason.value
         if holding.reason in (HoldReason.FORWARDED, HoldReason.ALL_AWAY):
             source = sorted(set(want.values()))[0] if want else "rota"
-        started = min((c.start_ms for c in holding.covers), default=now)
-        key = f"handover|{spec.name}|{','.join(before)}|{','.join(after)}|{started}"
+        key = f"handover|{spec.name}|{','.join(before)}|{','.join(after)}|{applied_since}"
         record = {
             "role": spec.name,
             "display_name": spec.display_name,

@@ -5,6 +5,7 @@ role sends the message to its backup and tells the sender, and every step is arc
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,8 +13,9 @@ import pytest
 import pytest_asyncio
 from nio import RoomSendResponse
 
-from bridge.roles.service import RoleService
+from bridge.roles.service import RoleError, RoleService
 from policy.event_types import FORWARDED_KEY, ROLE_HANDOVER_TYPE
+from tests.harness.provision import carebridge
 from tests.harness.roles import RolesOrg, records, roles_org
 from tests.staff_helpers import eventually, timeline
 
@@ -24,6 +26,11 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 async def org(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RolesOrg]:
     async with roles_org(Path(tmp_path_factory.mktemp("roles"))) as running:
         yield running
+
+
+async def admin_room_id(org: RolesOrg) -> str:
+    assert org.bridge.admin_room_id is not None
+    return str(org.bridge.admin_room_id)
 
 
 async def bodies(org: RolesOrg, who: str, room_id: str) -> list[str]:
@@ -63,8 +70,7 @@ async def test_rota_hand_over_at_the_shift_boundary_reaches_the_holder_then_the_
     assert "bed 4 needs a porter" in seen
     assert any("Nina Nurse now holds ER charge nurse (by the rota, until 19:00)" in b for b in seen), seen
 
-    admin_room = await org.stack.admin("GET", "/_synapse/admin/v1/rooms?search_term=carebridge-admins")
-    admin_id = admin_room["rooms"][0]["room_id"]
+    admin_id = await admin_room_id(org)
 
     async def handover_records() -> list[dict[str, object]] | None:
         found = [
@@ -109,3 +115,59 @@ async def test_message_to_an_empty_role_goes_to_its_backup_and_the_sender_is_tol
     archived = records(await org.stack.archived(backup_room.room_id), "m.room.message")
     forwarded = [c[FORWARDED_KEY] for c in archived if FORWARDED_KEY in c]
     assert forwarded[0]["event_id"] == sent.event_id and forwarded[0]["target"] == "role:house-supervisor"
+
+
+async def test_cli_shows_holders_and_assigns_by_hand_with_an_archived_hand_over(org: RolesOrg) -> None:
+    at = org.clock.now().isoformat()
+    code, out, err = await carebridge(
+        org.stack, "role", "who", "er-charge-nurse", "--at", at, "--format", "json"
+    )
+    assert code == 0, out + err
+    (row,) = json.loads(out)["rows"]
+    assert (row["Held by"], row["How"], row["Backup"]) == ("Nina Nurse", "rota", "role:house-supervisor")
+
+    code, out, err = await carebridge(org.stack, "role", "assign", "er-charge-nurse", "sam", "--from", at)
+    assert code == 1 or code == 2, out + err
+    assert "is not a member of er-charge-nurse" in err
+    code, out, err = await carebridge(
+        org.stack, "role", "assign", "er-charge-nurse", "omar", "--from", at, "--hours", "1"
+    )
+    assert code == 0, out + err
+    assigned = await org.tick(seconds=1)
+    assert assigned.handovers.changed["er-charge-nurse"] == ((org.uid("nina"),), (org.uid("omar"),))
+    code, out, err = await carebridge(
+        org.stack, "role", "list", "--at", org.clock.now().isoformat(), "--format", "json"
+    )
+    rows = {r["Role"]: r for r in json.loads(out)["rows"]}
+    assert (rows["er-charge-nurse"]["Held by"], rows["er-charge-nurse"]["How"]) == ("Omar Nurse", "assigned")
+    assert rows["pharmacist-on-call"]["Held by"] == "nobody"
+
+    code, out, err = await carebridge(
+        org.stack, "role", "release", "er-charge-nurse", "omar", "--at", org.clock.now().isoformat()
+    )
+    assert code == 0, out + err
+    back = await org.tick(seconds=1)
+    assert back.handovers.changed["er-charge-nurse"] == ((org.uid("omar"),), (org.uid("nina"),))
+    admin_id = await admin_room_id(org)
+
+    async def sources() -> list[object] | None:
+        archived = records(await org.stack.archived(admin_id), ROLE_HANDOVER_TYPE)
+        found = [r["source"] for r in archived if r["role"] == "er-charge-nurse"]
+        return found if len(found) == 4 else None
+
+    assert (await eventually(sources, what="four hand-overs archived"))[-2:] == ["assigned", "rota"]
+
+
+async def test_self_assignment_only_where_the_org_file_allows_it(org: RolesOrg) -> None:
+    service = RoleService(org.bridge.roles)
+    with pytest.raises(RoleError, match="not open to taking"):
+        await service.take("er-charge-nurse", org.uid("omar"))
+    with pytest.raises(RoleError, match="for its members only"):
+        await service.take("pharmacist-on-call", org.uid("lee"))
+    text = await service.take("pharmacist-on-call", org.uid("ray"))
+    assert text.startswith("You hold Pharmacist on call until ")
+    assert (await org.bridge.roles.store.holders())["pharmacist-on-call"] == {
+        org.uid("ray"): (org.bridge.roles.desk.now_ms(), "self")  # type: ignore[union-attr]
+    }
+    await service.release("pharmacist-on-call", org.uid("ray"), org.uid("ray"))
+    assert "pharmacist-on-call" not in await org.bridge.roles.store.holders()

@@ -160,3 +160,20 @@ async def test_urgent_message_to_someone_away_goes_to_their_forward_to(org: Role
     step = [r for r in records(await org.stack.archived(created.room_id), URGENT_RECORD_TYPE)]
     assert step and step[0]["step"] == "forwarded" and step[0]["away"] == org.uid("pat")
     await RoleService(org.bridge.roles).set_away(org.uid("pat"), False, None, None)
+
+
+async def test_report_lists_every_urgent_message_with_time_to_read_and_escalations(org: RolesOrg) -> None:
+    code, out, err = await carebridge(org.stack, "report", "urgent", "--date", "2030-01-07", "--format", "json")
+    assert code == 0, out + err
+    rows = json.loads(out)["rows"]
+    read = [r for r in rows if r["Read by"] == "Nina Nurse"]
+    assert [(r["Time to read"], r["Alerts"], r["Escalated to"]) for r in read] == [("4m 30s", "2", "")]
+    escalated = [r for r in rows if r["Escalated to"]]
+    assert [(r["To"], r["Time to read"], r["Escalated to"], r["Escalated after"]) for r in escalated][0] == (
+        "role er-charge-nurse",
+        "unread",
+        "Sam Supervisor",
+        "5m 00s",
+    )
+    copies = [r for r in rows if r["To"] == "role house-supervisor (forwarded copy)"]
+    assert copies and copies[0]["Recipients"] == "Sam Supervisor"

@@ -163,7 +163,9 @@ async def test_urgent_message_to_someone_away_goes_to_their_forward_to(org: Role
 
 
 async def test_report_lists_every_urgent_message_with_time_to_read_and_escalations(org: RolesOrg) -> None:
-    code, out, err = await carebridge(org.stack, "report", "urgent", "--date", "2030-01-07", "--format", "json")
+    code, out, err = await carebridge(
+        org.stack, "report", "urgent", "--date", "2030-01-07", "--format", "json"
+    )
     assert code == 0, out + err
     rows = json.loads(out)["rows"]
     read = [r for r in rows if r["Read by"] == "Nina Nurse"]

@@ -8,7 +8,7 @@ A failed write answers 500 so Synapse retries the same transaction later.
 
 What the endpoint trusts: not the txnId (Synapse on SQLite reuses ids after a restart; each
 event is checked by event id instead), and not the events' shape (an odd event is archived
-as a malformed record, see bridge.intake, and the transaction still answered 200: a 4xx
+as a malformed record, see bridge.archive.intake, and the transaction still answered 200: a 4xx
 would be retried forever and stall every room). Only a body that is not JSON gets 400.
 Every answer given to an authenticated delivery is reported to `on_answer`, so readiness
 can tell when Synapse's deliveries are failing.
@@ -52,10 +52,6 @@ class CarebridgeAppService(AppService):
     archive: ArchiveWriter | None = None
     on_committed: Callable[[IngestResult], None] | None = None
     on_answer: Callable[[int], None] | None = None
-
-    def _check_token(self, request: web.Request) -> bool:
-        token = presented_token(request)
-        return token is not None and hmac.compare_digest(token.encode(), self.hs_token.encode())
 
     def _auth_error(self, request: web.Request) -> web.Response | None:
         token = presented_token(request)

@@ -65,11 +65,18 @@ _SAVE = (
 
 @dataclass(frozen=True)
 class Consumer:
-    """A named handler of archived events; `types` None means every event type."""
+    """A named handler of archived events; `types` None means every event type.
+
+    `name` is its durable cursor's name in the database: renaming it would hand the new
+    name every archived event again, so names never change."""
 
     name: str
     handle: EventHandler
-    types: frozenset[str] | None = None
+    types: Collection[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.types is not None:
+            object.__setattr__(self, "types", frozenset(self.types))
 
     def wants(self, event_type: str) -> bool:
         """True if this consumer handles events of this type."""
@@ -113,7 +120,11 @@ class Dispatcher:
 
     def add(self, name: str, handle: EventHandler, types: Collection[str] | None = None) -> None:
         """Register a consumer (before start); `types` limits it to those event types."""
-        self.consumers.append(Consumer(name, handle, None if types is None else frozenset(types)))
+        self.add_consumer(Consumer(name, handle, types))
+
+    def add_consumer(self, consumer: Consumer) -> None:
+        """Register a consumer (before start)."""
+        self.consumers.append(consumer)
 
     def notify(self) -> None:
         """New rows were committed (by anyone): read them."""

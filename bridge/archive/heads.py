@@ -4,7 +4,7 @@ The hash chain shows that no row was changed, removed or reordered, but not that
 newest rows were cut off (a truncated tail is still a valid chain), nor that the whole
 chain was recomputed by someone with write access to the database. So the bridge
 publishes the head (sequence number + row hash) as an `org.carebridge.chain_head` event in
-the administrators' room and appends it to the heads log (bridge.heads_log): within minutes
+the administrators' room and appends it to the heads log (bridge.archive.heads_log): within minutes
 of the archive growing (archive.head_interval_minutes), at clean shutdown and on demand.
 Those copies live outside the archive database; `carebridge archive verify` checks the
 archive against all of them, so cutting the tail is seen within minutes, not a day.

@@ -1,5 +1,5 @@
 """Roles on shift and urgent messages, wired into the running bridge (a Feature,
-bridge.core.feature).
+bridge/feature.py).
 
 The consumer `roles` (post-commit, durable cursor) routes messages to roles and starts
 urgent timers; one background loop runs the hand-overs (bridge/roles/handover.py) and the
@@ -14,20 +14,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.archive.dispatcher import Dispatcher
 from bridge.archive.keyring import Sealer
 from bridge.archive.writer import ArchivedEvent
+from bridge.commands.framework import Command
 from bridge.core.clock import Clock, SystemClock
-from bridge.core.feature import FeatureContext
 from bridge.core.tasks import cancel_and_wait
 from bridge.db.directory import Directory
+from bridge.feature import Consumer, FeatureContext, Stage
+from bridge.roles.commands import role_commands
 from bridge.roles.desk import Desk
 from bridge.roles.handover import HandOverPass, HandOvers
 from bridge.roles.messages import ROLE_EVENT_TYPES, RoleMessages
+from bridge.roles.service import RoleService
 from bridge.roles.store import RoleStore
 from bridge.roles.urgent_store import UrgentStore
 from bridge.roles.urgent_timers import UrgentPass, UrgentTimers
@@ -47,6 +50,8 @@ class RolesPass:
 class RolesFeature:
     """Roles, hand-overs, urgent messages and away status."""
 
+    stage = Stage.BOUND
+
     def __init__(
         self, settings: RolesSettings, engine: AsyncEngine, keyring: Sealer, clock: Clock | None = None
     ) -> None:
@@ -64,9 +69,17 @@ class RolesFeature:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def register(self, dispatcher: Dispatcher) -> None:
-        """Add the `roles` consumer (before the dispatcher starts)."""
-        dispatcher.add("roles", self._handle, ROLE_EVENT_TYPES)
+    def consumers(self) -> Sequence[Consumer]:
+        """`roles`: messages to roles, urgent messages, replies that count as read."""
+        return (Consumer("roles", self._handle, ROLE_EVENT_TYPES),)
+
+    def commands(self) -> Sequence[Command]:
+        """`!who`, `!roles`, `!role`, `!take`, `!release`, `!away`, `!back` (staff may use them)."""
+        return role_commands(self.service)
+
+    def service(self) -> RoleService:
+        """The staff-facing actions (raises RoleError while the bridge is starting)."""
+        return RoleService(self.desk, self.run_once)
 
     async def _handle(self, archived: ArchivedEvent) -> None:
         if self.messages is None:

@@ -5,11 +5,10 @@ organisation's time zone. 45 CFR 164.312(b) audit controls.
 
 from __future__ import annotations
 
-from datetime import date, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 
-from bridge.compliance.reports import day_bounds, fmt_ts
-from bridge.compliance.roster import Roster
 from bridge.core.report_table import ReportTable
+from bridge.org.roster import Roster
 from bridge.roles.store import RoleStore
 from bridge.roles.urgent_store import UrgentStore
 from policy.roles import Away, who_holds
@@ -27,6 +26,18 @@ URGENT_COLUMNS = (
     "Escalated after",
 )
 ROLE_COLUMNS = ("Role", "Name", "Held by", "Since", "Until", "How", "Backup")
+
+
+def fmt_ts(ms: int | None, tz: tzinfo) -> str:
+    """ "YYYY-MM-DD HH:MM" in the organisation's zone (the compliance reports' format)."""
+    return datetime.fromtimestamp(ms / 1000, tz).strftime("%Y-%m-%d %H:%M") if ms is not None else ""
+
+
+def day_bounds(day: date, tz: tzinfo) -> tuple[int, int]:
+    """[local midnight, next local midnight) of `day` in epoch milliseconds."""
+    start = datetime.combine(day, time(0), tz)
+    end = datetime.combine(day + timedelta(days=1), time(0), tz)
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
 
 
 def _span(ms: int | None) -> str:

@@ -7,10 +7,11 @@ by the next pass, away status at once) in the administrators' room.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bridge.roles.feature import RolesFeature
+from bridge.roles.desk import Desk
 from policy.event_types import AWAY_RECORD_TYPE
 from policy.roles import CoverSource, may_take, who_holds
 from policy.shifts import spec_from_definition
@@ -28,13 +29,14 @@ class RoleError(Exception):
 
 
 class RoleService:
-    """Staff-facing role actions over a started RolesFeature."""
+    """Staff-facing role actions over the started feature's Desk; `run_once` runs a
+    hand-over pass so a change shows at once."""
 
-    def __init__(self, feature: RolesFeature) -> None:
-        if feature.desk is None:
+    def __init__(self, desk: Desk | None, run_once: Callable[[], Awaitable[object]]) -> None:
+        if desk is None:
             raise RoleError("The bridge is starting; try again in a moment.", 503, "M_UNKNOWN")
-        self.feature = feature
-        self.desk = feature.desk
+        self.desk = desk
+        self._run_once = run_once
 
     async def overview(self, user_id: str) -> list[dict[str, Any]]:
         """Every role: holders now (with names), until when, backup, may the person take it."""
@@ -90,7 +92,7 @@ class RoleService:
             raise RoleError(f"{spec.display_name} {why}; ask an administrator.", 403, "M_FORBIDDEN")
         end = await self._shift_end(name, now)
         await self.desk.store.assign(name, user_id, now, end, CoverSource.SELF.value, user_id)
-        await self.feature.run_once()
+        await self._run_once()
         return f"You hold {spec.display_name} until {await self.desk.hhmm(end)}."
 
     async def release(self, name: str, user_id: str, by: str) -> str:
@@ -104,7 +106,7 @@ class RoleService:
             raise RoleError(
                 f"{user_id} does not hold {facts[name].spec.display_name}.", 400, "M_INVALID_PARAM"
             )
-        await self.feature.run_once()
+        await self._run_once()
         return f"{facts[name].spec.display_name} released."
 
     async def _shift_end(self, name: str, now: int) -> int:
@@ -160,5 +162,5 @@ class RoleService:
                 "at_ts": now,
             }
             await self.desk.send(admin_room, record, f"away|{user_id}|{now}", AWAY_RECORD_TYPE)
-        await self.feature.run_once()
+        await self._run_once()
         return text + "."

@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 from nio import RoomSendResponse
 
-from bridge.roles.service import RoleError, RoleService
+from bridge.roles.service import RoleError
 from policy.event_types import FORWARDED_KEY, ROLE_HANDOVER_TYPE
 from tests.harness.provision import carebridge
 from tests.harness.roles import RolesOrg, records, roles_org
@@ -52,7 +52,7 @@ async def test_rota_hand_over_at_the_shift_boundary_reaches_the_holder_then_the_
     assert first.handovers.changed["house-supervisor"] == ((), (org.uid("sam"),))
     assert "pharmacist-on-call" not in first.handovers.changed  # nobody, before and after
 
-    room_id = await RoleService(org.bridge.roles).open_room("er-charge-nurse", org.uid("lee"))
+    room_id = await org.bridge.roles.service().open_room("er-charge-nurse", org.uid("lee"))
     assert await members(org, room_id) == {org.uid("lee"), org.uid("omar")}
     sent = await org.clients["lee"].room_send(
         room_id, "m.room.message", {"msgtype": "m.text", "body": "bed 4 needs a porter"}
@@ -91,7 +91,7 @@ async def test_rota_hand_over_at_the_shift_boundary_reaches_the_holder_then_the_
 
 async def test_message_to_an_empty_role_goes_to_its_backup_and_the_sender_is_told(org: RolesOrg) -> None:
     await org.tick(seconds=0)
-    room_id = await RoleService(org.bridge.roles).open_room("pharmacist-on-call", org.uid("lee"))
+    room_id = await org.bridge.roles.service().open_room("pharmacist-on-call", org.uid("lee"))
     sent = await org.clients["lee"].room_send(
         room_id, "m.room.message", {"msgtype": "m.text", "body": "is drug X compatible with Y?"}
     )
@@ -159,7 +159,7 @@ async def test_cli_shows_holders_and_assigns_by_hand_with_an_archived_hand_over(
 
 
 async def test_self_assignment_only_where_the_org_file_allows_it(org: RolesOrg) -> None:
-    service = RoleService(org.bridge.roles)
+    service = org.bridge.roles.service()
     with pytest.raises(RoleError, match="not open to taking"):
         await service.take("er-charge-nurse", org.uid("omar"))
     with pytest.raises(RoleError, match="for its members only"):

@@ -14,7 +14,6 @@ import pytest
 import pytest_asyncio
 from nio import JoinResponse, RoomCreateResponse, RoomReadMarkersResponse, RoomSendResponse
 
-from bridge.roles.service import RoleService
 from policy.event_types import URGENT_RECORD_TYPE
 from tests.harness.provision import carebridge
 from tests.harness.roles import RolesOrg, records, roles_org
@@ -44,7 +43,7 @@ async def tracked(org: RolesOrg, event_id: str) -> None:
 
 
 async def urgent_to_role(org: RolesOrg, body: str, field: bool = True) -> tuple[str, str]:
-    room_id = await RoleService(org.bridge.roles).open_room("er-charge-nurse", org.uid("lee"))
+    room_id = await org.bridge.roles.service().open_room("er-charge-nurse", org.uid("lee"))
     content: dict[str, object] = {"msgtype": "m.text", "body": body}
     if field:
         content["org.carebridge.urgent"] = True
@@ -132,7 +131,7 @@ async def test_urgent_message_to_someone_away_goes_to_their_forward_to(org: Role
     assert isinstance(created, RoomCreateResponse), created
     joined = await pat.join(created.room_id)
     assert isinstance(joined, JoinResponse), joined
-    text = await RoleService(org.bridge.roles).set_away(org.uid("pat"), True, org.uid("ray"), None)
+    text = await org.bridge.roles.service().set_away(org.uid("pat"), True, org.uid("ray"), None)
     assert text == "Do not disturb is on; urgent messages go to Ray Pharmacist."
     sent = await lee.room_send(
         created.room_id,
@@ -159,7 +158,7 @@ async def test_urgent_message_to_someone_away_goes_to_their_forward_to(org: Role
     assert await org.bridge.roles.urgent.get(sent.event_id) is None
     step = [r for r in records(await org.stack.archived(created.room_id), URGENT_RECORD_TYPE)]
     assert step and step[0]["step"] == "forwarded" and step[0]["away"] == org.uid("pat")
-    await RoleService(org.bridge.roles).set_away(org.uid("pat"), False, None, None)
+    await org.bridge.roles.service().set_away(org.uid("pat"), False, None, None)
 
 
 async def test_report_lists_every_urgent_message_with_time_to_read_and_escalations(org: RolesOrg) -> None:
@@ -171,7 +170,7 @@ async def test_report_lists_every_urgent_message_with_time_to_read_and_escalatio
     read = [r for r in rows if r["Read by"] == "Nina Nurse"]
     assert [(r["Time to read"], r["Alerts"], r["Escalated to"]) for r in read] == [("4m 30s", "2", "")]
     escalated = [r for r in rows if r["Escalated to"]]
-    assert [(r["To"], r["Time to read"], r["Escalated to"], r["Escalated after"]) for r in escalated][0] == (
+    assert next((r["To"], r["Time to read"], r["Escalated to"], r["Escalated after"]) for r in escalated) == (
         "role er-charge-nurse",
         "unread",
         "Sam Supervisor",

@@ -1,6 +1,6 @@
 """A real Synapse with the Carebridge bridge running in the test's own event loop on a
-manual clock (hand-overs and urgent timers are driven by `bridge.roles.run_once()` after
-the test moves the clock; nothing sleeps through a shift), and the organisation of the
+manual clock (hand-overs and urgent timers are driven by the roles feature's `run_once()`
+after the test moves the clock; nothing sleeps through a shift), and the organisation of the
 roles tests applied with the real `carebridge provision apply`."""
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from bridge.compliance.commands.framework import (
+from bridge.commands.framework import (
     Command,
     CommandError,
     CommandRegistry,
@@ -17,7 +17,7 @@ from bridge.compliance.commands.framework import (
     parse_user,
     table_reply,
 )
-from bridge.compliance.commands.matrix import txn_id_for
+from bridge.commands.matrix import txn_id_for
 from bridge.core.report_table import ReportTable, table_html, to_csv, to_plain, to_records
 
 TABLE = ReportTable(

@@ -17,10 +17,10 @@ from typing import TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.compliance.directory import org_directory
 from bridge.core.clock import to_ms
 from bridge.core.report_table import ReportTable
 from bridge.db.engine import create_engine, migrate
+from bridge.org.source import org_directory
 from bridge.roles.report import roles_table, urgent_table
 from bridge.roles.store import RoleStore
 from bridge.roles.urgent_store import UrgentStore

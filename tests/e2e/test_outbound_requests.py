@@ -22,7 +22,7 @@ from aiohttp import web
 from nio import RoomCreateResponse, RoomSendResponse
 
 from policy.client_requests import RequestReason
-from tests.e2e.test_side_channels_e2e import V3, assert_refused
+from tests.e2e.test_side_channels import V3, assert_refused
 from tests.harness.stack import Stack, free_port, running_stack
 from tests.staff_helpers import client_api, eventually, refusal_count
 

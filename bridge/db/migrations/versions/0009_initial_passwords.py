@@ -1,6 +1,7 @@
 """Accounts that still have their mailed initial password.
 
-Revision ID: 0016
+Revision ID: 0016 (the file is numbered 0009, its place in the chain; the id is the one
+databases upgraded before the files were renamed already record, so it stays)
 Revises: 0017
 """
 

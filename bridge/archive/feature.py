@@ -1,26 +1,24 @@
-"""The archive's background services in the bridge: media copies, reconciliation, heads.
-
-A Feature (bridge.core.feature): Bridge (bridge/service.py) builds one of these and calls
-register() before the dispatcher starts, start() once the dispatcher runs, and stop() on
-shutdown.
+"""The archive's background services in the bridge (a Feature, bridge/feature.py): media
+copies (a consumer), reconciliation with Synapse at start, and the chain-head scheduler.
+It runs in the background stage: started once the dispatcher runs, stopped before it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.archive.dispatcher import Dispatcher
 from bridge.archive.heads import HeadScheduler, HeadsLog
 from bridge.archive.keyring import Sealer
 from bridge.archive.media import MEDIA_EVENT_TYPES, MediaArchiver
 from bridge.archive.reconcile import Reconciler
 from bridge.archive.writer import ArchiveWriter
-from bridge.core.feature import FeatureContext
+from bridge.commands.framework import Command
 from bridge.core.synapse_http import SynapseHTTP
+from bridge.feature import Consumer, FeatureContext, Stage
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,8 +26,10 @@ log = logging.getLogger(__name__)
 MEDIA_CONSUMER = "archive-media"
 
 
-class ArchiveServices:
+class ArchiveFeature:
     """Media worker, start-up reconciliation and the chain-head scheduler."""
+
+    stage = Stage.BACKGROUND
 
     def __init__(
         self,
@@ -55,11 +55,13 @@ class ArchiveServices:
         self._startup: asyncio.Task[None] | None = None
         self._notify: Callable[[], None] = lambda: None
 
-    def register(self, dispatcher: Dispatcher) -> None:
-        """Add the media consumer (before the dispatcher starts)."""
-        dispatcher.add(MEDIA_CONSUMER, self.media.enqueue, MEDIA_EVENT_TYPES)
-        self.media.on_appended = dispatcher.notify
-        self._notify = dispatcher.notify
+    def consumers(self) -> Sequence[Consumer]:
+        """The media copier."""
+        return (Consumer(MEDIA_CONSUMER, self.media.enqueue, MEDIA_EVENT_TYPES),)
+
+    def commands(self) -> Sequence[Command]:
+        """None (`!verify` is a compliance command)."""
+        return ()
 
     async def _after_start(self, admin_room_id: str) -> None:
         if self.settings.archive.reconcile_on_start:
@@ -83,6 +85,8 @@ class ArchiveServices:
     async def start(self, ctx: FeatureContext) -> None:
         """Start the media worker, then reconcile and publish heads (to the admins' room)
         in the background."""
+        self._notify = ctx.archive_appended
+        self.media.on_appended = ctx.archive_appended
         self.media.start()
         self._startup = asyncio.create_task(
             self._after_start(ctx.admin_room_id), name="carebridge-archive-start"

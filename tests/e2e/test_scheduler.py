@@ -9,12 +9,12 @@ from datetime import UTC, datetime, time, timedelta
 import aiohttp
 from nio import LogoutResponse
 
-from bridge.compliance.commands.matrix import MautrixBot
+from bridge.commands.matrix import MautrixBot
 from bridge.compliance.reports import Reports
-from bridge.compliance.roster import Person, Roster, StaticRosterSource
 from bridge.compliance.scheduler import AdminApiTerminator, ComplianceScheduler
 from bridge.core.clock import ManualClock, from_ms
 from bridge.db.engine import create_engine
+from bridge.org.roster import Person, Roster, StaticRosterSource
 from config.settings import ComplianceSettings
 from policy.shifts import spec_from_definition
 from tests.compliance_helpers import admin_room_id, bot_intent, client_api, ledger, wait_for

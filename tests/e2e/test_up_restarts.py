@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 from nio import AsyncClient, JoinResponse, RoomCreateResponse, RoomSendResponse
 
-from provisioning.ops.supervisor import pid_alive
+from provisioning.ops.probes import pid_alive
 from tests.archive_helpers import cli
 from tests.harness.stack import Stack
 

@@ -13,8 +13,8 @@ from nio import AsyncClient, JoinResponse, RoomCreateResponse, RoomSendResponse
 
 from bridge.staff.calls.model import Outcome
 from tests.compliance_helpers import admin_room_id, register
-from tests.e2e.test_calls_e2e import _call_record
-from tests.e2e.test_compliance_bot_e2e import ask, cli
+from tests.e2e.test_calls import _call_record
+from tests.e2e.test_compliance_bot import ask, cli
 from tests.harness.stack import Stack
 from tests.staff_helpers import eventually
 

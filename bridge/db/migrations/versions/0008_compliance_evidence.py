@@ -1,6 +1,7 @@
 """Compliance evidence: backup records and the last result of each safeguard check.
 
-Revision ID: 0017
+Revision ID: 0017 (the file is numbered 0008, its place in the chain; the id is the one
+databases upgraded before the files were renamed already record, so it stays)
 Revises: 0007
 """
 

@@ -12,11 +12,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.compliance.commands.framework import (
+from bridge.commands.framework import (
     Attachment,
     Command,
     CommandError,
-    CommandRegistry,
     Invocation,
     Reply,
 )
@@ -39,10 +38,8 @@ def summary_html(report: Report) -> str:
     return head + (f"<ul>{items}</ul>" if items else "") + "<p>The full report is attached (HTML).</p>"
 
 
-def register_compliance_report(
-    registry: CommandRegistry, settings: Settings, engine: AsyncEngine, as_token: str
-) -> None:
-    """Add `!compliance` to the registry."""
+def compliance_report_commands(settings: Settings, engine: AsyncEngine, as_token: str) -> list[Command]:
+    """`!compliance`: every safeguard checked live, with the printable report."""
 
     async def compliance(inv: Invocation) -> list[Reply]:
         if inv.args:
@@ -52,11 +49,11 @@ def register_compliance_report(
         page = Attachment(f"carebridge-compliance-{day}.html", "text/html", to_html(report).encode())
         return [Reply(to_plain_summary(report), summary_html(report), page)]
 
-    registry.add(
+    return [
         Command(
             "compliance",
             "!compliance",
             "HIPAA safeguards, each checked live now (printable HTML report attached)",
             compliance,
         )
-    )
+    ]

@@ -1,4 +1,4 @@
-"""The compliance view (bridge.compliance.roster.RosterSource) of the organisation directory that
+"""The roster (bridge.org.roster.RosterSource) read from the organisation directory that
 provisioning maintains (bridge/db/directory.py, migration 0002).
 
 The roster is kept as a snapshot and re-read only when provisioning has written since
@@ -15,9 +15,9 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.compliance.roster import Person, Roster, RosterSource
 from bridge.db.directory import REVISION_KEY, Directory
 from bridge.db.tables import directory_schedules, directory_settings, directory_users
+from bridge.org.roster import Person, Roster, RosterSource
 from policy.shifts import ShiftSpec, spec_from_definition
 
 log = logging.getLogger(__name__)

@@ -7,10 +7,9 @@ with people who have not yet chosen their own password).
 
 from __future__ import annotations
 
-from bridge.compliance.commands.framework import (
+from bridge.commands.framework import (
     Command,
     CommandError,
-    CommandRegistry,
     Invocation,
     Reply,
     table_reply,
@@ -33,10 +32,10 @@ async def initial_password_table(directory: Directory, marks: InitialPasswords) 
     return ReportTable("Accounts with their initial password", ("user_id", "groups"), rows, note)
 
 
-def register_initial_password_command(
-    registry: CommandRegistry, directory: Directory, marks: InitialPasswords, rows_in_chat: int = 50
-) -> None:
-    """Add `!passwords` to the compliance bot."""
+def initial_password_commands(
+    directory: Directory, marks: InitialPasswords, rows_in_chat: int = 50
+) -> list[Command]:
+    """`!passwords`: who still uses the password they were sent."""
 
     async def passwords(inv: Invocation) -> list[Reply]:
         if inv.args:
@@ -44,4 +43,4 @@ def register_initial_password_command(
         table = await initial_password_table(directory, marks)
         return [table_reply(table, rows_in_chat, "Everyone has chosen their own password.")]
 
-    registry.add(Command("passwords", "!passwords", "accounts still using their mailed password", passwords))
+    return [Command("passwords", "!passwords", "accounts still using their mailed password", passwords)]

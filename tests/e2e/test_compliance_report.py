@@ -15,7 +15,7 @@ from nio import RoomCreateResponse
 from playwright.async_api import Route
 
 from tests.compliance_helpers import wait_for
-from tests.e2e.test_compliance_bot_e2e import ask, download
+from tests.e2e.test_compliance_bot import ask, download
 from tests.harness.browser import REPO, is_png, launch
 from tests.harness.provision import carebridge
 from tests.harness.stack import Stack

@@ -17,7 +17,7 @@ from nio import JoinResponse, RoomCreateResponse, RoomSendResponse, UploadRespon
 
 from tests.archive_helpers import cli, png, wait_media
 from tests.compliance_helpers import admin_room_id, register, wait_for
-from tests.e2e.test_compliance_bot_e2e import ask
+from tests.e2e.test_compliance_bot import ask
 from tests.harness.stack import Stack, running_stack
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 import html
 from datetime import date
 
-from bridge.compliance.commands.framework import (
+from bridge.commands.framework import (
     Command,
     CommandError,
-    CommandRegistry,
     Invocation,
     Reply,
     is_date_like,
@@ -20,9 +19,9 @@ from bridge.compliance.commands.framework import (
     parse_user,
     table_reply,
 )
-from bridge.compliance.roster import RosterSource
 from bridge.core.clock import Clock, SystemClock
 from bridge.core.report_table import ReportTable
+from bridge.org.roster import RosterSource
 from bridge.staff.calls.report import CALL_COLUMNS, calls_on
 from bridge.staff.calls.store import CallStore
 
@@ -43,14 +42,13 @@ async def calls_table(
     return ReportTable(f"Calls on {day.isoformat()}{who}", CALL_COLUMNS, rows, f"Times in {roster.timezone}.")
 
 
-def register_calls_command(
-    registry: CommandRegistry,
+def calls_commands(
     store: CallStore,
     directory: RosterSource,
     rows_in_chat: int = 50,
     clock: Clock | None = None,
-) -> None:
-    """Add `!calls [DATE] [@user]` to the compliance bot."""
+) -> list[Command]:
+    """`!calls [DATE] [@user]`: the call log of a day."""
 
     async def calls(inv: Invocation) -> list[Reply]:
         if len(inv.args) > 2:
@@ -68,6 +66,4 @@ def register_calls_command(
         reply = table_reply(table, rows_in_chat, "No calls.")
         return [Reply(reply.plain, reply.html or html.escape(reply.plain))]
 
-    registry.add(
-        Command("calls", "!calls [DATE] [@user]", "calls on a day: who, kind, outcome, duration", calls)
-    )
+    return [Command("calls", "!calls [DATE] [@user]", "calls on a day: who, kind, outcome, duration", calls)]

@@ -1,4 +1,4 @@
-"""The compliance commands: !help !online !logins !missing !sessions !report !verify.
+"""The compliance commands: !online !logins !missing !sessions !report !verify.
 
 Answers are tables (HTML with a plain-text fallback); `!report` also posts the CSV file,
 the very bytes `carebridge report day|week --format csv` prints.
@@ -7,14 +7,12 @@ the very bytes `carebridge report day|week --format csv` prints.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Awaitable, Callable
 
-from bridge.compliance.commands.framework import (
+from bridge.commands.framework import (
     Attachment,
     Command,
     CommandError,
-    CommandRegistry,
     Invocation,
     Reply,
     is_date_like,
@@ -22,37 +20,21 @@ from bridge.compliance.commands.framework import (
     parse_user,
     table_reply,
 )
-from bridge.compliance.commands.verify import ArchiveCheck, describe
+from bridge.commands.verify import ArchiveCheck, describe
 from bridge.compliance.reports import Reports
 from bridge.core.report_table import to_csv
 
 MAX_DAYS = 366
 
 
-def register_compliance_commands(
-    registry: CommandRegistry,
+def compliance_commands(
     reports: Reports,
     archive_check: ArchiveCheck,
     admin_room: Callable[[], str | None],
     rows_in_chat: int = 50,
-) -> None:
-    """Add the compliance commands to `registry`."""
+) -> list[Command]:
+    """The compliance commands."""
     limit = rows_in_chat
-
-    intro = "Carebridge compliance bot. Dates are YYYY-MM-DD, today or yesterday."
-
-    async def help_(inv: Invocation) -> list[Reply]:
-        lines = [f"{c.usage} - {c.summary}" for c in registry]
-        items = "".join(
-            f"<li><code>{html.escape(c.usage)}</code> - {html.escape(c.summary)}</li>" for c in registry
-        )
-        plain = intro + "\n" + "\n".join(lines)
-        return [
-            Reply(
-                plain,
-                f"<p>{intro}</p><ul>{items}</ul>",
-            )
-        ]
 
     async def online(inv: Invocation) -> list[Reply]:
         _no_args(inv, 0)
@@ -103,7 +85,6 @@ def register_compliance_commands(
         return [Reply(describe(report, await archive_check.against_synapse(), compared=True))]
 
     commands: list[tuple[str, str, str, Callable[[Invocation], Awaitable[list[Reply]]]]] = [
-        ("help", "!help", "this list", help_),
         ("online", "!online", "who has a live session now", online),
         ("logins", "!logins [DATE] [@user]", "sign-ins and failed attempts on a day", logins),
         ("missing", "!missing [DATE]", "scheduled staff with no sign-in by start + grace", missing),
@@ -116,8 +97,7 @@ def register_compliance_commands(
             verify,
         ),
     ]
-    for name, usage, summary, handler in commands:
-        registry.add(Command(name, usage, summary, handler))
+    return [Command(name, usage, summary, handler) for name, usage, summary, handler in commands]
 
 
 def _no_args(inv: Invocation, most: int) -> None:

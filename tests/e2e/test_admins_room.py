@@ -11,12 +11,12 @@ import aiohttp
 import pytest
 from nio import AsyncClient, JoinError, RoomInviteError, SyncResponse
 
-from bridge.compliance.commands.matrix import MautrixBot
+from bridge.commands.matrix import MautrixBot
 from bridge.compliance.reports import Reports
-from bridge.compliance.roster import Person, Roster, StaticRosterSource
 from bridge.compliance.scheduler import AdminApiTerminator, ComplianceScheduler
 from bridge.core.clock import ManualClock
 from bridge.db.engine import create_engine
+from bridge.org.roster import Person, Roster, StaticRosterSource
 from config.settings import ComplianceSettings
 from policy.shifts import spec_from_definition
 from tests.compliance_helpers import admin_room_id, bot_intent, wait_for

@@ -4,7 +4,8 @@ Reports expect a person only from the start of their account (or its reactivatio
 its deactivation; `created_ts` is kept across reactivations, so the start of the current
 stretch needs its own column. Existing rows start at their `created_ts`.
 
-Revision ID: 0014
+Revision ID: 0014 (the file is numbered 0010, its place in the chain; the id is the one
+databases upgraded before the files were renamed already record, so it stays)
 Revises: 0016
 """
 

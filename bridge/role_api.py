@@ -1,4 +1,5 @@
-"""The web client's role endpoints on the public listener (beside bridge/staff/account_api.py):
+"""The web client's role endpoints on the public listener (beside bridge/staff/account_api.py,
+whose sign-in check they share; the roles feature does the work):
 
 - ``GET /_carebridge/v1/roles``: every role, who holds it now and until when, its backup,
   and whether the signed-in person may take it;
@@ -31,7 +32,7 @@ _NO_STORE: Final = {"Cache-Control": "no-store"}
 
 
 def _service(request: web.Request) -> RoleService:
-    return RoleService(request.app[_FEATURE])
+    return request.app[_FEATURE].service()
 
 
 async def _who(request: web.Request) -> str | web.Response:

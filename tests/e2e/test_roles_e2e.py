@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from nio import RoomSendResponse
+from nio import RoomCreateResponse, RoomSendResponse
 
 from bridge.roles.service import RoleError
 from policy.event_types import FORWARDED_KEY, ROLE_HANDOVER_TYPE
@@ -41,9 +41,13 @@ async def bodies(org: RolesOrg, who: str, room_id: str) -> list[str]:
     ]
 
 
-async def members(org: RolesOrg, room_id: str) -> set[str]:
+async def members_with_bot(org: RolesOrg, room_id: str) -> set[str]:
     data = await org.stack.admin("GET", f"/_synapse/admin/v1/rooms/{room_id}/members")
-    return set(data["members"]) - {org.stack.s.bot_user_id}
+    return set(data["members"])
+
+
+async def members(org: RolesOrg, room_id: str) -> set[str]:
+    return await members_with_bot(org, room_id) - {org.stack.s.bot_user_id}
 
 
 async def test_rota_hand_over_at_the_shift_boundary_reaches_the_holder_then_the_next(org: RolesOrg) -> None:
@@ -171,3 +175,33 @@ async def test_self_assignment_only_where_the_org_file_allows_it(org: RolesOrg) 
     }
     await service.release("pharmacist-on-call", org.uid("ray"), org.uid("ray"))
     assert "pharmacist-on-call" not in await org.bridge.roles.store.holders()
+
+
+async def test_who_in_chat_answers_any_member_of_the_organisation(org: RolesOrg) -> None:
+    lee = org.clients["lee"]
+    bot = org.stack.s.bot_user_id
+    created = await lee.room_create(is_direct=True, invite=[bot])
+    assert isinstance(created, RoomCreateResponse), created
+
+    async def bot_joined() -> bool:
+        return bot in await members_with_bot(org, created.room_id)
+
+    await eventually(bot_joined, what="the bot in the direct chat")
+    sent = await lee.room_send(
+        created.room_id, "m.room.message", {"msgtype": "m.text", "body": "!who er-charge-nurse"}
+    )
+    assert isinstance(sent, RoomSendResponse), sent
+    empty = await lee.room_send(
+        created.room_id, "m.room.message", {"msgtype": "m.text", "body": "!who pharmacist-on-call"}
+    )
+    assert isinstance(empty, RoomSendResponse), empty
+
+    async def answers() -> list[str] | None:
+        found = [
+            b for b in await bodies(org, "lee", created.room_id) if b.startswith(("ER charge", "Pharmacist"))
+        ]
+        return found if len(found) == 2 else None
+
+    answered = await eventually(answers, what="the bot's answers")
+    assert answered[0].startswith("ER charge nurse: Nina Nurse (rota, until 19:00)")
+    assert answered[1] == "Pharmacist on call: nobody holds it now; messages to it go to Sam Supervisor."

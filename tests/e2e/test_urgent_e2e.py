@@ -14,6 +14,7 @@ import pytest
 import pytest_asyncio
 from nio import JoinResponse, RoomCreateResponse, RoomReadMarkersResponse, RoomSendResponse
 
+from bridge.service import Bridge
 from policy.event_types import URGENT_RECORD_TYPE
 from tests.harness.provision import carebridge
 from tests.harness.roles import RolesOrg, records, roles_org
@@ -178,3 +179,15 @@ async def test_report_lists_every_urgent_message_with_time_to_read_and_escalatio
     )
     copies = [r for r in rows if r["To"] == "role house-supervisor (forwarded copy)"]
     assert copies and copies[0]["Recipients"] == "Sam Supervisor"
+
+
+async def test_timers_survive_a_bridge_restart(org: RolesOrg) -> None:
+    _, event_id = await urgent_to_role(org, "restart check: please call pharmacy")
+    assert event_id in (await org.tick(minutes=2)).urgent.alerted
+    await org.bridge.stop()
+    org.bridge = Bridge.from_settings(org.stack.s, clock=org.clock)
+    await org.bridge.start()
+    assert event_id in (await org.tick(minutes=2)).urgent.alerted  # the second alert, not a first
+    row = await org.bridge.roles.urgent.get(event_id)
+    assert row is not None and row.alerts == 2
+    assert event_id in (await org.tick(minutes=1)).urgent.escalated  # 5 minutes after sending

@@ -91,6 +91,7 @@ class RolesOrg:
     bridge: Bridge
     clock: ManualClock
     clients: dict[str, AsyncClient] = field(default_factory=dict)
+    passwords: dict[str, str] = field(default_factory=dict)
 
     def uid(self, name: str) -> str:
         return f"@{name}:{self.stack.server_name}"
@@ -110,9 +111,15 @@ async def _apply(stack: Stack, folder: Path) -> None:
 
 
 @asynccontextmanager
-async def roles_org(root: Path) -> AsyncIterator[RolesOrg]:
-    """Synapse (subprocess) + the bridge in this event loop on a manual clock + the org."""
-    stack = Stack(root=root, extra_settings={"roles": {"timers_enabled": False}, "web": {"enabled": False}})
+async def roles_org(root: Path, web: bool = False) -> AsyncIterator[RolesOrg]:
+    """Synapse (subprocess) + the bridge in this event loop on a manual clock + the org;
+    with `web`, the bridge also serves the web client."""
+    settings = {
+        "roles": {"timers_enabled": False},
+        "web": {"enabled": web},
+        "organization_name": "Roles Clinic",
+    }
+    stack = Stack(root=root, extra_settings=settings)
     stack.init()
     clock = ManualClock(T0)
     await asyncio.to_thread(stack.start_synapse)
@@ -125,6 +132,7 @@ async def roles_org(root: Path) -> AsyncIterator[RolesOrg]:
         for name in PEOPLE:
             password = strong_password()
             await stack.admin("PUT", f"/_synapse/admin/v2/users/{org.uid(name)}", {"password": password})
+            org.passwords[name] = password
             org.clients[name] = await stack.login(org.uid(name), password)
         yield org
         await asyncio.gather(*(c.close() for c in org.clients.values()))

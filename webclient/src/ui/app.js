@@ -7,6 +7,8 @@ import {Brand, PasswordForm} from "./login.js";
 import {Conversation} from "./conversation.js";
 import {ContactsPanel, PeoplePicker} from "./people.js";
 import {ActiveCall, IncomingCall} from "./calls.js";
+import {AwaySettings, RoleEntries} from "./roles.js";
+import {urgentTitle} from "./urgent.js";
 import {CallManager} from "../calls.js";
 import {askNotificationPermission, messageSound, notify, setTitle} from "../alerts.js";
 import {displayName, isChannel, joinedRooms, lastActivity, startConversation, totalUnread, unread} from "../rooms.js";
@@ -81,7 +83,13 @@ export function App({client, config, onSignedOut}) {
             if (toStart || !data?.liveEvent || !live.current.ready || !room) return;
             if (event.getSender() === client.getUserId() || event.getType() !== "m.room.message") return;
             const open = live.current.where.view === "room" && live.current.where.roomId === room.roomId;
-            if (addressedToMe(client, room, event) && (!open || document.visibilityState !== "visible")) {
+            const urgent = addressedToMe(client, room, event)
+                && urgentTitle(event, client.getUserId(), (id) => displayName(client, id, live.current.directory));
+            if (urgent) {
+                // Urgent messages and their repeat alerts notify even in the open conversation.
+                messageSound();
+                notify(urgent, "Open the messenger to read it", `${room.roomId}:${event.getId()}`);
+            } else if (addressedToMe(client, room, event) && (!open || document.visibilityState !== "visible")) {
                 messageSound();
                 notify(`New message from ${displayName(client, event.getSender(), live.current.directory)}`,
                     isChannel(room) ? `In ${room.name}` : "Open the messenger to read it", room.roomId);
@@ -130,6 +138,14 @@ export function App({client, config, onSignedOut}) {
             setProblem(`The conversation could not be started: ${err?.data?.error || err?.message || "unknown error"}`);
         }
     };
+    const callRoom = async (roomId) => {
+        open(roomId);
+        const room = client.getRoom(roomId) || await new Promise((resolve) => {
+            const seen = (r) => { if (r.roomId === roomId) { client.off("Room", seen); resolve(r); } };
+            client.on("Room", seen);
+        });
+        calls.place(room, false);
+    };
     const callTo = async (id, video) => {
         let roomId;
         try {
@@ -167,6 +183,8 @@ export function App({client, config, onSignedOut}) {
                       Turn on notifications</button>`
                 : html`<p class="cb-hint">Browser notifications are ${"Notification" in window && Notification.permission === "granted"
                       ? "on" : "off (your browser's site settings can turn them on)"}.</p>`}
+            <h3>Do not disturb</h3>
+            <${AwaySettings} client=${client} directory=${directory} />
             <h3>End of shift</h3>
             <button class="cb-logout" onClick=${logOut}>Log out</button>
         </section>`;
@@ -204,8 +222,9 @@ export function App({client, config, onSignedOut}) {
                     : tab === "channels" ? html`<${RoomList} rooms=${channels} current=${room?.roomId} label="Channels" />`
                     : tab === "messages" ? html`<div><a class="cb-new-message cb-primary" href="#/new">New message</a>
                         <${RoomList} rooms=${conversations} current=${room?.roomId} label="Messages" /></div>`
-                    : html`<${ContactsPanel} client=${client} directory=${directory} onMessage=${(id) => messageTo([id])}
-                        onCall=${callTo} />`}
+                    : html`<div><${RoleEntries} client=${client} onOpen=${open} onCall=${callRoom} setProblem=${setProblem} />
+                        <${ContactsPanel} client=${client} directory=${directory} onMessage=${(id) => messageTo([id])}
+                        onCall=${callTo} /></div>`}
             </div>
         </nav>
         <main class="cb-main">

@@ -9,6 +9,8 @@ import {isChannel, otherMembers, rightsIn} from "../rooms.js";
 import {sendFile} from "../media.js";
 import {PeoplePicker} from "./people.js";
 import {ClipIcon, PhoneIcon, VideoIcon} from "./icons.js";
+import {UrgentToggle} from "./urgent.js";
+import {URGENT_KEY} from "../roles.js";
 
 function refusalOf(err) {
     return err?.data?.error || err?.message || "The server did not accept it.";
@@ -17,6 +19,7 @@ function refusalOf(err) {
 function Composer({client, room, rights, replyTo, editing, onDone, setNotice}) {
     const input = useRef(null);
     const fileInput = useRef(null);
+    const [urgent, setUrgent] = useState(false);
     useEffect(() => {
         if (input.current && editing) input.current.value = editing.content.body || "";
         if (replyTo || editing) input.current?.focus();
@@ -38,6 +41,8 @@ function Composer({client, room, rights, replyTo, editing, onDone, setNotice}) {
         } else if (replyTo) {
             content["m.relates_to"] = {"m.in_reply_to": {event_id: replyTo.id}};
         }
+        if (urgent && !editing) content[URGENT_KEY] = true;
+        setUrgent(false);
         onDone();
         try {
             await client.sendMessage(room.roomId, content);
@@ -67,6 +72,7 @@ function Composer({client, room, rights, replyTo, editing, onDone, setNotice}) {
         <button class="cb-attach" aria-label="Attach a photo or file" title="Attach a photo or file"
             onClick=${() => fileInput.current.click()}><${ClipIcon} /></button>
         <input type="file" ref=${fileInput} class="cb-file-input" multiple onChange=${pick} aria-label="Attach a photo or file" tabindex="-1" />
+        ${editing ? null : html`<${UrgentToggle} urgent=${urgent} setUrgent=${setUrgent} />`}
         <label for="cb-compose" class="cb-visually-hidden">Message</label>
         <textarea id="cb-compose" ref=${input} rows="2" placeholder="Write a message…" onKeyDown=${keyDown}></textarea>
         <button class="cb-send cb-primary" onClick=${send}>Send</button>

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser
@@ -134,3 +135,33 @@ async def test_the_sender_sees_the_escalation_notice(org: RolesOrg, browser: Bro
         notice = lee.message("Not read by Nina Nurse after 5 min; sent to House supervisor (Sam Supervisor).")
         await notice.locator(".cb-escalation-mark", has_text="Escalated").wait_for()
         await lee.screenshot("roles-escalation-notice")
+
+
+async def test_role_endpoints_refuse_bad_requests_clearly(org: RolesOrg) -> None:
+    fresh = await org.stack.login(org.uid("lee"), org.passwords["lee"])  # the browser changed her password
+    token = fresh.access_token
+    await fresh.close()
+    base = url(org) + "_carebridge/v1"
+    auth = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/roles") as answer:
+            assert answer.status == 401 and (await answer.json())["errcode"] == "M_MISSING_TOKEN"
+        async with http.post(f"{base}/roles/Bad%20Name/room", headers=auth) as answer:
+            assert answer.status == 400 and (await answer.json())["errcode"] == "M_INVALID_PARAM"
+        async with http.post(f"{base}/roles/no-such-role/room", headers=auth) as answer:
+            assert answer.status == 404 and "no role" in (await answer.json())["error"]
+        async with http.post(f"{base}/roles/er-charge-nurse/take", headers=auth) as answer:
+            assert answer.status == 403 and "not open to taking" in (await answer.json())["error"]
+        async with http.put(f"{base}/away", headers=auth, data=b"{not json") as answer:
+            assert answer.status == 400 and (await answer.json())["errcode"] == "M_NOT_JSON"
+        async with http.put(f"{base}/away", headers=auth, json={"away": "yes"}) as answer:
+            assert answer.status == 400 and (await answer.json())["errcode"] == "M_BAD_JSON"
+        async with http.put(
+            f"{base}/away", headers=auth, json={"away": True, "forward_to": "@nobody:x"}
+        ) as answer:
+            assert answer.status == 400 and "active colleague" in (await answer.json())["error"]
+        async with http.get(f"{base}/roles", headers=auth) as answer:
+            assert answer.status == 200
+            roles = {r["name"]: r for r in (await answer.json())["roles"]}
+    assert roles["er-charge-nurse"]["holders"][0]["display_name"] == "Nina Nurse"
+    assert roles["pharmacist-on-call"]["holders"] == [] and roles["pharmacist-on-call"]["can_take"] is False

@@ -114,6 +114,26 @@ async def test_role_in_contacts_urgent_alerts_until_read_and_the_read_status(
         assert len(await urgent_notifications(nina)) == 3  # no more alerts once read
 
 
+async def test_calling_a_role_rings_its_holder(org: RolesOrg, browser: Browser) -> None:
+    """The role room holds the caller, the holder and the bot (a service member): still a
+    one-to-one call, which the holder answers."""
+    async with (
+        web_client(browser, url(org), "roles-call-lee") as lee,
+        web_client(browser, url(org), "roles-call-nina") as nina,
+    ):
+        await sign_in(lee, org, "lee")
+        await sign_in(nina, org, "nina")
+        await lee.tab("contacts")
+        await lee.page.locator(".cb-role[data-role=er-charge-nurse] .cb-role-call").click()
+        await lee.page.locator("#cb-room-title", has_text="ER charge nurse").wait_for()
+        await nina.page.locator(".cb-incoming .cb-accept").click()
+        await lee.wait_call_state("connected")
+        await nina.wait_call_state("connected")
+        await lee.page.locator(".cb-hangup").click()
+        await lee.wait_call_state(None)
+        await nina.wait_call_state(None)
+
+
 async def test_the_sender_sees_the_escalation_notice(org: RolesOrg, browser: Browser) -> None:
     async with web_client(browser, url(org), "roles-lee-escalation") as lee:
         await sign_in(lee, org, "lee")

@@ -94,10 +94,19 @@ class HandOvers:
         await desk.store.set_holders(spec.name, want, now)
         log.info("role %s handed over (%d -> %d holders, %s)", spec.name, len(before), len(after), source)
 
+    async def _backup(self, spec: RoleSpec) -> str:
+        """The backup's name: a role's display name, a person's name, or the administrators."""
+        if spec.backup is None:
+            return "the administrators"
+        if spec.backup.startswith("role:"):
+            specs = await self.desk.store.specs()
+            backup = specs.get(spec.backup.removeprefix("role:"))
+            return f"its backup, {backup.display_name}" if backup else "its backup"
+        return f"its backup, {await self.desk.name(spec.backup)}"
+
     async def _text(self, spec: RoleSpec, after: tuple[str, ...], source: str, holding: Holding) -> str:
         if not after:
-            backup = f"; messages here go to its backup ({spec.backup})" if spec.backup else ""
-            return f"Nobody holds {spec.display_name} now{backup}."
+            return f"Nobody holds {spec.display_name} now; messages here go to {await self._backup(spec)}."
         until = f", until {await self.desk.hhmm(holding.until_ms)}" if holding.until_ms is not None else ""
         how = {"rota": "by the rota", "assigned": "assigned by an administrator", "self": "taken"}.get(
             source, source

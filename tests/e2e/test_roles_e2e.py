@@ -175,6 +175,11 @@ async def test_self_assignment_only_where_the_org_file_allows_it(org: RolesOrg) 
     }
     await service.release("pharmacist-on-call", org.uid("ray"), org.uid("ray"))
     assert "pharmacist-on-call" not in await org.bridge.roles.store.holders()
+    room = await org.bridge.roles.store.room_for("role:pharmacist-on-call", org.uid("lee"))
+    assert room is not None
+    seen = await bodies(org, "lee", room.room_id)
+    assert any(b.startswith("Ray Pharmacist now holds Pharmacist on call (taken, until ") for b in seen), seen
+    assert "Nobody holds Pharmacist on call now; messages here go to its backup, House supervisor." in seen
 
 
 async def test_who_in_chat_answers_any_member_of_the_organisation(org: RolesOrg) -> None:

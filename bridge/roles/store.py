@@ -68,6 +68,10 @@ class RoleStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._rota: tuple[object, dict[str, CoverIndex]] | None = None
+        # Every role room's id (rooms are only ever added, by this process), so the
+        # consumer's "is this a role room?" for every message needs no query.
+        self._room_ids: set[str] | None = None
+        self._rooms_generation = 0  # bumped by every add: a load racing an add is not kept
 
     # --- definitions and facts ---------------------------------------------------------
     async def specs(self) -> dict[str, RoleSpec]:
@@ -212,6 +216,15 @@ class RoleStore:
 
     async def room(self, room_id: str) -> RoleRoom | None:
         """The role room with this id, or None if the room is not one."""
+        ids = self._room_ids
+        if ids is None:
+            generation = self._rooms_generation
+            async with self.engine.connect() as conn:
+                ids = {r[0] for r in await conn.execute(select(role_rooms.c.room_id))}
+            if generation == self._rooms_generation:
+                self._room_ids = ids
+        if room_id not in ids:
+            return None
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(role_rooms).where(role_rooms.c.room_id == room_id))).first()
         return RoleRoom(row.room_id, row.target, row.requester) if row else None
@@ -230,6 +243,9 @@ class RoleStore:
                     room_id=room_id, target=target, requester=requester, created_ts=now_ms
                 )
             )
+        self._rooms_generation += 1
+        if self._room_ids is not None:
+            self._room_ids.add(room_id)
 
     # --- away (do not disturb) ----------------------------------------------------------
     async def away(self, now_ms: int) -> dict[str, Away]:

@@ -84,6 +84,11 @@ class UrgentStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # Rooms with open urgent messages, so the consumer's look-up for every message
+        # (does a reply read an urgent message?) costs nothing in the common case. Only
+        # this process opens and closes rows; None: read it again.
+        self._open_rooms: set[str] | None = None
+        self._generation = 0  # bumped by every open or close: a load racing one is not kept
 
     async def add(self, row: UrgentRow) -> bool:
         """Start tracking an urgent message; False if it is tracked already (replays)."""
@@ -95,6 +100,8 @@ class UrgentStore:
             values["recipients"] = list(row.recipients)
             values["escalated_to"] = list(row.escalated_to) if row.escalated_to is not None else None
             await conn.execute(insert(t).values(**values, open=True))
+        self._generation += 1
+        self._open_rooms = None
         return True
 
     async def get(self, event_id: str) -> UrgentRow | None:
@@ -118,6 +125,13 @@ class UrgentStore:
     async def open_in_room(self, room_id: str) -> list[UrgentRow]:
         """Open urgent messages of one room."""
         t = urgent_messages
+        if self._open_rooms is None:
+            async with self.engine.connect() as conn:
+                self._open_rooms = {
+                    r[0] for r in await conn.execute(select(t.c.room_id).where(t.c.open.is_(True)))
+                }
+        if room_id not in self._open_rooms:
+            return []
         query = select(t).where(t.c.open.is_(True), t.c.room_id == room_id)
         async with self.engine.connect() as conn:
             return [_row(r) for r in await conn.execute(query)]
@@ -153,4 +167,6 @@ class UrgentStore:
             done = await conn.execute(
                 update(t).where(t.c.event_id == event_id, t.c.open.is_(True)).values(open=False, **values)
             )
+        self._generation += 1
+        self._open_rooms = None
         return bool(done.rowcount)

@@ -198,7 +198,8 @@ async def test_contacts_direct_and_group_messages_files_reactions_and_alerts(
         await cara.page.locator("#cb-room-title", has_text="Test Ben").wait_for()
         await cara.send(hello)
 
-        await expect(ben.page).to_have_title(re.compile(rf"^\(\d+\) {ORGANIZATION}$"))
+        # A new conversation: Ben is invited, his client joins and syncs it (seconds on a loaded machine).
+        await expect(ben.page).to_have_title(re.compile(rf"^\(\d+\) {ORGANIZATION}$"), timeout=20_000)
         await ben.tab("messages")
         await expect(ben.room_link("Test Cara").locator(".cb-badge")).to_have_text("1")
         await wait_for(ben.notifications, lambda n: any("Test Cara" in x["title"] for x in n), what="alert")

@@ -41,7 +41,10 @@ export class CallManager {
 
     refusal(room) {
         if (!room) return "This conversation is not available.";
-        const people = room.getJoinedMembers().length + room.getMembers().filter((m) => m.membership === "invite").length;
+        // Service members (the Carebridge bot in a role room, or in a direct message it left a
+        // notice in) are not people: Element leaves them out of the count too.
+        const service = room.currentState.getStateEvents("io.element.functional_members", "")?.getContent()?.service_members || [];
+        const people = room.getMembers().filter((m) => ["join", "invite"].includes(m.membership) && !service.includes(m.userId)).length;
         return people > 2 ? ONE_TO_ONE_ONLY : "";
     }
 

@@ -116,7 +116,7 @@ export function makeClient(config, session) {
     });
 }
 
-async function bridgeCall(token, method, path, body) {
+export async function bridgeCall(token, method, path, body) {
     const answer = await fetch(path, {
         method,
         headers: {Authorization: `Bearer ${token}`, "Content-Type": "application/json"},

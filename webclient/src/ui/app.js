@@ -12,6 +12,8 @@ import {ActiveCall, IncomingCall} from "./calls.js";
 import {RoomList, TABS} from "./lists.js";
 import {OpeningConversation} from "./opening.js";
 import {OfflineWatch} from "./offline.js";
+import {AwaySettings, RoleEntries} from "./roles.js";
+import {urgentTitle} from "./urgent.js";
 import {CallManager} from "../calls.js";
 import {askNotificationPermission, firstAnnouncement, messageSound, notify, setTitle} from "../alerts.js";
 import {displayName, isChannel, joinedRooms, lastActivity, startConversation, totalUnread} from "../rooms.js";
@@ -82,7 +84,14 @@ export function App({client, config, onSignedOut}) {
             if (event.getSender() === client.getUserId() || event.getType() !== "m.room.message") return;
             if (event.isRelation("m.replace")) return; // an edit is not a new message
             const open = live.current.where.view === "room" && live.current.where.roomId === room.roomId;
-            if (addressedToMe(client, room, event) && (!open || document.visibilityState !== "visible")) {
+            const urgent = addressedToMe(client, room, event)
+                && urgentTitle(event, client.getUserId(), (id) => displayName(client, id, live.current.directory));
+            if (urgent) {
+                // Urgent messages and their repeat alerts notify even in the open conversation.
+                if (!firstAnnouncement(event.getId())) return;
+                messageSound();
+                notify(urgent, "Open the messenger to read it", `${room.roomId}:${event.getId()}`);
+            } else if (addressedToMe(client, room, event) && (!open || document.visibilityState !== "visible")) {
                 if (!firstAnnouncement(event.getId())) return;
                 messageSound();
                 notify(`New message from ${displayName(client, event.getSender(), live.current.directory)}`,
@@ -164,6 +173,14 @@ export function App({client, config, onSignedOut}) {
         }
     };
     const messageTo = (ids) => conversationWith(ids, "conversation");
+    const callRoom = async (roomId) => {
+        open(roomId);
+        const room = client.getRoom(roomId) || await new Promise((resolve) => {
+            const seen = (r) => { if (r.roomId === roomId) { client.off(ClientEvent.Room, seen); resolve(r); } };
+            client.on(ClientEvent.Room, seen);
+        });
+        calls.place(room, false);
+    };
     const callTo = async (id, video) => {
         const roomId = await conversationWith([id], "call");
         if (!roomId) return;
@@ -199,6 +216,8 @@ export function App({client, config, onSignedOut}) {
                       Turn on notifications</button>`
                 : html`<p class="cb-hint">Browser notifications are ${"Notification" in window && Notification.permission === "granted"
                       ? "on" : "off (your browser's site settings can turn them on)"}.</p>`}
+            <h3>Do not disturb</h3>
+            <${AwaySettings} client=${client} directory=${directory} />
             <h3>End of shift</h3>
             <button class="cb-logout" onClick=${logOut}>Log out</button>
         </section>`;
@@ -238,8 +257,9 @@ export function App({client, config, onSignedOut}) {
                     : tab === "channels" ? html`<${RoomList} rooms=${channels} current=${room?.roomId} label="Channels" />`
                     : tab === "messages" ? html`<div><a class="cb-new-message cb-primary" href="#/new">New message</a>
                         <${RoomList} rooms=${conversations} current=${room?.roomId} label="Messages" /></div>`
-                    : html`<${ContactsPanel} client=${client} directory=${directory} onMessage=${(id) => messageTo([id])}
-                        onCall=${callTo} />`}
+                    : html`<div><${RoleEntries} client=${client} onOpen=${open} onCall=${callRoom} setProblem=${setProblem} />
+                        <${ContactsPanel} client=${client} directory=${directory} onMessage=${(id) => messageTo([id])}
+                        onCall=${callTo} /></div>`}
             </div>
         </nav>
         <main class="cb-main">

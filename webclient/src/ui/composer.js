@@ -1,5 +1,5 @@
 // The message box of the open conversation: text (Enter sends, Shift+Enter a new line),
-// an emoji picker, attachments, replies and edits. It follows the person's rights in a
+// an emoji picker, attachments, replies and edits, and the Urgent switch. It follows the person's rights in a
 // channel (read-only: no composer; respond-only: reply to a message). It belongs to one
 // room: the conversation is keyed by room, so nothing typed carries over to another.
 import {useEffect, useRef, useState} from "preact/hooks";
@@ -7,6 +7,8 @@ import {html} from "./html.js";
 import {ClipIcon, SmileIcon} from "./icons.js";
 import {EmojiPicker} from "./emoji.js";
 import {sendFile} from "../media.js";
+import {UrgentToggle} from "./urgent.js";
+import {URGENT_KEY} from "../roles.js";
 
 export function refusalOf(err) {
     return err?.data?.error || err?.message || "The server did not accept it.";
@@ -32,6 +34,7 @@ export function Composer({client, room, rights, replyTo, editing, onDone, setNot
     const fileInput = useRef(null);
     const smiley = useRef(null);
     const [picking, setPicking] = useState(false);
+    const [urgent, setUrgent] = useState(false);
     useEffect(() => {
         if (replyTo || editing) input.current?.focus();
     }, [replyTo?.id, editing?.id]);
@@ -52,6 +55,8 @@ export function Composer({client, room, rights, replyTo, editing, onDone, setNot
         } else if (replyTo) {
             content["m.relates_to"] = {"m.in_reply_to": {event_id: replyTo.id}};
         }
+        if (urgent && !editing) content[URGENT_KEY] = true;
+        setUrgent(false);
         onDone();
         try {
             await client.sendMessage(room.roomId, content);
@@ -90,6 +95,7 @@ export function Composer({client, room, rights, replyTo, editing, onDone, setNot
             aria-haspopup="dialog" aria-expanded=${picking} aria-controls=${picking ? "cb-emoji-picker" : undefined}
             onClick=${() => (picking ? closePicker() : setPicking(true))}><${SmileIcon} /></button>
         <input type="file" ref=${fileInput} class="cb-file-input" multiple onChange=${pick} aria-label="Attach a photo or file" tabindex="-1" />
+        ${editing ? null : html`<${UrgentToggle} urgent=${urgent} setUrgent=${setUrgent} />`}
         <label for="cb-compose" class="cb-visually-hidden">Message</label>
         <textarea id="cb-compose" ref=${input} rows="2" placeholder="Write a message…" onKeyDown=${keyDown}></textarea>
         <button class="cb-send cb-primary" onClick=${send}>Send</button>

@@ -18,6 +18,7 @@ from nio import AsyncClient
 
 from bridge.core.clock import ManualClock
 from bridge.service import Bridge
+from policy.event_types import URGENT_RECORD_TYPE
 from tests.harness.provision import carebridge
 from tests.harness.stack import Stack, strong_password
 
@@ -48,9 +49,10 @@ END:VCALENDAR
 """
 
 
-def org_yaml() -> str:
+def org_yaml(extra: str = "") -> str:
     """Two roles with a rota (days in the org file, nights from rota.ics), a supervisor role
-    as their backup, and a pharmacist role nobody holds."""
+    as their backup, and a pharmacist role nobody holds; `extra` adds top-level sections
+    (channels, more roles) for one test module."""
     users = "".join(
         f"  - {{username: {u}, display_name: {name}, email: {u}@clinic.example, groups: [{group}]}}\n"
         for u, (name, group) in PEOPLE.items()
@@ -80,6 +82,7 @@ def org_yaml() -> str:
         "  - {file: rota.ics}\n"
         "policy:\n"
         "  urgent: {repeat_seconds: 120, escalation_minutes: 5, escalate_to: role:house-supervisor}\n"
+        f"{extra}"
     )
 
 
@@ -102,18 +105,19 @@ class RolesOrg:
         return await self.bridge.roles.run_once()
 
 
-async def _apply(stack: Stack, folder: Path) -> None:
+async def apply_org(stack: Stack, folder: Path, text: str) -> None:
+    """Write the org file (and rota.ics) into `folder` and `carebridge provision apply` it."""
     (folder / "rota.ics").write_text(ICS)
     org_file = folder / "org.yaml"
-    org_file.write_text(org_yaml())
+    org_file.write_text(text)
     code, out, err = await carebridge(stack, "provision", "apply", "--format", "json", str(org_file))
     assert code == 0, out + err
 
 
 @asynccontextmanager
-async def roles_org(root: Path, web: bool = False) -> AsyncIterator[RolesOrg]:
-    """Synapse (subprocess) + the bridge in this event loop on a manual clock + the org;
-    with `web`, the bridge also serves the web client."""
+async def roles_org(root: Path, web: bool = False, extra: str = "") -> AsyncIterator[RolesOrg]:
+    """Synapse (subprocess) + the bridge in this event loop on a manual clock + the org
+    (with `extra` org file sections); with `web`, the bridge also serves the web client."""
     settings = {
         "roles": {"timers_enabled": False},
         "web": {"enabled": web},
@@ -127,7 +131,7 @@ async def roles_org(root: Path, web: bool = False) -> AsyncIterator[RolesOrg]:
     try:
         await bridge.start()
         await stack.wait_background_updates()
-        await _apply(stack, root)
+        await apply_org(stack, root, org_yaml(extra))
         org = RolesOrg(stack, bridge, clock)
         for name in PEOPLE:
             password = strong_password()
@@ -148,3 +152,24 @@ def records(events: list[Any], event_type: str) -> list[dict[str, Any]]:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, default=str)
+
+
+async def exported(org: RolesOrg, room_id: str, name: str) -> list[dict[str, Any]]:
+    """`carebridge export --room` of one room, as the rows of its messages.jsonl."""
+    folder = org.stack.root / f"export-{name}"
+    code, out, err = await carebridge(org.stack, "export", "--room", room_id, "--out", str(folder))
+    assert code == 0, out + err
+    return [json.loads(line) for line in (folder / "messages.jsonl").read_text().splitlines()]
+
+
+def urgent_steps(rows: list[dict[str, Any]], event_id: str) -> list[str]:
+    """The steps (alert, read, forwarded, escalated) archived about one urgent message, in
+    order: the `org.carebridge.urgent.record` events, and the bot's notices that carry
+    the record as a key (repeat alerts), from exported rows or archived contents."""
+    found = []
+    for row in rows:
+        content = row.get("content") or {}
+        record = content if row.get("type") == URGENT_RECORD_TYPE else content.get(URGENT_RECORD_TYPE)
+        if isinstance(record, dict) and record.get("event_id") == event_id:
+            found.append(f"{row.get('type')}:{record.get('step')}")
+    return found

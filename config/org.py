@@ -117,7 +117,8 @@ class Channel(OrgModel):
     members: Annotated[list[Ref], AfterValidator(unique)] = []
     post: Annotated[list[Ref], AfterValidator(unique)] = []
     respond: Annotated[list[Ref], AfterValidator(unique)] = []
-    # Urgent messages in this channel that nobody mentioned reads in time go here
+    # Urgent messages in this channel that nobody alerted (the people mentioned, or the
+    # whole channel when they mention nobody) reads in time go here, after this long
     # (default: the organisation's `policy.urgent`).
     escalation_minutes: Annotated[int, Field(ge=1, le=1440)] | None = None
     escalate_to: BackupRef | None = None

@@ -203,7 +203,7 @@ def _until(facts: RoleFacts, covers: Sequence[Cover], at_ms: int) -> int | None:
 class Route:
     """Where a message addressed to a role goes now."""
 
-    role: str
+    role: str  # the role asked for (a user id or "" for `target_route`'s people and admins)
     readers: tuple[str, ...]  # user ids; empty with ADMINS: the administrators' room
     reason: RouteReason
     via: tuple[str, ...] = ()  # the roles tried, in order (the asked role first)
@@ -249,35 +249,45 @@ def route(
         if backup.startswith("role:"):
             name = backup.removeprefix("role:")
             continue
-        person = away.get(backup)
-        if person is not None and person.active(at_ms):
-            if person.forward_to is not None:
-                return Route(role, (person.forward_to,), RouteReason.BACKUP, tuple(via), first)
+        reader = reachable(backup, at_ms, away)
+        if reader is None:
             break
-        return Route(role, (backup,), RouteReason.BACKUP, tuple(via), first)
+        return Route(role, (reader,), RouteReason.BACKUP, tuple(via), first)
     return Route(role, (), RouteReason.ADMINS, tuple(via), first)
 
 
-def escalation_target(
-    role: str, roles: Mapping[str, RoleFacts], at_ms: int, away: Mapping[str, Away]
+def reachable(user_id: str, at_ms: int, away: Mapping[str, Away]) -> str | None:
+    """Who reads what is meant for `user_id` at `at_ms`: the person; while they are away
+    (do not disturb), their forward-to; None when they are away without one (the caller
+    then goes on to the administrators' room). A named backup or escalation person's DND
+    is respected like a role holder's. 45 CFR 164.308(a)(6) (an urgent message is never
+    left with someone who said they cannot read it)."""
+    person = away.get(user_id)
+    if person is None or not person.active(at_ms):
+        return user_id
+    return person.forward_to
+
+
+ADMINS_TARGET = "admins"
+
+
+def target_route(
+    target: str | None, roles: Mapping[str, RoleFacts], at_ms: int, away: Mapping[str, Away]
 ) -> Route:
-    """Where an urgent message to `role` goes when nobody read it in time: the route of
-    its backup (never the role itself again), or the administrators' room."""
-    facts = roles.get(role)
-    backup = facts.spec.backup if facts is not None else None
-    if backup is None:
-        return Route(role, (), RouteReason.ADMINS, (role,))
-    if backup.startswith("role:"):
-        target = route(backup.removeprefix("role:"), roles, at_ms, away)
-        readers = tuple(r for r in target.readers)
-        reason = RouteReason.ADMINS if not readers else RouteReason.BACKUP
-        return Route(role, readers, reason, (role, *target.via), target.holding)
-    person = away.get(backup)
-    if person is not None and person.active(at_ms):
-        if person.forward_to is None:
-            return Route(role, (), RouteReason.ADMINS, (role,))
-        return Route(role, (person.forward_to,), RouteReason.BACKUP, (role,))
-    return Route(role, (backup,), RouteReason.BACKUP, (role,))
+    """Who reads a copy addressed to `target` at `at_ms`: "role:NAME" as `route` says
+    (holders, else along the backup chain); a user id: the person, or their forward-to
+    while they are away (FORWARDED); None or "admins", or anyone away without a
+    forward-to: the administrators' room. An urgent message that escalates goes to its
+    role's backup or its channel's (or the organisation's) `escalate_to` this way.
+    45 CFR 164.308(a)(6): an unread urgent message always reaches a reader."""
+    if target is None or target == ADMINS_TARGET:
+        return Route("", (), RouteReason.ADMINS)
+    if target.startswith("role:"):
+        return route(target.removeprefix("role:"), roles, at_ms, away)
+    reader = reachable(target, at_ms, away)
+    if reader is None:
+        return Route(target, (), RouteReason.ADMINS)
+    return Route(target, (reader,), RouteReason.HOLDER if reader == target else RouteReason.FORWARDED)
 
 
 def may_take(spec: RoleSpec, user_id: str) -> bool:

@@ -14,7 +14,7 @@ computed from stored facts, so a restarted bridge continues where it stopped.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -25,6 +25,9 @@ URGENT_FIELD = URGENT_KEY
 KEYWORD = "!urgent"
 DEFAULT_REPEAT_MS = 120_000
 DEFAULT_ESCALATE_MS = 5 * 60_000
+# User ids listed in one alert's m.mentions at most: 200 ids of up to 255 bytes stay well
+# inside a Matrix event's 64 KiB.
+MAX_LISTED_MENTIONS = 200
 _KEYWORD = re.compile(r"^\s*!urgent(?:\s+|$)", re.IGNORECASE)
 
 
@@ -39,6 +42,15 @@ def is_urgent(content: Mapping[str, Any]) -> bool:
 def without_keyword(body: str) -> str:
     """The body with a leading `!urgent` keyword removed (for the copy sent on escalation)."""
     return _KEYWORD.sub("", body, count=1)
+
+
+class UrgentKind(StrEnum):
+    """Whom an urgent message is for (the `kind` of its stored row)."""
+
+    ROLE = "role"  # whoever holds a role (a role conversation, or a copy sent to a role)
+    DM = "dm"  # the other people of a direct conversation (or a copy sent to a person)
+    CHANNEL = "channel"  # the people it mentions in a channel
+    CHANNEL_ALL = "channel_all"  # a channel message mentioning nobody: every member
 
 
 class Step(StrEnum):
@@ -107,6 +119,16 @@ def next_step(facts: UrgentFacts, now_ms: int) -> UrgentDecision:
         return UrgentDecision(Step.ALERT, StepReason.REPEAT_DUE, due)
     due = min(alert_at, escalate_at) if escalate_at is not None else alert_at
     return UrgentDecision(Step.WAIT, StepReason.NOT_DUE, due)
+
+
+def alert_mentions(recipients: Sequence[str]) -> dict[str, Any]:
+    """The `m.mentions` of a repeat alert: the recipients by user id, so exactly their
+    clients notify (not the sender's, not anyone else's); a room mention (`@room`, which
+    notifies every member) when there are more than MAX_LISTED_MENTIONS, since a Matrix
+    event may not exceed 64 KiB and an alert too large to send would alert nobody."""
+    if len(recipients) > MAX_LISTED_MENTIONS:
+        return {"room": True}
+    return {"user_ids": list(recipients)}
 
 
 def minutes_text(ms: int) -> str:

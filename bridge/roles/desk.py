@@ -131,10 +131,13 @@ class Desk:
         key: str,
         extra: Mapping[str, Any] | None = None,
         mention: Sequence[str] = (),
+        alert: bool = False,
     ) -> str:
-        """An m.notice (mentioning `mention`, so their clients notify)."""
+        """An m.notice from the bot, mentioning `mention`. With `alert` an m.text instead:
+        every client's push rules drop notices (`.m.rule.suppress_notices` comes before the
+        mention rules), so a notice never makes a phone ring; alerts must."""
         content: dict[str, Any] = {
-            "msgtype": "m.notice",
+            "msgtype": "m.text" if alert else "m.notice",
             "body": body,
             "m.mentions": {"user_ids": list(mention)},
         }

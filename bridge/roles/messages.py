@@ -20,13 +20,13 @@ from typing import Any
 
 from bridge.archive.writer import ArchivedEvent
 from bridge.core.room_ops import ensure_bot_joined, joined_members
-from bridge.roles.desk import Delivered, Desk
+from bridge.roles.desk import Delivered, Desk, UrgentSettings
 from bridge.roles.store import RoleRoom
 from bridge.roles.urgent_store import UrgentRow
 from bridge.roles.urgent_timers import UrgentTimers
 from policy.event_types import FORWARDED_KEY
 from policy.roles import Away, RouteReason, route
-from policy.urgent import is_urgent, minutes_text
+from policy.urgent import UrgentKind, is_urgent, minutes_text
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class RoleMessages:
         if found.reason is RouteReason.HOLDER:
             if urgent:
                 await self._track(
-                    event, found.readers, "role", room.role, spec.escalation_ms if spec else None
+                    event, found.readers, UrgentKind.ROLE, room.role, spec.escalation_ms if spec else None
                 )
             return
         if found.reason is RouteReason.FORWARDED:
@@ -97,7 +97,14 @@ class RoleMessages:
             mention=[str(event["sender"])],
         )
         if urgent and delivered.readers:
-            await self._track_copy(event, delivered, "role", found.via[-1])
+            # The copy's own timers: for the role when its away holder's forward-to reads it
+            # (unread, it goes to the role's backup), else for wherever it went.
+            settings = await desk.urgent_settings()
+            timing = (settings.repeat_ms, settings.escalate_ms)
+            tracked = f"role:{found.via[-1]}" if found.reason is RouteReason.FORWARDED else target
+            await self.timers.track_copy(
+                str(event["event_id"]), str(event["sender"]), delivered, tracked, timing, now
+            )
 
     async def _label(self, target: str, readers: Sequence[str]) -> str:
         desk = self.desk
@@ -116,70 +123,122 @@ class RoleMessages:
         channel = await desk.directory.channel_by_room(room_id)
         members = [m for m in await joined_members(desk.intent, room_id) if m not in (desk.bot, sender)]
         if channel is not None:
+            # The people it mentions; mentioning nobody, it is for the whole channel.
             mentions = (event["content"].get("m.mentions") or {}).get("user_ids") or []
-            recipients = [m for m in members if m in mentions]
-            if not recipients:
-                await desk.notice(
-                    room_id,
-                    "An urgent message in a channel alerts the people it mentions; this one mentions nobody.",
-                    f"urgent-nobody|{event['event_id']}",
-                    mention=[sender],
-                )
-                return
+            mentioned = [m for m in members if m in mentions]
+            kind = UrgentKind.CHANNEL if mentioned else UrgentKind.CHANNEL_ALL
+            recipients = mentioned or members
             settings = await desk.urgent_settings(channel.name)
-            kind = "channel"
         else:
             recipients = members
             settings = await desk.urgent_settings()
-            kind = "role" if room is not None else "dm"
-        if not recipients:
+            kind = UrgentKind.ROLE if room is not None else UrgentKind.DM
+        if not recipients and channel is None:
             return
         await ensure_bot_joined(desk.intent, room_id)  # it alerts, tells and reads receipts there
-        away = await desk.store.away(desk.now_ms())
+        now = desk.now_ms()
+        away = await desk.store.away(now)
         here = [r for r in recipients if r not in away]
-        for person in [r for r in recipients if r in away]:
-            await self._away(event, person, away[person], settings.escalate_to)
+        if kind is UrgentKind.CHANNEL_ALL:
+            # Members away are not alerted (the channel is asked as a team, not each of them).
+            if not here and channel is not None:
+                why = "everyone is away" if recipients else "nobody else is in it"
+                await self._nobody_in_channel(event, channel.display_name, why, recipients, settings)
+                return
+        else:
+            for person in [r for r in recipients if r in away]:
+                await self._away(event, person, away[person], settings)
         if here:
             await self._track(
                 event, here, kind, None, settings.escalate_ms, settings.repeat_ms, settings.escalate_to
             )
 
-    async def _away(
-        self, event: Mapping[str, Any], person: str, state: Away, escalate_to: str | None
-    ) -> None:
-        """An urgent message to someone away: their forward-to, else the escalation target."""
+    async def _send_on(
+        self,
+        event: Mapping[str, Any],
+        target: str | None,
+        why: str,
+        told: str,
+        key: str,
+        settings: UrgentSettings,
+    ) -> Delivered:
+        """An urgent message nobody here can read: a copy to `target` (resolved now: a
+        role's holder, a person or their forward-to, else the administrators), the sender
+        told (`told`, then where it went), and the copy's own timers."""
         desk = self.desk
-        name = await desk.name(person)
-        target = state.forward_to or escalate_to or "admins"
-        readers = await self.timers.readers_of(target)
-        why = f"{name} is away (do not disturb)"
-        where = await self._label(target, readers)
-        delivered = await desk.forward(event, target, readers, where, why, urgent=True)
+        now = desk.now_ms()
+        found = await self.timers.resolve(target, now)
+        delivered = await desk.forward(event, found.target, found.readers, found.label, why, urgent=True)
         await desk.notice(
             str(event["room_id"]),
-            f"{why}. Your urgent message was sent to {delivered.label}.",
-            f"away|{event['event_id']}|{person}",
+            f"{told} Your urgent message was sent to {delivered.label}.",
+            key,
             {FORWARDED_KEY: _routing(event, delivered, "away")},
             mention=[str(event["sender"])],
+        )
+        if delivered.readers:
+            timing = (settings.repeat_ms, settings.escalate_ms)
+            await self.timers.track_copy(
+                str(event["event_id"]), str(event["sender"]), delivered, found.target, timing, now
+            )
+        return delivered
+
+    async def _away(
+        self, event: Mapping[str, Any], person: str, state: Away, settings: UrgentSettings
+    ) -> None:
+        """An urgent message to someone away: their forward-to, else the escalation target."""
+        name = await self.desk.name(person)
+        why = f"{name} is away (do not disturb)"
+        delivered = await self._send_on(
+            event,
+            state.forward_to or settings.escalate_to,
+            why,
+            f"{why}.",
+            f"away|{event['event_id']}|{person}",
+            settings,
+        )
+        await self.timers.record(
+            str(event["room_id"]),
+            str(event["event_id"]),
+            "forwarded",
+            {"away": person, "to": list(delivered.readers), "copy_event_id": delivered.event_id},
+        )
+
+    async def _nobody_in_channel(
+        self,
+        event: Mapping[str, Any],
+        channel: str,
+        why: str,
+        members: Sequence[str],
+        settings: UrgentSettings,
+    ) -> None:
+        """An urgent message to a whole channel where nobody can be alerted (everyone away,
+        or nobody else in it): on to the channel's escalation target at once."""
+        told = f"Nobody in {channel} can be alerted now ({why})."
+        delivered = await self._send_on(
+            event,
+            settings.escalate_to,
+            f"nobody in {channel} can be alerted now: {why}",
+            told,
+            f"urgent-nobody|{event['event_id']}",
+            settings,
         )
         await self.timers.record(
             str(event["room_id"]),
             str(event["event_id"]),
             "forwarded",
             {
-                "away": person,
+                "away_members": sorted(members),
                 "to": list(delivered.readers),
                 "copy_event_id": delivered.event_id,
             },
         )
-        if delivered.readers:
-            await self._track_copy(event, delivered, "dm", None)
 
     async def _track(
         self,
         event: Mapping[str, Any],
         recipients: Sequence[str],
-        kind: str,
+        kind: UrgentKind,
         role: str | None,
         escalate_ms: int | None,
         repeat_ms: int | None = None,
@@ -196,39 +255,16 @@ class RoleMessages:
             sent_ts=self.desk.now_ms(),
             repeat_ms=repeat_ms or settings.repeat_ms,
             escalate_ms=escalate_ms if escalate_ms is not None else settings.escalate_ms,
-            escalate_to=escalate_to if kind != "role" else None,
+            escalate_to=escalate_to if kind is not UrgentKind.ROLE else None,
         )
         if await self.desk.urgent.add(row):
             log.info(
                 "urgent message %s in %s (%s, %d recipients)",
                 row.event_id,
                 row.room_id,
-                kind,
+                kind.value,
                 len(recipients),
             )
-            self.timers.poke()
-
-    async def _track_copy(
-        self, event: Mapping[str, Any], delivered: Delivered, kind: str, role: str | None
-    ) -> None:
-        """The forwarded copy is urgent in its own right (its own timers, its own backup)."""
-        specs = await self.desk.store.specs()
-        spec = specs.get(role) if role else None
-        settings = await self.desk.urgent_settings()
-        row = UrgentRow(
-            event_id=delivered.event_id,
-            room_id=delivered.room_id,
-            sender=str(event["sender"]),
-            kind="role" if role else kind,
-            role=role,
-            recipients=delivered.readers,
-            sent_ts=self.desk.now_ms(),
-            repeat_ms=settings.repeat_ms,
-            escalate_ms=spec.escalation_ms if spec else settings.escalate_ms,
-            escalate_to=None if role else "admins",
-            escalated_from=str(event["event_id"]),
-        )
-        if await self.desk.urgent.add(row):
             self.timers.poke()
 
 

@@ -21,12 +21,12 @@ from mautrix.errors import MatrixRequestError
 
 from bridge.archive.reader import iter_events
 from bridge.db.tables import archive_events
-from bridge.roles.desk import Desk
+from bridge.roles.desk import Delivered, Desk
 from bridge.roles.receipts import archive_seqs, latest_receipts
 from bridge.roles.urgent_store import UrgentRow
 from policy.event_types import URGENT_RECORD_TYPE
-from policy.roles import RouteReason, escalation_target, route
-from policy.urgent import Step, minutes_text, next_step
+from policy.roles import ADMINS_TARGET, RouteReason, target_route
+from policy.urgent import Step, UrgentKind, alert_mentions, minutes_text, next_step
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,20 @@ class UrgentPass:
     alerted: list[str] = field(default_factory=list)
     escalated: list[str] = field(default_factory=list)
     next_due_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a copy goes now: "role:NAME", a user id or "admins"; who reads it there; how
+    notices name it; and the person it was meant for when they are away (DND)."""
+
+    target: str
+    readers: tuple[str, ...]
+    label: str
+    instead_of: str | None = None
+
+
+ADMINS = Target(ADMINS_TARGET, (), "the administrators")
 
 
 class UrgentTimers:
@@ -60,20 +74,31 @@ class UrgentTimers:
         key = f"urgent-record|{event_id}|{step}|{extra.get('n', '')}"
         await self.desk.send(room_id, content, key, URGENT_RECORD_TYPE)
 
-    async def readers_of(self, target: str) -> tuple[str, ...]:
-        """Who reads a message sent to `target` ("role:NAME", a user id, "admins") now."""
-        if target.startswith("role:"):
-            now = self.desk.now_ms()
-            found = route(
-                target.removeprefix("role:"),
-                await self.desk.store.facts(now),
-                now,
-                await self.desk.store.away(now),
-            )
-            return found.readers
-        if target.startswith("@"):
-            return (target,)
-        return ()
+    async def resolve(self, target: str | None, now: int) -> Target:
+        """Who reads a copy addressed to `target` ("role:NAME", a user id, None or
+        "admins") now (policy.roles.target_route: a role's chain, a person's DND)."""
+        desk = self.desk
+        facts = await desk.store.facts(now)
+        found = target_route(target, facts, now, await desk.store.away(now))
+        if not found.readers:
+            return ADMINS
+        if target is not None and target.startswith("role:"):
+            role = found.via[-1]
+            title = facts[role].spec.display_name
+            return Target(f"role:{role}", found.readers, f"{title} ({await desk.names(list(found.readers))})")
+        (reader,) = found.readers
+        if found.reason is RouteReason.FORWARDED and target is not None:
+            label = f"{await desk.name(reader)} ({await desk.name(target)} is away)"
+            return Target(reader, found.readers, label, instead_of=target)
+        return Target(reader, found.readers, await desk.name(reader))
+
+    async def audience(self, row: UrgentRow, word: str) -> str:
+        """The recipients as notices name them: "Nina Nurse", or "everyone in ICU nursing"
+        (`word` "everyone"/"anyone") for a channel message that mentioned nobody."""
+        if row.kind == UrgentKind.CHANNEL_ALL:
+            channel = await self.desk.directory.channel_by_room(row.room_id)
+            return f"{word} in {channel.display_name if channel is not None else 'this channel'}"
+        return await self.desk.names(list(row.recipients))
 
     async def read_by_reply(self, room_id: str, sender: str, seq: int) -> None:
         """A recipient wrote in the room after an urgent message: they have read it."""
@@ -144,20 +169,25 @@ class UrgentTimers:
         waited = minutes_text(now - row.sent_ts)
         body = (
             f"URGENT message from {await desk.name(row.sender)} is still unread after {waited}: "
-            f"{await desk.names(list(row.recipients))}, please read it."
+            f"{await self.audience(row, 'everyone')}, please read it."
         )
-        extra = {URGENT_RECORD_TYPE: {"event_id": row.event_id, "step": "alert", "n": n}}
-        await desk.notice(row.room_id, body, f"alert|{row.event_id}|{n}", extra, mention=row.recipients)
+        extra = {
+            URGENT_RECORD_TYPE: {"event_id": row.event_id, "step": "alert", "n": n, "sender": row.sender},
+            "m.mentions": alert_mentions(row.recipients),
+        }
+        await desk.notice(row.room_id, body, f"alert|{row.event_id}|{n}", extra, alert=True)
         await desk.urgent.mark_alert(row.event_id, now, n)
 
     async def _escalate(self, row: UrgentRow, now: int) -> None:
         desk = self.desk
-        target, readers, label = await self._target(row, now)
+        target = await self._target(row, now)
         original = await self._original(row)
         waited = minutes_text(row.escalate_ms or (now - row.sent_ts))
-        names = await desk.names(list(row.recipients))
+        names = await self.audience(row, "anyone")
         why = f"escalated: not read by {names} after {waited}"
-        delivered = await desk.forward(original, target, readers, label, why, urgent=True)
+        delivered = await desk.forward(
+            original, target.target, target.readers, target.label, why, urgent=True
+        )
         await desk.notice(
             row.room_id,
             f"Not read by {names} after {waited}; sent to {delivered.label}.",
@@ -170,66 +200,66 @@ class UrgentTimers:
                 }
             },
             mention=[row.sender],
+            alert=True,  # the sender is told, wherever they are
         )
-        await self.record(
-            row.room_id,
-            row.event_id,
-            "escalated",
-            {
-                "to": list(delivered.readers),
-                "target": target,
-                "room_id": delivered.room_id,
-                "copy_event_id": delivered.event_id,
-                "after_ms": now - row.sent_ts,
-            },
-        )
+        step: dict[str, Any] = {
+            "to": list(delivered.readers),
+            "target": target.target,
+            "room_id": delivered.room_id,
+            "copy_event_id": delivered.event_id,
+            "after_ms": now - row.sent_ts,
+        }
+        if target.instead_of is not None:
+            step["away"] = target.instead_of  # the person meant, away (DND): their forward-to read it
+        await self.record(row.room_id, row.event_id, "escalated", step)
         await desk.urgent.mark_escalated(row.event_id, now, delivered.readers, delivered.room_id)
         if delivered.readers:
-            role = target.removeprefix("role:") if target.startswith("role:") else None
-            specs = await desk.store.specs()
-            spec = specs.get(role) if role else None
-            await desk.urgent.add(
-                UrgentRow(
-                    event_id=delivered.event_id,
-                    room_id=delivered.room_id,
-                    sender=row.sender,
-                    kind="role" if role else "dm",
-                    role=role,
-                    recipients=delivered.readers,
-                    sent_ts=now,
-                    repeat_ms=row.repeat_ms,
-                    escalate_ms=spec.escalation_ms if spec else row.escalate_ms,
-                    escalate_to=None if role else "admins",
-                    escalated_from=row.event_id,
-                )
-            )
+            timing = (row.repeat_ms, row.escalate_ms)
+            await self.track_copy(row.event_id, row.sender, delivered, target.target, timing, now)
         log.info("urgent message %s escalated (%d readers)", row.event_id, len(delivered.readers))
 
-    async def _target(self, row: UrgentRow, now: int) -> tuple[str, tuple[str, ...], str]:
-        """Where an unread urgent message goes: the role's backup, else escalate_to."""
+    async def track_copy(
+        self,
+        original: str,
+        sender: str,
+        delivered: Delivered,
+        target: str,
+        timing: tuple[int, int | None],
+        now: int,
+    ) -> None:
+        """A copy sent on (escalated, forwarded, routed) is urgent in its own right: its own
+        repeat alerts, and its own escalation (a role copy: the role's backup after the
+        role's time; a person's: the administrators after `timing`'s escalation time).
+        `timing`: (repeat_ms, escalate_ms) of the message it copies."""
+        repeat_ms, escalate_ms = timing
         desk = self.desk
-        facts = await desk.store.facts(now)
-        away = await desk.store.away(now)
-        if row.kind == "role" and row.role is not None:
-            found = escalation_target(row.role, facts, now, away)
-            if found.reason is RouteReason.ADMINS:
-                return "admins", (), "the administrators"
-            backup_role = found.via[-1] if len(found.via) > 1 else None
-            target = f"role:{backup_role}" if backup_role else found.readers[0]
-        else:
-            target = row.escalate_to or "admins"
-            if target.startswith("role:"):
-                found = route(target.removeprefix("role:"), facts, now, away)
-                if found.to_admins:
-                    return "admins", (), "the administrators"
-                target = f"role:{found.via[-1]}"
-        readers = await self.readers_of(target)
-        if not readers:
-            return "admins", (), "the administrators"
-        if target.startswith("role:"):
-            spec = facts[target.removeprefix("role:")].spec
-            return target, readers, f"{spec.display_name} ({await desk.names(list(readers))})"
-        return target, readers, await desk.name(target)
+        role = target.removeprefix("role:") if target.startswith("role:") else None
+        spec = (await desk.store.specs()).get(role) if role else None
+        added = await desk.urgent.add(
+            UrgentRow(
+                event_id=delivered.event_id,
+                room_id=delivered.room_id,
+                sender=sender,
+                kind=UrgentKind.ROLE if role else UrgentKind.DM,
+                role=role,
+                recipients=delivered.readers,
+                sent_ts=now,
+                repeat_ms=repeat_ms,
+                escalate_ms=spec.escalation_ms if spec else escalate_ms,
+                escalate_to=None if role else ADMINS_TARGET,
+                escalated_from=original,
+            )
+        )
+        if added:
+            self.poke()
+
+    async def _target(self, row: UrgentRow, now: int) -> Target:
+        """Where an unread urgent message goes: a role's backup, else the channel's (or the
+        organisation's) escalate_to, else the administrators."""
+        if row.kind == UrgentKind.ROLE and row.role is not None:
+            role = (await self.desk.store.facts(now)).get(row.role)
+            return await self.resolve(role.spec.backup if role is not None else None, now)
+        return await self.resolve(row.escalate_to, now)
 
     async def _original(self, row: UrgentRow) -> dict[str, Any]:
         """The urgent message as archived (its body goes into the copy)."""

@@ -16,7 +16,7 @@ from nio import RoomReadMarkersResponse, RoomSendResponse
 
 from policy.event_types import FORWARDED_KEY, URGENT_RECORD_TYPE
 from tests.harness.roles import RolesOrg, exported, roles_org, urgent_steps
-from tests.staff_helpers import eventually, timeline
+from tests.staff_helpers import client_api, eventually, timeline
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -57,9 +57,11 @@ async def messages(org: RolesOrg, who: str, room_id: str) -> list[dict[str, Any]
     return [e for e in await timeline(org.clients[who], room_id) if e["type"] == "m.room.message"]
 
 
-async def urgent_in_channel(org: RolesOrg, channel: str, body: str, mention: list[str]) -> tuple[str, str]:
-    """Dr. Lee posts an urgent message in a channel mentioning `mention`; waits until the
-    bridge tracks it."""
+async def urgent_in_channel(
+    org: RolesOrg, channel: str, body: str, mention: list[str], track: bool = True
+) -> tuple[str, str]:
+    """Dr. Lee posts an urgent message in a channel mentioning `mention`; with `track`,
+    waits until the bridge tracks it."""
     room_id = await channel_room(org, channel)
     content = {
         "msgtype": "m.text",
@@ -73,7 +75,8 @@ async def urgent_in_channel(org: RolesOrg, channel: str, body: str, mention: lis
     async def tracked() -> bool:
         return await org.bridge.roles.urgent.get(sent.event_id) is not None
 
-    await eventually(tracked, what="the urgent message tracked")
+    if track:
+        await eventually(tracked, what="the urgent message tracked")
     return room_id, sent.event_id
 
 
@@ -110,6 +113,9 @@ async def test_urgent_in_a_channel_alerts_the_mentioned_person_until_read_and_ne
     assert alert["content"]["body"] == (
         "URGENT message from Dr. Lee is still unread after 2 min: Nina Nurse, please read it."
     )
+    # An alert rings: Synapse's push rules notify Nina as mentioned (a notice would not).
+    assert alert["event_id"] in await highlighted(org, "nina")
+    assert alert["event_id"] not in await highlighted(org, "omar")
 
     read = await org.clients["nina"].room_read_markers(room_id, event_id, event_id)
     assert isinstance(read, RoomReadMarkersResponse), read
@@ -139,8 +145,10 @@ async def test_unread_urgent_in_a_channel_goes_to_its_named_person_after_its_own
     escalated = await org.tick(minutes=1)  # the channel's 3 minutes, not the organisation's 5
     assert escalated.urgent.escalated == [event_id]
 
-    told = [m["content"]["body"] for m in await messages(org, "lee", room_id)]
-    assert "Not read by Omar Nurse after 3 min; sent to Ray Pharmacist." in told
+    lee_sees = await messages(org, "lee", room_id)
+    (notice,) = [m for m in lee_sees if m["content"]["body"].startswith("Not read by Omar")]
+    assert notice["content"]["body"] == "Not read by Omar Nurse after 3 min; sent to Ray Pharmacist."
+    assert notice["event_id"] in await highlighted(org, "lee")  # the sender is told, wherever they are
     copy_room = await org.bridge.roles.store.room_for(org.uid("ray"), org.uid("lee"))
     assert copy_room is not None
     (copy,) = [
@@ -231,3 +239,134 @@ async def test_unread_urgent_in_a_channel_goes_to_the_holder_of_its_escalation_r
     )
     assert isinstance(read, RoomReadMarkersResponse), read
     assert (await org.tick(seconds=10)).urgent.read == [copies[0]["event_id"]]
+
+
+async def highlighted(org: RolesOrg, who: str) -> set[str]:
+    """The event ids Synapse's push rules notified `who` of as a mention (highlight, with
+    sound on phones): GET /notifications?only=highlight."""
+    path = "/_matrix/client/v3/notifications?limit=100&only=highlight"
+    status, data = await client_api(org.clients[who], "GET", path)
+    assert status == 200, data
+    return {n["event"]["event_id"] for n in data["notifications"]}
+
+
+async def test_urgent_in_a_channel_mentioning_nobody_alerts_everyone_in_it_until_one_reads(
+    org: RolesOrg,
+) -> None:
+    room_id, event_id = await urgent_in_channel(org, "ward-round", "fire door on level 2 is open", [])
+    everyone = tuple(sorted(org.uid(p) for p in ("nina", "omar", "pat", "ray")))  # all but Dr. Lee
+    row = await org.bridge.roles.urgent.get(event_id)
+    assert row is not None and (row.kind, row.recipients) == ("channel_all", everyone)
+    assert (await org.tick(minutes=2)).urgent.alerted == [event_id]
+    (alert,) = alerts(await messages(org, "omar", room_id), event_id)
+    assert alert["content"]["body"] == (
+        "URGENT message from Dr. Lee is still unread after 2 min: everyone in Ward round, please read it."
+    )
+    assert alert["content"]["m.mentions"] == {"user_ids": list(everyone)}
+    # Synapse's push rules notify every member of the channel as mentioned, not the sender.
+    for who in ("nina", "omar", "pat", "ray"):
+        assert alert["event_id"] in await highlighted(org, who), who
+    assert alert["event_id"] not in await highlighted(org, "lee")
+
+    read = await org.clients["omar"].room_read_markers(room_id, event_id, event_id)
+    assert isinstance(read, RoomReadMarkersResponse), read
+    assert (await org.tick(seconds=20)).urgent.read == [event_id]  # one reader is enough
+    for _ in range(3):
+        later = await org.tick(minutes=1)
+        assert event_id not in later.urgent.alerted + later.urgent.escalated
+    row = await org.bridge.roles.urgent.get(event_id)
+    assert row is not None and (row.read_by, row.escalated_ts) == (org.uid("omar"), None)
+    rows = await exported(org, room_id, "channel-all-read")
+    assert urgent_steps(rows, event_id) == ["m.room.message:alert", f"{URGENT_RECORD_TYPE}:read"]
+
+
+async def test_unread_urgent_to_a_whole_channel_escalates_and_names_the_channel(org: RolesOrg) -> None:
+    room_id, event_id = await urgent_in_channel(org, "icu-nursing", "who has the crash trolley keys", [])
+    assert (await org.tick(minutes=2)).urgent.alerted == [event_id]
+    assert (await org.tick(minutes=1)).urgent.escalated == [event_id]
+    told = [m["content"]["body"] for m in await messages(org, "lee", room_id)]
+    assert "Not read by anyone in ICU nursing after 3 min; sent to Ray Pharmacist." in told
+    copy_room = await org.bridge.roles.store.room_for(org.uid("ray"), org.uid("lee"))
+    assert copy_room is not None
+    (copy,) = [
+        m for m in await messages(org, "ray", copy_room.room_id) if "crash trolley" in m["content"]["body"]
+    ]
+    assert copy["content"]["body"] == (
+        "URGENT from Dr. Lee (escalated: not read by anyone in ICU nursing after 3 min):\n"
+        "who has the crash trolley keys"
+    )
+    read = await org.clients["ray"].room_read_markers(copy_room.room_id, copy["event_id"], copy["event_id"])
+    assert isinstance(read, RoomReadMarkersResponse), read
+    assert (await org.tick(seconds=10)).urgent.read == [copy["event_id"]]
+
+
+async def test_urgent_to_a_whole_channel_where_everyone_is_away_goes_on_at_once(org: RolesOrg) -> None:
+    service = org.bridge.roles.service()
+    for nurse in ("nina", "omar"):
+        await service.set_away(org.uid(nurse), True, None, None)
+    try:
+        room_id, event_id = await urgent_in_channel(
+            org, "icu-nursing", "bed 3 family asking for you", [], track=False
+        )
+
+        async def told() -> list[str] | None:
+            bodies = [m["content"]["body"] for m in await messages(org, "lee", room_id)]
+            return [b for b in bodies if b.startswith("Nobody in ICU nursing")] or None
+
+        (notice,) = await eventually(told, what="the sender told nobody can be alerted")
+        assert notice == (
+            "Nobody in ICU nursing can be alerted now (everyone is away). "
+            "Your urgent message was sent to Ray Pharmacist."
+        )
+        row = await org.bridge.roles.urgent.get(event_id)
+        assert row is None  # nobody in the channel to alert: no timers there
+        steps = await archived_steps(org, room_id, event_id, 1)
+        assert steps == [f"{URGENT_RECORD_TYPE}:forwarded"]
+        copy_room = await org.bridge.roles.store.room_for(org.uid("ray"), org.uid("lee"))
+        assert copy_room is not None
+        (copy,) = [
+            m for m in await messages(org, "ray", copy_room.room_id) if "bed 3 family" in m["content"]["body"]
+        ]
+        read = await org.clients["ray"].room_read_markers(
+            copy_room.room_id, copy["event_id"], copy["event_id"]
+        )
+        assert isinstance(read, RoomReadMarkersResponse), read
+        assert (await org.tick(seconds=10)).urgent.read == [copy["event_id"]]
+    finally:
+        for nurse in ("nina", "omar"):
+            await service.set_away(org.uid(nurse), False, None, None)
+
+
+async def test_escalation_to_a_named_person_who_is_away_goes_to_their_forward_to(org: RolesOrg) -> None:
+    service = org.bridge.roles.service()
+    await service.set_away(org.uid("ray"), True, org.uid("sam"), None)
+    try:
+        room_id, event_id = await urgent_in_channel(org, "icu-nursing", "ventilator alarm bed 5", ["omar"])
+        await org.tick(minutes=2)
+        assert (await org.tick(minutes=1)).urgent.escalated == [event_id]
+        told = [m["content"]["body"] for m in await messages(org, "lee", room_id)]
+        assert "Not read by Omar Nurse after 3 min; sent to Sam Supervisor (Ray Pharmacist is away)." in told
+        copy_room = await org.bridge.roles.store.room_for(org.uid("sam"), org.uid("lee"))
+        assert copy_room is not None
+        copies = [
+            m for m in await messages(org, "sam", copy_room.room_id) if "ventilator" in m["content"]["body"]
+        ]
+        assert len(copies) == 1
+        events = [e.event for e in await org.stack.archived(room_id)]
+        (record,) = [
+            e["content"]
+            for e in events
+            if e["type"] == URGENT_RECORD_TYPE and e["content"]["event_id"] == event_id
+        ]
+        assert (record["step"], record["target"], record["away"]) == (
+            "escalated",
+            org.uid("sam"),
+            org.uid("ray"),
+        )
+        read = await org.clients["sam"].room_read_markers(
+            copy_room.room_id, copies[0]["event_id"], copies[0]["event_id"]
+        )
+        assert isinstance(read, RoomReadMarkersResponse), read
+        assert (await org.tick(seconds=10)).urgent.read == [copies[0]["event_id"]]
+    finally:
+        await service.set_away(org.uid("ray"), False, None, None)

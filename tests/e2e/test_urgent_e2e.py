@@ -18,7 +18,7 @@ from bridge.service import Bridge
 from policy.event_types import URGENT_RECORD_TYPE
 from tests.harness.provision import carebridge
 from tests.harness.roles import RolesOrg, records, roles_org
-from tests.staff_helpers import eventually, timeline
+from tests.staff_helpers import client_api, eventually, timeline
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -72,6 +72,14 @@ async def test_urgent_message_alerts_again_until_read_then_stops_and_never_escal
     assert len(alerts) == 2
     assert alerts[0]["content"]["m.mentions"] == {"user_ids": [org.uid("nina")]}  # type: ignore[index]
     assert "still unread after 2 min: Nina Nurse, please read it" in alerts[0]["content"]["body"]  # type: ignore[index]
+    # Each alert rings on every client: Synapse's push rules notify Nina as mentioned
+    # (highlight). A bot m.notice would not: `.m.rule.suppress_notices` comes first.
+    status, data = await client_api(
+        org.clients["nina"], "GET", "/_matrix/client/v3/notifications?limit=100&only=highlight"
+    )
+    assert status == 200, data
+    rung = {n["event"]["event_id"] for n in data["notifications"]}
+    assert {str(a["event_id"]) for a in alerts} <= rung
 
     read = await org.clients["nina"].room_read_markers(room_id, event_id, event_id)
     assert isinstance(read, RoomReadMarkersResponse), read

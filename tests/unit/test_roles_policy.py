@@ -13,9 +13,10 @@ from policy.roles import (
     RoleSpec,
     RouteReason,
     backup_loop,
-    escalation_target,
     may_take,
+    reachable,
     route,
+    target_route,
     who_holds,
 )
 
@@ -97,18 +98,35 @@ def test_empty_role_goes_along_the_backup_chain_and_ends_in_the_admins_room() ->
     assert route("a", roles, 0, {"@boss:x": Away("@boss:x", "@c:x")}).readers == ("@c:x",)
 
 
-def test_escalation_goes_to_the_backup_never_back_to_the_role() -> None:
+def test_a_copy_goes_to_a_role_along_its_chain_or_to_a_person_or_their_forward_to() -> None:
     roles = {
         "er": facts("er", [Cover(0, DAY, "@a:x")], backup="role:super"),
         "super": facts("super", [Cover(0, DAY, "@c:x")]),
-        "solo": facts("solo", [Cover(0, DAY, "@b:x")]),
-        "named": facts("named", [Cover(0, DAY, "@b:x")], backup="@c:x"),
+        "empty": facts("empty", backup="role:super"),
+        "lonely": facts("lonely"),
     }
-    up = escalation_target("er", roles, H, {})
-    assert up.readers == ("@c:x",) and up.reason is RouteReason.BACKUP
-    assert escalation_target("solo", roles, H, {}).to_admins
-    assert escalation_target("named", roles, H, {}).readers == ("@c:x",)
-    assert escalation_target("named", roles, H, {"@c:x": Away("@c:x")}).to_admins
+    up = target_route("role:super", roles, H, {})
+    assert up.readers == ("@c:x",) and up.reason is RouteReason.HOLDER
+    via = target_route("role:empty", roles, H, {})
+    assert via.readers == ("@c:x",) and via.via == ("empty", "super") and via.reason is RouteReason.BACKUP
+    assert target_route("role:lonely", roles, H, {}).to_admins
+    assert target_route(None, roles, H, {}).to_admins
+    assert target_route("admins", roles, H, {}).to_admins
+    person = target_route("@b:x", roles, H, {})
+    assert person.readers == ("@b:x",) and person.reason is RouteReason.HOLDER
+    away = {"@b:x": Away("@b:x", forward_to="@c:x"), "@d:x": Away("@d:x")}
+    forwarded = target_route("@b:x", roles, H, away)
+    assert forwarded.readers == ("@c:x",) and forwarded.reason is RouteReason.FORWARDED
+    assert target_route("@d:x", roles, H, away).to_admins  # away without a forward-to
+    assert target_route("@d:x", roles, H, {"@d:x": Away("@d:x", until_ms=H)}).readers == ("@d:x",)
+
+
+def test_reachable_respects_do_not_disturb_only_while_it_lasts() -> None:
+    away = {"@a:x": Away("@a:x", "@b:x", until_ms=2 * H), "@c:x": Away("@c:x")}
+    assert reachable("@a:x", H, away) == "@b:x"
+    assert reachable("@a:x", 2 * H, away) == "@a:x"  # DND over
+    assert reachable("@c:x", H, away) is None
+    assert reachable("@z:x", H, away) == "@z:x"
 
 
 def test_self_assignment_needs_the_role_to_allow_it_and_membership() -> None:

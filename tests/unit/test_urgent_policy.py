@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from policy.urgent import Step, StepReason, UrgentFacts, is_urgent, minutes_text, next_step, without_keyword
+from policy.urgent import (
+    MAX_LISTED_MENTIONS,
+    Step,
+    StepReason,
+    UrgentFacts,
+    alert_mentions,
+    is_urgent,
+    minutes_text,
+    next_step,
+    without_keyword,
+)
 
 S = 1000
 MIN = 60 * S
@@ -60,3 +70,11 @@ def test_minutes_text() -> None:
     assert minutes_text(5 * MIN) == "5 min"
     assert minutes_text(90 * S) == "1.5 min"
     assert minutes_text(30 * S) == "30 s"
+
+
+def test_alerts_mention_their_recipients_by_id_or_the_room_when_too_many_to_list() -> None:
+    few = [f"@nurse{i}:x" for i in range(MAX_LISTED_MENTIONS)]
+    assert alert_mentions(few) == {"user_ids": few}
+    many = [*few, "@one.more:x"]
+    assert alert_mentions(many) == {"room": True}  # 64 KiB is the most an event may hold
+    assert alert_mentions([]) == {"user_ids": []}

@@ -57,10 +57,18 @@ export function MessageExtras({client, item, me, nameOf}) {
         ${status ? html`<p class="cb-read-status" data-event-id=${item.id}>${sent ? readStatus(room, item.ev, me, nameOf) : "Sending…"}</p>` : null}`;
 }
 
+/** Is this repeat alert for me? It names its recipients, or (a channel too large to list)
+ * mentions the whole room: everyone but the message's sender. */
+function alertsMe(content, me) {
+    const mentions = content["m.mentions"] || {};
+    if (mentions.user_ids?.includes(me)) return true;
+    return mentions.room === true && content[URGENT_RECORD]?.sender !== me;
+}
+
 /** A notification title for an urgent message or a repeat alert addressed to me, else null. */
 export function urgentTitle(event, me, nameOf) {
     const content = event.getContent();
-    if (content[URGENT_RECORD]?.step === "alert" && content["m.mentions"]?.user_ids?.includes(me)) {
+    if (content[URGENT_RECORD]?.step === "alert" && alertsMe(content, me)) {
         return "URGENT: a message for you is still unread";
     }
     if (isUrgent(content)) return `URGENT message from ${nameOf(event.getSender())}`;

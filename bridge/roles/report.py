@@ -13,6 +13,7 @@ from bridge.org.roster import Roster
 from bridge.roles.store import RoleStore
 from bridge.roles.urgent_store import UrgentStore
 from policy.roles import Away, who_holds
+from policy.urgent import UrgentKind
 
 URGENT_COLUMNS = (
     "Sent",
@@ -26,6 +27,11 @@ URGENT_COLUMNS = (
     "Escalated to",
     "Escalated after",
 )
+KIND_LABELS = {
+    UrgentKind.DM: "direct message",
+    UrgentKind.CHANNEL: "channel (mentioned)",
+    UrgentKind.CHANNEL_ALL: "channel (everyone)",
+}
 ROLE_COLUMNS = ("Role", "Name", "Held by", "Since", "Until", "How", "Backup")
 
 
@@ -47,7 +53,7 @@ async def urgent_table(store: UrgentStore, roster: Roster, day: date) -> ReportT
     start, end = day_bounds(day, tz)
     rows = []
     for r in await store.between(start, end):
-        to = f"role {r.role}" if r.role else r.kind
+        to = f"role {r.role}" if r.role else KIND_LABELS.get(r.kind, r.kind)
         if r.escalated_from:
             to += " (forwarded copy)"
         rows.append(

@@ -6,6 +6,7 @@ person, or a role's holder), the sender is told, and every step is in the archiv
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest_asyncio
 from nio import RoomReadMarkersResponse, RoomSendResponse
 
 from policy.event_types import FORWARDED_KEY, URGENT_RECORD_TYPE
+from tests.harness.provision import carebridge
 from tests.harness.roles import RolesOrg, exported, roles_org, urgent_steps
 from tests.staff_helpers import client_api, eventually, timeline
 
@@ -370,3 +372,33 @@ async def test_escalation_to_a_named_person_who_is_away_goes_to_their_forward_to
         assert (await org.tick(seconds=10)).urgent.read == [copies[0]["event_id"]]
     finally:
         await service.set_away(org.uid("ray"), False, None, None)
+
+
+async def test_report_says_whom_each_channel_message_was_for(org: RolesOrg) -> None:
+    code, out, err = await carebridge(
+        org.stack, "report", "urgent", "--date", "2030-01-07", "--format", "json"
+    )
+    assert code == 0, out + err
+    rows = json.loads(out)["rows"]
+    originals = [
+        (r["To"], r["Recipients"], r["Read by"], r["Escalated to"], r["Escalated after"])
+        for r in rows
+        if "forwarded copy" not in r["To"]
+    ]
+    everyone = "Nina Nurse, Omar Nurse, Pat Pharmacist, Ray Pharmacist"
+    assert originals == [
+        ("channel (mentioned)", "Nina Nurse", "Nina Nurse", "", ""),
+        ("channel (mentioned)", "Omar Nurse", "", "Ray Pharmacist", "3m 00s"),
+        ("channel (mentioned)", "Pat Pharmacist", "", "Nina Nurse", "4m 00s"),
+        ("channel (everyone)", everyone, "Omar Nurse", "", ""),
+        ("channel (everyone)", "Nina Nurse, Omar Nurse", "", "Ray Pharmacist", "3m 00s"),
+        ("channel (mentioned)", "Omar Nurse", "", "Sam Supervisor", "3m 00s"),
+    ]
+    copies = [(r["To"], r["Recipients"], r["Read by"]) for r in rows if "forwarded copy" in r["To"]]
+    assert copies == [
+        ("direct message (forwarded copy)", "Ray Pharmacist", "Ray Pharmacist"),
+        ("role er-charge-nurse (forwarded copy)", "Nina Nurse", "Nina Nurse"),
+        ("direct message (forwarded copy)", "Ray Pharmacist", "Ray Pharmacist"),
+        ("direct message (forwarded copy)", "Ray Pharmacist", "Ray Pharmacist"),
+        ("direct message (forwarded copy)", "Sam Supervisor", "Sam Supervisor"),
+    ]

@@ -7,6 +7,7 @@ by the next pass, away status at once) in the administrators' room.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -161,6 +162,9 @@ class RoleService:
                 "until_ts": until_ms,
                 "at_ts": now,
             }
-            await self.desk.send(admin_room, record, f"away|{user_id}|{now}", AWAY_RECORD_TYPE)
+            # Each change its own record (a request is not replayed, so no stable key: on
+            # and off within one millisecond must still be two records).
+            key = f"away|{user_id}|{secrets.token_hex(8)}"
+            await self.desk.send(admin_room, record, key, AWAY_RECORD_TYPE)
         await self._run_once()
         return text + "."

@@ -16,7 +16,7 @@ from nio import RoomCreateResponse, RoomSendResponse
 from bridge.roles.service import RoleError
 from policy.event_types import FORWARDED_KEY, ROLE_HANDOVER_TYPE
 from tests.harness.provision import carebridge
-from tests.harness.roles import RolesOrg, records, roles_org
+from tests.harness.roles import RolesOrg, exported, records, roles_org
 from tests.staff_helpers import eventually, timeline
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -91,6 +91,21 @@ async def test_rota_hand_over_at_the_shift_boundary_reaches_the_holder_then_the_
     ]
     in_room = records(await org.stack.archived(room_id), "m.room.message")
     assert any(ROLE_HANDOVER_TYPE in c for c in in_room)
+    # ... and in `carebridge export`: the records in the administrators' room, the notice
+    # (with the record) in the role room, and the message the next holder read.
+    exported_admin = await exported(org, admin_id, "handover-admins")
+    assert [
+        (r["content"]["from"], r["content"]["to"], r["content"]["source"], r["sender"])
+        for r in exported_admin
+        if r["type"] == ROLE_HANDOVER_TYPE and r["content"]["role"] == "er-charge-nurse"
+    ] == [
+        ([], [org.uid("omar")], "rota", org.stack.s.bot_user_id),
+        ([org.uid("omar")], [org.uid("nina")], "rota", org.stack.s.bot_user_id),
+    ]
+    exported_room = await exported(org, room_id, "handover-room")
+    notices = [r for r in exported_room if ROLE_HANDOVER_TYPE in (r.get("content") or {})]
+    assert [n["content"][ROLE_HANDOVER_TYPE]["to"] for n in notices] == [[org.uid("nina")]]
+    assert "bed 4 needs a porter" in [r["body"] for r in exported_room]
 
 
 async def test_message_to_an_empty_role_goes_to_its_backup_and_the_sender_is_told(org: RolesOrg) -> None:
@@ -119,6 +134,70 @@ async def test_message_to_an_empty_role_goes_to_its_backup_and_the_sender_is_tol
     archived = records(await org.stack.archived(backup_room.room_id), "m.room.message")
     forwarded = [c[FORWARDED_KEY] for c in archived if FORWARDED_KEY in c]
     assert forwarded[0]["event_id"] == sent.event_id and forwarded[0]["target"] == "role:house-supervisor"
+    # Both steps in `carebridge export`: the message and the routing notice (where it went)
+    # in the role room, the copy (whose it is, why it moved) in the backup's room.
+    in_role_room = await exported(org, room_id, "empty-role")
+    assert [r["body"] for r in in_role_room if r["event_id"] == sent.event_id] == [
+        "is drug X compatible with Y?"
+    ]
+    (routed,) = [
+        r["content"][FORWARDED_KEY] for r in in_role_room if FORWARDED_KEY in (r.get("content") or {})
+    ]
+    assert (routed["event_id"], routed["reason"], routed["to"]) == (sent.event_id, "backup", [org.uid("sam")])
+    in_backup_room = await exported(org, backup_room.room_id, "empty-role-backup")
+    (copy,) = [r for r in in_backup_room if FORWARDED_KEY in (r.get("content") or {})]
+    assert (copy["event_id"], copy["content"][FORWARDED_KEY]["event_id"]) == (
+        routed["copy_event_id"],
+        sent.event_id,
+    )
+    assert copy["content"][FORWARDED_KEY]["sender"] == org.uid("lee")
+
+
+async def test_a_role_whose_whole_backup_chain_is_empty_reaches_the_administrators(org: RolesOrg) -> None:
+    """Chaplain on call (nobody) -> its backup Bed manager (nobody, no backup): the sender is
+    told at once and the administrators' room receives the message, archived and exported."""
+    await org.tick(seconds=0)
+    room_id = await org.bridge.roles.service().open_room("chaplain-on-call", org.uid("lee"))
+    sent = await org.clients["lee"].room_send(
+        room_id,
+        "m.room.message",
+        {"msgtype": "m.text", "body": "family in bed 12 asks for a chaplain", "org.carebridge.urgent": True},
+    )
+    assert isinstance(sent, RoomSendResponse), sent
+
+    async def told() -> list[str] | None:
+        found = [b for b in await bodies(org, "lee", room_id) if "Your message was sent to" in b]
+        return found or None
+
+    (notice,) = await eventually(told, what="the notice to the sender")
+    assert notice == "Chaplain on call; nobody holds it now. Your message was sent to the administrators."
+    admin_id = await admin_room_id(org)
+
+    async def in_admins() -> list[dict[str, object]] | None:
+        found = [
+            c
+            for c in records(await org.stack.archived(admin_id), "m.room.message")
+            if (c.get(FORWARDED_KEY) or {}).get("event_id") == sent.event_id
+        ]
+        return found or None
+
+    (copy,) = await eventually(in_admins, what="the copy in the administrators' room")
+    assert copy["body"] == (
+        "URGENT from Dr. Lee (to Chaplain on call; nobody holds it now):\n"
+        "family in bed 12 asks for a chaplain"
+    )
+    assert copy["org.carebridge.urgent"] is True and copy[FORWARDED_KEY]["target"] == "admins"  # type: ignore[index]
+    exported_admin = await exported(org, admin_id, "empty-chain-admins")
+    assert [
+        r["content"][FORWARDED_KEY]["reason"]
+        for r in exported_admin
+        if (r.get("content") or {}).get(FORWARDED_KEY, {}).get("event_id") == sent.event_id
+    ] == ["to Chaplain on call; nobody holds it now"]
+    in_role_room = await exported(org, room_id, "empty-chain-room")
+    (routed,) = [
+        r["content"][FORWARDED_KEY] for r in in_role_room if FORWARDED_KEY in (r.get("content") or {})
+    ]
+    assert (routed["reason"], routed["to"], routed["room_id"]) == ("admins", [], admin_id)
 
 
 async def test_cli_shows_holders_and_assigns_by_hand_with_an_archived_hand_over(org: RolesOrg) -> None:
@@ -180,6 +259,21 @@ async def test_self_assignment_only_where_the_org_file_allows_it(org: RolesOrg) 
     seen = await bodies(org, "lee", room.room_id)
     assert any(b.startswith("Ray Pharmacist now holds Pharmacist on call (taken, until ") for b in seen), seen
     assert "Nobody holds Pharmacist on call now; messages here go to its backup, House supervisor." in seen
+    admin_id = await admin_room_id(org)
+
+    async def taken_and_released() -> list[tuple[object, object, object]] | None:
+        found = [
+            (r["from"], r["to"], r["source"])
+            for r in records(await org.stack.archived(admin_id), ROLE_HANDOVER_TYPE)
+            if r["role"] == "pharmacist-on-call"
+        ]
+        return found if len(found) == 2 else None
+
+    # Taking a role and giving it up are hand-overs like any other, archived with who and how.
+    assert await eventually(taken_and_released, what="both hand-overs archived") == [
+        ([], [org.uid("ray")], "self"),
+        ([org.uid("ray")], [], "rota"),
+    ]
 
 
 async def test_who_in_chat_answers_any_member_of_the_organisation(org: RolesOrg) -> None:

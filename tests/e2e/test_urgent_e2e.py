@@ -15,9 +15,9 @@ import pytest_asyncio
 from nio import JoinResponse, RoomCreateResponse, RoomReadMarkersResponse, RoomSendResponse
 
 from bridge.service import Bridge
-from policy.event_types import URGENT_RECORD_TYPE
+from policy.event_types import AWAY_RECORD_TYPE, FORWARDED_KEY, URGENT_RECORD_TYPE
 from tests.harness.provision import carebridge
-from tests.harness.roles import RolesOrg, records, roles_org
+from tests.harness.roles import RolesOrg, exported, records, roles_org, urgent_steps
 from tests.staff_helpers import client_api, eventually, timeline
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -102,6 +102,12 @@ async def test_urgent_message_alerts_again_until_read_then_stops_and_never_escal
     (record,) = await eventually(read_record, what="the read record in the archive")
     assert (record["step"], record["read_by"], record["alerts"]) == ("read", org.uid("nina"), 2)
     assert record["time_to_read_ms"] == 4 * 60_000 + 30_000
+    rows = await exported(org, room_id, "read")
+    assert urgent_steps(rows, event_id) == [
+        "m.room.message:alert",
+        "m.room.message:alert",
+        f"{URGENT_RECORD_TYPE}:read",
+    ]
 
 
 async def test_unread_urgent_message_escalates_to_the_backup_and_the_sender_is_told(org: RolesOrg) -> None:
@@ -168,6 +174,38 @@ async def test_urgent_message_to_someone_away_goes_to_their_forward_to(org: Role
     step = [r for r in records(await org.stack.archived(created.room_id), URGENT_RECORD_TYPE)]
     assert step and step[0]["step"] == "forwarded" and step[0]["away"] == org.uid("pat")
     await org.bridge.roles.service().set_away(org.uid("pat"), False, None, None)
+    # Recorded: do not disturb on and off in the administrators' room; the forwarding in
+    # the conversation (the step, and the notice saying where the message went); all of it
+    # in `carebridge export`.
+    admin_room = str(org.bridge.admin_room_id)
+
+    async def away_records() -> list[tuple[object, object, object]] | None:
+        found = [
+            (r["away"], r["forward_to"], r["at_ts"] is not None)
+            for r in records(await org.stack.archived(admin_room), AWAY_RECORD_TYPE)
+            if r["user_id"] == org.uid("pat")
+        ]
+        return found if len(found) == 2 else None
+
+    assert await eventually(away_records, what="DND on and off archived") == [
+        (True, org.uid("ray"), True),
+        (False, None, True),
+    ]
+    exported_admin = await exported(org, admin_room, "away-admins")
+    assert [r["content"]["away"] for r in exported_admin if r["type"] == AWAY_RECORD_TYPE] == [True, False]
+    rows = await exported(org, created.room_id, "away")
+    assert urgent_steps(rows, sent.event_id) == [f"{URGENT_RECORD_TYPE}:forwarded"]
+    (routed,) = [r["content"][FORWARDED_KEY] for r in rows if FORWARDED_KEY in (r.get("content") or {})]
+    assert (routed["reason"], routed["to"], routed["copy_event_id"]) == (
+        "away",
+        [org.uid("ray")],
+        copy[0]["event_id"],
+    )
+    read = await org.clients["ray"].room_read_markers(
+        forwarded.room_id, copy[0]["event_id"], copy[0]["event_id"]
+    )
+    assert isinstance(read, RoomReadMarkersResponse), read
+    assert (await org.tick(seconds=10)).urgent.read == [copy[0]["event_id"]]
 
 
 async def test_report_lists_every_urgent_message_with_time_to_read_and_escalations(org: RolesOrg) -> None:
@@ -199,3 +237,54 @@ async def test_timers_survive_a_bridge_restart(org: RolesOrg) -> None:
     row = await org.bridge.roles.urgent.get(event_id)
     assert row is not None and row.alerts == 2
     assert event_id in (await org.tick(minutes=1)).urgent.escalated  # 5 minutes after sending
+
+
+async def test_urgent_message_to_a_role_whose_holder_is_away_reaches_the_forward_to_then_the_backup(
+    org: RolesOrg,
+) -> None:
+    """Nina holds the role but set do not disturb, forwarding to Omar: the message goes to
+    Omar at once (the sender told), and unread it escalates to the role's backup."""
+    service = org.bridge.roles.service()
+    await service.set_away(org.uid("nina"), True, org.uid("omar"), None)
+    try:
+        room_id = await service.open_room("er-charge-nurse", org.uid("lee"))
+        sent = await org.clients["lee"].room_send(
+            room_id,
+            "m.room.message",
+            {"msgtype": "m.text", "body": "second opinion on the bay 6 ECG", "org.carebridge.urgent": True},
+        )
+        assert isinstance(sent, RoomSendResponse), sent
+
+        async def told() -> list[str] | None:
+            bodies = [str(m["content"]["body"]) for m in await messages(org, "lee", room_id)]  # type: ignore[index]
+            return [b for b in bodies if "Nina Nurse is away" in b] or None
+
+        (notice,) = await eventually(told, what="the sender told Nina is away")
+        assert notice == "ER charge nurse; Nina Nurse is away. Your message was sent to Omar Nurse."
+        copy_room = await org.bridge.roles.store.room_for(org.uid("omar"), org.uid("lee"))
+        assert copy_room is not None
+        (copy,) = [m for m in await messages(org, "omar", copy_room.room_id) if "bay 6" in str(m["content"])]
+        row = await org.bridge.roles.urgent.get(str(copy["event_id"]))
+        assert row is not None and (row.kind, row.role, row.recipients) == (
+            "role",
+            "er-charge-nurse",
+            (org.uid("omar"),),
+        )
+        assert await org.bridge.roles.urgent.get(sent.event_id) is None  # Nina is not alerted
+        # (The supervisor's copy from the restart test above is still alerting: look at ours.)
+        assert copy["event_id"] in (await org.tick(minutes=2)).urgent.alerted
+        assert copy["event_id"] in (await org.tick(minutes=2)).urgent.alerted
+        assert copy["event_id"] in (await org.tick(minutes=1)).urgent.escalated
+        in_copy_room = [str(m["content"]["body"]) for m in await messages(org, "lee", copy_room.room_id)]  # type: ignore[index]
+        assert (
+            "Not read by Omar Nurse after 5 min; sent to House supervisor (Sam Supervisor)." in in_copy_room
+        )
+        rows = await exported(org, copy_room.room_id, "role-away")
+        assert urgent_steps(rows, str(copy["event_id"])) == [
+            "m.room.message:alert",
+            "m.room.message:alert",
+            "m.room.message:escalated",
+            f"{URGENT_RECORD_TYPE}:escalated",
+        ]
+    finally:
+        await service.set_away(org.uid("nina"), False, None, None)

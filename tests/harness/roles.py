@@ -51,8 +51,9 @@ END:VCALENDAR
 
 def org_yaml(extra: str = "") -> str:
     """Two roles with a rota (days in the org file, nights from rota.ics), a supervisor role
-    as their backup, and a pharmacist role nobody holds; `extra` adds top-level sections
-    (channels, more roles) for one test module."""
+    as their backup, a pharmacist role nobody holds, and two roles nobody ever holds whose
+    backup chain ends in the administrators' room (chaplain -> bed manager -> nobody);
+    `extra` adds top-level sections (channels) for one test module."""
     users = "".join(
         f"  - {{username: {u}, display_name: {name}, email: {u}@clinic.example, groups: [{group}]}}\n"
         for u, (name, group) in PEOPLE.items()
@@ -76,6 +77,9 @@ def org_yaml(extra: str = "") -> str:
         "    members: [group:pharmacists]\n"
         "    backup: role:house-supervisor\n"
         "    self_assign: true\n"
+        "  chaplain-on-call:\n"
+        "    {display_name: Chaplain on call, members: [group:supervisors], backup: role:bed-manager}\n"
+        "  bed-manager: {display_name: Bed manager, members: [group:supervisors]}\n"
         "rota:\n"
         "  - {role: er-charge-nurse, user: nina, from: 2030-01-07, until: 2030-01-08}\n"
         '  - {role: house-supervisor, user: sam, start: "2030-01-06 00:00", end: "2030-01-14 00:00"}\n'

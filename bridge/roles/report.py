@@ -27,7 +27,7 @@ URGENT_COLUMNS = (
     "Escalated to",
     "Escalated after",
 )
-KIND_LABELS = {
+KIND_LABELS: dict[str, str] = {
     UrgentKind.DM: "direct message",
     UrgentKind.CHANNEL: "channel (mentioned)",
     UrgentKind.CHANNEL_ALL: "channel (everyone)",

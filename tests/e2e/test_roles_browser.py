@@ -5,12 +5,14 @@ sender's message, and the escalation notice the sender sees."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 import pytest_asyncio
+from nio import JoinResponse, RoomCreateResponse, RoomReadMarkersResponse
 from playwright.async_api import Browser
 
 from tests.harness.browser import READY, REPO, WebClient, launch, require_chromium, web_client
@@ -112,6 +114,33 @@ async def test_role_in_contacts_urgent_alerts_until_read_and_the_read_status(
         assert done.urgent.read == [row_id]
         await org.tick(minutes=2)
         assert len(await urgent_notifications(nina)) == 3  # no more alerts once read
+
+
+async def test_read_status_in_a_direct_message(org: RolesOrg, browser: Browser) -> None:
+    """Sent, then "Read by Pat Pharmacist HH:MM" once her app (here matrix-nio) sends a read
+    receipt: the read status in a direct conversation, as in a role conversation."""
+    lee_nio = await org.stack.login(org.uid("lee"), org.passwords["lee"])  # the browser changed her password
+    try:
+        created = await lee_nio.room_create(is_direct=True, invite=[org.uid("pat")])
+    finally:
+        await lee_nio.close()
+    assert isinstance(created, RoomCreateResponse), created
+    joined = await org.clients["pat"].join(created.room_id)
+    assert isinstance(joined, JoinResponse), joined
+    async with web_client(browser, url(org), "roles-lee-dm") as lee:
+        await sign_in(lee, org, "lee")
+        await lee.open_room("Pat Pharmacist", "messages")
+        await lee.send("is the heparin infusion ready?")
+        mine = lee.message("is the heparin infusion ready?").last
+        await mine.locator(".cb-read-status", has_text="Sent").wait_for()
+        event_id = await sent_id(lee, "is the heparin infusion ready?")
+        read = await org.clients["pat"].room_read_markers(created.room_id, event_id, event_id)
+        assert isinstance(read, RoomReadMarkersResponse), read
+        status = mine.locator(".cb-read-status", has_text="Read by Pat Pharmacist")
+        await status.wait_for()
+        assert re.fullmatch(
+            r"Read by Pat Pharmacist \d{1,2}:\d\d( [AP]M)?", (await status.inner_text()).strip()
+        )
 
 
 async def test_calling_a_role_rings_its_holder(org: RolesOrg, browser: Browser) -> None:

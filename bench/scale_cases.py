@@ -34,8 +34,18 @@ from click.testing import CliRunner
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bench.scale_data import FIRST_DAY, PROBE_A, PROBE_B, TZ, channel_room, dm_room, user
-from bridge.archive.chain import GENESIS_HASH, RowMeta, event_aad, row_hash
+from bench.scale_data import (
+    BUSY_CHANNEL,
+    BUSY_PERSON,
+    FIRST_DAY,
+    PROBE_A,
+    PROBE_B,
+    TZ,
+    channel_room,
+    dm_room,
+    user,
+)
+from bridge.archive.chain import GENESIS_HASH, event_aad, hash_fields
 from bridge.archive.keyring import Keyring
 from bridge.db.engine import create_engine
 from config.settings import Settings, load_settings
@@ -44,9 +54,9 @@ from provisioning.cli.app import main as cli
 MONTH = (FIRST_DAY, date(FIRST_DAY.year, FIRST_DAY.month + 1, FIRST_DAY.day))
 TARGETS = {
     "room-probe": ("room", dm_room(PROBE_A, PROBE_B)),
-    "room-busy": ("room", channel_room(1)),
+    "room-busy": ("room", channel_room(BUSY_CHANNEL)),
     "person-probe": ("user", user(PROBE_A)),
-    "person-busy": ("user", user(42)),
+    "person-busy": ("user", user(BUSY_PERSON)),
 }
 _CHAIN = (
     "SELECT seq, event_id, room_id, sender, event_type, state_key, origin_ts, received_ts, source, key_id, "
@@ -146,8 +156,7 @@ def chain_loop(url: str) -> dict[str, Any]:
     """The straight hash-chain loop: every row in order, its hash recomputed and linked."""
     prev, count = GENESIS_HASH, 0
     for r in _rows(url, _CHAIN):
-        meta = RowMeta(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])
-        digest = row_hash(prev, meta, bytes(r[10]))
+        digest = hash_fields(prev, r[:10], bytes(r[10]))
         if bytes(r[11]) != prev or digest != bytes(r[12]):
             raise RuntimeError(f"chain broken at {r[0]}")
         prev, count = digest, count + 1

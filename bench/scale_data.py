@@ -39,6 +39,7 @@ MONTH_DAYS = 31
 ROWS_PER_DAY = 50_000
 PROBE_ROWS = 10_000
 PROBE_A, PROBE_B = PEOPLE - 2, PEOPLE - 1
+BUSY_CHANNEL, BUSY_PERSON = 1, 42
 AUDIT_ROOM = f"!admins:{SERVER}"
 BOT = f"@carebridge:{SERVER}"
 SHIFTS = {  # name: (start hour, end hour)
@@ -204,9 +205,11 @@ class Hospital:
             }
             out.append(self._ev("org.carebridge.session", AUDIT_ROOM, BOT, ts, content))
         elif roll < 0.62:  # channel messages (units busiest)
-            i = self._pick_person(False)
+            # The emergency department's channel carries 15%; one charge nurse writes 2%.
+            i = BUSY_PERSON if self.rng.random() < 0.02 else self._pick_person(False)
             chans = channels_of(i)
-            c = chans[1] if self.rng.random() < 0.6 else self.rng.choice(chans[1:])
+            where = self.rng.random()
+            c = BUSY_CHANNEL if where < 0.15 else chans[1] if where < 0.65 else self.rng.choice(chans[1:])
             room = channel_room(c)
             self._ensure_room(room, BOT, ts, out)
             self._message(room, user(i), ts, out, {"msgtype": "m.text", "body": self._text()})

@@ -129,6 +129,7 @@ class Hospital:
         self.prev = GENESIS_HASH
         self.joined: set[tuple[str, str]] = set()
         self.created: set[str] = set()
+        self.members: dict[str, list[str]] = {}
         self.recent: deque[tuple[str, str, str]] = deque(maxlen=2000)
         self.contacts = {i: [self.rng.randrange(PEOPLE - 2) for _ in range(4)] for i in range(PEOPLE - 2)}
         self._stream = self._events()
@@ -160,6 +161,7 @@ class Hospital:
     def _ensure_member(self, room: str, who: str, ts: int, out: list[dict[str, Any]]) -> None:
         if (room, who) not in self.joined:
             self.joined.add((room, who))
+            self.members.setdefault(room, []).append(who)
             out.append(self._state(room, who, "m.room.member", who, {"membership": "join"}, ts))
 
     def _message(
@@ -209,7 +211,11 @@ class Hospital:
             i = BUSY_PERSON if self.rng.random() < 0.02 else self._pick_person(False)
             chans = channels_of(i)
             where = self.rng.random()
-            c = BUSY_CHANNEL if where < 0.15 else chans[1] if where < 0.65 else self.rng.choice(chans[1:])
+            if where < 0.15:  # by one of the department's own staff
+                i = UNITS * self.rng.randrange((PEOPLE - 2) // UNITS) + BUSY_CHANNEL - 1
+                c = BUSY_CHANNEL
+            else:
+                c = chans[1] if where < 0.65 else self.rng.choice(chans[1:])
             room = channel_room(c)
             self._ensure_room(room, BOT, ts, out)
             self._message(room, user(i), ts, out, {"msgtype": "m.text", "body": self._text()})
@@ -235,8 +241,7 @@ class Hospital:
             self._message(room, sender, ts, out, content)
         elif roll < 0.95 and self.recent:  # a reaction
             event_id, room, _sender = self.rng.choice(self.recent)
-            who = user(self._pick_person(False))
-            self._ensure_member(room, who, ts, out)
+            who = self.rng.choice(self.members[room])  # someone already in the room
             rel = {
                 "rel_type": "m.annotation",
                 "event_id": event_id,

@@ -15,13 +15,14 @@ import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.chain import GENESIS_HASH, hash_fields
-from bridge.archive.one_trip import sqlite_path
+from bridge.db.engine import sqlite_file
 from bridge.db.tables import archive_events
 
 PAGE = 5000
@@ -83,7 +84,7 @@ class ChainWalk:
         return self.broken is None
 
 
-def _walk_sqlite(path: str, walk: ChainWalk, page: int, progress: Progress | None) -> None:
+def _walk_sqlite(path: Path, walk: ChainWalk, page: int, progress: Progress | None) -> None:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         while True:
@@ -101,7 +102,7 @@ async def walk_chain(engine: AsyncEngine, page: int = PAGE, progress: Progress |
     """Walk the whole chain from the genesis; `progress` is told the rows checked after
     every page."""
     walk = ChainWalk()
-    path = sqlite_path(engine)
+    path = sqlite_file(engine.url)
     if path is not None:
         await asyncio.to_thread(_walk_sqlite, path, walk, page, progress)
         return walk

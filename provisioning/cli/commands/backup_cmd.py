@@ -155,7 +155,8 @@ def restore_command(
     from provisioning.ops.restore import RestoreError, RestoreOptions, restore_backup
 
     try:
-        result = asyncio.run(restore_backup(RestoreOptions(backup, data_dir, key_file, database_url)))
+        with Console(stderr=True).status("restoring (checking every file against the manifest)"):
+            result = asyncio.run(restore_backup(RestoreOptions(backup, data_dir, key_file, database_url)))
     except RestoreError as exc:
         fail(str(exc))
         return

@@ -73,7 +73,11 @@ def _run(config_path: Path, fmt: str, build: Callable[[Reports, str], Awaitable[
         finally:
             await engine.dispose()
 
-    _emit(asyncio.run(go()), fmt)
+    # A month of 5,000 people takes seconds: say something meanwhile (on stderr, so csv/json
+    # on stdout stay clean; nothing when stderr is not a terminal).
+    with Console(stderr=True).status("building the report"):
+        table = asyncio.run(go())
+    _emit(table, fmt)
 
 
 date_option = click.option(

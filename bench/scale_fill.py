@@ -201,7 +201,7 @@ async def pg_insert(conn: Any, parts: Parts) -> None:
     duplicates are ignored)."""
     async with conn.transaction():
         for table, columns, rows in parts:
-            if table == "archive_events":
+            if table in ("archive_events", "sessions"):  # never a duplicate: straight in
                 await conn.copy_records_to_table(table, records=rows, columns=list(columns))
                 continue
             await conn.execute(

@@ -25,7 +25,8 @@ refusal itself. Each rule names its HIPAA safeguard:
   and they are never archived (45 CFR 164.502(b) minimum necessary). Display names are
   administrator-managed (set through the admin API by provisioning), so a client's own
   change is refused too; an avatar may be set (it is written into each room's
-  membership event, which is archived).
+  membership event, which is archived), but only as a picture on this server, never
+  free text (policy/profiles.py).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from enum import StrEnum
 from typing import Any
 
 from policy.decision import Decision
+from policy.profiles import decide_avatar_url
 
 CLIENT = r"^/_matrix/client/(?:r0|v3|unstable|api/v1)"
 TO_DEVICE = re.compile(CLIENT + r"/sendToDevice/")
@@ -99,11 +101,16 @@ def _refuse(reason: RequestReason) -> Decision:
     return Decision(False, reason, MESSAGES[reason])
 
 
+def _sets_avatar(method: str, path: str) -> bool:
+    field = PROFILE_FIELD.match(path)
+    return method == "PUT" and field is not None and field.group("field") == "avatar_url"
+
+
 def needs_body(method: str, path: str) -> bool:
     """Whether `decide_client_request` needs the JSON body of this request."""
     if method not in WRITES:
         return False
-    return any(p.match(path) for p in (INVITE, PRESENCE, PUSHERS, DEVICE_KEYS))
+    return _sets_avatar(method, path) or any(p.match(path) for p in (INVITE, PRESENCE, PUSHERS, DEVICE_KEYS))
 
 
 def discarded_keys_answer(body: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -119,13 +126,18 @@ def discarded_keys_answer(body: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def decide_client_request(
-    method: str, path: str, body: Mapping[str, Any] | None, push_gateways: frozenset[str]
+    method: str,
+    path: str,
+    body: Mapping[str, Any] | None,
+    push_gateways: frozenset[str],
+    server_name: str = "",
 ) -> Decision | None:
     """A refusal for a request Carebridge does not allow, or None to let Synapse handle it.
     (`device-keys-discarded` is answered 200 with `discarded_keys_answer`, see above.)
 
     `path` is the request path without the query string; `body` the parsed JSON object
     when `needs_body` said so (None if it was not JSON: Synapse answers that itself).
+    An avatar must be a picture on `server_name` (policy/profiles.py).
     """
     if method not in WRITES:
         return None
@@ -142,6 +154,9 @@ def decide_client_request(
         return _refuse(RequestReason.PROFILE_FIELD)
     if body is None:
         return None
+    if _sets_avatar(method, path):
+        avatar = decide_avatar_url(body.get("avatar_url"), server_name)
+        return None if avatar.allowed else avatar
     if INVITE.match(path) and ({"id_server", "medium", "address"} & set(body)):
         return _refuse(RequestReason.IDENTITY_SERVER)
     if PRESENCE.match(path):

@@ -132,6 +132,37 @@ class ShiftInstance:
         return self.login_opens <= at < self.end
 
 
+def _to_minute(at: datetime) -> datetime:
+    return at - timedelta(seconds=at.second, microseconds=at.microsecond)
+
+
+@dataclass(frozen=True)
+class ActiveSpan:
+    """When a person can be expected at work on their schedule: from when their account
+    was active and on that schedule (`start`) until it was deactivated (`end`), counted to
+    the minute (an account made at 16:30:40 is there from 16:30); None is open-ended.
+
+    45 CFR 164.308(a)(5)(ii)(C) log-in monitoring: nobody is reported missing for a shift
+    they could not have signed in to, and everyone whose account overlapped a shift is.
+    """
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        """Does [start, end) share at least a minute with this span?"""
+        if self.start is not None and _to_minute(self.start) >= end:
+            return False
+        return self.end is None or start < _to_minute(self.end)
+
+    def covers(self, at: datetime) -> bool:
+        """Is the minute of `at` inside this span?"""
+        return self.overlaps(at, at + timedelta(minutes=1))
+
+
+ALWAYS = ActiveSpan()
+
+
 @dataclass(frozen=True)
 class SessionFacts:
     """A session as the evaluation needs it: when it began and ended (None = unknown/open)."""
@@ -179,12 +210,18 @@ class ShiftDay:
     day: date
     instance: ShiftInstance | None
     windows: tuple[tuple[datetime, datetime], ...]
+    previous_windows: tuple[tuple[datetime, datetime], ...]  # the day before's shift only
     day_start: datetime
     day_end: datetime
 
-    def evaluate(self, sessions: Sequence[SessionFacts], now: datetime) -> DayEvaluation:
+    def evaluate(
+        self, sessions: Sequence[SessionFacts], now: datetime, span: ActiveSpan = ALWAYS
+    ) -> DayEvaluation:
         """`evaluate_day` for this schedule and day."""
-        day, instance = self.day, self.instance
+        day, instance, windows = self.day, self.instance, self.windows
+        if instance is not None and span is not ALWAYS and not span.overlaps(instance.start, instance.end):
+            # The shift was over before their account (or schedule) began, or vice versa.
+            instance, windows = None, self.previous_windows
         day_start, day_end = self.day_start, self.day_end
         if not sessions:
             if instance is None:
@@ -221,7 +258,6 @@ class ShiftDay:
                 stayed = True
         day_logins.sort()
         flags: set[Flag] = set()
-        windows = self.windows
         for at in day_logins:
             if not any(opens_at <= at < overdue_at for opens_at, overdue_at in windows):
                 flags.add(Flag.OFF_SHIFT_LOGIN)
@@ -247,27 +283,35 @@ class ShiftDay:
 def shift_day(spec: ShiftSpec, day: date) -> ShiftDay:
     """The ShiftDay of `spec` on `day` (cached: reports ask for it once per person)."""
     instance = spec.instance_on(day)
-    neighbours = [i for i in (spec.instance_on(day - timedelta(days=1)), instance) if i is not None]
+    previous = spec.instance_on(day - timedelta(days=1))
+    before = ((previous.login_opens, previous.overdue),) if previous is not None else ()
+    windows = (*before, (instance.login_opens, instance.overdue)) if instance is not None else before
     start = datetime.combine(day, time(0), spec.tz)
     end = datetime.combine(day + timedelta(days=1), time(0), spec.tz)
-    windows = tuple((i.login_opens, i.overdue) for i in neighbours)
-    return ShiftDay(spec, day, instance, windows, _utc(start), _utc(end))
+    return ShiftDay(spec, day, instance, windows, before, _utc(start), _utc(end))
 
 
 def evaluate_day(
-    spec: ShiftSpec, day: date, sessions: Sequence[SessionFacts], now: datetime
+    spec: ShiftSpec,
+    day: date,
+    sessions: Sequence[SessionFacts],
+    now: datetime,
+    span: ActiveSpan = ALWAYS,
 ) -> DayEvaluation:
     """Classify one person's `day` (in the schedule's zone) against `spec`, as of `now`.
 
-    On a working day: ON_TIME (first counted login at or before start + grace), LATE (after
-    it, before the end), MISSING (none by start + grace; PENDING before that instant).
-    Not a working day: OFF_SHIFT if they logged in, else DAY_OFF. Flags: STAYED_LOGGED_IN
-    when a session was still open at end + grace (known once that instant has passed);
-    OFF_SHIFT_LOGIN when a login that day fell outside every shift window (early login
-    .. end + grace) of that day or of an overnight shift from the day before.
+    A working day is one whose shift overlaps `span` (the person's account active and on
+    this schedule) by at least a minute, even if the account began after the shift had
+    started (they are on that shift, and not signed in). On a working day: ON_TIME (first
+    counted login at or before start + grace), LATE (after it, before the end), MISSING
+    (none by start + grace; PENDING before that instant). Otherwise: OFF_SHIFT if they
+    logged in, else DAY_OFF. Flags: STAYED_LOGGED_IN when a session was still open at
+    end + grace (known once that instant has passed); OFF_SHIFT_LOGIN when a login that day
+    fell outside every shift window (early login .. end + grace) of that day or of an
+    overnight shift from the day before.
     45 CFR 164.308(a)(5)(ii)(C) log-in monitoring.
     """
-    return shift_day(spec, day).evaluate(sessions, now)
+    return shift_day(spec, day).evaluate(sessions, now, span)
 
 
 @dataclass(frozen=True)

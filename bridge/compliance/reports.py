@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -175,19 +175,20 @@ class Reports:
         nobody: list[list[SessionFacts]] = [[] for _ in days]
         out = []
         for i, day in enumerate(days):
-            schedule_days: dict[str, tuple[ShiftDay, int]] = {}
+            day_start = datetime.fromtimestamp(midnights[i] / 1000, UTC)
+            schedule_days: dict[str, ShiftDay] = {}
             for person, spec in scheduled:
                 sessions = per_day.get(person.user_id, nobody)[i]
-                known = schedule_days.get(spec.name)
-                if known is None or known[0].spec is not spec:
-                    today = shift_day(spec, day)
-                    shift = today.instance
-                    known = schedule_days[spec.name] = (today, to_ms(shift.start) if shift else midnights[i])
-                today, begins = known
-                evaluation = today.evaluate(sessions, now)
-                # Nobody is expected before their account existed or after it ended: such a
-                # day is left out unless they did sign in (then it is reported as it was).
-                if evaluation.logins or person.expected_at(begins):
+                today = schedule_days.get(spec.name)
+                if today is None or today.spec is not spec:
+                    today = schedule_days[spec.name] = shift_day(spec, day)
+                span = person.span
+                evaluation = today.evaluate(sessions, now, span)
+                # Nobody is expected for a shift their account (on that schedule) did not
+                # overlap; such a day is left out unless they did sign in (then it is reported
+                # as it was: off shift). A day off is listed while their account existed.
+                listed = evaluation.shift is not None or evaluation.logins
+                if listed or (today.instance is None and span.covers(day_start)):
                     out.append(Evaluated(person, spec, evaluation))
         return out
 

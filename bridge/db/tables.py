@@ -186,6 +186,7 @@ directory_users = Table(
     Column("updated_ts", BigInteger, nullable=False),
     Column("deactivated_ts", BigInteger, nullable=True),
     Column("active_since_ts", BigInteger, nullable=True),  # creation or last reactivation
+    Column("schedule_since_ts", BigInteger, nullable=True),  # since when on `schedule`
 )
 
 # Channel <-> room. rights: the references as written ({"members", "post", "respond"}).

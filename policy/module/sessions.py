@@ -31,6 +31,7 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 from synapse.api.errors import Codes
@@ -44,6 +45,7 @@ from policy.module.metrics import count_refusal
 from policy.module.outbox import Record, SessionOutbox, outbox_path
 from policy.session_reason import LogoutCause, RequestFacts, classify_logout, is_login_request
 from policy.session_record import FailureReason, Kind, SessionRecord
+from policy.sign_in_limit import PASSWORD_LOGIN, Check
 
 log = logging.getLogger("carebridge.module")
 
@@ -82,6 +84,14 @@ def _newest_device(txn: Any, user_id: str) -> str | None:
     return str(row[0]) if row and row[0] is not None else None
 
 
+class PasswordCheck(StrEnum):
+    """What the module saw of a password in a request the sign-in limit watches."""
+
+    NOT_CHECKED = "not-checked"  # Synapse answered before checking it (bad request, limits)
+    CHECKED = "checked"  # checked; wrong unless Synapse's answer says otherwise
+    RIGHT = "right"  # a sign-in went on after the password (logged in, or refused for the hour)
+
+
 @dataclass
 class _Attempt:
     user_id: str
@@ -106,6 +116,9 @@ class SessionRecorder:
         self.forced_causes: dict[str, LogoutCause] = {}
         self._flushing = False
         self._attempts: dict[str, _Attempt] = {}
+        # Requests the sign-in limit watches (policy/module/sign_in_limit.py): request id ->
+        # what became of the password in it (PasswordCheck).
+        self._watched: dict[str, PasswordCheck] = {}
         api.register_account_validity_callbacks(on_user_login=self.on_user_login)
         api.register_password_auth_provider_callbacks(
             on_logged_out=self.on_logged_out,
@@ -125,6 +138,7 @@ class SessionRecorder:
         request = current_request()
         if request is not None and request.request_id is not None:
             self._attempts.pop(request.request_id, None)
+            self._mark(request.request_id, PasswordCheck.RIGHT)
         device_id = await self.api.run_db_interaction("carebridge_newest_device", _newest_device, user_id)
         await self._emit(
             SessionRecord(
@@ -162,11 +176,15 @@ class SessionRecorder:
 
     @guarded(on_error=None)
     async def note_password_attempt(self, username: str, login_type: str, login_dict: Any) -> None:
-        """Note a password login attempt; never authenticates (returns None) and never
-        reads the password. Re-authentication inside other requests is not a login."""
+        """Note a password check; never authenticates (returns None) and never reads the
+        password. A sign-in is settled by the timer below; a re-authentication inside
+        another request is settled by the sign-in limit once Synapse has answered."""
         del login_type, login_dict
         request = current_request()
-        if not is_login_request(request) or request is None or request.request_id is None:
+        if request is None or request.request_id is None:
+            return None
+        self._mark(request.request_id, PasswordCheck.CHECKED)
+        if not is_login_request(request):
             return None
         user_id = username if username.startswith("@") else self.api.get_qualified_user_id(username)
         self._attempts[request.request_id] = _Attempt(
@@ -191,6 +209,7 @@ class SessionRecorder:
         request = current_request()
         if request is not None and request.request_id is not None:
             self._attempts.pop(request.request_id, None)
+            self._mark(request.request_id, PasswordCheck.RIGHT)  # refused later, for the hour
         decision = self.login_hours.decide(user_id, datetime.fromtimestamp(self._now() / 1000, UTC))
         if decision.allowed:
             return NOT_SPAM
@@ -238,11 +257,57 @@ class SessionRecorder:
         )
         log.info("recorded failed login (%s) for %s", reason.value, user_id or "an unknown user")
 
+    def watch_password_check(self, request_id: str) -> None:
+        """The sign-in limit wants to know whether this request checks a password."""
+        self._watched[request_id] = PasswordCheck.NOT_CHECKED
+
+    def password_check(self, request_id: str) -> PasswordCheck:
+        """What became of the password in the request (and stop watching it)."""
+        return self._watched.pop(request_id, PasswordCheck.NOT_CHECKED)
+
+    def _mark(self, request_id: str, state: PasswordCheck) -> None:
+        if request_id in self._watched:
+            self._watched[request_id] = state
+
     @guarded(on_error=None)
-    async def record_rate_limited(self, typed: str | None, ip: str | None, user_agent: str | None) -> None:
-        """A sign-in Synapse refused for its rate limit (policy/module/login_limits.py):
-        a failed login with reason rate_limited, naming the account only if it exists
-        (what was typed in the user field may be a password)."""
+    async def record_wrong_password(
+        self,
+        request_id: str,
+        check: Check,
+        user_id: str,
+        ts: int,
+        ip: str | None,
+        user_agent: str | None,
+        detail: str | None,
+    ) -> None:
+        """A wrong password, as the sign-in limit saw Synapse answer it: a sign-in is
+        recorded at once as the timer would (if it has not yet); a re-authentication is
+        a failed sign-in naming where it happened."""
+        if check is Check.LOGIN:
+            await self._settle(request_id)
+            return
+        await self._emit(
+            SessionRecord(
+                kind=Kind.FAILED_LOGIN,
+                ts=ts,
+                user_id=user_id,
+                ip=ip,
+                user_agent=user_agent,
+                method=PASSWORD_LOGIN,
+                reason=FailureReason.WRONG_PASSWORD.value,
+                detail=detail,
+            )
+        )
+        log.info("recorded a wrong password for %s (%s)", user_id, detail)
+
+    @guarded(on_error=None)
+    async def record_rate_limited(
+        self, typed: str | None, ip: str | None, user_agent: str | None, detail: str | None = None
+    ) -> None:
+        """A password check refused for the sign-in limit (Synapse's rc_login, seen by
+        policy/module/login_limits.py, or the module's own shared count): a failed login
+        with reason rate_limited, naming the account only if it exists (what was typed in
+        the user field may be a password)."""
         user_id: str | None = None
         if typed:
             try:
@@ -259,6 +324,7 @@ class SessionRecorder:
                 ip=ip,
                 user_agent=user_agent,
                 reason=FailureReason.RATE_LIMITED.value,
+                detail=detail,
             )
         )
         log.info("recorded rate-limited sign-in for %s", user_id or "an unknown user")

@@ -1,8 +1,9 @@
 """A month of attendance hands each person-day only the sessions that can matter to it
 (policy.shift_days) and evaluates it in one pass (policy.shifts.ShiftDay): the answer must
 be exactly the one the original evaluation gives with every session of the person, for
-day, evening and night shifts, long early logins and graces, sessions without a start or
-an end, sessions spanning days, and a daylight-saving change in the middle."""
+day, evening and night shifts, accounts active for only part of the time, long early
+logins and graces, sessions without a start or an end, sessions spanning days, and a
+daylight-saving change in the middle."""
 
 from __future__ import annotations
 
@@ -12,16 +13,30 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from policy.shift_days import reach_ms, sessions_by_day
-from policy.shifts import DayEvaluation, Flag, SessionFacts, ShiftSpec, Status, evaluate_day, shift_day
+from policy.shifts import (
+    ALWAYS,
+    ActiveSpan,
+    DayEvaluation,
+    Flag,
+    SessionFacts,
+    ShiftSpec,
+    Status,
+    evaluate_day,
+    shift_day,
+)
 
 TZ = ZoneInfo("America/Chicago")  # clocks go forward on 2025-03-09
 FIRST, DAYS = date(2025, 3, 1), 21
 
 
-def reference(spec: ShiftSpec, day: date, sessions: Sequence[SessionFacts], now: datetime) -> DayEvaluation:
+def reference(
+    spec: ShiftSpec, day: date, sessions: Sequence[SessionFacts], now: datetime, span: ActiveSpan
+) -> DayEvaluation:
     """evaluate_day as it was written before reports were made fast (every session, four
     passes): the definition the fast path must reproduce."""
     instance = spec.instance_on(day)
+    if instance is not None and not span.overlaps(instance.start, instance.end):
+        instance = None
     neighbours = [i for i in (spec.instance_on(day - timedelta(days=1)), instance) if i is not None]
     day_start = datetime.combine(day, datetime.min.time(), spec.tz).astimezone(UTC)
     day_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), spec.tz).astimezone(UTC)
@@ -95,13 +110,20 @@ def test_bucketed_one_pass_evaluation_is_the_original() -> None:
         spec = _spec(rng, TZ)
         sessions = _sessions(rng)
         now = datetime.combine(FIRST, datetime.min.time(), TZ) + timedelta(days=rng.uniform(0, DAYS + 2))
+        began = datetime.combine(FIRST, datetime.min.time(), TZ) + timedelta(
+            hours=rng.uniform(-48, DAYS * 24)
+        )
+        ended = began + timedelta(hours=rng.uniform(1, DAYS * 24))
+        span = rng.choice(
+            [ALWAYS, ActiveSpan(began, None), ActiveSpan(None, ended), ActiveSpan(began, ended)]
+        )
         buckets = sessions_by_day(
             ((ms(s.login), ms(s.logout), s) for s in sessions), midnights, reach_ms([spec])
         )
         for i, day in enumerate(days):
-            want = reference(spec, day, sessions, now)
-            assert evaluate_day(spec, day, sessions, now) == want, (spec, day)
-            assert shift_day(spec, day).evaluate(buckets[i], now) == want, (spec, day, buckets[i])
+            want = reference(spec, day, sessions, now, span)
+            assert evaluate_day(spec, day, sessions, now, span) == want, (spec, day, span)
+            assert shift_day(spec, day).evaluate(buckets[i], now, span) == want, (spec, day, span)
             checked += 1
     assert checked == 120 * DAYS
 

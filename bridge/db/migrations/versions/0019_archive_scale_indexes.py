@@ -7,8 +7,8 @@ indexes are partial (only those rows), so writing other events costs nothing mor
 and the compliance report list the key ids in use: with an index on key_id that is one
 look-up per key, not a read of every row (a few hundred megabytes at a million rows).
 
-Revision ID: 0011
-Revises: 0014
+Revision ID: 0019
+Revises: 0018
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0014"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

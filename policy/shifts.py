@@ -149,11 +149,20 @@ class ActiveSpan:
     start: datetime | None = None
     end: datetime | None = None
 
+    @cached_property
+    def _minutes(self) -> tuple[datetime | None, datetime | None]:
+        """start and end cut to the minute (worked out once: reports ask per person-day)."""
+        return (
+            None if self.start is None else _to_minute(self.start),
+            None if self.end is None else _to_minute(self.end),
+        )
+
     def overlaps(self, start: datetime, end: datetime) -> bool:
         """Does [start, end) share at least a minute with this span?"""
-        if self.start is not None and _to_minute(self.start) >= end:
+        first, last = self._minutes
+        if first is not None and first >= end:
             return False
-        return self.end is None or start < _to_minute(self.end)
+        return last is None or start < last
 
     def covers(self, at: datetime) -> bool:
         """Is the minute of `at` inside this span?"""

@@ -15,6 +15,7 @@ from typing import Any
 
 from config.errors import ConfigError, ConfigIssue
 from config.org import OrgFile
+from config.org_rota import check_roles, expand_rota
 from config.validation import validate_document
 from config.yamlfile import LoadedYaml, load_yaml
 
@@ -41,13 +42,21 @@ def load_org(
     except ConfigError as shape:
         issues += shape.issues
     issues += check_references(doc, reserved_usernames, reserved_channel_names)
+    shifts: list[Any] = []
+    if org is not None:
+        # Roles and the rota need the file's shape to be right; their problems join the rest.
+        issues += check_roles(org, doc)
+        shifts, problems = expand_rota(org, doc)
+        issues += problems
     if issues or org is None:
-        raise ConfigError(sorted(issues, key=_file_order))
+        raise ConfigError(sorted(issues, key=lambda issue: _file_order(issue, path)))
+    org._rota_shifts = tuple(shifts)
     return org
 
 
-def _file_order(issue: ConfigIssue) -> tuple[int, int]:
-    return (issue.line or 0, issue.column or 0)
+def _file_order(issue: ConfigIssue, org_file: Path) -> tuple[bool, str, int, int]:
+    """The org file first, in line order; then each imported file (a rota's .ics) in turn."""
+    return (issue.file != org_file, str(issue.file), issue.line or 0, issue.column or 0)
 
 
 def _line(doc: LoadedYaml, loc: tuple[str | int, ...]) -> str:
@@ -90,7 +99,13 @@ def check_references(
     groups, schedules = _names(data.get("groups")), _names(data.get("schedules"))
     issues: list[ConfigIssue] = []
     first_user: dict[str, int] = {}
+    first_email: dict[str, int] = {}
     for i, user in _items(data.get("users")):
+        # The e-mail address is a sign-in name (bound as the account's email 3PID, compared
+        # without regard to case), so two people may not share one.
+        email = user.get("email")
+        if isinstance(email, str):
+            issues += _name_issues(doc, ("users", i, "email"), "email", email.casefold(), first_email, (), "")
         username = user.get("username")
         if isinstance(username, str):
             issues += _name_issues(

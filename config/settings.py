@@ -162,6 +162,17 @@ class ComplianceSettings(_Section):
         return value
 
 
+class RolesSettings(_Section):
+    """Roles on shift and urgent messages in the bridge (the rules themselves, such as how
+    often an urgent message alerts again, are the org file's `policy.urgent` and roles).
+    `timers_enabled: false` leaves hand-overs and urgent alerts to another bridge process
+    (or to nothing): messages are still routed."""
+
+    timers_enabled: bool = True
+    receipt_poll_seconds: Annotated[float, Field(ge=0.5, le=300)] = 5
+    max_wait_seconds: Annotated[float, Field(ge=1, le=3600)] = 30
+
+
 class LoggingSettings(_Section):
     """Log level and format; logs never carry PHI."""
 
@@ -305,6 +316,7 @@ class Settings(_Section):
     # `carebridge init` and `carebridge up` (docs/admin/sign-in-limits.md).
     messages: Rate = DEFAULT_MESSAGE_RATE
     compliance: ComplianceSettings = ComplianceSettings()
+    roles: RolesSettings = RolesSettings()
     logging: LoggingSettings = LoggingSettings()
     data_dir: Path = Field(default=Path("."), exclude=True)
 

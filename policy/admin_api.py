@@ -29,7 +29,7 @@ RECORD_VERSION = 1
 MAX_FIELD = 255
 
 
-class Reason(StrEnum):
+class AdminApiReason(StrEnum):
     """Why an admin request was allowed or refused (the refusal counter's label)."""
 
     READ = "admin-read"
@@ -40,16 +40,16 @@ class Reason(StrEnum):
 
 
 MESSAGES = {
-    Reason.NOT_ALLOWED: (
+    AdminApiReason.NOT_ALLOWED: (
         "This administration request is refused by your organisation's policy: Carebridge "
         "allows only the admin API calls it makes itself (history, rooms, media and sign-ins "
         "cannot be removed or taken over through the admin API)."
     ),
-    Reason.KEEPS_SESSIONS: (
+    AdminApiReason.KEEPS_SESSIONS: (
         "Refused by your organisation's policy: a password set by an administrator ends "
         "every session of the account (logout_devices cannot be false)."
     ),
-    Reason.ERASES: (
+    AdminApiReason.ERASES: (
         "Refused by your organisation's policy: accounts are deactivated without erasing "
         "(erase cannot be true); their messages stay part of the record."
     ),
@@ -135,7 +135,7 @@ def find_endpoint(method: str, path: str) -> AdminCall | None:
     return None
 
 
-def _refuse(reason: Reason) -> Decision:
+def _refuse(reason: AdminApiReason) -> Decision:
     return Decision(False, reason, MESSAGES[reason])
 
 
@@ -145,18 +145,18 @@ def decide_admin_request(
     """Allowed (with the endpoint) or refused. `path` is undecoded, without the query;
     `body` the JSON object of a recorded call (None when absent or not JSON)."""
     if method == "OPTIONS":
-        return Decision(True, Reason.READ), None  # CORS pre-flight: Synapse answers, nothing runs
+        return Decision(True, AdminApiReason.READ), None  # CORS pre-flight: Synapse answers, nothing runs
     call = find_endpoint(method, path)
     if call is None:
-        return _refuse(Reason.NOT_ALLOWED), None
+        return _refuse(AdminApiReason.NOT_ALLOWED), None
     if not call.endpoint.recorded:
-        return Decision(True, Reason.READ), call
+        return Decision(True, AdminApiReason.READ), call
     if body is not None:
         if call.endpoint.name in {"reset_password", "users.put"} and body.get("logout_devices") is False:
-            return _refuse(Reason.KEEPS_SESSIONS), call
+            return _refuse(AdminApiReason.KEEPS_SESSIONS), call
         if call.endpoint.name == "deactivate" and body.get("erase") is True:
-            return _refuse(Reason.ERASES), call
-    return Decision(True, Reason.ACTION), call
+            return _refuse(AdminApiReason.ERASES), call
+    return Decision(True, AdminApiReason.ACTION), call
 
 
 def action_parameters(call: AdminCall, body: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -17,6 +17,13 @@ refusal itself. Each rule names its HIPAA safeguard:
 - Identity servers: a request naming one (`id_server`, a 3PID invite, binding an
   address) would make Synapse contact a server the client chose (45 CFR 164.312(e)(1)
   transmission security).
+- Sign-in e-mail addresses (the account's `email` 3PID) are bound by provisioning from
+  the organisation file, through Synapse's admin API, so staff can sign in with them
+  (`m.id.thirdparty`). A client may neither add nor remove one (`/account/3pid`,
+  `/account/3pid/add`, `/account/3pid/delete`): an address someone could change would let
+  them take over or lock out a colleague's sign-in name (45 CFR 164.312(d) person or
+  entity authentication). Password resets by e-mail (`/account/password/email/
+  requestToken`) and registration tokens are refused too: administrators reset passwords.
 - Push gateways: a pusher may only point at a gateway the organisation lists, and only
   with `format: event_id_only` (otherwise Synapse sends the sender's display name and
   the room's name, even with `push.include_content: false`); e-mail pushers are refused
@@ -44,6 +51,8 @@ TO_DEVICE = re.compile(CLIENT + r"/sendToDevice/")
 DEVICE_KEYS = re.compile(CLIENT + r"/keys/upload(?:/[^/]*)?$")
 KEY_UPLOADS = re.compile(CLIENT + r"/(?:keys/(?:device_signing/upload|signatures/upload)|room_keys/)")
 IDENTITY = re.compile(CLIENT + r"/account/3pid/(?:bind|unbind|[a-z]+/requestToken)$")
+THREEPID_CHANGE = re.compile(CLIENT + r"/account/3pid(?:/add|/delete)?$")
+EMAILED_TOKEN = re.compile(CLIENT + r"/(?:account/password|register)/[a-z]+/requestToken$")
 INVITE = re.compile(CLIENT + r"/rooms/[^/]+/invite$")
 PROFILE_FIELD = re.compile(
     r"^/_matrix/client/(?:r0|v3|unstable/uk\.tcpip\.msc4133)/profile/[^/]+/(?P<field>[^/]+)$"
@@ -61,6 +70,8 @@ class RequestReason(StrEnum):
     ENCRYPTION_KEYS = "encryption-keys"
     DEVICE_KEYS_DISCARDED = "device-keys-discarded"
     IDENTITY_SERVER = "identity-server"
+    THREEPID_CHANGE = "sign-in-address-admin-managed"
+    EMAILED_TOKEN = "password-reset-by-administrators"  # noqa: S105 - a reason label, not a secret
     PUSH_GATEWAY = "push-gateway-not-listed"
     PUSH_CONTENT = "push-format-not-event-id-only"
     PROFILE_FIELD = "profile-admin-managed"
@@ -81,6 +92,14 @@ MESSAGES = {
     RequestReason.IDENTITY_SERVER: (
         "Carebridge does not contact identity servers: invite colleagues by their account, "
         "not by e-mail address or phone number."
+    ),
+    RequestReason.THREEPID_CHANGE: (
+        "Your sign-in e-mail address is set by your administrators from the staff list; "
+        "ask them to change it."
+    ),
+    RequestReason.EMAILED_TOKEN: (
+        "Passwords are not reset by e-mail here: ask your administrator for a new initial "
+        "password, or change yours in Settings while you are signed in."
     ),
     RequestReason.PUSH_GATEWAY: (
         "Notifications can only go through the push services your organisation allows; "
@@ -149,6 +168,10 @@ def decide_client_request(
         return _refuse(RequestReason.DEVICE_KEYS_DISCARDED)
     if IDENTITY.match(path):
         return _refuse(RequestReason.IDENTITY_SERVER)
+    if THREEPID_CHANGE.match(path) and method == "POST":
+        return _refuse(RequestReason.THREEPID_CHANGE)
+    if EMAILED_TOKEN.match(path) and method == "POST":
+        return _refuse(RequestReason.EMAILED_TOKEN)
     field = PROFILE_FIELD.match(path)
     if field is not None and method == "PUT" and field.group("field") not in STAFF_SETTABLE_FIELDS:
         return _refuse(RequestReason.PROFILE_FIELD)

@@ -42,3 +42,18 @@ CASE_KEY: Final = "org.carebridge.case"
 CALL_KEY: Final = "org.carebridge.call"
 MISSED_CALL_KEY: Final = "org.carebridge.missed_call"
 REFUSED_COMMAND_KEY: Final = "org.carebridge.refused_command"
+
+# Roles on shift and urgent messages (issue 23).
+# Records: `ROLE_HANDOVER_TYPE` who holds a role from when, by rota / by hand / taken
+# (in the administrators' room, and as a notice key in each of the role's rooms);
+# `URGENT_RECORD_TYPE` a step of an urgent message (alerted, read, forwarded, escalated),
+# in the message's room; `AWAY_RECORD_TYPE` someone set or cleared "do not disturb".
+# State: `ROLE_ROOM_STATE_TYPE` marks a role room (target role, requester).
+# Content keys: `URGENT_KEY` (true on an urgent m.room.message: any client may set it),
+# `FORWARDED_KEY` (on the bot's copy of a message sent to an empty role or escalated).
+ROLE_HANDOVER_TYPE: Final = "org.carebridge.role.handover"
+URGENT_RECORD_TYPE: Final = "org.carebridge.urgent.record"
+AWAY_RECORD_TYPE: Final = "org.carebridge.away"
+ROLE_ROOM_STATE_TYPE: Final = "org.carebridge.role_room"
+URGENT_KEY: Final = "org.carebridge.urgent"
+FORWARDED_KEY: Final = "org.carebridge.forwarded"

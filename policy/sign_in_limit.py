@@ -57,7 +57,7 @@ class Rate:
 DEFAULT_FAILED_ATTEMPTS = Rate(per_second=0.0034, burst_count=5)
 
 
-class Reason(StrEnum):
+class SignInReason(StrEnum):
     """Why a password check was refused before Synapse saw it."""
 
     LOCKED = "sign-in-locked"  # the account's wrong-password bucket is full
@@ -91,14 +91,23 @@ def might_check_password(method: str, path: str) -> bool:
 
 
 def _typed_user(auth: Mapping[str, Any]) -> str | None:
+    """The user name as typed, or the e-mail address of a sign-in by address (the account
+    it is bound to shares the same count: guessing by address gets no extra tries)."""
     identifier = auth.get("identifier")
-    if isinstance(identifier, Mapping):
-        if identifier.get("type", "m.id.user") != "m.id.user":
-            return None  # a third-party id: Synapse limits those by address itself
-        user = identifier.get("user")
+    named: Mapping[str, Any] = identifier if isinstance(identifier, Mapping) else auth
+    kind = named.get("type", "m.id.user") if named is identifier else None
+    if kind in (None, "m.id.user") and isinstance(named.get("user"), str) and named.get("user"):
+        user = named.get("user")
+    elif kind in (None, "m.id.thirdparty") and named.get("medium") == "email":
+        user = named.get("address")
     else:
-        user = auth.get("user")
+        return None  # a phone number or an unknown identifier: no account of ours
     return user[:MAX_TYPED] if isinstance(user, str) and user else None
+
+
+def is_email_address(typed: str) -> bool:
+    """Whether what was typed is an e-mail address rather than a user name or id."""
+    return "@" in typed and not typed.startswith("@")
 
 
 def password_attempt(method: str, path: str, body: Mapping[str, Any] | None) -> PasswordAttempt | None:
@@ -138,7 +147,7 @@ EMPTY = Bucket(0.0, 0)
 
 
 @dataclass(frozen=True)
-class Verdict:
+class SignInVerdict:
     """Whether the attempt may go on, the bucket to store, and (refused) how long to wait."""
 
     allowed: bool
@@ -152,14 +161,14 @@ def drained(bucket: Bucket, rate: Rate, now_ms: int) -> float:
     return max(0.0, bucket.level - elapsed * rate.per_second)
 
 
-def reserve(bucket: Bucket, rate: Rate, now_ms: int) -> Verdict:
+def reserve(bucket: Bucket, rate: Rate, now_ms: int) -> SignInVerdict:
     """Count one more attempt as wrong, unless the bucket is full (then refuse, and say
     when one attempt will be allowed again)."""
     level = drained(bucket, rate, now_ms)
     if level + 1 > rate.burst_count + 1e-9:
         wait_s = (level + 1 - rate.burst_count) / rate.per_second
-        return Verdict(False, Bucket(level, now_ms), max(1, math.ceil(wait_s * 1000)))
-    return Verdict(True, Bucket(level + 1, now_ms))
+        return SignInVerdict(False, Bucket(level, now_ms), max(1, math.ceil(wait_s * 1000)))
+    return SignInVerdict(True, Bucket(level + 1, now_ms))
 
 
 def refund(bucket: Bucket, rate: Rate, now_ms: int) -> Bucket:

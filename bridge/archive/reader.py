@@ -88,7 +88,7 @@ async def head_seq(engine: AsyncEngine) -> int:
 
 
 # The key ids in use, one index look-up per key (a loose scan of ix_archive_key_id, migration
-# 0019) instead of a DISTINCT over every row: the archive holds millions of rows sealed
+# 0020) instead of a DISTINCT over every row: the archive holds millions of rows sealed
 # under a handful of keys.
 _KEY_IDS = text(
     "WITH RECURSIVE k(id) AS ("

@@ -96,6 +96,16 @@ async def _whoami(request: web.Request) -> tuple[str, str] | web.Response:
     return user_id, token
 
 
+async def signed_in(request: web.Request) -> tuple[str, str] | web.Response:
+    """(user_id, token) of the person making the request, or the 401 to answer."""
+    return await _whoami(request)
+
+
+def api_error(status: int, errcode: str, message: str) -> web.Response:
+    """A Matrix-style error answer (never cached)."""
+    return _error(status, errcode, message)
+
+
 async def account(request: web.Request) -> web.Response:
     who = await _whoami(request)
     if isinstance(who, web.Response):

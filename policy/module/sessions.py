@@ -15,6 +15,10 @@ Callbacks (all public module API):
   None, so Synapse still checks the password itself): it notes the attempt (user, IP,
   time; the password is not touched). An attempt that neither logs in nor is refused by
   us within FAILED_LOGIN_SETTLE_MS is recorded as a failed login.
+- `check_3pid_auth` (password auth provider), for a sign-in with the e-mail address
+  (`m.id.thirdparty`): Synapse asks it before it looks the address up, so an address that
+  belongs to nobody is still noted (as an unknown account, without the address); a known
+  address then reaches the auth checker above with its account. It never authenticates.
 
 Each record is first committed to the module's durable outbox (policy/module/outbox.py, a
 0600 SQLite file in `outbox_dir`), then sent from there with
@@ -92,9 +96,16 @@ class PasswordCheck(StrEnum):
     RIGHT = "right"  # a sign-in went on after the password (logged in, or refused for the hour)
 
 
+def user_by_email(txn: Any, address: str) -> str | None:
+    """The account an e-mail address is bound to (addresses are stored in lower case)."""
+    txn.execute("SELECT user_id FROM user_threepids WHERE medium = ? AND address = ?", ("email", address))
+    row = txn.fetchone()
+    return str(row[0]) if row else None
+
+
 @dataclass
 class _Attempt:
-    user_id: str
+    user_id: str | None  # None: no account has the e-mail address that was typed
     ts: int
     ip: str | None
     user_agent: str | None
@@ -123,6 +134,7 @@ class SessionRecorder:
         api.register_password_auth_provider_callbacks(
             on_logged_out=self.on_logged_out,
             auth_checkers={("m.login.password", ("password",)): self.note_password_attempt},
+            check_3pid_auth=self.note_3pid_attempt,
         )
         api.register_spam_checker_callbacks(check_login_for_spam=self.check_login_for_spam)
         api.looping_background_call(
@@ -180,20 +192,34 @@ class SessionRecorder:
         password. A sign-in is settled by the timer below; a re-authentication inside
         another request is settled by the sign-in limit once Synapse has answered."""
         del login_type, login_dict
+        user_id = username if username.startswith("@") else self.api.get_qualified_user_id(username)
+        self._note_attempt(user_id.lower(), checked=True)
+        return None
+
+    @guarded(on_error=None)
+    async def note_3pid_attempt(self, medium: str, address: str, password: str) -> None:
+        """Note a sign-in by e-mail address before Synapse looks the address up; never
+        authenticates (returns None) and never reads the password or keeps the address."""
+        del medium, address, password
+        self._note_attempt(None, checked=False)
+        return None
+
+    def _note_attempt(self, user_id: str | None, checked: bool) -> None:
+        """Remember this login request's attempt (a later note for the same request names
+        the account); it is settled once, FAILED_LOGIN_SETTLE_MS after the first note."""
         request = current_request()
         if request is None or request.request_id is None:
-            return None
-        self._mark(request.request_id, PasswordCheck.CHECKED)
+            return
+        if checked:
+            self._mark(request.request_id, PasswordCheck.CHECKED)
         if not is_login_request(request):
-            return None
-        user_id = username if username.startswith("@") else self.api.get_qualified_user_id(username)
-        self._attempts[request.request_id] = _Attempt(
-            user_id.lower(), self._now(), request.ip, request.user_agent
-        )
-        self.api.delayed_background_call(
-            FAILED_LOGIN_SETTLE_MS, self._settle, request.request_id, desc="carebridge_failed_login"
-        )
-        return None
+            return
+        first = request.request_id not in self._attempts
+        self._attempts[request.request_id] = _Attempt(user_id, self._now(), request.ip, request.user_agent)
+        if first:
+            self.api.delayed_background_call(
+                FAILED_LOGIN_SETTLE_MS, self._settle, request.request_id, desc="carebridge_failed_login"
+            )
 
     @guarded(on_error=NOT_SPAM)
     async def check_login_for_spam(
@@ -235,8 +261,8 @@ class SessionRecorder:
         attempt = self._attempts.pop(request_id, None)
         if attempt is None:
             return  # the login went through (or we refused it and recorded that)
-        info = await self.api.get_userinfo_by_id(attempt.user_id)
         user_id: str | None = attempt.user_id
+        info = await self.api.get_userinfo_by_id(user_id) if user_id is not None else None
         if info is None:
             reason, user_id = FailureReason.UNKNOWN_USER, None  # may be a mistyped password
         elif info.is_deactivated:
@@ -307,9 +333,14 @@ class SessionRecorder:
         """A password check refused for the sign-in limit (Synapse's rc_login, seen by
         policy/module/login_limits.py, or the module's own shared count): a failed login
         with reason rate_limited, naming the account only if it exists (what was typed in
-        the user field may be a password)."""
+        the user field may be a password). An e-mail address names the account it is
+        bound to."""
         user_id: str | None = None
-        if typed:
+        if typed and "@" in typed and not typed.startswith("@"):
+            user_id = await self.api.run_db_interaction(
+                "carebridge_user_by_email", user_by_email, typed.strip().lower()
+            )
+        elif typed:
             try:
                 candidate = typed if typed.startswith("@") else self.api.get_qualified_user_id(typed)
             except Exception:  # noqa: BLE001 - not a valid user name

@@ -35,16 +35,17 @@ from policy.event_types import REASON_KEY
 from policy.module.checked_resource import CheckedResource
 from policy.module.metrics import count_refusal
 from policy.module.request_guard import JsonAnswer
-from policy.module.sessions import PasswordCheck, SessionRecorder
+from policy.module.sessions import PasswordCheck, SessionRecorder, user_by_email
 from policy.sign_in_limit import (
     LIMIT_EXCEEDED,
     Bucket,
     PasswordAttempt,
     Rate,
-    Reason,
-    Verdict,
+    SignInReason,
+    SignInVerdict,
     drained,
     failed_status,
+    is_email_address,
     locked_message,
     might_check_password,
     password_attempt,
@@ -99,7 +100,7 @@ def _store(txn: Any, user_id: str, bucket: Bucket) -> None:
         txn.execute(_UPDATE, (bucket.level, bucket.at_ms, user_id))
 
 
-def _reserve_txn(txn: Any, user_id: str, rate: Rate, now: int) -> Verdict:
+def _reserve_txn(txn: Any, user_id: str, rate: Rate, now: int) -> SignInVerdict:
     verdict = reserve(_read(txn, user_id, now), rate, now)
     _store(txn, user_id, verdict.bucket)
     return verdict
@@ -172,10 +173,12 @@ class SignInLimiter:
         if user_id is None:
             return None
         now = self._now()
-        verdict: Verdict = await self._db("carebridge_sign_in_reserve", _reserve_txn, user_id, self.rate, now)
+        verdict: SignInVerdict = await self._db(
+            "carebridge_sign_in_reserve", _reserve_txn, user_id, self.rate, now
+        )
         ip, agent = client_facts(request)
         if not verdict.allowed:
-            count_refusal(Reason.LOCKED.value)
+            count_refusal(SignInReason.LOCKED.value)
             log.info("refused a password check for %s: locked for %d ms", user_id, verdict.retry_after_ms)
             record = self.recorder.record_rate_limited
             self.api.run_as_background_process(
@@ -218,6 +221,11 @@ class SignInLimiter:
 
     # --- helpers -------------------------------------------------------------------------
     async def _account(self, typed: str) -> str | None:
+        if is_email_address(typed):
+            found = await self.api.run_db_interaction(
+                "carebridge_user_by_email", user_by_email, typed.strip().lower()
+            )
+            return str(found).lower() if found else None
         try:
             user_id = (typed if typed.startswith("@") else self.api.get_qualified_user_id(typed)).lower()
         except Exception:  # noqa: BLE001 - not a valid user name: no account to protect
@@ -264,7 +272,7 @@ def locked_answer(retry_after_ms: int) -> Resource:
             "errcode": LIMIT_EXCEEDED,
             "error": locked_message(retry_after_ms),
             "retry_after_ms": retry_after_ms,
-            REASON_KEY: Reason.LOCKED.value,
+            REASON_KEY: SignInReason.LOCKED.value,
         },
         headers={b"Retry-After": str(seconds).encode("ascii")},
     )

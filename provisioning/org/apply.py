@@ -29,6 +29,7 @@ from mautrix.types import RoomID, UserID
 from bridge.core.clock import now_ms
 from bridge.core.matrix_errors import SynapseUnavailable, matrix_error
 from bridge.db.directory import Directory, DirectoryChannel, DirectoryUser
+from bridge.roles.store import RoleStore
 from config.settings import Settings
 from policy.event_types import CHANNEL_STATE_TYPE
 from provisioning.org.actions import (
@@ -55,7 +56,7 @@ from provisioning.org.journal import Journal
 from provisioning.org.passwords import generate_password
 from provisioning.org.plan import Plan
 from provisioning.org.policy_file import policy_document, policy_path, render_policy, write_policy_if_changed
-from provisioning.org.recorder import AccountRecorder
+from provisioning.org.recorder import AccountRecorder, directory_row
 
 log = logging.getLogger(__name__)
 A = TypeVar("A", bound=Action)
@@ -149,24 +150,7 @@ class Applier:
 
     # --- steps -----------------------------------------------------------------------
     def _record_user(self, user: DesiredUser, now: int, started: bool = False) -> None:
-        self._users.append(self._row(user, now, started))
-
-    @staticmethod
-    def _row(user: DesiredUser, now: int, started: bool = False) -> DirectoryUser:
-        return DirectoryUser(
-            user_id=user.user_id,
-            username=user.username,
-            display_name=user.display_name,
-            email=user.email,
-            role=user.role,
-            groups=user.groups,
-            schedule=user.schedule,
-            active=True,
-            managed_by="org",
-            created_ts=now,
-            updated_ts=now,
-            active_since_ts=now if started else None,
-        )
+        self._users.append(directory_row(user, now, started))
 
     @property
     def _journal(self) -> Journal:
@@ -177,7 +161,7 @@ class Applier:
     def _created(self, user: DesiredUser, password: str, reason: DeliveryReason, now: int) -> None:
         assert self._recorder is not None
         cred = Credential(user.user_id, user.username, user.display_name, user.email, password, reason)
-        self._recorder.add(self._row(user, now, started=True), cred)
+        self._recorder.add(directory_row(user, now, started=True), cred)
 
     async def _user_step(self, action: Action) -> None:
         now = now_ms()
@@ -395,6 +379,8 @@ class Applier:
         await self.directory.replace_channel_members(members)
         if record_org:
             await self.directory.replace_schedules(desired.schedules, now)
+            if snap.settings.get("rota_digest") != desired.settings.get("rota_digest"):
+                await RoleStore(self.directory.engine).replace_rota(desired.rota)
             await self.directory.save_settings(desired.settings, now)
         document = policy_document(await self.directory.snapshot(), desired.bot_user_id)
         self.result.policy_written = write_policy_if_changed(

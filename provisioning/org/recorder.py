@@ -16,9 +16,28 @@ from bridge.db.directory import Directory, DirectoryUser
 from bridge.db.initial_passwords import InitialPasswords
 from config.settings import Settings
 from provisioning.org.delivery import Credential, DeliveryReport, deliver
+from provisioning.org.desired import DesiredUser
 from provisioning.org.journal import Journal
 
 BATCH = 100
+
+
+def directory_row(user: DesiredUser, now: int, started: bool = False) -> DirectoryUser:
+    """The directory row of an org-file account (`started`: its active stretch begins now)."""
+    return DirectoryUser(
+        user_id=user.user_id,
+        username=user.username,
+        display_name=user.display_name,
+        email=user.email,
+        role=user.role,
+        groups=user.groups,
+        schedule=user.schedule,
+        active=True,
+        managed_by="org",
+        created_ts=now,
+        updated_ts=now,
+        active_since_ts=now if started else None,
+    )
 
 
 class AccountRecorder:

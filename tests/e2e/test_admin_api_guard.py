@@ -11,7 +11,7 @@ from urllib.parse import quote
 import aiohttp
 from nio import RoomCreateResponse, RoomSendResponse
 
-from policy.admin_api import Reason
+from policy.admin_api import AdminApiReason
 from policy.event_types import ADMIN_ACTION_EVENT_TYPE, REASON_KEY
 from tests.compliance_helpers import wait_for
 from tests.harness.stack import Stack, strong_password
@@ -70,7 +70,7 @@ async def test_admin_endpoints_carebridge_never_calls_are_refused_for_every_toke
                 assert status == 403, (method, path, status, answer)
                 assert answer["errcode"] == "M_FORBIDDEN", answer
                 assert "organisation's policy" in answer["error"], answer
-                assert answer[REASON_KEY] == Reason.NOT_ALLOWED, answer
+                assert answer[REASON_KEY] == AdminApiReason.NOT_ALLOWED, answer
         # Nothing happened: the message is still there, the room still exists.
         members = await stack.admin("GET", f"/_synapse/admin/v1/rooms/{room_q}/members")
         assert user_id in members["members"]
@@ -93,7 +93,7 @@ async def test_a_reset_that_keeps_sessions_and_an_erasing_deactivation_are_refus
         stack.as_token,
         {"new_password": strong_password(), "logout_devices": False},
     )
-    assert (status, answer[REASON_KEY]) == (403, Reason.KEEPS_SESSIONS), answer
+    assert (status, answer[REASON_KEY]) == (403, AdminApiReason.KEEPS_SESSIONS), answer
     status, answer = await raw(
         stack,
         "PUT",
@@ -101,11 +101,11 @@ async def test_a_reset_that_keeps_sessions_and_an_erasing_deactivation_are_refus
         stack.as_token,
         {"password": strong_password(), "logout_devices": False},
     )
-    assert (status, answer[REASON_KEY]) == (403, Reason.KEEPS_SESSIONS), answer
+    assert (status, answer[REASON_KEY]) == (403, AdminApiReason.KEEPS_SESSIONS), answer
     status, answer = await raw(
         stack, "POST", f"/_synapse/admin/v1/deactivate/{user_q}", stack.as_token, {"erase": True}
     )
-    assert (status, answer[REASON_KEY]) == (403, Reason.ERASES), answer
+    assert (status, answer[REASON_KEY]) == (403, AdminApiReason.ERASES), answer
     account = await stack.admin("GET", f"/_synapse/admin/v2/users/{user_q}")
     assert account["deactivated"] is False
 
@@ -139,7 +139,7 @@ async def test_carebridge_admin_calls_work_and_are_archived_as_admin_actions(sta
     assert reset["operator"] == "os-user:kim.it", reset
     assert reset["parameters"] == {"logout_devices": True}, reset
     assert login_as["status"] == 403 and login_as["endpoint"] == "v1/users/login", login_as
-    assert login_as["parameters"] == {"refused": Reason.NOT_ALLOWED}, login_as
+    assert login_as["parameters"] == {"refused": AdminApiReason.NOT_ALLOWED}, login_as
     assert new_password not in str(records)
     # The account creation by the harness (PUT v2/users) is an admin action too: fields named,
     # values left out.

@@ -26,6 +26,7 @@ from config.settings import SignInSettings
 from provisioning.ops.production import psycopg2_args
 from provisioning.ops.rate_limits import sync_rate_limits
 from tests.compliance_helpers import client_api, ledger, session_records, wait_for
+from tests.e2e.test_sign_in_by_email import add_person, login_by_email
 from tests.harness.databases import pg_base_url
 from tests.harness.stack import Stack, strong_password
 from tests.harness.workers import WorkerStack
@@ -179,6 +180,22 @@ async def test_wrong_logins_lock_reauthentication_too(limited: Stack) -> None:
         assert isinstance(answer, LoginError) and answer.status_code == "M_FORBIDDEN", answer
     assert_locked_out(*await change_password(limited, token, user_id, password))
     await recorded(limited, user_id, ALLOWED, 1)
+
+
+async def test_guessing_by_e_mail_address_shares_the_accounts_count(limited: Stack) -> None:
+    """Five wrong sign-ins by the person's e-mail address (any letter case) use up the same
+    count as by user name: re-authentication is then refused, the right password too."""
+    local = f"ida.{secrets.token_hex(3)}"
+    user_id, password = await add_person(limited, f"{local}@clinic.example")
+    resp = await login(limited, user_id, password)
+    assert isinstance(resp, LoginResponse), resp
+    for _ in range(ALLOWED):
+        status, body = await login_by_email(limited, f"{local.upper()}@Clinic.example", WRONG)
+        assert status == 403 and body["errcode"] == "M_FORBIDDEN", body
+    assert_locked_out(*await change_password(limited, resp.access_token, user_id, password))
+    status, body = await login_by_email(limited, f"{local}@clinic.example", password)
+    assert status == 429 and body["errcode"] == "M_LIMIT_EXCEEDED", body
+    await recorded(limited, user_id, ALLOWED, 2)
 
 
 async def test_right_password_resets_nothing_and_counts_nothing(limited: Stack) -> None:

@@ -13,7 +13,7 @@ from bridge.core.room_ops import admin_room_path
 from policy.admin_api import (
     ENDPOINTS,
     AdminActionRecord,
-    Reason,
+    AdminApiReason,
     action_parameters,
     decide_admin_request,
     find_endpoint,
@@ -84,22 +84,25 @@ def test_carebridge_calls_are_found(method: str, path: str, name: str, target: s
 )
 def test_everything_else_is_refused(method: str, path: str) -> None:
     decision, _ = decide_admin_request(method, path, None)
-    assert not decision.allowed and decision.reason == Reason.NOT_ALLOWED
+    assert not decision.allowed and decision.reason == AdminApiReason.NOT_ALLOWED
     assert decision.errcode == "M_FORBIDDEN" and "organisation's policy" in (decision.message or "")
 
 
 def test_variants_carebridge_never_uses_are_refused() -> None:
     reset = f"/_synapse/admin/v1/reset_password/{USER}"
-    assert decide_admin_request("POST", reset, {"logout_devices": False})[0].reason == Reason.KEEPS_SESSIONS
+    assert (
+        decide_admin_request("POST", reset, {"logout_devices": False})[0].reason
+        == AdminApiReason.KEEPS_SESSIONS
+    )
     assert decide_admin_request("POST", reset, {"logout_devices": True})[0].allowed
     assert decide_admin_request("POST", reset, {"new_password": "x"})[0].allowed
     put = f"/_synapse/admin/v2/users/{USER}"
     assert (
         decide_admin_request("PUT", put, {"password": "x", "logout_devices": False})[0].reason
-        == Reason.KEEPS_SESSIONS
+        == AdminApiReason.KEEPS_SESSIONS
     )
     deactivate = f"/_synapse/admin/v1/deactivate/{USER}"
-    assert decide_admin_request("POST", deactivate, {"erase": True})[0].reason == Reason.ERASES
+    assert decide_admin_request("POST", deactivate, {"erase": True})[0].reason == AdminApiReason.ERASES
     assert decide_admin_request("POST", deactivate, {"erase": False})[0].allowed
     assert decide_admin_request("OPTIONS", "/_synapse/admin/v1/purge_history/x", None)[0].allowed
 

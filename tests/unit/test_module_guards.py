@@ -18,7 +18,7 @@ from synapse.module_api import ModuleApi
 from twisted.internet.defer import Deferred
 from twisted.web.resource import Resource
 
-from policy.admin_api import Reason as AdminReason
+from policy.admin_api import AdminApiReason as AdminReason
 from policy.event_types import ADMIN_ACTION_EVENT_TYPE, REASON_KEY
 from policy.module.admin_api import AdminApiGuard
 from policy.module.checked_resource import CheckedResource

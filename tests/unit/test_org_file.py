@@ -103,6 +103,7 @@ def test_duplicate_and_reserved_names_are_reported_in_file_order(tmp_path: Path)
         "  - {username: ann, display_name: Ann, email: ann@x.example}\n"
         "  - {username: ann, display_name: Ann Two, email: ann2@x.example}\n"
         "  - {username: carebridge, display_name: Bot, email: bot@x.example, groups: [nope]}\n"
+        "  - {username: cat, display_name: Cat, email: Ann2@X.example}\n"
         "channels:\n"
         "  - {name: ward}\n"
         "  - {name: ward}\n"
@@ -116,7 +117,8 @@ def test_duplicate_and_reserved_names_are_reported_in_file_order(tmp_path: Path)
         "duplicate username 'ann' (first at line 3)",
         "username 'carebridge' is reserved for the Carebridge bot",
         "undefined group 'nope'; expected one of: none defined",
-        "duplicate channel name 'ward' (first at line 7)",
+        "duplicate email 'ann2@x.example' (first at line 4)",
+        "duplicate channel name 'ward' (first at line 8)",
         "channel name 'carebridge-admins' is reserved for the admins' room",
     ]
 

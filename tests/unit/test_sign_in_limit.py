@@ -16,6 +16,7 @@ from policy.sign_in_limit import (
     PasswordAttempt,
     Rate,
     failed_status,
+    is_email_address,
     locked_message,
     might_check_password,
     password_attempt,
@@ -105,7 +106,7 @@ def test_requests_that_check_a_password_name_the_account(
             {
                 "type": "m.login.password",
                 "password": "x",
-                "identifier": {"type": "m.id.thirdparty", "medium": "email", "address": "a@b"},
+                "identifier": {"type": "m.id.thirdparty", "medium": "msisdn", "address": "4412345"},
             },
         ),
         ("POST", "/_matrix/client/v3/devices/ABC", auth()),  # devices/{id} checks only on DELETE
@@ -117,6 +118,26 @@ def test_requests_that_check_a_password_name_the_account(
 )
 def test_requests_without_a_password_check_go_on_untouched(method: str, path: str, body: Any) -> None:
     assert password_attempt(method, path, body) is None
+
+
+def test_a_sign_in_by_e_mail_address_names_the_address() -> None:
+    """The address is resolved to its account by the module, so guessing by address and
+    by user name share one count (no extra tries by switching)."""
+    body = {
+        "type": "m.login.password",
+        "password": "x",
+        "identifier": {"type": "m.id.thirdparty", "medium": "email", "address": "Nurse@Ward.example"},
+    }
+    found = password_attempt("POST", "/_matrix/client/v3/login", body)
+    assert found is not None and found.typed_user == "Nurse@Ward.example"
+    legacy = {"type": "m.login.password", "password": "x", "medium": "email", "address": "a@b.example"}
+    found = password_attempt("POST", "/_matrix/client/v3/login", legacy)
+    assert found is not None and found.typed_user == "a@b.example"
+    assert (
+        is_email_address("a@b.example")
+        and not is_email_address("@jdoe:ward")
+        and not is_email_address("jdoe")
+    )
 
 
 def test_the_cheap_test_skips_every_message_and_sync_request() -> None:

@@ -5,7 +5,7 @@ The rows of the target (a room's rows, or what a person sent) lie in a span of s
 numbers, found from the (room, time) or (sender, time) index when a window is given and
 from the (room, seq) or (sender, seq) index otherwise. Membership at the time of each
 message needs the membership events of the room(s) before and inside that span: they come
-from the partial index on membership events (migration 0019). The streams are decrypted
+from the partial index on membership events (migration 0020). The streams are decrypted
 page by page and merged in archive order (bridge.archive.reader: flat memory).
 45 CFR 164.312(b) audit controls; 164.524 access.
 """

@@ -52,7 +52,7 @@ async def archive_facts(engine: AsyncEngine) -> ArchiveFacts:
         head, last = (newest[0], newest[1]) if newest is not None else (None, None)
         key_ids = tuple(await archive_key_ids(conn))
         cursors = (await conn.execute(select(consumer_cursors.c.name, consumer_cursors.c.seq))).all()
-        # Through the partial index on export records (migration 0019): the type is a
+        # Through the partial index on export records (migration 0020): the type is a
         # literal in the statement, as SQLite needs to use it.
         is_export = t.c.event_type == bindparam("export_type", EXPORT_RECORD_TYPE, literal_execute=True)
         exports, last_export = (

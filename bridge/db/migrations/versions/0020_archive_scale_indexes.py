@@ -7,8 +7,8 @@ indexes are partial (only those rows), so writing other events costs nothing mor
 and the compliance report list the key ids in use: with an index on key_id that is one
 look-up per key, not a read of every row (a few hundred megabytes at a million rows).
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

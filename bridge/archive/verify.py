@@ -11,37 +11,22 @@ checks that every archived media file is present and unaltered.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.chain import GENESIS_HASH, RowMeta, row_hash
+from bridge.archive.chain_walk import PAGE, PAGE_QUERY, ArchiveRow, Progress, walk_chain
 from bridge.archive.heads import Head, PublishedHead
 from bridge.db.tables import archive_events, archive_media
 
-PAGE = 1000
 REORDER_WINDOW = 64
 t = archive_events
-_COLUMNS = (
-    t.c.seq,
-    t.c.event_id,
-    t.c.room_id,
-    t.c.sender,
-    t.c.event_type,
-    t.c.state_key,
-    t.c.origin_ts,
-    t.c.received_ts,
-    t.c.source,
-    t.c.key_id,
-    t.c.ciphertext,
-    t.c.prev_hash,
-    t.c.row_hash,
-)
 
 
 @dataclass(frozen=True)
@@ -105,7 +90,7 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
 
 
-def _meta(row: Row[Any], seq: int | None = None) -> RowMeta:
+def _meta(row: ArchiveRow, seq: int | None = None) -> RowMeta:
     return RowMeta(
         seq=row.seq if seq is None else seq,
         event_id=row.event_id,
@@ -120,11 +105,11 @@ def _meta(row: Row[Any], seq: int | None = None) -> RowMeta:
     )
 
 
-def _self_consistent(row: Row[Any], seq: int) -> bool:
+def _self_consistent(row: ArchiveRow, seq: int) -> bool:
     return row_hash(bytes(row.prev_hash), _meta(row, seq), bytes(row.ciphertext)) == bytes(row.row_hash)
 
 
-def _hashed_as(row: Row[Any]) -> int | None:
+def _hashed_as(row: ArchiveRow) -> int | None:
     """The sequence number this row's hash was computed with, if near its current one."""
     for delta in range(1, REORDER_WINDOW + 1):
         for candidate in (row.seq + delta, row.seq - delta):
@@ -133,25 +118,15 @@ def _hashed_as(row: Row[Any]) -> int | None:
     return None
 
 
-async def _rows(engine: AsyncEngine, after: int, limit: int) -> list[Any]:
+async def _rows(engine: AsyncEngine, after: int, limit: int) -> list[ArchiveRow]:
     async with engine.connect() as conn:
-        result = await conn.execute(select(*_COLUMNS).where(t.c.seq > after).order_by(t.c.seq).limit(limit))
-        return list(result.all())
+        result = await conn.execute(PAGE_QUERY, {"after": after, "limit": limit})
+        return [ArchiveRow._make(r) for r in result]
 
 
-async def iter_rows(engine: AsyncEngine, page: int = PAGE) -> AsyncIterator[Row[Any]]:
-    """Every archive row (ciphertext included, never decrypted) in seq order, paged."""
-    cursor = 0
-    while True:
-        rows = await _rows(engine, cursor, page)
-        for row in rows:
-            yield row
-        if len(rows) < page:
-            return
-        cursor = rows[-1].seq
-
-
-async def _classify(engine: AsyncEngine, row: Row[Any], expected: int, previous: Row[Any] | None) -> Problem:
+async def _classify(
+    engine: AsyncEngine, row: ArchiveRow, expected: int, previous: ArchiveRow | None
+) -> Problem:
     if row.seq > expected:
         first, last = expected, row.seq - 1
         span = f"row {first}" if first == last else f"rows {first}..{last}"
@@ -215,17 +190,16 @@ async def _classify(engine: AsyncEngine, row: Row[Any], expected: int, previous:
     )
 
 
-async def verify_chain(engine: AsyncEngine, report: VerifyReport, page: int = PAGE) -> None:
+async def verify_chain(
+    engine: AsyncEngine, report: VerifyReport, page: int = PAGE, progress: Progress | None = None
+) -> None:
     """Walk the chain from the genesis; record the first broken link in the report."""
-    expected, prev, previous = 1, GENESIS_HASH, None
-    async for row in iter_rows(engine, page):
-        if row.seq == expected and bytes(row.prev_hash) == prev and _self_consistent(row, row.seq):
-            report.rows += 1
-            report.head = Head(row.seq, bytes(row.row_hash))
-            expected, prev, previous = row.seq + 1, bytes(row.row_hash), row
-            continue
-        report.chain_problem = await _classify(engine, row, expected, previous)
-        return
+    walk = await walk_chain(engine, page, progress)
+    report.rows = walk.rows
+    if walk.rows:
+        report.head = Head(walk.rows, walk.prev)
+    if walk.broken is not None:
+        report.chain_problem = await _classify(engine, walk.broken, walk.expected, walk.previous)
 
 
 async def verify_heads(engine: AsyncEngine, heads: Iterable[PublishedHead], report: VerifyReport) -> None:
@@ -264,8 +238,18 @@ async def verify_heads(engine: AsyncEngine, heads: Iterable[PublishedHead], repo
             return
 
 
-async def verify_media(engine: AsyncEngine, media_dir: Path, report: VerifyReport) -> None:
-    """Every stored media file exists and its ciphertext matches the recorded SHA-256."""
+async def stored_media_count(engine: AsyncEngine) -> int:
+    """How many archived media files `verify_media` will check."""
+    m = archive_media
+    async with engine.connect() as conn:
+        return int(await conn.scalar(select(func.count()).where(m.c.status == "stored")) or 0)
+
+
+async def verify_media(
+    engine: AsyncEngine, media_dir: Path, report: VerifyReport, progress: Progress | None = None
+) -> None:
+    """Every stored media file exists and its ciphertext matches the recorded SHA-256
+    (`progress` is told the files checked so far)."""
     m = archive_media
     async with engine.connect() as conn:
         result = await conn.stream(
@@ -275,6 +259,8 @@ async def verify_media(engine: AsyncEngine, media_dir: Path, report: VerifyRepor
         )
         async for mxc, seq, event_id, rel_path, cipher_sha in result:
             report.media_checked += 1
+            if progress is not None and report.media_checked % 100 == 0:
+                progress(report.media_checked)
             path = media_dir / rel_path
             if not path.is_file():
                 report.media_problems.append(
@@ -292,13 +278,20 @@ async def verify_media(engine: AsyncEngine, media_dir: Path, report: VerifyRepor
 
 
 async def verify_archive(
-    engine: AsyncEngine, heads: Iterable[PublishedHead] | None, media_dir: Path | None, page: int = PAGE
+    engine: AsyncEngine,
+    heads: Iterable[PublishedHead] | None,
+    media_dir: Path | None,
+    page: int = PAGE,
+    progress: Progress | None = None,
+    media_progress: Progress | None = None,
 ) -> VerifyReport:
-    """Chain, then published heads (None: tail unchecked), then media files (None: skipped)."""
+    """Chain, then published heads (None: tail unchecked), then media files (None: skipped).
+    `progress` is told the rows checked so far after every page, `media_progress` the
+    media files checked."""
     report = VerifyReport()
-    await verify_chain(engine, report, page)
+    await verify_chain(engine, report, page, progress)
     if heads is not None:
         await verify_heads(engine, heads, report)
     if media_dir is not None:
-        await verify_media(engine, media_dir, report)
+        await verify_media(engine, media_dir, report, media_progress)
     return report

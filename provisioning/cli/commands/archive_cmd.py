@@ -14,14 +14,16 @@ from rich.table import Table
 
 from bridge.archive.heads import HeadsLog, PublishedHead, logged_heads, publish_head, published_heads
 from bridge.archive.keyring import Keyring, KeyringError
+from bridge.archive.reader import head_seq
 from bridge.archive.synapse_check import SynapseComparison, compare_with_synapse
-from bridge.archive.verify import VerifyReport, verify_archive
+from bridge.archive.verify import VerifyReport, stored_media_count, verify_archive
 from bridge.core.files import write_private
 from bridge.core.registration import load_registration
 from bridge.core.synapse_http import SynapseHTTP
 from bridge.db.engine import create_engine, migrate
 from config.settings import Settings, load_settings
 from provisioning.cli.options import config_option, fail
+from provisioning.cli.progress import Steps, steps
 
 EXIT_BROKEN = 1
 EXIT_TAIL_UNCHECKED = 3
@@ -53,7 +55,9 @@ def _heads_log(settings: Settings) -> HeadsLog:
     return HeadsLog(settings.path(settings.archive.heads_log), settings.archive.heads_syslog)
 
 
-async def _verify(settings: Settings, offline: bool, media: bool) -> tuple[VerifyReport, str | None]:
+async def _verify(
+    settings: Settings, offline: bool, media: bool, bar: Steps
+) -> tuple[VerifyReport, str | None]:
     tail_error = None
     heads: list[PublishedHead] | None = None
     if not offline:
@@ -69,7 +73,13 @@ async def _verify(settings: Settings, offline: bool, media: bool) -> tuple[Verif
     try:
         await migrate(engine)
         media_dir = settings.path(settings.archive.media_dir) if media else None
-        return await verify_archive(engine, heads, media_dir), tail_error
+        chain = bar.step("checking the hash chain (rows)", await head_seq(engine))
+        files = bar.later(
+            "checking archived media files", await stored_media_count(engine) if media else None
+        )
+        return await verify_archive(
+            engine, heads, media_dir, progress=chain, media_progress=files
+        ), tail_error
     finally:
         await engine.dispose()
 
@@ -161,7 +171,8 @@ def verify_command(config_path: Path, fmt: str, offline: bool, no_media: bool, a
     if against_synapse and offline:
         fail("--against-synapse needs Synapse; leave out --offline")
     settings = load_settings(config_path)
-    report, tail_error = asyncio.run(_verify(settings, offline, not no_media))
+    with steps() as bar:
+        report, tail_error = asyncio.run(_verify(settings, offline, not no_media, bar))
     synapse = None
     if against_synapse:
         try:

@@ -72,6 +72,7 @@ class StepReason(StrEnum):
     ESCALATION_DUE = "escalation_due"
     NOT_DUE = "not_due"
     NO_BACKUP_YET = "no_backup_yet"  # escalation time passed but escalation is off
+    ROLE_REMOVED = "role_removed"  # the role it was sent to ended: nobody holds it any more
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class UrgentFacts:
     cancelled: bool = False
     repeat_ms: int = DEFAULT_REPEAT_MS
     escalate_ms: int | None = DEFAULT_ESCALATE_MS  # None: never escalates (no backup configured)
+    role_removed: bool = False  # sent to a role that has since been removed from the org file
 
 
 @dataclass(frozen=True)
@@ -99,9 +101,11 @@ class UrgentDecision:
 def next_step(facts: UrgentFacts, now_ms: int) -> UrgentDecision:
     """Decide the urgent message's step at `now_ms`.
 
-    Read, escalated or cancelled: DONE. Else escalation when `escalate_ms` has passed since
-    it was sent; else a repeat alert when `repeat_ms` has passed since the last alert (or
-    the message itself). Escalation wins over an alert due at the same instant.
+    Read, escalated or cancelled: DONE. Sent to a role that was removed since: escalation
+    at once (its holders were released; waiting would alert nobody). Else escalation when
+    `escalate_ms` has passed since it was sent; else a repeat alert when `repeat_ms` has
+    passed since the last alert (or the message itself). Escalation wins over an alert due
+    at the same instant.
     """
     if facts.read_ms is not None:
         return UrgentDecision(Step.DONE, StepReason.READ)
@@ -109,6 +113,8 @@ def next_step(facts: UrgentFacts, now_ms: int) -> UrgentDecision:
         return UrgentDecision(Step.DONE, StepReason.ESCALATED)
     if facts.cancelled:
         return UrgentDecision(Step.DONE, StepReason.CANCELLED)
+    if facts.role_removed:
+        return UrgentDecision(Step.ESCALATE, StepReason.ROLE_REMOVED, now_ms)
     escalate_at = facts.sent_ms + facts.escalate_ms if facts.escalate_ms is not None else None
     alert_at = (facts.last_alert_ms if facts.last_alert_ms is not None else facts.sent_ms) + facts.repeat_ms
     if escalate_at is not None and now_ms >= escalate_at:

@@ -51,6 +51,7 @@ role_holders = Table(
 # One conversation room per (target, person who writes to it). target: "role:NAME" (its
 # members follow the role's holders) or a user id (a colleague a message was forwarded
 # to). Members: the requester, the target's reader(s) and the bot (a service member).
+# closed_ts: the role was removed from the org file and the room closed read-only (0021).
 role_rooms = Table(
     "role_rooms",
     metadata,
@@ -58,6 +59,7 @@ role_rooms = Table(
     Column("target", String(320), nullable=False),
     Column("requester", String(255), nullable=False),
     Column("created_ts", BigInteger, nullable=False),
+    Column("closed_ts", BigInteger, nullable=True),
     UniqueConstraint("target", "requester", name="uq_role_rooms_target_requester"),
 )
 

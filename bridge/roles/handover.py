@@ -9,6 +9,10 @@ administrators' room and a notice in each of the role's rooms, joins the next ho
 (who reads the history: rooms keep it `shared`), removes the previous one, then stores
 the new holders. A pass repeated after a crash sends the same records with the same
 transaction ids. 45 CFR 164.312(b) audit controls: who held a role when, and why.
+
+A role removed from the org file ends: its holders are released with a hand-over record
+(source "removed"), its hand assignments end, and its rooms are closed read-only (kept,
+history and all); if the role comes back, its rooms open again.
 """
 
 from __future__ import annotations
@@ -16,11 +20,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from bridge.core.room_ops import get_state
 from bridge.roles.desk import Desk
-from policy.event_types import ROLE_HANDOVER_TYPE
+from bridge.roles.store import RoleRoom
+from policy.event_types import ROLE_HANDOVER_TYPE, ROLE_ROOM_STATE_TYPE
 from policy.roles import Holding, HoldReason, RoleSpec, who_holds
 
 log = logging.getLogger(__name__)
+
+REMOVED = "removed"  # the source of the hand-over record when a role ends
 
 
 @dataclass
@@ -28,6 +36,7 @@ class HandOverPass:
     """What one pass did (tests and logs)."""
 
     changed: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)  # roles that ended (gone from the org file)
     next_due_ms: int | None = None
 
 
@@ -58,7 +67,59 @@ class HandOvers:
             if holding.until_ms is not None:
                 due = result.next_due_ms
                 result.next_due_ms = holding.until_ms if due is None else min(due, holding.until_ms)
+        close, reopen = await desk.store.rooms_to_follow(facts)
+        for room in reopen:  # its role is back in the org file
+            await desk.rooms.reopen(room)
+        gone: dict[str, list[RoleRoom]] = {name: [] for name in applied if name not in facts}
+        for room in close:
+            gone.setdefault(str(room.role), []).append(room)
+        for name, rooms in sorted(gone.items()):
+            await self._removed(name, applied.get(name, {}), rooms, now)
+            result.removed.append(name)
         return result
+
+    async def _removed(
+        self, name: str, have: dict[str, tuple[int, str]], rooms: list[RoleRoom], now: int
+    ) -> None:
+        """The role was removed from the org file: it ends. Its holders are released (an
+        archived hand-over record, source "removed"), hand assignments end, and each of its
+        rooms gets a notice, loses the holders and is closed read-only: kept, with its
+        history, for the person who wrote there and for the archive. A pass repeated after
+        a crash sends the same record and notices (same transaction ids)."""
+        desk = self.desk
+        before = tuple(sorted(have))
+        applied_since = max((since for since, _ in have.values()), default=0)
+        key = (
+            f"removed|{name}|{','.join(before)}|{applied_since}|{','.join(sorted(r.room_id for r in rooms))}"
+        )
+        display = name
+        if rooms:  # the org file no longer names it; its rooms remember
+            state = await get_state(desk.intent, rooms[0].room_id, ROLE_ROOM_STATE_TYPE)
+            display = str((state or {}).get("display_name") or name)
+        record = {
+            "role": name,
+            "display_name": display,
+            "from": list(before),
+            "to": [],
+            "source": REMOVED,
+            "at_ts": now,
+            "until_ts": None,
+        }
+        admin_room = desk.admin_room()
+        if admin_room is not None:
+            await desk.send(admin_room, record, key, ROLE_HANDOVER_TYPE)
+        await desk.store.end_assignments(name, now)
+        text = (
+            f"{display} was removed from the organisation's roles, so this conversation is closed. "
+            "It stays here, read-only, with its history; to reach someone, message a person or "
+            "another role from Contacts."
+        )
+        for room in rooms:
+            await desk.notice(room.room_id, text, key, {ROLE_HANDOVER_TYPE: record}, mention=[room.requester])
+            await desk.rooms.set_members(room, set())
+            await desk.rooms.close(room, now)
+        await desk.store.set_holders(name, {}, now)
+        log.info("role %s removed (%d holders released, %d rooms closed)", name, len(before), len(rooms))
 
     async def _hand_over(
         self,

@@ -19,11 +19,16 @@ from mautrix.appservice import IntentAPI
 from mautrix.errors import MatrixRequestError
 
 from bridge.core.clock import now_ms
-from bridge.core.room_ops import FUNCTIONAL_MEMBERS, joined_members
+from bridge.core.room_ops import FUNCTIONAL_MEMBERS, get_state, joined_members, send_state
 from bridge.roles.store import RoleRoom, RoleStore
 from policy.event_types import ROLE_ROOM_STATE_TYPE
 
 log = logging.getLogger(__name__)
+
+# events_default of a role room: everyone in it may write (people are at level 0, the bot
+# at 100); closed, only the bot may.
+OPEN_LEVEL = 0
+CLOSED_LEVEL = 100
 
 
 class RoleRooms:
@@ -48,8 +53,30 @@ class RoleRooms:
                 if found is None:
                     raise
                 room = found
+        if room.closed_ts is not None:  # its role was removed, and is back: open it again
+            await self.reopen(room)
         await self.set_members(room, set(readers))
         return room
+
+    async def close(self, room: RoleRoom, at_ms: int) -> None:
+        """Make a role room read-only (its role was removed): nobody below the bot may send;
+        members, history and state stay. 45 CFR 164.312(c)(1) integrity: the conversation
+        is kept, never erased."""
+        await self._events_default(room, CLOSED_LEVEL)
+        await self.store.set_closed(room.room_id, at_ms)
+        log.info("role room %s closed", room.room_id)
+
+    async def reopen(self, room: RoleRoom) -> None:
+        """Make a closed role room writable again (its role is back in the org file)."""
+        await self._events_default(room, OPEN_LEVEL)
+        await self.store.set_closed(room.room_id, None)
+        log.info("role room %s reopened", room.room_id)
+
+    async def _events_default(self, room: RoleRoom, level: int) -> None:
+        levels = await get_state(self.intent, room.room_id, "m.room.power_levels") or {}
+        if levels.get("events_default") != level:
+            content = {**levels, "events_default": level}
+            await send_state(self.intent, room.room_id, "m.room.power_levels", content)
 
     async def _create(self, target: str, requester: str, name: str) -> str:
         body = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +55,7 @@ class RoleRoom:
     room_id: str
     target: str
     requester: str
+    closed_ts: int | None = None  # closed read-only: its role was removed from the org file
 
     @property
     def role(self) -> str | None:
@@ -212,7 +213,7 @@ class RoleStore:
             row = (
                 await conn.execute(select(t).where(t.c.target == target, t.c.requester == requester))
             ).first()
-        return RoleRoom(row.room_id, row.target, row.requester) if row else None
+        return _room(row) if row else None
 
     async def room(self, room_id: str) -> RoleRoom | None:
         """The role room with this id, or None if the room is not one."""
@@ -227,13 +228,47 @@ class RoleStore:
             return None
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(role_rooms).where(role_rooms.c.room_id == room_id))).first()
-        return RoleRoom(row.room_id, row.target, row.requester) if row else None
+        return _room(row) if row else None
 
     async def rooms_of(self, target: str) -> list[RoleRoom]:
         """Every conversation room with `target`."""
         async with self.engine.connect() as conn:
             rows = await conn.execute(select(role_rooms).where(role_rooms.c.target == target))
-            return [RoleRoom(r.room_id, r.target, r.requester) for r in rows]
+            return [_room(r) for r in rows]
+
+    async def rooms_to_follow(self, roles: Collection[str]) -> tuple[list[RoleRoom], list[RoleRoom]]:
+        """Role rooms out of step with the defined `roles`: (open rooms of roles no longer
+        defined: to close; closed rooms of roles defined again: to reopen)."""
+        t = role_rooms
+        query = select(t).where(t.c.target.like("role:%"))
+        close: list[RoleRoom] = []
+        reopen: list[RoleRoom] = []
+        async with self.engine.connect() as conn:
+            for r in await conn.execute(query):
+                room = _room(r)
+                defined = room.role in roles
+                if room.closed_ts is None and not defined:
+                    close.append(room)
+                elif room.closed_ts is not None and defined:
+                    reopen.append(room)
+        return close, reopen
+
+    async def set_closed(self, room_id: str, closed_ts: int | None) -> None:
+        """Record a role room closed (at `closed_ts`) or open again (None)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(role_rooms).where(role_rooms.c.room_id == room_id).values(closed_ts=closed_ts)
+            )
+
+    async def end_assignments(self, role: str, now_ms: int) -> int:
+        """End every hand assignment (and self-taken holding) of `role` still running: the
+        role is gone. The rows stay (history); returns how many ended."""
+        t = role_assignments
+        async with self.engine.begin() as conn:
+            done = await conn.execute(
+                update(t).where(t.c.role == role, t.c.end_ts > now_ms).values(end_ts=now_ms)
+            )
+        return int(done.rowcount)
 
     async def add_room(self, room_id: str, target: str, requester: str, now_ms: int) -> None:
         """Remember a new conversation room."""
@@ -270,6 +305,10 @@ class RoleStore:
         async with self.engine.begin() as conn:
             done = await conn.execute(delete(away_status).where(away_status.c.user_id == user_id))
         return bool(done.rowcount)
+
+
+def _room(row: Any) -> RoleRoom:
+    return RoleRoom(row.room_id, row.target, row.requester, row.closed_ts)
 
 
 def _source(value: str) -> CoverSource:

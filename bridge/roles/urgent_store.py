@@ -6,7 +6,7 @@ policy (policy.urgent.next_step) says what is due, so nothing lives only in memo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.db.role_tables import urgent_messages
-from policy.urgent import UrgentFacts
+from policy.urgent import UrgentFacts, UrgentKind
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,8 @@ class UrgentRow:
     escalated_from: str | None = None
     cancelled: bool = False
 
-    @property
-    def facts(self) -> UrgentFacts:
-        """The timers, for policy.urgent.next_step."""
+    def facts(self, roles: Collection[str]) -> UrgentFacts:
+        """The timers, for policy.urgent.next_step (`roles`: the roles defined now)."""
         return UrgentFacts(
             sent_ms=self.sent_ts,
             read_ms=self.read_ts,
@@ -52,6 +51,7 @@ class UrgentRow:
             cancelled=self.cancelled,
             repeat_ms=self.repeat_ms,
             escalate_ms=self.escalate_ms,
+            role_removed=self.kind == UrgentKind.ROLE and self.role is not None and self.role not in roles,
         )
 
 

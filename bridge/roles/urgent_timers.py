@@ -26,7 +26,7 @@ from bridge.roles.receipts import archive_seqs, latest_receipts
 from bridge.roles.urgent_store import UrgentRow
 from policy.event_types import URGENT_RECORD_TYPE
 from policy.roles import ADMINS_TARGET, RouteReason, target_route
-from policy.urgent import Step, UrgentKind, alert_mentions, minutes_text, next_step
+from policy.urgent import Step, StepReason, UrgentKind, alert_mentions, minutes_text, next_step
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +126,7 @@ class UrgentTimers:
         }
         seqs = await archive_seqs(self.desk.urgent.engine, wanted)
         now = self.desk.now_ms()
+        roles = await self.desk.store.specs()
         for row in rows:
             reader = _reader(row, receipts.get(row.room_id, {}), seqs)
             if reader is not None:
@@ -135,12 +136,12 @@ class UrgentTimers:
                 await self._read(row, reader[0], at, "receipt")
                 result.read.append(row.event_id)
                 continue
-            decision = next_step(row.facts, now)
+            decision = next_step(row.facts(roles), now)
             if decision.step is Step.ALERT:
                 await self._alert(row, now)
                 result.alerted.append(row.event_id)
             elif decision.step is Step.ESCALATE:
-                await self._escalate(row, now)
+                await self._escalate(row, now, decision.reason is StepReason.ROLE_REMOVED)
                 result.escalated.append(row.event_id)
             if decision.next_due_ms is not None and decision.step is not Step.ESCALATE:
                 due = result.next_due_ms
@@ -178,19 +179,19 @@ class UrgentTimers:
         await desk.notice(row.room_id, body, f"alert|{row.event_id}|{n}", extra, alert=True)
         await desk.urgent.mark_alert(row.event_id, now, n)
 
-    async def _escalate(self, row: UrgentRow, now: int) -> None:
+    async def _escalate(self, row: UrgentRow, now: int, role_removed: bool = False) -> None:
         desk = self.desk
         target = await self._target(row, now)
         original = await self._original(row)
-        waited = minutes_text(row.escalate_ms or (now - row.sent_ts))
+        waited = minutes_text(now - row.sent_ts if role_removed else row.escalate_ms or (now - row.sent_ts))
         names = await self.audience(row, "anyone")
-        why = f"escalated: not read by {names} after {waited}"
+        unread = f"not read by {names} after {waited}" + ("; the role was removed" if role_removed else "")
         delivered = await desk.forward(
-            original, target.target, target.readers, target.label, why, urgent=True
+            original, target.target, target.readers, target.label, f"escalated: {unread}", urgent=True
         )
         await desk.notice(
             row.room_id,
-            f"Not read by {names} after {waited}; sent to {delivered.label}.",
+            f"N{unread[1:]}; sent to {delivered.label}.",
             f"escalated|{row.event_id}",
             {
                 URGENT_RECORD_TYPE: {

@@ -1,4 +1,4 @@
-"""The role tables on SQLite and PostgreSQL (migration 0019): the rota index kept until the
+"""The role tables on SQLite and PostgreSQL (migrations 0019, 0021): the rota index kept until the
 rota is replaced, hand assignments and releases, applied holders, role rooms, away status,
 and urgent messages' timers."""
 
@@ -59,6 +59,36 @@ async def test_roles_rota_assignments_rooms_and_away(db_url: str) -> None:
         assert (await store.away(H))["@a:x"].forward_to == "@b:x"
         assert await store.away(11 * H) == {}
         assert await store.clear_away("@a:x") and not await store.clear_away("@a:x")
+    finally:
+        await engine.dispose()
+
+
+async def test_rooms_of_a_removed_role_close_and_reopen_and_its_assignments_end(db_url: str) -> None:
+    """Migration 0021: role_rooms.closed_ts. Rooms out of step with the defined roles are
+    found (open rooms of a removed role; closed rooms of a role defined again); a person's
+    room is never among them; assignments still running end, and stay as history."""
+    engine = create_engine(db_url)
+    try:
+        await migrate(engine)
+        store = RoleStore(engine)
+        await store.add_room("!er:x", "role:er", "@c:x", 5)
+        await store.add_room("!gone:x", "role:gone", "@c:x", 5)
+        await store.add_room("!person:x", "@a:x", "@c:x", 5)
+        close, reopen = await store.rooms_to_follow({"er"})
+        assert ([r.room_id for r in close], reopen) == (["!gone:x"], [])
+        await store.set_closed("!gone:x", 7)
+        assert (await store.room("!gone:x")).closed_ts == 7  # type: ignore[union-attr]
+        assert await store.rooms_to_follow({"er"}) == ([], [])
+        close, reopen = await store.rooms_to_follow({"er", "gone"})
+        assert (close, [(r.room_id, r.closed_ts) for r in reopen]) == ([], [("!gone:x", 7)])
+        await store.set_closed("!gone:x", None)
+        assert await store.rooms_to_follow({"er", "gone"}) == ([], [])
+
+        await store.assign("gone", "@a:x", 0, 10 * H, "assigned", "cli")
+        await store.assign("gone", "@b:x", 0, H, "self", "@b:x")
+        assert await store.end_assignments("gone", 2 * H) == 1  # the one still running
+        await Directory(engine).save_settings({"roles": {"gone": ROLE}}, 0)
+        assert who_holds((await store.facts(2 * H))["gone"], 2 * H).reason is HoldReason.EMPTY
     finally:
         await engine.dispose()
 

@@ -8,6 +8,7 @@ from policy.urgent import (
     MAX_LISTED_MENTIONS,
     Step,
     StepReason,
+    UrgentDecision,
     UrgentFacts,
     alert_mentions,
     is_urgent,
@@ -78,3 +79,10 @@ def test_alerts_mention_their_recipients_by_id_or_the_room_when_too_many_to_list
     many = [*few, "@one.more:x"]
     assert alert_mentions(many) == {"room": True}  # 64 KiB is the most an event may hold
     assert alert_mentions([]) == {"user_ids": []}
+
+
+def test_a_message_to_a_role_that_was_removed_escalates_at_once_unless_done() -> None:
+    gone = UrgentFacts(sent_ms=0, role_removed=True)
+    assert next_step(gone, 30 * S) == UrgentDecision(Step.ESCALATE, StepReason.ROLE_REMOVED, 30 * S)
+    assert next_step(UrgentFacts(sent_ms=0, read_ms=10, role_removed=True), 30 * S).step is Step.DONE
+    assert next_step(UrgentFacts(sent_ms=0, escalated_ms=10, role_removed=True), 30 * S).step is Step.DONE

@@ -288,3 +288,37 @@ async def test_urgent_message_to_a_role_whose_holder_is_away_reaches_the_forward
         ]
     finally:
         await service.set_away(org.uid("nina"), False, None, None)
+
+
+async def test_unread_urgent_direct_message_goes_to_the_organisations_escalate_to(org: RolesOrg) -> None:
+    """A direct message has no role and no channel: policy.urgent decides (5 minutes, to
+    role:house-supervisor in this org file)."""
+    lee, omar = org.clients["lee"], org.clients["omar"]
+    created = await lee.room_create(is_direct=True, invite=[org.uid("omar")])
+    assert isinstance(created, RoomCreateResponse), created
+    joined = await omar.join(created.room_id)
+    assert isinstance(joined, JoinResponse), joined
+    sent = await lee.room_send(
+        created.room_id,
+        "m.room.message",
+        {"msgtype": "m.text", "body": "!urgent porter needed for bed 8 now"},
+    )
+    assert isinstance(sent, RoomSendResponse), sent
+    await tracked(org, sent.event_id)
+    row = await org.bridge.roles.urgent.get(sent.event_id)
+    assert row is not None
+    assert (row.kind, row.recipients, row.escalate_to) == ("dm", (org.uid("omar"),), "role:house-supervisor")
+    # (Copies from the tests above may still be alerting: look at this message only.)
+    assert sent.event_id in (await org.tick(minutes=2)).urgent.alerted
+    assert sent.event_id in (await org.tick(minutes=2)).urgent.alerted
+    assert sent.event_id not in (await org.tick(seconds=59)).urgent.escalated
+    assert sent.event_id in (await org.tick(seconds=1)).urgent.escalated
+    told = [str(m["content"]["body"]) for m in await messages(org, "lee", created.room_id)]  # type: ignore[index]
+    assert "Not read by Omar Nurse after 5 min; sent to House supervisor (Sam Supervisor)." in told
+    rows = await exported(org, created.room_id, "dm-escalated")
+    assert urgent_steps(rows, sent.event_id) == [
+        "m.room.message:alert",
+        "m.room.message:alert",
+        "m.room.message:escalated",
+        f"{URGENT_RECORD_TYPE}:escalated",
+    ]

@@ -322,3 +322,29 @@ async def test_unread_urgent_direct_message_goes_to_the_organisations_escalate_t
         "m.room.message:escalated",
         f"{URGENT_RECORD_TYPE}:escalated",
     ]
+
+
+async def test_unread_urgent_message_to_a_role_goes_to_its_named_backup_person(org: RolesOrg) -> None:
+    """Wound care nurse (assigned to Omar by hand, backup: user:ray, 3 minutes)."""
+    store, now = org.bridge.roles.store, org.bridge.roles.desk.now_ms()  # type: ignore[union-attr]
+    await store.assign("wound-care-nurse", org.uid("omar"), now, now + 3_600_000, "assigned", "test")
+    assert (await org.tick(seconds=1)).handovers.changed["wound-care-nurse"] == ((), (org.uid("omar"),))
+    room_id = await org.bridge.roles.service().open_room("wound-care-nurse", org.uid("lee"))
+    sent = await org.clients["lee"].room_send(
+        room_id,
+        "m.room.message",
+        {"msgtype": "m.text", "body": "dressing on bed 2 soaked through", "org.carebridge.urgent": True},
+    )
+    assert isinstance(sent, RoomSendResponse), sent
+    await tracked(org, sent.event_id)
+    assert sent.event_id in (await org.tick(minutes=2)).urgent.alerted
+    assert sent.event_id in (await org.tick(minutes=1)).urgent.escalated  # the role's own 3 minutes
+    told = [str(m["content"]["body"]) for m in await messages(org, "lee", room_id)]  # type: ignore[index]
+    assert "Not read by Omar Nurse after 3 min; sent to Ray Pharmacist." in told
+    copy_room = await store.room_for(org.uid("ray"), org.uid("lee"))
+    assert copy_room is not None
+    copies = [m for m in await messages(org, "ray", copy_room.room_id) if "bed 2 soaked" in str(m["content"])]
+    assert len(copies) == 1
+    rows = await exported(org, room_id, "named-backup")
+    (record,) = [r["content"] for r in rows if r["type"] == URGENT_RECORD_TYPE]
+    assert (record["step"], record["target"], record["to"]) == ("escalated", org.uid("ray"), [org.uid("ray")])

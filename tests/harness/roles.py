@@ -52,7 +52,8 @@ END:VCALENDAR
 def org_yaml(extra: str = "") -> str:
     """Two roles with a rota (days in the org file, nights from rota.ics), a supervisor role
     as their backup, a pharmacist role nobody holds, and two roles nobody ever holds whose
-    backup chain ends in the administrators' room (chaplain -> bed manager -> nobody);
+    backup chain ends in the administrators' room (chaplain -> bed manager -> nobody), and
+    a wound care nurse role (assigned by hand) whose backup is a named person;
     `extra` adds top-level sections (channels) for one test module."""
     users = "".join(
         f"  - {{username: {u}, display_name: {name}, email: {u}@clinic.example, groups: [{group}]}}\n"
@@ -80,6 +81,11 @@ def org_yaml(extra: str = "") -> str:
         "  chaplain-on-call:\n"
         "    {display_name: Chaplain on call, members: [group:supervisors], backup: role:bed-manager}\n"
         "  bed-manager: {display_name: Bed manager, members: [group:supervisors]}\n"
+        "  wound-care-nurse:\n"
+        "    display_name: Wound care nurse\n"
+        "    members: [group:er-nurses]\n"
+        "    backup: user:ray\n"
+        "    escalation_minutes: 3\n"
         "rota:\n"
         "  - {role: er-charge-nurse, user: nina, from: 2030-01-07, until: 2030-01-08}\n"
         '  - {role: house-supervisor, user: sam, start: "2030-01-06 00:00", end: "2030-01-14 00:00"}\n'

@@ -14,6 +14,8 @@ from mautrix.types import RoomID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.appservice import AIOHTTP_PARAMS, CarebridgeAppService
+from bridge.archive.chain_key import ensure_chain_key
+from bridge.archive.commit_log import CommitLog
 from bridge.archive.dispatcher import Dispatcher
 from bridge.archive.keyring import LiveKeyring
 from bridge.archive.services import ArchiveServices
@@ -82,7 +84,9 @@ class Bridge:
             state_store=_MemoryASStateStore(),
             aiohttp_params=AIOHTTP_PARAMS,
         )
-        writer = MeteredArchiveWriter(engine, keyring)
+        archive = settings.archive
+        commit_log = CommitLog(settings.path(archive.heads_log), keyring.chain_key, archive.heads_syslog)
+        writer = MeteredArchiveWriter(engine, keyring, commit_log=commit_log)
         dispatcher = Dispatcher(engine, keyring)
         compliance = ComplianceServices(settings, engine, org_directory(engine), registration.as_token)
         compliance.register(dispatcher)
@@ -136,6 +140,10 @@ class Bridge:
     async def start(self) -> None:
         """Migrate, listen, then make sure the bot and the admins' room exist."""
         await migrate(self.engine)
+        # Before the first write: the chain key (added to an older keyring now), and the
+        # head a crash may have left committed but not logged.
+        await ensure_chain_key(self.engine, self.keyring)
+        await self.writer.log_head()
         self.appservice.archive = self.writer
         self.appservice.on_committed = self._committed
         await self.appservice.start(self.settings.bridge.host, self.settings.bridge.port)

@@ -42,6 +42,7 @@ class ArchiveServices:
         self.settings = settings
         self.engine = engine
         self.writer = writer
+        self.keyring = keyring
         self.http = SynapseHTTP(settings.synapse.url, as_token)
         self.media = MediaArchiver(
             engine,
@@ -77,6 +78,7 @@ class ArchiveServices:
             archive.head_interval_minutes * 60,
             self.settings.bot_user_id,
             HeadsLog(self.settings.path(archive.heads_log), archive.heads_syslog),
+            chain_key=self.keyring.chain_key,
         )
         self.heads.start()
 

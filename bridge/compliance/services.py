@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bridge.archive.chain_key import chain_key_for
 from bridge.archive.dispatcher import Dispatcher
 from bridge.archive.writer import ArchivedEvent
 from bridge.compliance.accounts import AccountLedger
@@ -54,6 +55,8 @@ class ComplianceServices:
             as_token,
             settings.bot_user_id,
             settings.path(settings.archive.media_dir),
+            settings.path(settings.archive.heads_log),
+            lambda: chain_key_for(settings.path(settings.archive.key_file), settings.archive.key_env),
         )
         register_compliance_commands(
             self.commands, self.reports, archive_check, self._room, settings.compliance.report_rows_in_chat

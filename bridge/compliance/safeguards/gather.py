@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bridge.archive.chain_key import chain_key_for
 from bridge.archive.heads import published_heads
 from bridge.archive.verify import verify_archive
 from bridge.compliance.safeguards import gather_db
@@ -110,7 +111,13 @@ class Gatherer:
         s = self.settings
         room_id = await http.resolve_alias(s.admin_room_alias)
         heads = [h async for h in published_heads(http, room_id, s.bot_user_id)]
-        report = await verify_archive(self.engine, heads, s.path(s.archive.media_dir))
+        report = await verify_archive(
+            self.engine,
+            heads,
+            s.path(s.archive.media_dir),
+            chain_key=chain_key_for(s.path(s.archive.key_file), s.archive.key_env),
+            heads_log=s.path(s.archive.heads_log),
+        )
         return VerifyFacts(
             ok=report.ok,
             rows=report.rows,

@@ -14,9 +14,12 @@ the transactions in flight after the newest line; those were never acknowledged 
 still holds them and redelivers), `archive verify` reports them as "not yet logged" rather
 than as a finding, and the bridge logs its head again when it starts.
 
-Appends are grouped: while one line is being fsynced, commits that finish meanwhile wait
-for the next line, which carries only the newest head (a head vouches for every row
-before it through the chain). One append and one fsync per batch, never per row.
+On SQLite the writer's own database thread appends the line right after COMMIT, in the
+same hand-off (bridge.archive.one_trip): the line costs its fsync and nothing else. Other
+commits are grouped here: while one line is being fsynced, commits that finish meanwhile
+wait for the next line, which carries only the newest head (a head vouches for every row
+before it through the chain). One append and one fsync per transaction or batch, never
+per row.
 45 CFR 164.312(c)(1) integrity, 164.312(b) audit controls.
 """
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -63,6 +67,7 @@ class CommitLog:
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._file: tuple[int, int] | None = None  # (inode, size) after our last append
+        self._lock = threading.Lock()  # appends come from the flusher and the writer's thread
 
     @property
     def durable_seq(self) -> int:
@@ -102,11 +107,9 @@ class CommitLog:
                 self._pending, self._in_flight = None, seq
                 error: BaseException | None = None
                 try:
-                    await loop.run_in_executor(self._executor, self._append, seq, row_hash)
-                    self._durable = max(self._durable, seq)
+                    await loop.run_in_executor(self._executor, self.append_committed, seq, row_hash)
                 except OSError as exc:
                     error = exc
-                    log.error("archive head seq=%d not written to the heads log %s (%s)", seq, self.path, exc)
                 self._settle(seq, error)
         finally:
             self._flusher = None
@@ -120,8 +123,22 @@ class CommitLog:
                 if error is None:
                     future.set_result(None)
                 else:
-                    future.set_exception(HeadsLogError(f"heads log append failed: {error}"))
+                    failed = error if isinstance(error, HeadsLogError) else HeadsLogError(str(error))
+                    future.set_exception(failed)
         self._waiters = waiting
+
+    def append_committed(self, seq: int, row_hash: bytes) -> None:
+        """Append the head of a transaction that has committed, and fsync it, on the
+        calling thread (a no-op if a later head is in already); raises HeadsLogError."""
+        with self._lock:
+            if seq <= self._durable:
+                return
+            try:
+                self._append(seq, row_hash)
+            except OSError as exc:
+                log.error("archive head seq=%d not written to the heads log %s (%s)", seq, self.path, exc)
+                raise HeadsLogError(f"heads log append failed: {exc}") from exc
+            self._durable = seq
 
     def _append(self, seq: int, row_hash: bytes) -> None:
         chain = self.chain_key()

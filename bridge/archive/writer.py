@@ -246,7 +246,9 @@ class ArchiveWriter:
         now = self.clock()
         rows, relations, appended, head = self._seal(_first_of_each(events), seq, prev, source, now)
         txn = (txn_id, now, len(rows)) if txn_id is not None else None
-        await self._one_trip.commit(txn, rows, relations)
+        log = self.commit_log
+        after = (lambda: log.append_committed(*head)) if log is not None and rows else None
+        await self._one_trip.commit(txn, rows, relations, after)
         return IngestResult(replayed=False, appended=appended), head
 
     def _seal(

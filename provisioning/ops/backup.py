@@ -15,6 +15,8 @@ Layout of the file (tar, gzip):
     config/...               carebridge.yaml, registration.yaml, Synapse configs, secrets/
     synapse/homeserver.db    embedded set-up: Synapse's SQLite database (online backup API)
     synapse-media/...        Synapse's media store (uploads as Synapse keeps them)
+    heads/heads.log          the heads log (archive.heads_log), copied before the database,
+                             so every head in it names a row the dump holds
     key/archive.key          only with --include-key
 
 Embedded (Synapse on SQLite) the file is the whole system: both databases, both media
@@ -28,6 +30,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import tarfile
 import tempfile
 import time
@@ -56,6 +59,7 @@ from provisioning.ops.synapse_backup import synapse_parts
 
 FORMAT = "carebridge-backup/1"
 KEY_MEMBER = "key/archive.key"
+HEADS_LOG_MEMBER = "heads/heads.log"
 CONFIG_FILES = (
     "carebridge.yaml",
     "registration.yaml",
@@ -166,6 +170,15 @@ def _media_files(settings: Settings) -> list[tuple[Path, str]]:
     return [(p, f"media/{p.relative_to(media).as_posix()}") for p in sorted(media.rglob("*")) if p.is_file()]
 
 
+def _copy_heads_log(settings: Settings, workdir: Path) -> list[tuple[Path, str]]:
+    source = settings.path(settings.archive.heads_log)
+    if not source.is_file():
+        return []
+    copy = workdir / "heads.log"
+    shutil.copyfile(source, copy)
+    return [(copy, HEADS_LOG_MEMBER)]
+
+
 def _add(tar: tarfile.TarFile, path: Path, arcname: str) -> None:
     info = tar.gettarinfo(str(path), arcname)
     info.uid = info.gid = 0
@@ -186,8 +199,11 @@ async def create_backup(
     existing directory; returns its manifest."""
     with tempfile.TemporaryDirectory(prefix=".carebridge-backup-", dir=out.parent) as tmp:
         workdir = Path(tmp)
+        # The heads log before the database: the log is never ahead of the dump (rows
+        # committed in between are merely not logged yet in the restored copy).
+        heads_log = _copy_heads_log(settings, workdir)
         db_file, method, facts = await _dump_database(settings, workdir, pg_method)
-        members = [(db_file, f"db/{db_file.name}")]
+        members = [(db_file, f"db/{db_file.name}"), *heads_log]
         # Media after the database: every file a dumped row refers to is already there.
         media = _media_files(settings)
         synapse_members, synapse_facts = synapse_parts(settings, workdir)

@@ -26,7 +26,7 @@ from bridge.core.files import write_private
 from bridge.db.engine import create_engine
 from bridge.db.tables import archive_events
 from config.settings import Settings, load_settings
-from provisioning.ops.backup import FORMAT, KEY_MEMBER, keyring_fingerprints
+from provisioning.ops.backup import FORMAT, HEADS_LOG_MEMBER, KEY_MEMBER, keyring_fingerprints
 from provisioning.ops.dbcopy import logical_copy, pg_restore, sqlite_path, table_names
 from provisioning.ops.synapse_backup import restore_synapse, rewrite_paths
 
@@ -217,6 +217,11 @@ async def restore_backup(opts: RestoreOptions) -> RestoreResult:
         if key_source != f"${env_var}":
             write_private(settings.path(settings.archive.key_file), keyring.dumps())
         await _restore_database(settings, staged, manifest)
+        if (staged / HEADS_LOG_MEMBER).is_file():
+            heads_log = settings.path(settings.archive.heads_log)
+            heads_log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            shutil.copyfile(staged / HEADS_LOG_MEMBER, heads_log)
+            os.chmod(heads_log, 0o600)
         media_dir = settings.path(settings.archive.media_dir)
         media_files = 0
         staged_media = staged / "media"

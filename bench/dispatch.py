@@ -8,9 +8,10 @@ baseline, measured in the same run, is the writer alone. Printed: CPU millisecon
 transaction (this process, all threads: the robust figure on a shared machine) and wall
 milliseconds, and the ratio.
 
-`--root DIR` imports the bridge from another checkout (for example the commit before
-the dispatcher rework, unpacked with `git archive <commit> | tar -x -C DIR`), so a
-before/after pair is measured with the same script on the same machine.
+`--root DIR` imports the bridge from another checkout (unpacked with
+`git archive <commit> | tar -x -C DIR`), so a before/after pair is measured with the same
+script on the same machine. The checkout needs the current layout (`bridge.archive.*`,
+typed lanes, `Dispatcher.offer`).
 
     .venv/bin/python bench/dispatch.py [--n 1000] [--root DIR]
 """
@@ -47,21 +48,11 @@ def message(i: int) -> dict[str, Any]:
     }
 
 
-async def run(n: int, with_dispatcher: bool) -> tuple[float, float, str]:
+async def run(n: int, with_dispatcher: bool) -> tuple[float, float]:
     # Imported here so that --root decides which checkout they come from.
-    try:
-        from bridge.archive.dispatcher import Dispatcher
-        from bridge.archive.keyring import Keyring
-        from bridge.archive.writer import ArchiveWriter
-
-        typed = True
-    except ImportError:  # the layout before the structure move
-        from bridge.consumers import Dispatcher  # type: ignore[no-redef]
-        from bridge.keyring import Keyring  # type: ignore[no-redef]
-
-        from bridge.archive import ArchiveWriter  # type: ignore[no-redef]
-
-        typed = False
+    from bridge.archive.dispatcher import Dispatcher
+    from bridge.archive.keyring import Keyring
+    from bridge.archive.writer import ArchiveWriter
     from bridge.db.engine import create_engine, migrate
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -75,20 +66,14 @@ async def run(n: int, with_dispatcher: bool) -> tuple[float, float, str]:
             return None
 
         for name, types in CONSUMERS.items():
-            if typed:
-                dispatcher.add(name, nothing, types)
-            else:
-                dispatcher.add(name, nothing)
+            dispatcher.add(name, nothing, types)
         if with_dispatcher:
             await dispatcher.start()
 
         async def one(i: int, tag: str) -> None:
             result = await writer.ingest_transaction(f"{tag}{i}", [message(i)])
             if with_dispatcher:
-                if typed and hasattr(dispatcher, "offer"):
-                    dispatcher.offer(result.appended)
-                else:
-                    dispatcher.notify()
+                dispatcher.offer(result.appended)
                 await asyncio.wait_for(dispatcher.idle.wait(), 60)
 
         for i in range(30):
@@ -100,13 +85,13 @@ async def run(n: int, with_dispatcher: bool) -> tuple[float, float, str]:
         if with_dispatcher:
             await dispatcher.stop()
         await engine.dispose()
-    return cpu, wall, "typed lanes, one reader" if typed else "one reader per lane"
+    return cpu, wall
 
 
 async def main(n: int) -> None:
-    base_cpu, base_wall, _ = await run(n, with_dispatcher=False)
-    cpu, wall, kind = await run(n, with_dispatcher=True)
-    print(f"{n} one-event transactions, six consumers ({kind}):")
+    base_cpu, base_wall = await run(n, with_dispatcher=False)
+    cpu, wall = await run(n, with_dispatcher=True)
+    print(f"{n} one-event transactions, six consumers:")
     print(f"  writer alone          {base_cpu:7.3f} ms CPU/txn  {base_wall:7.3f} ms wall/txn")
     print(f"  writer + dispatcher   {cpu:7.3f} ms CPU/txn  {wall:7.3f} ms wall/txn")
     print(f"  ratio (with/without)  {cpu / base_cpu:7.2f}x CPU      {wall / base_wall:7.2f}x wall")

@@ -34,13 +34,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bridge.compliance.directory import OrgRosterSource
 from bridge.compliance.reports import Reports, day_bounds, week_of
 from bridge.core.clock import ManualClock, to_ms
 from bridge.core.report_table import to_csv
 from bridge.db.directory import Directory, DirectoryUser
 from bridge.db.engine import create_engine, migrate
 from bridge.db.tables import sessions
+from bridge.org.source import OrgRosterSource
 
 TZ = "America/Chicago"
 USERS = 1000

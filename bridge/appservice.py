@@ -8,7 +8,7 @@ A failed write answers 500 so Synapse retries the same transaction later.
 
 What the endpoint trusts: not the txnId (Synapse on SQLite reuses ids after a restart; each
 event is checked by event id instead), and not the events' shape (an odd event is archived
-as a malformed record, see bridge.intake, and the transaction still answered 200: a 4xx
+as a malformed record, see bridge.archive.intake, and the transaction still answered 200: a 4xx
 would be retried forever and stall every room). Only a body that is not JSON gets 400.
 Every answer given to an authenticated delivery is reported to `on_answer`, so readiness
 can tell when Synapse's deliveries are failing.
@@ -26,7 +26,7 @@ from mautrix.appservice import AppService
 
 from bridge.archive.intake import NotJson, parse_body
 from bridge.archive.writer import ArchiveWriter, IngestResult
-from bridge.core.errors import matrix_error
+from bridge.core.matrix_errors import error_response
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +53,13 @@ class CarebridgeAppService(AppService):
     on_committed: Callable[[IngestResult], None] | None = None
     on_answer: Callable[[int], None] | None = None
 
-    def _check_token(self, request: web.Request) -> bool:
-        token = presented_token(request)
-        return token is not None and hmac.compare_digest(token.encode(), self.hs_token.encode())
-
     def _auth_error(self, request: web.Request) -> web.Response | None:
         token = presented_token(request)
         if token is None:
-            return matrix_error(401, "M_UNAUTHORIZED", "Missing homeserver token")
+            return error_response(401, "M_UNAUTHORIZED", "Missing homeserver token")
         if not hmac.compare_digest(token.encode(), self.hs_token.encode()):
             log.warning("refused appservice request with a wrong hs_token from %s", request.remote)
-            return matrix_error(403, "M_FORBIDDEN", "Invalid homeserver token")
+            return error_response(403, "M_FORBIDDEN", "Invalid homeserver token")
         return None
 
     async def _http_handle_transaction(self, request: web.Request) -> web.Response:
@@ -78,15 +74,15 @@ class CarebridgeAppService(AppService):
     async def _transaction(self, request: web.Request) -> web.Response:
         txn_id = request.match_info["transaction_id"]
         if not txn_id or len(txn_id) > 255:
-            return matrix_error(400, "M_INVALID_PARAM", "Bad transaction id")
+            return error_response(400, "M_INVALID_PARAM", "Bad transaction id")
         if request.content_length is not None and request.content_length > MAX_TXN_BYTES:
-            return matrix_error(413, "M_TOO_LARGE", "Transaction too large")
+            return error_response(413, "M_TOO_LARGE", "Transaction too large")
         if self.archive is None:
-            return matrix_error(503, "M_UNKNOWN", "Bridge is starting")
+            return error_response(503, "M_UNKNOWN", "Bridge is starting")
         try:
             intake = parse_body(await request.read(), int(time.time() * 1000))
         except NotJson:
-            return matrix_error(400, "M_NOT_JSON", "Body is not JSON")
+            return error_response(400, "M_NOT_JSON", "Body is not JSON")
         if intake.malformed:
             log.warning(
                 "transaction %s: %d malformed event(s) archived as raw records", txn_id, intake.malformed
@@ -95,7 +91,7 @@ class CarebridgeAppService(AppService):
             result = await self.archive.ingest_transaction(txn_id, intake.events)
         except Exception:
             log.exception("archiving transaction %s failed; Synapse will retry", txn_id)
-            return matrix_error(500, "M_UNKNOWN", "Archive write failed; retry later")
+            return error_response(500, "M_UNKNOWN", "Archive write failed; retry later")
         if result.replayed:
             log.info("transaction id %s seen before: %d new events archived", txn_id, len(result.appended))
         else:

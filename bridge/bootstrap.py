@@ -9,6 +9,8 @@ from mautrix.appservice import IntentAPI
 from mautrix.errors import MForbidden, MNotFound
 from mautrix.types import RoomAlias, RoomCreatePreset, RoomID
 
+from bridge.core.synapse_http import ADMIN
+
 log = logging.getLogger(__name__)
 
 
@@ -19,7 +21,7 @@ async def wait_for_bot_admin(intent: IntentAPI, within: float = 60.0) -> None:
     archive; the module grants it when the bot registers (and at Synapse start-up).
     """
     deadline = asyncio.get_running_loop().time() + within
-    path = f"/_synapse/admin/v2/users/{intent.mxid}"
+    path = f"{ADMIN}/v2/users/{intent.mxid}"
     while True:
         try:
             await intent.api.request("GET", path)

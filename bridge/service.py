@@ -1,10 +1,11 @@
 """The running bridge: database, archive writer, consumers, the appservice listener and the
-three feature bundles (archive, compliance, staff; bridge.core.feature.Feature)."""
+three feature bundles (archive, compliance, staff; bridge.feature.Feature)."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from aiohttp import web
@@ -17,19 +18,22 @@ from bridge.appservice import AIOHTTP_PARAMS, CarebridgeAppService
 from bridge.archive.chain_key import ensure_chain_key
 from bridge.archive.commit_log import CommitLog
 from bridge.archive.dispatcher import Dispatcher
+from bridge.archive.feature import ArchiveFeature
 from bridge.archive.keyring import LiveKeyring
-from bridge.archive.services import ArchiveServices
+from bridge.archive.metrics import MeteredArchiveWriter, refresh_archive_gauges
 from bridge.archive.writer import ArchiveWriter, IngestResult
 from bridge.bootstrap import ensure_admin_room, wait_for_bot_admin
-from bridge.compliance.directory import org_directory
-from bridge.compliance.services import ComplianceServices
-from bridge.core.feature import Feature, FeatureContext
-from bridge.core.metrics import MeteredArchiveWriter, instrument_engine, metrics_handler
-from bridge.core.readiness import Readiness
+from bridge.commands.feature import CommandsFeature
+from bridge.compliance.feature import ComplianceFeature
+from bridge.core.metrics import instrument_engine, metrics_handler
 from bridge.core.registration import Registration, load_registration
+from bridge.core.synapse_http import SynapseHTTP
 from bridge.db.engine import create_engine, migrate
+from bridge.feature import Feature, FeatureContext, Stage
+from bridge.health.readiness import Readiness
+from bridge.org.source import org_directory
 from bridge.staff.account_api import AccountApiSettings
-from bridge.staff.features import StaffFeatures
+from bridge.staff.feature import StaffFeature
 from bridge.webclient import WebClientSettings, create_web_app
 from config.settings import Settings
 
@@ -57,10 +61,9 @@ class Bridge:
     appservice: CarebridgeAppService
     writer: ArchiveWriter
     dispatcher: Dispatcher
-    # The feature bundles, which the bridge only starts and stops (bridge.core.feature).
-    compliance: Feature
-    archive_services: Feature
-    staff: Feature
+    # Every feature, in start order within its stage (bridge/feature.py).
+    features: tuple[Feature, ...]
+    readiness_http: SynapseHTTP
     admin_room_id: RoomID | None = None
     readiness: Readiness | None = None
     ready: bool = False
@@ -84,17 +87,20 @@ class Bridge:
             state_store=_MemoryASStateStore(),
             aiohttp_params=AIOHTTP_PARAMS,
         )
-        archive = settings.archive
-        commit_log = CommitLog(settings.path(archive.heads_log), keyring.chain_key, archive.heads_syslog)
+        heads = settings.archive
+        commit_log = CommitLog(settings.path(heads.heads_log), keyring.chain_key, heads.heads_syslog)
         writer = MeteredArchiveWriter(engine, keyring, commit_log=commit_log)
         dispatcher = Dispatcher(engine, keyring)
-        compliance = ComplianceServices(settings, engine, org_directory(engine), registration.as_token)
-        compliance.register(dispatcher)
-        archive_services = ArchiveServices(settings, registration.as_token, engine, keyring, writer)
-        archive_services.register(dispatcher)
-        staff = StaffFeatures(settings, engine)
-        staff.register(dispatcher)
-        staff.register_commands(compliance.commands, compliance.directory)
+        roster = org_directory(engine)
+        archive = ArchiveFeature(settings, registration.as_token, engine, keyring, writer)
+        compliance = ComplianceFeature(settings, engine, roster, registration.as_token)
+        staff = StaffFeature(settings, engine, roster)
+        offered = [command for feature in (compliance, staff, archive) for command in feature.commands()]
+        commands = CommandsFeature(settings, engine, roster, offered)
+        features: tuple[Feature, ...] = (compliance, staff, commands, archive)
+        for feature in features:
+            for consumer in feature.consumers():
+                dispatcher.add_consumer(consumer)
         bridge = cls(
             settings,
             registration,
@@ -103,22 +109,24 @@ class Bridge:
             appservice,
             writer,
             dispatcher,
-            compliance,
-            archive_services,
-            staff,
+            features,
+            archive.http,
         )
         bridge.readiness = Readiness(
             settings.readiness,
             engine,
-            archive_services.http,
+            bridge.readiness_http,
             appservice.ping_self,
             lambda: bridge.admin_room_id,
         )
         appservice.on_answer = bridge.readiness.record_answer
         appservice.app.router.add_get("/_carebridge/health", bridge._health)
         appservice.app.router.add_get("/_carebridge/ready", bridge.readiness.handle)
-        appservice.app.router.add_get("/metrics", metrics_handler(engine))
+        appservice.app.router.add_get("/metrics", metrics_handler([partial(refresh_archive_gauges, engine)]))
         return bridge
+
+    def _stage(self, stage: Stage) -> list[Feature]:
+        return [feature for feature in self.features if feature.stage is stage]
 
     def _committed(self, result: IngestResult) -> None:
         self.dispatcher.offer(result.appended)
@@ -155,12 +163,13 @@ class Bridge:
         self.admin_room_id = await ensure_admin_room(
             intent, self.settings.bridge.admin_room_alias, self.settings.server_name
         )
-        ctx = FeatureContext(intent, self.admin_room_id)
-        # Compliance and staff consumers act as the bot: bound before the dispatcher runs.
-        await self.compliance.start(ctx)
-        await self.staff.start(ctx)
+        ctx = FeatureContext(intent, self.admin_room_id, self.dispatcher.notify)
+        # Consumers that act as the bot are bound before the dispatcher runs.
+        for feature in self._stage(Stage.BOUND):
+            await feature.start(ctx)
         await self.dispatcher.start()
-        await self.archive_services.start(ctx)
+        for feature in self._stage(Stage.BACKGROUND):
+            await feature.start(ctx)
         if self.settings.web.enabled:
             await self._start_web()
         self.ready = True
@@ -203,10 +212,11 @@ class Bridge:
         if self.readiness is not None:
             await self.readiness.stop()
         await self.appservice.stop()
-        await self.compliance.stop()
-        await self.archive_services.stop()
+        for feature in reversed(self._stage(Stage.BACKGROUND)):
+            await feature.stop()
         await self.dispatcher.stop()
-        await self.staff.stop()
+        for feature in reversed(self._stage(Stage.BOUND)):
+            await feature.stop()
         for runner in self._extra_runners:
             await runner.cleanup()
         await self.writer.close()

@@ -120,3 +120,12 @@ def load_yaml(path: Path) -> LoadedYaml:
     finally:
         loader.dispose()
     return LoadedYaml(path=path, data=data, positions=positions)
+
+
+def yaml_mapping(path: Path) -> dict[str, Any]:
+    """A plain YAML file that must be a mapping (no positions kept: for files Carebridge
+    wrote itself). Raises OSError, yaml.YAMLError, or ValueError when it is not a mapping."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path.name} is not a mapping")
+    return data

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-ACCOUNT_EVENT_TYPE = "org.carebridge.account"
 KINDS = frozenset({"deactivated", "reactivated", "password_changed"})
 
 

@@ -14,7 +14,7 @@ from enum import StrEnum
 from policy.decision import Decision
 
 
-class Reason(StrEnum):
+class AdminRoomReason(StrEnum):
     """Why a membership of the administrators' room was allowed or refused."""
 
     BOT = "carebridge-bot"
@@ -31,7 +31,7 @@ NOT_ADMIN_MESSAGE = (
 def decide_admin_room_member(user_id: str, admins: Collection[str], bot_user_id: str) -> Decision:
     """May `user_id` join (or be invited into) the administrators' room?"""
     if user_id == bot_user_id:
-        return Decision(True, Reason.BOT)
+        return Decision(True, AdminRoomReason.BOT)
     if user_id in admins:
-        return Decision(True, Reason.ADMIN)
-    return Decision(False, Reason.NOT_ADMIN, NOT_ADMIN_MESSAGE)
+        return Decision(True, AdminRoomReason.ADMIN)
+    return Decision(False, AdminRoomReason.NOT_ADMIN, NOT_ADMIN_MESSAGE)

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any, Literal, TypeVar
 
+from policy.event_types import CHANNEL_STATE_TYPE
+
 Access = Literal["post", "respond", "read"]
 K = TypeVar("K", bound=str)
 
@@ -20,7 +22,6 @@ READ_LEVEL = 0
 WRITE_LEVEL = 10
 MODERATOR_LEVEL = 50
 BOT_LEVEL = 100
-CHANNEL_STATE_TYPE = "org.carebridge.channel"
 
 # Room settings only the bot changes: history stays visible, rooms stay invite-only,
 # nothing is redacted or tombstoned from a client.

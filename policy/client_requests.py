@@ -52,7 +52,7 @@ STAFF_SETTABLE_FIELDS = frozenset({"avatar_url"})
 WRITES = frozenset({"PUT", "POST"})
 
 
-class Reason(StrEnum):
+class RequestReason(StrEnum):
     """Why a client request was refused (the `reason` label of the refusal counter)."""
 
     TO_DEVICE = "to-device-message"
@@ -66,36 +66,36 @@ class Reason(StrEnum):
 
 
 MESSAGES = {
-    Reason.TO_DEVICE: (
+    RequestReason.TO_DEVICE: (
         "Carebridge carries messages only in rooms, where they are kept in the compliance "
         "archive; messages sent straight to a device are not accepted. Send it in a direct "
         "message instead."
     ),
-    Reason.ENCRYPTION_KEYS: (
+    RequestReason.ENCRYPTION_KEYS: (
         "End-to-end encryption is turned off at your organisation (messages are protected on "
         "the server and kept in the compliance archive), so encryption keys are not accepted."
     ),
-    Reason.DEVICE_KEYS_DISCARDED: "Encryption keys are not stored: end-to-end encryption is off.",
-    Reason.IDENTITY_SERVER: (
+    RequestReason.DEVICE_KEYS_DISCARDED: "Encryption keys are not stored: end-to-end encryption is off.",
+    RequestReason.IDENTITY_SERVER: (
         "Carebridge does not contact identity servers: invite colleagues by their account, "
         "not by e-mail address or phone number."
     ),
-    Reason.PUSH_GATEWAY: (
+    RequestReason.PUSH_GATEWAY: (
         "Notifications can only go through the push services your organisation allows; "
         "ask IT which app to use on your phone."
     ),
-    Reason.PUSH_CONTENT: (
+    RequestReason.PUSH_CONTENT: (
         "Notifications carry no message details here: the app must register for event ids "
         "only (pusher data format event_id_only)."
     ),
-    Reason.PROFILE_FIELD: "Your profile is managed by your administrators; ask them to change it.",
-    Reason.STATUS_MESSAGE: (
+    RequestReason.PROFILE_FIELD: "Your profile is managed by your administrators; ask them to change it.",
+    RequestReason.STATUS_MESSAGE: (
         "Status messages are not available here: colleagues see only whether you are online."
     ),
 }
 
 
-def _refuse(reason: Reason) -> Decision:
+def _refuse(reason: RequestReason) -> Decision:
     return Decision(False, reason, MESSAGES[reason])
 
 
@@ -130,29 +130,29 @@ def decide_client_request(
     if method not in WRITES:
         return None
     if TO_DEVICE.match(path):
-        return _refuse(Reason.TO_DEVICE)
+        return _refuse(RequestReason.TO_DEVICE)
     if KEY_UPLOADS.match(path):
-        return _refuse(Reason.ENCRYPTION_KEYS)
+        return _refuse(RequestReason.ENCRYPTION_KEYS)
     if DEVICE_KEYS.match(path) and method == "POST":
-        return _refuse(Reason.DEVICE_KEYS_DISCARDED)
+        return _refuse(RequestReason.DEVICE_KEYS_DISCARDED)
     if IDENTITY.match(path):
-        return _refuse(Reason.IDENTITY_SERVER)
+        return _refuse(RequestReason.IDENTITY_SERVER)
     field = PROFILE_FIELD.match(path)
     if field is not None and method == "PUT" and field.group("field") not in STAFF_SETTABLE_FIELDS:
-        return _refuse(Reason.PROFILE_FIELD)
+        return _refuse(RequestReason.PROFILE_FIELD)
     if body is None:
         return None
     if INVITE.match(path) and ({"id_server", "medium", "address"} & set(body)):
-        return _refuse(Reason.IDENTITY_SERVER)
+        return _refuse(RequestReason.IDENTITY_SERVER)
     if PRESENCE.match(path):
         status = body.get("status_msg")
         if isinstance(status, str) and status.strip():
-            return _refuse(Reason.STATUS_MESSAGE)
+            return _refuse(RequestReason.STATUS_MESSAGE)
     if PUSHERS.match(path) and body.get("kind") is not None:
         data = body.get("data")
         url = data.get("url") if isinstance(data, Mapping) else None
         if body.get("kind") != "http" or not isinstance(url, str) or url not in push_gateways:
-            return _refuse(Reason.PUSH_GATEWAY)
+            return _refuse(RequestReason.PUSH_GATEWAY)
         if not isinstance(data, Mapping) or data.get("format") != "event_id_only":
-            return _refuse(Reason.PUSH_CONTENT)
+            return _refuse(RequestReason.PUSH_CONTENT)
     return None

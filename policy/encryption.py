@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from policy.decision import Decision
-from policy.redaction import ALLOW, Reason
+from policy.redaction import ALLOW, RetentionReason
 
 ENCRYPTION_EVENT = "m.room.encryption"
 ENCRYPTED_EVENT = "m.room.encrypted"
@@ -26,7 +26,7 @@ def decide_encryption_event(event_type: str, is_state: bool) -> Decision:
     """Refuse turning on E2EE (an m.room.encryption state event) and any end-to-end
     encrypted timeline event (m.room.encrypted), which the archive could not read."""
     if (event_type == ENCRYPTION_EVENT and is_state) or event_type == ENCRYPTED_EVENT:
-        return Decision(False, Reason.ENCRYPTION_REFUSED, ENCRYPTION_MESSAGE, ENCRYPTION_DISABLED)
+        return Decision(False, RetentionReason.ENCRYPTION_REFUSED, ENCRYPTION_MESSAGE, ENCRYPTION_DISABLED)
     return ALLOW
 
 

@@ -8,7 +8,7 @@ render: web pages (HTML, SVG, XHTML), scripts (shell, PowerShell, batch, VBScrip
 executables, archives that cannot be inspected or that hold any of those, Office files
 with macros or embedded packages, and files that are two things at once (polyglots).
 
-Pure: takes the bytes, returns a `Verdict`; docs/admin/file-rules.md lists every case.
+Pure: takes the bytes, returns a `ContentVerdict`; docs/admin/file-rules.md lists every case.
 """
 
 from __future__ import annotations
@@ -102,15 +102,15 @@ CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
-class Verdict:
+class ContentVerdict:
     """The type a file's content shows, and why it is active content (None if it is not)."""
 
     mime: str
     active: str | None = None
 
 
-def _active(mime: str, why: str) -> Verdict:
-    return Verdict(mime, why)
+def _active(mime: str, why: str) -> ContentVerdict:
+    return ContentVerdict(mime, why)
 
 
 def _extension(name: str) -> str:
@@ -127,7 +127,7 @@ def _entry_is_active(name: str, head: bytes) -> bool:
     return bool(MARKUP.search(head.lower())) and not name.lower().endswith((".xml", ".rels"))
 
 
-def _inspect_zip(data: bytes, depth: int = 0, budget: list[int] | None = None) -> Verdict:
+def _inspect_zip(data: bytes, depth: int = 0, budget: list[int] | None = None) -> ContentVerdict:
     """A zip, or an Office / OpenDocument file (which are zips): every entry is checked,
     zips inside it too (three levels and 64 MiB unpacked in all; more is refused)."""
     budget = [MAX_NESTED_BYTES] if budget is None else budget
@@ -167,20 +167,20 @@ def _inspect_zip(data: bytes, depth: int = 0, budget: list[int] | None = None) -
             if names and names[0] == "mimetype":
                 declared = archive.read("mimetype")[:100].decode("ascii", "replace").strip()
                 if declared.startswith(OPENDOCUMENT):
-                    return Verdict(declared)
+                    return ContentVerdict(declared)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, OSError, EOFError):
         return _active(ZIP, "damaged-or-encrypted-archive")
-    return Verdict(ZIP)
+    return ContentVerdict(ZIP)
 
 
-def _ooxml(archive: zipfile.ZipFile, lowered: set[str]) -> Verdict:
+def _ooxml(archive: zipfile.ZipFile, lowered: set[str]) -> ContentVerdict:
     """An Office Open XML file must have its main part and declare no macro content."""
     content_types = archive.read("[Content_Types].xml").lower()
     if b"macroenabled" in content_types or b"vbaproject" in content_types:
         return _active(ZIP, "office-macros")
     for part, mime in OOXML_MAIN_PARTS.items():
         if part in lowered:
-            return Verdict(mime)
+            return ContentVerdict(mime)
     return _active(ZIP, "not-the-office-file-it-claims")
 
 
@@ -214,7 +214,7 @@ def _is_script(lowered: bytes) -> bool:
     return rare and SCRIPT_RARE.search(lowered) is not None
 
 
-def inspect_content(data: bytes) -> Verdict:
+def inspect_content(data: bytes) -> ContentVerdict:
     """Judge a whole file. Order matters: zip structure first (wherever it sits), then
     signatures, then text, so no file passes as one thing while being another."""
     if data.startswith(b"PK\x03\x04") or zipfile.is_zipfile(io.BytesIO(data)):
@@ -233,13 +233,13 @@ def inspect_content(data: bytes) -> Verdict:
             return _active(kind.mime, "data-after-the-image")
         if data.startswith(b"\xd0\xcf\x11\xe0") and any(m in data for m in OLE_MACRO_MARKERS):
             return _active(kind.mime, "office-macros")
-        return Verdict(kind.mime)
+        return ContentVerdict(kind.mime)
     text = _as_text(data)
     if text is None:
-        return Verdict(OCTET_STREAM)
+        return ContentVerdict(OCTET_STREAM)
     lowered = text.lower()
     if (b"<" in lowered or b"javascript:" in lowered) and MARKUP.search(lowered):
         return _active("text/html", "web-page-or-svg")
     if _is_script(lowered):
         return _active(TEXT_PLAIN, "script")
-    return Verdict(TEXT_PLAIN)
+    return ContentVerdict(TEXT_PLAIN)

@@ -13,10 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from policy.decision import TOO_LARGE, Decision
-from policy.file_content import inspect_content
+from policy.file_content import TEXT_PLAIN, inspect_content
 from policy.staff_decision import Reason, allow, refuse
-
-TEXT_PLAIN = "text/plain"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ SHUTDOWN_MESSAGE = (
 )
 
 
-class Reason(StrEnum):
+class RetentionReason(StrEnum):
     """Why an event or request was allowed or refused (logged, and used in tests)."""
 
     ALLOWED = "allowed"
@@ -35,7 +35,7 @@ class Reason(StrEnum):
     ENCRYPTION_REFUSED = "encryption-refused"
 
 
-ALLOW = Decision(True, Reason.ALLOWED)
+ALLOW = Decision(True, RetentionReason.ALLOWED)
 
 
 def decide_redaction(event_type: str, sender: str, sender_is_local: bool, bot_user_id: str) -> Decision:
@@ -49,11 +49,11 @@ def decide_redaction(event_type: str, sender: str, sender_is_local: bool, bot_us
     if event_type != REDACTION_EVENT:
         return ALLOW
     if sender == bot_user_id:
-        reason = Reason.REDACTION_BY_BOT
+        reason = RetentionReason.REDACTION_BY_BOT
     elif sender_is_local:
-        reason = Reason.REDACTION_BY_LOCAL_USER
+        reason = RetentionReason.REDACTION_BY_LOCAL_USER
     else:
-        reason = Reason.REDACTION_BY_REMOTE_USER
+        reason = RetentionReason.REDACTION_BY_REMOTE_USER
     return Decision(False, reason, REDACTION_MESSAGE, HISTORY_RETAINED)
 
 
@@ -64,4 +64,4 @@ def decide_room_shutdown(requester: str | None, room_id: str) -> Decision:
     may be shut down or purged, whoever asks (an admin, a module, or nobody in particular).
     """
     del requester, room_id  # the rule has no exceptions; kept for the log line and future rules
-    return Decision(False, Reason.ROOM_RETAINED, SHUTDOWN_MESSAGE)
+    return Decision(False, RetentionReason.ROOM_RETAINED, SHUTDOWN_MESSAGE)

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from policy.decision import Decision
+from policy.relations import ANNOTATION, REPLACE, THREAD, relates_to
 from policy.staff_decision import Reason, allow, refuse
-
-CHANNEL_STATE_TYPE = "org.carebridge.channel"
 
 # What a respond-only member may send: a message (reply, thread, own edit) or a reaction.
 REPLY_TYPES = frozenset({"m.room.message", "m.sticker"})
@@ -73,8 +72,8 @@ class ChannelRights:
 
 
 @dataclass(frozen=True)
-class Relation:
-    """How a message relates to an earlier one, if it does."""
+class Response:
+    """How a message responds to an earlier one (reply, thread, own edit, reaction)."""
 
     kind: Reason  # REPLY, THREAD, OWN_EDIT or REACTION
     event_id: str
@@ -82,28 +81,26 @@ class Relation:
 
     @property
     def targets(self) -> tuple[str, ...]:
-        """Every event id this relation points at."""
+        """Every event id this response points at."""
         return (self.event_id, *self.also)
 
 
-def relation_of(content: Mapping[str, Any]) -> Relation | None:
-    """The reply / thread / edit / reaction relation of a content, or None (top level)."""
-    relates = content.get("m.relates_to")
-    if not isinstance(relates, Mapping):
+_KIND_BY_REL_TYPE: Final = {THREAD: Reason.THREAD, REPLACE: Reason.OWN_EDIT, ANNOTATION: Reason.REACTION}
+
+
+def response_of(content: Mapping[str, Any]) -> Response | None:
+    """The reply / thread / edit / reaction a content is, or None (top level)."""
+    rel = relates_to(content)
+    if rel is None:
         return None
-    rel_type = relates.get("rel_type")
-    target = relates.get("event_id")
-    reply = relates.get("m.in_reply_to")
-    reply_to = reply.get("event_id") if isinstance(reply, Mapping) else None
-    also = (reply_to,) if isinstance(reply_to, str) and reply_to != target else ()
-    if rel_type == "m.thread" and isinstance(target, str):
-        return Relation(Reason.THREAD, target, also)
-    if rel_type == "m.replace" and isinstance(target, str):
-        return Relation(Reason.OWN_EDIT, target)
-    if rel_type == "m.annotation" and isinstance(target, str):
-        return Relation(Reason.REACTION, target)
-    if rel_type is None and isinstance(reply_to, str):
-        return Relation(Reason.REPLY, reply_to)
+    kind = _KIND_BY_REL_TYPE.get(rel.rel_type or "")
+    if kind is not None and rel.event_id:
+        also = (
+            (rel.reply_to,) if kind is Reason.THREAD and rel.reply_to and rel.reply_to != rel.event_id else ()
+        )
+        return Response(kind, rel.event_id, also)
+    if rel.rel_type is None and rel.reply_to:
+        return Response(Reason.REPLY, rel.reply_to)
     return None
 
 
@@ -130,7 +127,7 @@ def targets_to_look_up(
         return ()
     if event_type not in REPLY_TYPES and event_type != REACTION_TYPE:
         return ()
-    relation = relation_of(content)
+    relation = response_of(content)
     return relation.targets if relation is not None else ()
 
 
@@ -156,7 +153,7 @@ def decide_message(
         return allow(Reason.NOT_A_CHANNEL)
     if not rights.respond_only(sender):
         return allow(Reason.NOT_RESPOND_ONLY)
-    relation = relation_of(content)
+    relation = response_of(content)
     if event_type == REACTION_TYPE:
         if relation is None or relation.kind is not Reason.REACTION:
             return refuse(Reason.NOT_A_REPLY_BY_RESPONDER, NOT_A_REPLY_MESSAGE)

@@ -25,7 +25,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policy.rooms import KIND_KEY, RoomKind
+from policy.event_types import KIND_KEY
+from policy.rooms import RoomKind
 
 KEPT_STATE_TYPES = frozenset({"m.room.name", "m.room.topic", "m.room.avatar"})
 FORCED_STATE: tuple[dict[str, Any], ...] = (

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from policy.decision import Decision
+from policy.event_types import CAREBRIDGE_PREFIX
 from policy.staff_decision import Reason, allow, refuse
 
 HISTORY_MESSAGE = (
@@ -23,7 +24,6 @@ CAREBRIDGE_STATE_MESSAGE = (
     "Channel rights are managed by Carebridge from the organisation's settings; ask an "
     "administrator to change them."
 )
-CAREBRIDGE_STATE_PREFIX = "org.carebridge."
 PUBLISH_MESSAGE = "Rooms cannot be listed in a public directory here."
 ALIAS_MESSAGE = (
     "Only channels have an address, given when a channel creator creates the channel. "
@@ -40,7 +40,7 @@ def decide_state_change(
     staff."""
     if sender == bot_user_id:
         return allow(Reason.BOT)
-    if event_type.startswith(CAREBRIDGE_STATE_PREFIX):
+    if event_type.startswith(CAREBRIDGE_PREFIX):
         return refuse(Reason.CAREBRIDGE_STATE, CAREBRIDGE_STATE_MESSAGE)
     if event_type == "m.room.history_visibility" and content.get("history_visibility") != "shared":
         return refuse(Reason.HISTORY_NOT_SHARED, HISTORY_MESSAGE)

@@ -27,7 +27,6 @@ from policy.staff_decision import Reason, allow, refuse
 
 # Written into the m.room.create content of every room a client creates, by the module,
 # so the bridge (and auditors) can tell a DM from a channel from the room's first event.
-KIND_KEY = "org.carebridge.kind"
 DEFAULT_MAX_DM_INVITEES = 9
 
 CHANNEL_REFUSED_MESSAGE = (

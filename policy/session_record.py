@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-SESSION_EVENT_TYPE = "org.carebridge.session"
 RECORD_VERSION = 1
 MAX_FIELD = 512
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bridge.db.directory import Directory, DirectoryUser
 from bridge.db.engine import create_engine
 from bridge.db.tables import failed_logins, sessions
-from policy.session_record import SESSION_EVENT_TYPE
+from policy.event_types import SESSION_EVENT_TYPE
 from provisioning.org.policy_file import policy_document, policy_path, render_policy, write_policy_if_changed
 from tests.harness.stack import Stack
 

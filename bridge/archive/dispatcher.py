@@ -38,7 +38,7 @@ from bridge.db.tables import archive_events, consumer_cursors
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[ArchivedEvent], Awaitable[None]]
+EventHandler = Callable[[ArchivedEvent], Awaitable[None]]
 
 # After a crash a consumer handles again at most the events of the last SAVE_SECONDS or
 # the last SAVE_EVERY events it handled (consumers are idempotent).
@@ -65,11 +65,18 @@ _SAVE = (
 
 @dataclass(frozen=True)
 class Consumer:
-    """A named handler of archived events; `types` None means every event type."""
+    """A named handler of archived events; `types` None means every event type.
+
+    `name` is its durable cursor's name in the database: renaming it would hand the new
+    name every archived event again, so names never change."""
 
     name: str
-    handle: Handler
-    types: frozenset[str] | None = None
+    handle: EventHandler
+    types: Collection[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.types is not None:
+            object.__setattr__(self, "types", frozenset(self.types))
 
     def wants(self, event_type: str) -> bool:
         """True if this consumer handles events of this type."""
@@ -111,9 +118,13 @@ class Dispatcher:
         self._full = asyncio.Event()  # some lane handled SAVE_EVERY events since its save
         self._tasks: list[asyncio.Task[None]] = []
 
-    def add(self, name: str, handle: Handler, types: Collection[str] | None = None) -> None:
+    def add(self, name: str, handle: EventHandler, types: Collection[str] | None = None) -> None:
         """Register a consumer (before start); `types` limits it to those event types."""
-        self.consumers.append(Consumer(name, handle, None if types is None else frozenset(types)))
+        self.add_consumer(Consumer(name, handle, types))
+
+    def add_consumer(self, consumer: Consumer) -> None:
+        """Register a consumer (before start)."""
+        self.consumers.append(consumer)
 
     def notify(self) -> None:
         """New rows were committed (by anyone): read them."""

@@ -4,7 +4,7 @@ The hash chain shows that no row was changed, removed or reordered, but not that
 newest rows were cut off (a truncated tail is still a valid chain), nor that the whole
 chain was recomputed by someone with write access to the database. So the bridge
 publishes the head (sequence number + row hash) as an `org.carebridge.chain_head` event in
-the administrators' room and appends it to the heads log (bridge.heads_log): within minutes
+the administrators' room and appends it to the heads log (bridge.archive.heads_log): within minutes
 of the archive growing (archive.head_interval_minutes), at clean shutdown and on demand.
 Those copies live outside the archive database; `carebridge archive verify` checks the
 archive against all of them. Besides these publications, the head after every commit is in
@@ -29,13 +29,13 @@ from bridge.archive.chain import ChainKey
 from bridge.archive.heads_log import COMMIT, PUBLISHED, append_head, read_heads_log
 from bridge.archive.writer import read_head
 from bridge.core.clock import now_ms
-from bridge.core.synapse_http import SynapseHTTP, seg
+from bridge.core.synapse_http import ADMIN, SynapseHTTP, seg
 from bridge.core.tasks import cancel_and_wait
 from bridge.db.tables import archive_events, archive_heads
+from policy.event_types import HEAD_EVENT_TYPE
 
 log = logging.getLogger(__name__)
 
-HEAD_EVENT_TYPE = "org.carebridge.chain_head"
 ALGORITHM = "carebridge-chain-sha256/1"
 
 
@@ -191,9 +191,7 @@ async def published_heads(
         params = {"dir": "b", "limit": "500", "filter": event_filter}
         if token:
             params["from"] = token
-        page = await http.request(
-            "GET", f"/_synapse/admin/v1/rooms/{seg(admin_room_id)}/messages", params=params
-        )
+        page = await http.request("GET", f"{ADMIN}/v1/rooms/{seg(admin_room_id)}/messages", params=params)
         for event in page.get("chunk", []):
             head = parse_head_event(event)
             if head is not None:

@@ -15,8 +15,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from policy.event_types import MALFORMED_EVENT_TYPE
+
 JsonDict = dict[str, Any]
-MALFORMED_EVENT_TYPE = "org.carebridge.malformed"
 MAX_ID = 255
 
 

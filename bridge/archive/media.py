@@ -30,10 +30,10 @@ from bridge.core.clock import now_ms
 from bridge.core.synapse_http import SynapseHTTP, parse_mxc
 from bridge.core.tasks import cancel_and_wait
 from bridge.db.tables import archive_media
+from policy.event_types import MEDIA_RECORD_TYPE
 
 log = logging.getLogger(__name__)
 
-MEDIA_RECORD_TYPE = "org.carebridge.media"
 MEDIA_EVENT_TYPES = frozenset({"m.room.message", "m.sticker", "m.room.avatar"})
 PERMANENT_STATUSES = frozenset({400, 403, 404})
 MAX_PERMANENT_ATTEMPTS = 5

@@ -28,7 +28,6 @@ from typing import Any
 
 from sqlalchemy import Table, insert
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.db.tables import archive_events, archive_relations, as_transactions
 
@@ -45,17 +44,6 @@ _INSERT_ROWS = _qmark_insert(archive_events)
 _INSERT_RELATIONS = _qmark_insert(archive_relations)
 
 Row = tuple[Any, ...]
-
-
-def sqlite_path(engine: AsyncEngine) -> str | None:
-    """The database file of a SQLite engine, or None (another database, or in memory)."""
-    url = engine.url
-    if url.get_backend_name() != "sqlite":
-        return None
-    database = url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return database
 
 
 class OneTripSqlite:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.writer import ArchiveWriter, MalformedEvent, validate_events
 from bridge.core.clock import now_ms
-from bridge.core.synapse_http import SynapseHTTP, seg
+from bridge.core.synapse_http import ADMIN, SynapseHTTP, seg
 from bridge.db.tables import archive_events, reconcile_marks
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class Reconciler:
         offset = 0
         while True:
             page = await self.http.request(
-                "GET", "/_synapse/admin/v1/rooms", params={"from": str(offset), "limit": "500"}
+                "GET", f"{ADMIN}/v1/rooms", params={"from": str(offset), "limit": "500"}
             )
             rooms.extend(str(r["room_id"]) for r in page.get("rooms", []))
             if "next_batch" not in page:
@@ -114,7 +114,7 @@ class Reconciler:
     async def reconcile_room(self, room_id: str, stats: ReconcileStats) -> None:
         """Page one room forward from its high-water mark; append what is missing."""
         token = await self._mark(room_id)
-        path = f"/_synapse/admin/v1/rooms/{seg(room_id)}/messages"
+        path = f"{ADMIN}/v1/rooms/{seg(room_id)}/messages"
         while True:
             params = {"dir": "f", "limit": str(self.page_size)}
             if token:

@@ -19,7 +19,7 @@ from mautrix.errors import MatrixRequestError, MNotFound
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.core.synapse_http import SynapseHTTP
+from bridge.core.synapse_http import ADMIN, SynapseHTTP
 from bridge.db.tables import archive_events, archive_media
 
 PAGE = 1000
@@ -109,7 +109,7 @@ async def _synapse_ids(http: SynapseHTTP, room_id: str) -> set[str] | None:
     """Every event id Synapse returns for the room's timeline; None if the room is gone."""
     ids: set[str] = set()
     token: str | None = None
-    path = f"/_synapse/admin/v1/rooms/{quote(room_id, safe='')}/messages"
+    path = f"{ADMIN}/v1/rooms/{quote(room_id, safe='')}/messages"
     while True:
         params = {"dir": "b", "limit": str(PAGE)}
         if token:
@@ -127,7 +127,7 @@ async def _synapse_ids(http: SynapseHTTP, room_id: str) -> set[str] | None:
 
 async def _media_problem(http: SynapseHTTP, mxc: str) -> tuple[str, str] | None:
     server, _, media_id = mxc.removeprefix("mxc://").partition("/")
-    path = f"/_synapse/admin/v1/media/{quote(server, safe='')}/{quote(media_id, safe='')}"
+    path = f"{ADMIN}/v1/media/{quote(server, safe='')}/{quote(media_id, safe='')}"
     try:
         info = await http.request("GET", path)
     except MNotFound:

@@ -28,11 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bridge.archive.chain import GENESIS_HASH, RowMeta, event_aad, row_hash
 from bridge.archive.commit_log import CommitLog
-from bridge.archive.export.relations import relation_of
 from bridge.archive.keyring import Sealer
-from bridge.archive.one_trip import RELATION_COLUMNS, ROW_COLUMNS, OneTripSqlite, Row, sqlite_path
+from bridge.archive.one_trip import RELATION_COLUMNS, ROW_COLUMNS, OneTripSqlite, Row
 from bridge.core.clock import now_ms
+from bridge.db.engine import sqlite_file
 from bridge.db.tables import archive_events, archive_relations, as_transactions
+from policy.relations import relation_of
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +126,8 @@ class ArchiveWriter:
         self.commit_log = commit_log
         self._lock = asyncio.Lock()
         self._head: tuple[int, bytes] | None = None
-        path = sqlite_path(engine)
-        self._one_trip = OneTripSqlite(path) if path is not None else None
+        path = sqlite_file(engine.url)
+        self._one_trip = OneTripSqlite(str(path)) if path is not None else None
 
     async def close(self) -> None:
         """Close the writer's own SQLite connection and the commit log, if it has them

@@ -18,7 +18,8 @@ from bridge.archive.writer import ArchivedEvent
 from bridge.core.clock import now_ms
 from bridge.db.directory import Directory
 from bridge.db.initial_passwords import InitialPasswords
-from policy.account_record import ACCOUNT_EVENT_TYPE, parse_account_record
+from policy.account_record import parse_account_record
+from policy.event_types import ACCOUNT_EVENT_TYPE
 
 log = logging.getLogger(__name__)
 

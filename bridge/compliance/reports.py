@@ -22,9 +22,9 @@ from bridge.compliance.report_queries import (
     open_sessions,
     sessions_overlapping,
 )
-from bridge.compliance.roster import Person, Roster, RosterSource
 from bridge.core.clock import Clock, SystemClock, to_ms
 from bridge.core.report_table import ReportTable
+from bridge.org.roster import Person, Roster, RosterSource
 from policy.shifts import DayEvaluation, Flag, SessionFacts, ShiftSpec, Status, evaluate_day
 
 ATTENDANCE_COLUMNS = (

@@ -25,13 +25,14 @@ from mautrix.appservice import IntentAPI
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.compliance.commands.matrix import BotClient
+from bridge.commands.matrix import BotClient
 from bridge.compliance.report_queries import open_sessions
 from bridge.compliance.reports import Evaluated, Reports, fmt_dt, summarise
-from bridge.compliance.roster import Roster, RosterSource
 from bridge.core.clock import Clock, to_ms
+from bridge.core.synapse_http import ADMIN
 from bridge.core.tasks import cancel_and_wait
 from bridge.db.tables import compliance_alerts
+from bridge.org.roster import Roster, RosterSource
 from config.settings import ComplianceSettings
 from policy.session_reason import REASON_PARAM
 from policy.shifts import Flag, ShiftInstance, Status, logout_due, parse_hhmm
@@ -61,7 +62,7 @@ class AdminApiTerminator:
         """Delete the given devices of `user_id`."""
         await self.intent.api.request(
             Method.POST,
-            f"/_synapse/admin/v2/users/{quote(user_id, safe='')}/delete_devices",
+            f"{ADMIN}/v2/users/{quote(user_id, safe='')}/delete_devices",
             {"devices": device_ids},
             query_params={REASON_PARAM: "end_of_shift"},
         )

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bridge.archive.writer import ArchivedEvent
 from bridge.db.tables import failed_logins, sessions
-from policy.session_record import SESSION_EVENT_TYPE, Kind, SessionRecord, parse_record
+from policy.event_types import SESSION_EVENT_TYPE
+from policy.session_record import Kind, SessionRecord, parse_record
 
 log = logging.getLogger(__name__)
 

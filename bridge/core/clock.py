@@ -70,3 +70,13 @@ def to_ms(at: datetime) -> int:
 def from_ms(ms: int) -> datetime:
     """Aware UTC datetime from epoch milliseconds."""
     return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def iso_ms(ms: int) -> str:
+    """Epoch milliseconds as ISO 8601 UTC to the millisecond (exports)."""
+    return from_ms(ms).isoformat(timespec="milliseconds")
+
+
+def iso_seconds(ms: int | None) -> str | None:
+    """Epoch milliseconds as ISO 8601 UTC to the second with a Z (reports), or None."""
+    return None if ms is None else from_ms(ms).isoformat(timespec="seconds").replace("+00:00", "Z")

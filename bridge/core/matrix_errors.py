@@ -1,4 +1,4 @@
-"""Matrix error responses as mautrix.errors exceptions, by errcode.
+"""Matrix errors both ways: Synapse's answers as mautrix.errors exceptions, and our answers.
 
 The classes are mautrix's own (`MForbidden`, `MNotFound`, `MLimitExceeded`, ... under
 `MatrixRequestError`), so an error from our SynapseHTTP client and one from a mautrix
@@ -8,11 +8,21 @@ answers and adds `SynapseUnavailable` for a Synapse that cannot be reached at al
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from aiohttp import web
 from mautrix.errors import MatrixRequestError, make_request_error
 
 
 class SynapseUnavailable(ConnectionError):
     """Synapse could not be reached at all (not running, wrong URL)."""
+
+
+def error_response(
+    status: int, errcode: str, message: str, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    """Our own answer to a request, as a Matrix error body {"errcode": ..., "error": ...}."""
+    return web.json_response({"errcode": errcode, "error": message}, status=status, headers=headers)
 
 
 def matrix_error(status: int, errcode: str, message: str) -> MatrixRequestError:

@@ -1,105 +1,33 @@
-"""Prometheus metrics of the bridge, served at /metrics on its private (appservice) listener.
-
-Transactions received/committed/replayed/failed, events archived, the archive's lag (age of
-the newest archived event and, per post-commit consumer, how many archived events it has not
-handled yet) and database latency. Labels carry only reason codes, sources and consumer
-names: never ids or content. 45 CFR 164.312(b): audit controls need a pipe that is watched.
+"""The bridge's Prometheus registry and the /metrics endpoint, served on its private
+(appservice) listener, plus database statement latency. Features define their own metrics
+in this registry (the archive's in bridge/archive/metrics.py) and hand the endpoint a
+refresh step for gauges read on demand. Labels carry only reason codes, sources and
+consumer names: never ids or content. 45 CFR 164.312(b): audit controls need a pipe that
+is watched.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
-from sqlalchemy import event, select
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.archive.writer import ArchiveWriter, IngestResult, JsonDict
-from bridge.db.tables import archive_events, consumer_cursors
-
 REGISTRY = CollectorRegistry()
-_DB_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+DB_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
-TXN_RECEIVED = Counter(
-    "carebridge_transactions_received", "Appservice transactions handed to the archive", registry=REGISTRY
-)
-TXN_COMMITTED = Counter(
-    "carebridge_transactions_committed", "Transactions committed (Synapse got 200)", registry=REGISTRY
-)
-TXN_REPLAYED = Counter(
-    "carebridge_transactions_replayed",
-    "Transactions whose id was seen before (their events are still checked one by one)",
-    registry=REGISTRY,
-)
-TXN_FAILED = Counter(
-    "carebridge_transactions_failed",
-    "Transactions whose archive write failed (Synapse retries)",
-    registry=REGISTRY,
-)
-EVENTS_ARCHIVED = Counter(
-    "carebridge_events_archived", "Events appended to the archive", ["source"], registry=REGISTRY
-)
-ARCHIVE_WRITE_SECONDS = Histogram(
-    "carebridge_archive_write_seconds",
-    "Time to commit one archive write",
-    buckets=_DB_BUCKETS,
-    registry=REGISTRY,
-)
 DB_STATEMENT_SECONDS = Histogram(
     "carebridge_db_statement_seconds",
     "Latency of database statements",
-    buckets=_DB_BUCKETS,
-    registry=REGISTRY,
-)
-ARCHIVE_AGE = Gauge(
-    "carebridge_archive_newest_event_age_seconds",
-    "Now minus origin_server_ts of the newest archived event (grows while rooms are quiet)",
-    registry=REGISTRY,
-)
-ARCHIVE_HEAD = Gauge(
-    "carebridge_archive_head_seq", "Sequence number of the newest archive row", registry=REGISTRY
-)
-CONSUMER_LAG = Gauge(
-    "carebridge_consumer_lag_events",
-    "Archived events a post-commit consumer has not handled yet",
-    ["consumer"],
+    buckets=DB_BUCKETS,
     registry=REGISTRY,
 )
 
-
-class MeteredArchiveWriter(ArchiveWriter):
-    """ArchiveWriter that counts transactions and events and times each write."""
-
-    async def ingest_transaction(self, txn_id: str, events: Sequence[JsonDict]) -> IngestResult:
-        TXN_RECEIVED.inc()
-        try:
-            with ARCHIVE_WRITE_SECONDS.time():
-                result = await super().ingest_transaction(txn_id, events)
-        except Exception:
-            TXN_FAILED.inc()
-            raise
-        if result.replayed:
-            TXN_REPLAYED.inc()
-        else:
-            TXN_COMMITTED.inc()
-        EVENTS_ARCHIVED.labels("txn").inc(len(result.appended))
-        return result
-
-    async def append(self, events: Sequence[JsonDict], source: str) -> IngestResult:
-        with ARCHIVE_WRITE_SECONDS.time():
-            result = await super().append(events, source)
-        EVENTS_ARCHIVED.labels(source).inc(len(result.appended))
-        return result
+Refresh = Callable[[], Awaitable[None]]
 
 
 def instrument_engine(engine: AsyncEngine) -> None:
@@ -117,30 +45,13 @@ def instrument_engine(engine: AsyncEngine) -> None:
     event.listen(engine.sync_engine, "after_cursor_execute", after)
 
 
-async def refresh_archive_gauges(engine: AsyncEngine) -> None:
-    """Read the archive head and consumer cursors (two indexed queries) into the gauges."""
-    async with engine.connect() as conn:
-        head = (
-            await conn.execute(
-                select(archive_events.c.seq, archive_events.c.origin_ts)
-                .order_by(archive_events.c.seq.desc())
-                .limit(1)
-            )
-        ).first()
-        cursors = (await conn.execute(select(consumer_cursors.c.name, consumer_cursors.c.seq))).all()
-    head_seq = int(head[0]) if head else 0
-    ARCHIVE_HEAD.set(head_seq)
-    if head is not None:
-        ARCHIVE_AGE.set(max(0.0, time.time() - int(head[1]) / 1000))
-    for name, seq in cursors:
-        CONSUMER_LAG.labels(name).set(max(0, head_seq - int(seq)))
-
-
-def metrics_handler(engine: AsyncEngine) -> Any:
-    """aiohttp handler for GET /metrics (Prometheus text format)."""
+def metrics_handler(refresh: Sequence[Refresh] = ()) -> Any:
+    """aiohttp handler for GET /metrics (Prometheus text format); each `refresh` step
+    updates its gauges first."""
 
     async def handle(_request: web.Request) -> web.Response:
-        await refresh_archive_gauges(engine)
+        for step in refresh:
+            await step()
         return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     return handle

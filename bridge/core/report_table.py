@@ -12,8 +12,9 @@ import io
 import re
 from dataclasses import dataclass
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_FIRST = frozenset(_FORMULA_START)
+# What a spreadsheet reads as the start of a formula (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_START)
 # A Matrix user id is shown as is (its localpart cannot start a formula).
 _USER_ID = re.compile(r"^@[a-z0-9._/][a-z0-9._=/-]*:[A-Za-z0-9.-]+(:[0-9]+)?$")
 
@@ -37,7 +38,7 @@ def csv_cell(value: str) -> str:
     """A cell a spreadsheet shows as text: a value that would start a formula (CSV
     injection, e.g. a client sending `=HYPERLINK(...)` as its user agent or device id)
     gets a leading apostrophe."""
-    if value.startswith(_FORMULA_START) and not _USER_ID.match(value):
+    if value.startswith(FORMULA_START) and not _USER_ID.match(value):
         return "'" + value
     return value
 
@@ -74,7 +75,7 @@ def to_plain(table: ReportTable, empty: str = "(none)") -> str:
     return "\n".join(lines)
 
 
-def to_html(table: ReportTable, empty: str = "(none)") -> str:
+def table_html(table: ReportTable, empty: str = "(none)") -> str:
     """An HTML table for Matrix `formatted_body` (every value escaped)."""
     esc = html.escape
     parts = [f"<p><strong>{esc(table.title)}</strong></p>"]

@@ -15,6 +15,8 @@ from mautrix.appservice import IntentAPI
 from mautrix.errors import MatrixRequestError, MNotFound
 from mautrix.types import RoomID
 
+from bridge.core.synapse_http import ADMIN
+
 log = logging.getLogger(__name__)
 
 # Element and others leave "service members" out of member counts and DM detection.
@@ -23,7 +25,7 @@ FUNCTIONAL_MEMBERS = "io.element.functional_members"
 
 def admin_room_path(room_id: str, tail: str) -> str:
     """`/_synapse/admin/v1/rooms/<room>/<tail>` with the room id escaped."""
-    return f"/_synapse/admin/v1/rooms/{quote(room_id, safe='')}/{tail}"
+    return f"{ADMIN}/v1/rooms/{quote(room_id, safe='')}/{tail}"
 
 
 async def joined_members(intent: IntentAPI, room_id: str) -> list[str]:

@@ -18,7 +18,8 @@ from typing import Any, Self
 from urllib.parse import quote
 
 import aiohttp
-from mautrix.errors import MLimitExceeded
+from mautrix.errors import MLimitExceeded, MNotFound
+from mautrix.types import RoomID
 
 from bridge.core.matrix_errors import SynapseUnavailable, error_from_response, matrix_error, retry_after_ms
 
@@ -36,6 +37,10 @@ def _body(raw: bytes) -> object:
         return json.loads(raw)
     except ValueError:
         return None
+
+
+ADMIN = "/_synapse/admin"
+CLIENT = "/_matrix/client/v3"
 
 
 class SynapseHTTP:
@@ -114,10 +119,17 @@ class SynapseHTTP:
         result = await self.request("PUT", path, content, kind="event.send")
         return str(result["event_id"])
 
-    async def resolve_alias(self, alias: str) -> str:
-        """The room id an alias points to."""
+    async def resolve_alias(self, alias: str) -> RoomID:
+        """The room id an alias points to (MNotFound when it points nowhere)."""
         result = await self.request("GET", f"/_matrix/client/v3/directory/room/{seg(alias)}")
-        return str(result["room_id"])
+        return RoomID(str(result["room_id"]))
+
+    async def find_alias(self, alias: str) -> RoomID | None:
+        """The room id an alias points to, or None when it points nowhere."""
+        try:
+            return await self.resolve_alias(alias)
+        except MNotFound:
+            return None
 
     async def download_media(self, mxc: str, limit: int = MAX_DOWNLOAD) -> tuple[bytes, str | None]:
         """Download an mxc:// file through the authenticated media API; (bytes, content type)."""

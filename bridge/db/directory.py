@@ -31,7 +31,7 @@ ManagedBy = Literal["org", "cli", "client"]
 
 
 # A settings row every provisioning write replaces (same transaction): readers that keep a
-# snapshot of the directory (bridge/compliance/directory.py) compare it to know theirs is
+# snapshot of the directory (bridge/org/source.py) compare it to know theirs is
 # still current.
 REVISION_KEY = "_revision"
 

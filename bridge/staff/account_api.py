@@ -25,6 +25,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bridge.core.matrix_errors import error_response
 from bridge.db.directory import Directory
 from bridge.db.initial_passwords import InitialPasswords
 
@@ -48,7 +49,7 @@ _HTTP_KEY: Final = web.AppKey("account_api_http", aiohttp.ClientSession)
 
 
 def _error(status: int, errcode: str, message: str) -> web.Response:
-    return web.json_response({"errcode": errcode, "error": message}, status=status, headers=_NO_STORE)
+    return error_response(status, errcode, message, headers=_NO_STORE)
 
 
 _NO_STORE: Final = {"Cache-Control": "no-store"}

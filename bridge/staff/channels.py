@@ -26,8 +26,9 @@ from bridge.archive.writer import ArchivedEvent
 from bridge.core.clock import now_ms
 from bridge.core.room_ops import admin_room_path, send_state
 from bridge.db.directory import Directory, DirectoryChannel
-from policy.channel_power import CHANNEL_STATE_TYPE, Access, channel_power_levels, channel_state_content
-from policy.rooms import KIND_KEY, RoomKind
+from policy.channel_power import Access, channel_power_levels, channel_state_content
+from policy.event_types import CHANNEL_STATE_TYPE, KIND_KEY
+from policy.rooms import RoomKind
 
 log = logging.getLogger(__name__)
 

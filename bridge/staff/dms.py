@@ -22,7 +22,8 @@ from bridge.archive.writer import ArchivedEvent
 from bridge.core.clock import now_ms
 from bridge.db.tables import dm_members, dm_rooms
 from policy.direct import DIRECT_PATH, direct_additions
-from policy.rooms import KIND_KEY, RoomKind
+from policy.event_types import KIND_KEY
+from policy.rooms import RoomKind
 
 log = logging.getLogger(__name__)
 

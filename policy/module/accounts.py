@@ -26,7 +26,8 @@ from typing import Any
 
 from synapse.module_api import ModuleApi
 
-from policy.account_record import ACCOUNT_EVENT_TYPE, AccountRecord
+from policy.account_record import AccountRecord
+from policy.event_types import ACCOUNT_EVENT_TYPE
 from policy.module.config import ModuleConfig
 from policy.module.guard import guarded
 from policy.module.metrics import count_refusal

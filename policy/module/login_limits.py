@@ -15,6 +15,9 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
+from policy.module.request_guard import MAX_BODY
+from policy.module.sessions import MAX_UA
+
 if TYPE_CHECKING:
     from synapse.module_api import ModuleApi
 
@@ -24,8 +27,6 @@ log = logging.getLogger("carebridge.module")
 
 SERVER_LOGGER = "synapse.http.server"
 _LOGIN_PATH = re.compile(r"^/_matrix/client/(?:r0|v1|v3|unstable)/login/?$")
-MAX_BODY = 64 * 1024
-MAX_UA = 512
 
 
 def typed_identifier(body: bytes) -> str | None:

@@ -19,6 +19,7 @@ from synapse.module_api import NOT_SPAM, ModuleApi
 from synapse.module_api.errors import Codes, SynapseError
 
 from policy.decision import TOO_LARGE, Decision
+from policy.event_types import REASON_KEY
 from policy.files import decide_file, decide_upload_size
 from policy.module.guard import guarded
 from policy.module.metrics import count_refusal
@@ -29,11 +30,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("carebridge.module")
 
-CHECK_FAILED: Decision = refuse(
+FILE_CHECK_FAILED: Decision = refuse(
     Reason.UPLOAD_TYPE, "Carebridge could not check this file; please try again or contact IT."
 )
 
-CONTENT_CHECK_FAILED: Decision | None = CHECK_FAILED
+CONTENT_CHECK_FAILED: Decision | None = FILE_CHECK_FAILED
 NO_MEDIA_CONFIG: dict[str, Any] | None = None
 
 
@@ -46,7 +47,7 @@ def _raise_if_refused(decision: Decision) -> None:
     if decision.allowed:
         return
     count_refusal(str(decision.reason))
-    extra = {"org.carebridge.reason": str(decision.reason)}
+    extra = {REASON_KEY: str(decision.reason)}
     if decision.errcode == TOO_LARGE:
         raise SynapseError(413, decision.message or "Too large", Codes.TOO_LARGE, additional_fields=extra)
     raise SynapseError(403, decision.message or "Not allowed", Codes.FORBIDDEN, additional_fields=extra)
@@ -73,7 +74,7 @@ class MediaRules:
         """Tell clients the real limit (`m.upload.size`), so they can warn before sending."""
         return {"m.upload.size": self.files.max_bytes}
 
-    @guarded(on_error=CHECK_FAILED)
+    @guarded(on_error=FILE_CHECK_FAILED)
     async def _size_decision(self, user_id: str, size: int) -> Decision:
         return decide_upload_size(self.files, size)
 

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from synapse.module_api import NOT_SPAM, ModuleApi
 
+from policy.event_types import CHANNEL_STATE_TYPE
 from policy.module.guard import guarded
 from policy.module.metrics import count_refusal
 from policy.module.rooms import INTERNAL_ERROR, SpamResult, to_spam_result
 from policy.respond_only import (
-    CHANNEL_STATE_TYPE,
     ChannelRights,
     TargetFacts,
     decide_message,

@@ -20,8 +20,9 @@ from typing import Any
 
 from twisted.web.resource import Resource
 
-from policy.client_requests import Reason, decide_client_request, discarded_keys_answer, needs_body
+from policy.client_requests import RequestReason, decide_client_request, discarded_keys_answer, needs_body
 from policy.decision import Decision
+from policy.event_types import REASON_KEY
 from policy.module.metrics import CALLBACK_ERRORS, count_refusal
 
 log = logging.getLogger("carebridge.module")
@@ -60,7 +61,7 @@ def refusal(decision: Decision) -> JsonAnswer:
         {
             "errcode": decision.errcode,
             "error": decision.message or "Not allowed.",
-            "org.carebridge.reason": str(decision.reason),
+            REASON_KEY: str(decision.reason),
         },
     )
 
@@ -114,7 +115,7 @@ class RequestGuard(Resource):
             return None
         count_refusal(str(decision.reason))
         log.info("refused client request: %s", decision.reason)
-        if decision.reason == Reason.DEVICE_KEYS_DISCARDED:
+        if decision.reason == RequestReason.DEVICE_KEYS_DISCARDED:
             return JsonAnswer(200, discarded_keys_answer(body))
         return refusal(decision)
 

@@ -15,6 +15,7 @@ from synapse.module_api import NOT_SPAM, ModuleApi
 from synapse.module_api.errors import Codes, SynapseError
 
 from policy.decision import Decision
+from policy.event_types import KIND_KEY, REASON_KEY
 from policy.invites import InviteeFacts, decide_invite, decide_third_party_invite
 from policy.module.guard import guarded
 from policy.module.metrics import count_refusal
@@ -23,7 +24,6 @@ from policy.module.sessions import current_request
 from policy.room_request import sanitise_room_config
 from policy.room_settings import decide_alias, decide_publish, decide_state_change
 from policy.rooms import (
-    KIND_KEY,
     RoomKind,
     RoomRequest,
     classify,
@@ -49,7 +49,7 @@ def to_spam_result(decision: Decision) -> SpamResult:
     if decision.allowed:
         return NOT_SPAM
     code = Codes.TOO_LARGE if decision.errcode == Codes.TOO_LARGE else Codes.FORBIDDEN
-    return code, {"error": decision.message or "Not allowed.", "org.carebridge.reason": str(decision.reason)}
+    return code, {"error": decision.message or "Not allowed.", REASON_KEY: str(decision.reason)}
 
 
 def refusal_error(decision: Decision) -> SynapseError:
@@ -58,7 +58,7 @@ def refusal_error(decision: Decision) -> SynapseError:
         403,
         decision.message or "Not allowed.",
         decision.errcode or Codes.FORBIDDEN,
-        {"org.carebridge.reason": str(decision.reason)},
+        {REASON_KEY: str(decision.reason)},
     )
 
 

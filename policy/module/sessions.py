@@ -36,13 +36,14 @@ from typing import Any, Literal
 from synapse.api.errors import Codes
 from synapse.module_api import ModuleApi
 
+from policy.event_types import SESSION_EVENT_TYPE
 from policy.module.config import ModuleConfig
 from policy.module.guard import guarded
 from policy.module.login_hours import LoginHours
 from policy.module.metrics import count_refusal
 from policy.module.outbox import Record, SessionOutbox, outbox_path
 from policy.session_reason import LogoutCause, RequestFacts, classify_logout, is_login_request
-from policy.session_record import SESSION_EVENT_TYPE, FailureReason, Kind, SessionRecord
+from policy.session_record import FailureReason, Kind, SessionRecord
 
 log = logging.getLogger("carebridge.module")
 

@@ -43,6 +43,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.keyring import Keyring
+from bridge.core.backup_format import FORMAT, HEADS_LOG_MEMBER, KEY_MEMBER, MANIFEST_MEMBER
 from bridge.core.clock import now_ms
 from bridge.db.engine import create_engine, current_revisions
 from bridge.db.tables import archive_events
@@ -51,15 +52,12 @@ from provisioning.ops.dbcopy import (
     logical_copy,
     pg_dump,
     pg_dump_usable,
+    required_sqlite_file,
     row_counts,
     sqlite_online_backup,
-    sqlite_path,
 )
 from provisioning.ops.synapse_backup import synapse_parts
 
-FORMAT = "carebridge-backup/1"
-KEY_MEMBER = "key/archive.key"
-HEADS_LOG_MEMBER = "heads/heads.log"
 CONFIG_FILES = (
     "carebridge.yaml",
     "registration.yaml",
@@ -146,7 +144,7 @@ async def _dump_database(
         }
         if engine.dialect.name == "sqlite":
             target = workdir / "carebridge.sqlite3"
-            sqlite_online_backup(sqlite_path(url), target)
+            sqlite_online_backup(required_sqlite_file(url), target)
             return target, "sqlite-online-backup", facts
         if pg_method == "pg_dump" or (pg_method == "auto" and await pg_dump_usable(engine)):
             target = workdir / "carebridge.pgdump"
@@ -230,7 +228,7 @@ async def create_backup(
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
             body = json.dumps(manifest, indent=2, sort_keys=True).encode()
-            info = tarfile.TarInfo("manifest.json")
+            info = tarfile.TarInfo(MANIFEST_MEMBER)
             info.size, info.mode, info.mtime = len(body), 0o600, int(time.time())
             tar.addfile(info, io.BytesIO(body))
             for path, arcname in members:

@@ -20,7 +20,7 @@ from sqlalchemy import MetaData, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.db.engine import current_revisions, migrate
+from bridge.db.engine import current_revisions, migrate, sqlite_file
 
 BATCH = 1000
 SKIP_TABLES = frozenset({"alembic_version"})
@@ -30,12 +30,12 @@ class DatabaseCopyError(Exception):
     """The database could not be dumped or restored as asked."""
 
 
-def sqlite_path(url: str) -> Path:
-    """The file of a sqlite+aiosqlite:///ABSOLUTE URL."""
-    database = make_url(url).database
-    if not database or database == ":memory:":
+def required_sqlite_file(url: str) -> Path:
+    """The file of a sqlite+aiosqlite:///ABSOLUTE URL (an in-memory database has none)."""
+    path = sqlite_file(url)
+    if path is None:
         raise DatabaseCopyError("an in-memory SQLite database cannot be backed up")
-    return Path(database)
+    return path
 
 
 def sqlite_online_backup(source: Path, target: Path) -> None:

@@ -22,12 +22,13 @@ from sqlalchemy import select
 
 from bridge.archive.chain import event_aad
 from bridge.archive.keyring import Keyring, KeyringError
+from bridge.core.backup_format import FORMAT, HEADS_LOG_MEMBER, KEY_MEMBER, MANIFEST_MEMBER
 from bridge.core.files import write_private
 from bridge.db.engine import create_engine
 from bridge.db.tables import archive_events
 from config.settings import Settings, load_settings
-from provisioning.ops.backup import FORMAT, HEADS_LOG_MEMBER, KEY_MEMBER, keyring_fingerprints
-from provisioning.ops.dbcopy import logical_copy, pg_restore, sqlite_path, table_names
+from provisioning.ops.backup import keyring_fingerprints
+from provisioning.ops.dbcopy import logical_copy, pg_restore, required_sqlite_file, table_names
 from provisioning.ops.synapse_backup import restore_synapse, rewrite_paths
 
 
@@ -72,14 +73,14 @@ def _extract(backup: Path, into: Path) -> dict[str, Any]:
         raise RestoreError(f"{backup} is not a Carebridge backup ({type(exc).__name__})") from None
     with tar:
         try:
-            manifest: dict[str, Any] = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
+            manifest: dict[str, Any] = json.loads(tar.extractfile(MANIFEST_MEMBER).read())  # type: ignore[union-attr]
         except (KeyError, AttributeError, ValueError):
             raise RestoreError(f"{backup} has no readable manifest.json") from None
         if manifest.get("format") != FORMAT:
             raise RestoreError(f"unsupported backup format {manifest.get('format')!r}")
         expected: dict[str, str] = manifest["members"]
         for member in tar.getmembers():
-            if member.name == "manifest.json":
+            if member.name == MANIFEST_MEMBER:
                 continue
             if not member.isfile() or member.name not in expected:
                 raise RestoreError(f"backup member {member.name!r} is not in the manifest")
@@ -167,7 +168,7 @@ async def _restore_database(settings: Settings, staged: Path, manifest: dict[str
             return
         if target.dialect.name == "sqlite":
             await target.dispose()
-            _replace_sqlite_file(member, sqlite_path(url))
+            _replace_sqlite_file(member, required_sqlite_file(url))
             return
         source = create_engine(f"sqlite+aiosqlite:///{member}")
         try:

@@ -17,12 +17,9 @@ import ctypes
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +28,7 @@ from urllib.parse import urlsplit
 
 from bridge.core.files import write_private
 from config.settings import Settings, SupervisorSettings
+from provisioning.ops.probes import healthy, pid_alive, port_in_use
 from provisioning.ops.turn import turnserver_argv
 from provisioning.org.delivery import PASSWORD_DIR
 
@@ -49,30 +47,6 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         pass
 
 
-def port_in_use(host: str, port: int) -> bool:
-    """True if something already listens on host:port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
-
-
-def http_ok(url: str, timeout: float = 2.0) -> bool:
-    """True if GET url answers 2xx."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback URL from config
-            return 200 <= int(resp.status) < 300
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
-def healthy(url: str, timeout: float = 2.0) -> bool:
-    """Health probe: `tcp://host:port` (something listens) or an HTTP URL answering 2xx."""
-    if url.startswith("tcp://"):
-        parts = urlsplit(url)
-        return port_in_use(parts.hostname or "127.0.0.1", parts.port or 0)
-    return http_ok(url, timeout)
-
-
 def _port_hint(label: str) -> str:
     """How to get past a taken port (the TURN relay's 3478 is often held by another coturn)."""
     if label == "TURN relay":
@@ -84,35 +58,6 @@ def _port_hint(label: str) -> str:
             "inside one network)"
         )
     return "; stop what holds it or choose another port in carebridge.yaml"
-
-
-def health_detail(url: str, timeout: float = 2.0) -> str:
-    """Why an HTTP health URL is unhealthy, from its JSON `reasons` (empty if none given)."""
-    if url.startswith("tcp://"):
-        return ""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback URL from config
-            body = resp.read()
-    except urllib.error.HTTPError as exc:
-        body = exc.read()
-    except (urllib.error.URLError, OSError, ValueError):
-        return "not answering"
-    try:
-        reasons = json.loads(body).get("reasons")
-    except (ValueError, AttributeError):
-        return ""
-    return ", ".join(str(r) for r in reasons) if isinstance(reasons, list) else ""
-
-
-def pid_alive(pid: int) -> bool:
-    """True if a process with this pid exists."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass

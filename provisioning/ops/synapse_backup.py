@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from bridge.core.files import write_private
+from config.homeserver import homeserver_config
 from config.settings import Settings
 from provisioning.ops.dbcopy import sqlite_online_backup
 
@@ -28,18 +29,17 @@ PG_NOTE = (
 PATH_FILES = ("homeserver.yaml", "log.config.yaml", "turnserver.conf", "production.yaml")
 
 
-def homeserver_config(settings: Settings) -> dict[str, Any]:
-    """homeserver.yaml as a mapping ({} when missing or unreadable)."""
+def _homeserver_values(settings: Settings) -> dict[str, Any]:
+    """The configuration in force ({} when it is missing or unreadable: nothing to copy)."""
     try:
-        loaded = yaml.safe_load(settings.path(settings.synapse.config).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        return homeserver_config(settings).values
+    except (OSError, ValueError, yaml.YAMLError):
         return {}
-    return loaded if isinstance(loaded, dict) else {}
 
 
 def synapse_parts(settings: Settings, workdir: Path) -> tuple[list[tuple[Path, str]], dict[str, Any]]:
     """(members to add, manifest facts) for Synapse's database and media store."""
-    config = homeserver_config(settings)
+    config = _homeserver_values(settings)
     members: list[tuple[Path, str]] = []
     database = config.get("database") or {}
     facts: dict[str, Any] = {"database": str(database.get("name") or "none")}
@@ -81,7 +81,7 @@ def rewrite_paths(data_dir: Path, old_dir: str) -> list[str]:
 def restore_synapse(settings: Settings, staged: Path) -> int:
     """Put Synapse's database and media store where the (rewritten) homeserver.yaml
     says; returns the media files restored."""
-    config = homeserver_config(settings)
+    config = _homeserver_values(settings)
     database = config.get("database") or {}
     member = staged / DB_MEMBER
     if member.is_file() and database.get("name") == "sqlite3":

@@ -17,14 +17,12 @@ from typing import Any
 from urllib.parse import quote
 
 from mautrix.errors import MNotFound
-from mautrix.types import RoomAlias, RoomID, UserID
+from mautrix.types import RoomID, UserID
 
-from bridge.core.synapse_http import SynapseHTTP, seg
+from bridge.core.synapse_http import ADMIN, CLIENT, SynapseHTTP, seg
 from policy.session_reason import OPERATOR_PARAM
 
 log = logging.getLogger(__name__)
-ADMIN = "/_synapse/admin"
-CLIENT = "/_matrix/client/v3"
 
 
 @dataclass(frozen=True)
@@ -153,14 +151,6 @@ class SynapseClient(SynapseHTTP):
         """Every current state event of a room (admin API)."""
         data = await self.request("GET", f"{ADMIN}/v1/rooms/{seg(room_id)}/state")
         return list(data.get("state", []))
-
-    async def find_alias(self, alias: RoomAlias | str) -> RoomID | None:
-        """The room an alias points to, or None."""
-        try:
-            data = await self.request("GET", f"{CLIENT}/directory/room/{seg(alias)}")
-        except MNotFound:
-            return None
-        return RoomID(data["room_id"])
 
     async def create_room(
         self,

@@ -27,7 +27,7 @@ from bridge.core.matrix_errors import SynapseUnavailable, matrix_error
 from bridge.db.directory import Directory, DirectoryChannel, DirectoryUser
 from bridge.db.initial_passwords import InitialPasswords
 from config.settings import Settings
-from policy.channel_power import CHANNEL_STATE_TYPE
+from policy.event_types import CHANNEL_STATE_TYPE
 from provisioning.org.actions import (
     Action,
     CloseChannel,
@@ -45,7 +45,7 @@ from provisioning.org.actions import (
     WritePolicyFile,
 )
 from provisioning.org.admin_api import SynapseClient
-from provisioning.org.delivery import Credential, DeliveryReport, Reason, deliver
+from provisioning.org.delivery import Credential, DeliveryReason, DeliveryReport, deliver
 from provisioning.org.desired import DesiredChannel, DesiredUser
 from provisioning.org.passwords import generate_password
 from provisioning.org.plan import Plan
@@ -174,7 +174,7 @@ class Applier:
                 ready.set_result(False)
                 raise
             ready.set_result(True)
-            reason: Reason = "new" if isinstance(action, CreateUser) else "reactivated"
+            reason: DeliveryReason = "new" if isinstance(action, CreateUser) else "reactivated"
             self._creds.append(
                 Credential(user.user_id, user.username, user.display_name, user.email, password, reason)
             )

@@ -15,7 +15,7 @@ from mautrix.errors import MForbidden, MNotFound
 from mautrix.types import RoomID, UserID
 
 from bridge.db.directory import Directory, DirectorySnapshot
-from policy.channel_power import CHANNEL_STATE_TYPE
+from policy.event_types import CHANNEL_STATE_TYPE
 from provisioning.org.admin_api import SynapseClient, SynapseUser
 from provisioning.org.desired import DesiredOrg
 

@@ -25,7 +25,7 @@ from config.settings import Settings
 
 log = logging.getLogger(__name__)
 PASSWORD_DIR = "initial-passwords"  # noqa: S105 - a folder name, not a password
-Reason = Literal["new", "reset", "reactivated"]
+DeliveryReason = Literal["new", "reset", "reactivated"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Credential:
     display_name: str
     email: str
     password: str = field(repr=False)
-    reason: Reason = "new"
+    reason: DeliveryReason = "new"
 
 
 @dataclass

@@ -13,7 +13,7 @@ from config.org import OrgFile
 from policy.channel_power import Access
 
 
-class Person(Protocol):
+class Selectable(Protocol):
     """Anything a member reference can select (an org-file user or a directory row)."""
 
     @property
@@ -36,7 +36,7 @@ def alias_for(channel_name: str, server_name: str) -> RoomAlias:
     return RoomAlias(f"#{channel_name}:{server_name}")
 
 
-def resolve_refs(refs: Iterable[str], people: Iterable[Person]) -> set[UserID]:
+def resolve_refs(refs: Iterable[str], people: Iterable[Selectable]) -> set[UserID]:
     """The user ids selected by references: everyone | role:R | group:G | user:U."""
     people = list(people)
     selected: set[UserID] = set()
@@ -54,7 +54,7 @@ def resolve_refs(refs: Iterable[str], people: Iterable[Person]) -> set[UserID]:
 
 
 def channel_access(
-    members: Iterable[str], post: Iterable[str], respond: Iterable[str], people: Iterable[Person]
+    members: Iterable[str], post: Iterable[str], respond: Iterable[str], people: Iterable[Selectable]
 ) -> dict[UserID, Access]:
     """Each member's access: post beats respond beats read; post/respond imply membership."""
     people = list(people)
@@ -110,7 +110,7 @@ class DesiredOrg:
 
 
 def desired_from_org(
-    org: OrgFile, server_name: str, bot_user_id: str, others: Iterable[Person] = ()
+    org: OrgFile, server_name: str, bot_user_id: str, others: Iterable[Selectable] = ()
 ) -> DesiredOrg:
     """Resolve a validated org file against the server name.
 
@@ -129,7 +129,7 @@ def desired_from_org(
         )
         for u in org.users
     }
-    people: list[Person] = [*users.values(), *(p for p in others if p.user_id not in users)]
+    people: list[Selectable] = [*users.values(), *(p for p in others if p.user_id not in users)]
     channels = {
         c.name: DesiredChannel(
             name=c.name,

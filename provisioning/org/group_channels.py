@@ -14,7 +14,8 @@ import logging
 from mautrix.types import UserID
 
 from bridge.db.directory import DirectorySnapshot
-from policy.channel_power import CHANNEL_STATE_TYPE, Access, channel_power_levels, channel_state_content
+from policy.channel_power import Access, channel_power_levels, channel_state_content
+from policy.event_types import CHANNEL_STATE_TYPE
 from provisioning.org.admin_api import SynapseClient
 from provisioning.org.desired import channel_access
 from provisioning.org.session import Session

@@ -24,7 +24,7 @@ from provisioning.org.passwords import generate_password
 from provisioning.org.session import ProvisionError, Session, refresh_policy_file, sync_admins
 
 
-def parse_user(session: Session, who: str) -> UserID:
+def local_user_id(session: Session, who: str) -> UserID:
     """Accept `jdoe` or `@jdoe:server`; refuse other servers' ids."""
     server = session.settings.server_name
     if who.startswith("@"):
@@ -108,7 +108,7 @@ async def add_user(
 
 async def reset_password(session: Session, who: str) -> tuple[UserID, DeliveryReport]:
     """New initial password; every session of the user ends; the password is delivered."""
-    user_id = parse_user(session, who)
+    user_id = local_user_id(session, who)
     account = await session.client.get_user(user_id)
     if account is None:
         raise ProvisionError(f"no account {user_id}")
@@ -134,7 +134,7 @@ async def reset_password(session: Session, who: str) -> tuple[UserID, DeliveryRe
 
 async def deactivate(session: Session, who: str) -> UserID:
     """Deactivate (never erase) one account and record it in the directory."""
-    user_id = parse_user(session, who)
+    user_id = local_user_id(session, who)
     if user_id == session.bot_user_id:
         raise ProvisionError("the Carebridge bot cannot be deactivated")
     account = await session.client.get_user(user_id)

@@ -1,6 +1,6 @@
 """When a step fails, apply records what succeeded, still delivers the passwords it set,
 skips later phases, and reports the failure. (A fake homeserver client: this is about
-the applier's own bookkeeping; the real thing is in test_provisioning_e2e.py.)"""
+the applier's own bookkeeping; the real thing is in test_provisioning.py.)"""
 
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from bridge.archive.export.stream import ExportFilter
-from bridge.archive.intake import MALFORMED_EVENT_TYPE, malformed_record
+from bridge.archive.intake import malformed_record
+from policy.event_types import MALFORMED_EVENT_TYPE
 from tests.db.test_export_db import ROOM, A, B, archive, edit, ev, export, member, msg, react
 
 __all__ = ["archive"]  # the fixture, shared with the other export tests

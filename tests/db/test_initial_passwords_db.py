@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from mautrix.types import UserID
 
+from bridge.commands.passwords import initial_password_table
 from bridge.db.directory import Directory, DirectoryUser
 from bridge.db.engine import create_engine, migrate
 from bridge.db.initial_passwords import InitialPasswords
-from bridge.staff.initial_password_command import initial_password_table
 
 
 def user(name: str, active: bool = True) -> DirectoryUser:

@@ -6,8 +6,9 @@ import pytest
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 from prometheus_client import generate_latest
 
+from bridge.archive import metrics
 from bridge.archive.keyring import Keyring
-from bridge.core import metrics
+from bridge.core.metrics import instrument_engine
 from bridge.db.engine import create_engine, migrate
 from policy.module.guard import guarded
 from policy.module.metrics import count_refusal
@@ -24,7 +25,7 @@ def _event(n: int) -> dict[str, object]:
 
 async def test_writer_counts_commits_replays_and_failures(db_url: str) -> None:
     engine = create_engine(db_url)
-    metrics.instrument_engine(engine)
+    instrument_engine(engine)
     try:
         await migrate(engine)
         writer = metrics.MeteredArchiveWriter(engine, Keyring.generate())

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 from mautrix.types import UserID
 
-from bridge.compliance.directory import org_directory
 from bridge.compliance.reports import Reports
 from bridge.core.clock import ManualClock, to_ms
 from bridge.db.directory import Directory, DirectoryUser
 from bridge.db.engine import create_engine, migrate
+from bridge.org.source import org_directory
 
 TZ = "America/Chicago"
 CHICAGO = ZoneInfo(TZ)

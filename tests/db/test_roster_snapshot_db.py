@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from mautrix.types import RoomID, UserID
 
-from bridge.compliance.directory import OrgRosterSource
 from bridge.db.directory import Directory, DirectoryChannel, DirectoryUser
 from bridge.db.engine import create_engine, migrate
+from bridge.org.source import OrgRosterSource
 
 SHIFT = {"days": ["mon"], "start": "07:00", "end": "19:00"}
 

@@ -10,13 +10,14 @@ from nio import UploadResponse
 from sqlalchemy import select
 
 from bridge.archive.keyring import Keyring
-from bridge.archive.media import MAX_PERMANENT_ATTEMPTS, MEDIA_RECORD_TYPE, MediaArchiver, media_refs
+from bridge.archive.media import MAX_PERMANENT_ATTEMPTS, MediaArchiver, media_refs
 from bridge.archive.media_store import read_media
 from bridge.archive.reader import iter_events
 from bridge.archive.writer import ArchiveWriter
 from bridge.core.synapse_http import SynapseHTTP
 from bridge.db.engine import create_engine, migrate
 from bridge.db.tables import archive_media
+from policy.event_types import MEDIA_RECORD_TYPE
 from tests.archive_helpers import png
 from tests.harness.stack import Stack
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from bridge.archive.intake import MALFORMED_EVENT_TYPE
+from policy.event_types import MALFORMED_EVENT_TYPE
 from tests.harness.stack import Stack
 
 

@@ -22,7 +22,7 @@ from bridge.db.engine import create_engine
 from bridge.db.tables import archive_events
 from config.settings import load_settings
 from provisioning.ops.initdir import InitOptions, init_data_dir
-from provisioning.ops.supervisor import pid_alive
+from provisioning.ops.probes import pid_alive
 from tests.harness.provision import CAREBRIDGE, start_up, wait_for_line
 from tests.harness.stack import free_port, wait_http
 

@@ -8,8 +8,8 @@ from bridge.staff.calls.model import (
     CALL_REJECT,
     MISSED_GRACE_MS,
     CallEvent,
+    CallKind,
     CallState,
-    Kind,
     Outcome,
     apply_event,
     call_kind,
@@ -39,14 +39,14 @@ def ev(etype: str, sender: str, ts: int, **content: object) -> CallEvent:
 
 
 def test_kind_from_sdp() -> None:
-    assert call_kind(AUDIO_SDP) is Kind.AUDIO
-    assert call_kind(VIDEO_SDP) is Kind.VIDEO
-    assert call_kind(DISABLED_VIDEO) is Kind.AUDIO
+    assert call_kind(AUDIO_SDP) is CallKind.AUDIO
+    assert call_kind(VIDEO_SDP) is CallKind.VIDEO
+    assert call_kind(DISABLED_VIDEO) is CallKind.AUDIO
 
 
 def test_parse_invite() -> None:
     invite = ev("m.call.invite", "@a:hs", 1000, lifetime=30000, offer={"type": "offer", "sdp": VIDEO_SDP})
-    assert invite.kind is Kind.VIDEO and invite.lifetime_ms == 30000 and invite.version == "1"
+    assert invite.kind is CallKind.VIDEO and invite.lifetime_ms == 30000 and invite.version == "1"
     assert CallEvent.parse({"type": "m.call.invite", "content": {}}) is None
     assert CallEvent.parse({"type": "m.room.message", "content": {"call_id": "x"}}) is None
 

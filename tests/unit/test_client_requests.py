@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from policy.client_requests import MESSAGES, Reason, decide_client_request, discarded_keys_answer, needs_body
+from policy.client_requests import (
+    MESSAGES,
+    decide_client_request,
+    discarded_keys_answer,
+    needs_body,
+)
+from policy.client_requests import (
+    RequestReason as R,
+)
 from policy.module.request_guard import JsonAnswer, RequestGuard
 
 GATEWAY = "https://push.example/_matrix/push/v1/notify"
@@ -17,45 +25,55 @@ LISTED = frozenset({GATEWAY})
 V3 = "/_matrix/client/v3"
 
 
-def decide(method: str, path: str, body: dict[str, Any] | None = None) -> Reason | None:
+def decide(method: str, path: str, body: dict[str, Any] | None = None) -> R | None:
     decision = decide_client_request(method, path, body, LISTED)
     if decision is None:
         return None
-    assert not decision.allowed and decision.message == MESSAGES[Reason(decision.reason)]
-    return Reason(decision.reason)
+    assert not decision.allowed and decision.message == MESSAGES[R(decision.reason)]
+    return R(decision.reason)
 
 
 @pytest.mark.parametrize(
     ("method", "path", "body", "reason"),
     [
-        ("PUT", f"{V3}/sendToDevice/m.room.encrypted/1", None, Reason.TO_DEVICE),
-        ("PUT", "/_matrix/client/r0/sendToDevice/m.call.invite/2", None, Reason.TO_DEVICE),
-        ("POST", f"{V3}/keys/upload", None, Reason.DEVICE_KEYS_DISCARDED),
-        ("POST", "/_matrix/client/unstable/keys/device_signing/upload", None, Reason.ENCRYPTION_KEYS),
-        ("PUT", f"{V3}/room_keys/keys", None, Reason.ENCRYPTION_KEYS),
-        ("POST", f"{V3}/account/3pid/bind", None, Reason.IDENTITY_SERVER),
-        ("POST", f"{V3}/account/3pid/email/requestToken", None, Reason.IDENTITY_SERVER),
-        ("POST", f"{V3}/rooms/!r:hs/invite", {"id_server": "x", "medium": "email"}, Reason.IDENTITY_SERVER),
-        ("PUT", f"{V3}/profile/@a:hs/m.tz", None, Reason.PROFILE_FIELD),
-        ("PUT", "/_matrix/client/r0/profile/@a:hs/displayname", None, Reason.PROFILE_FIELD),
-        ("PUT", "/_matrix/client/unstable/uk.tcpip.msc4133/profile/@a:hs/x.y", None, Reason.PROFILE_FIELD),
+        ("PUT", f"{V3}/sendToDevice/m.room.encrypted/1", None, R.TO_DEVICE),
+        ("PUT", "/_matrix/client/r0/sendToDevice/m.call.invite/2", None, R.TO_DEVICE),
+        ("POST", f"{V3}/keys/upload", None, R.DEVICE_KEYS_DISCARDED),
+        ("POST", "/_matrix/client/unstable/keys/device_signing/upload", None, R.ENCRYPTION_KEYS),
+        ("PUT", f"{V3}/room_keys/keys", None, R.ENCRYPTION_KEYS),
+        ("POST", f"{V3}/account/3pid/bind", None, R.IDENTITY_SERVER),
+        ("POST", f"{V3}/account/3pid/email/requestToken", None, R.IDENTITY_SERVER),
+        (
+            "POST",
+            f"{V3}/rooms/!r:hs/invite",
+            {"id_server": "x", "medium": "email"},
+            R.IDENTITY_SERVER,
+        ),
+        ("PUT", f"{V3}/profile/@a:hs/m.tz", None, R.PROFILE_FIELD),
+        ("PUT", "/_matrix/client/r0/profile/@a:hs/displayname", None, R.PROFILE_FIELD),
+        (
+            "PUT",
+            "/_matrix/client/unstable/uk.tcpip.msc4133/profile/@a:hs/x.y",
+            None,
+            R.PROFILE_FIELD,
+        ),
         (
             "PUT",
             f"{V3}/presence/@a:hs/status",
             {"presence": "online", "status_msg": "bed 4"},
-            Reason.STATUS_MESSAGE,
+            R.STATUS_MESSAGE,
         ),
         (
             "POST",
             f"{V3}/pushers/set",
             {"kind": "http", "data": {"url": "https://evil/x"}},
-            Reason.PUSH_GATEWAY,
+            R.PUSH_GATEWAY,
         ),
-        ("POST", f"{V3}/pushers/set", {"kind": "email", "data": {}}, Reason.PUSH_GATEWAY),
-        ("POST", f"{V3}/pushers/set", {"kind": "http", "data": {"url": GATEWAY}}, Reason.PUSH_CONTENT),
+        ("POST", f"{V3}/pushers/set", {"kind": "email", "data": {}}, R.PUSH_GATEWAY),
+        ("POST", f"{V3}/pushers/set", {"kind": "http", "data": {"url": GATEWAY}}, R.PUSH_CONTENT),
     ],
 )
-def test_refused_requests(method: str, path: str, body: dict[str, Any] | None, reason: Reason) -> None:
+def test_refused_requests(method: str, path: str, body: dict[str, Any] | None, reason: R) -> None:
     """Each side channel and client-chosen outbound request is refused with its reason."""
     assert decide(method, path, body) is reason
 
@@ -103,14 +121,14 @@ def test_guard_answers_refusals_counts_them_and_passes_the_rest() -> None:
     guard = RequestGuard(LISTED)
     child = JsonAnswer(200, {})
     guard.putChild(b"client", child)
-    label = {"reason": Reason.STATUS_MESSAGE.value}
+    label = {"reason": R.STATUS_MESSAGE.value}
     before = REGISTRY.get_sample_value("carebridge_policy_refusals_total", label) or 0.0
     body = json.dumps({"presence": "online", "status_msg": "x"}).encode()
     refused = guard.getChildWithDefault(
         b"client", FakeRequest(b"PUT", f"{V3}/presence/@a:hs/status".encode(), body)
     )
     assert isinstance(refused, JsonAnswer) and refused.code == 403
-    assert json.loads(refused.body)["org.carebridge.reason"] == Reason.STATUS_MESSAGE.value
+    assert json.loads(refused.body)["org.carebridge.reason"] == R.STATUS_MESSAGE.value
     after = REGISTRY.get_sample_value("carebridge_policy_refusals_total", label)
     assert after == before + 1
     ok = FakeRequest(b"PUT", f"{V3}/presence/@a:hs/status".encode(), b'{"presence": "online"}')

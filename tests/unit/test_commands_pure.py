@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from bridge.compliance.commands.framework import (
+from bridge.commands.framework import (
     Command,
     CommandError,
     CommandRegistry,
@@ -17,8 +17,8 @@ from bridge.compliance.commands.framework import (
     parse_user,
     table_reply,
 )
-from bridge.compliance.commands.matrix import txn_id_for
-from bridge.core.report_table import ReportTable, to_csv, to_html, to_plain, to_records
+from bridge.commands.matrix import txn_id_for
+from bridge.core.report_table import ReportTable, table_html, to_csv, to_plain, to_records
 
 TABLE = ReportTable(
     "Logins", ("user", "client"), (("@a:x", "Element <script>"), ("@b:x", 'say "hi", ok')), "UTC"
@@ -68,7 +68,7 @@ def test_registry_refuses_duplicates_and_keeps_order() -> None:
 
 
 def test_renderings() -> None:
-    html = to_html(TABLE)
+    html = table_html(TABLE)
     assert "&lt;script&gt;" in html and "<script>" not in html
     plain = to_plain(TABLE)
     assert plain.splitlines()[1].split() == ["user", "client"]

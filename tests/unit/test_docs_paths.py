@@ -1,17 +1,29 @@
-"""Every repository path and Python module the README and docs/ name exists, so the manual
-keeps up with moves such as the feature-folder layout."""
+"""Every repository path and Python module the README, docs/ and the code's comments and
+docstrings name exists, so the prose keeps up with moves such as the feature-folder layout."""
 
 from __future__ import annotations
 
+import ast
+import io
 import re
+import tokenize
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").rglob("*.md"))]
 TOP = r"(?:bridge|policy|provisioning|tests|config|synapse|deploy|webclient|bench|docs|\.ci)"
 PATH = re.compile(rf"(?<![\w/.-])({TOP}/[\w./*-]*)")
-# Three parts or more: `policy.channel_creators` (an org-file key) or `policy.json` is no module.
-MODULE = re.compile(r"`((?:bridge|policy|provisioning)(?:\.\w+){2,})`")
+# In backticks in the docs; anywhere in comments and docstrings.
+MODULE = re.compile(r"`((?:bridge|policy|provisioning)(?:\.\w+)+)`")
+PROSE_MODULE = re.compile(r"(?<![\w./-])((?:bridge|policy|provisioning)(?:\.[A-Za-z_]\w*)+)")
+CODE_DIRS = ("bridge", "policy", "provisioning", "bench", "tests")
+# `policy.json`, `bridge.out`: files, not modules.
+FILE_SUFFIXES = {"json", "yaml", "yml", "out", "md", "py", "db", "log"}
+# `bridge.port`, `policy.channel_creators`: keys of the settings or org file, not modules.
+CONFIG_EXAMPLES = (ROOT / "config" / "carebridge.example.yaml", ROOT / "config" / "org.example.yaml")
 # Built or installed on demand, not in git.
 GENERATED = ("webclient/dist", "webclient/node_modules")
 # The CHANGELOG names files that existed before a move: the old names are history.
@@ -53,6 +65,44 @@ def _module_exists(dotted: str) -> bool:
     return False
 
 
+def _config_keys() -> set[str]:
+    keys: set[str] = set()
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                keys.add(f"{prefix}{key}")
+                walk(value, f"{prefix}{key}.")
+
+    for example in CONFIG_EXAMPLES:
+        walk(yaml.safe_load(example.read_text(encoding="utf-8")), "")
+    return keys
+
+
+def _names_something(dotted: str, config_keys: set[str]) -> bool:
+    """A module (or something it defines), a file name, or a settings/org-file key."""
+    return dotted.rsplit(".", 1)[-1] in FILE_SUFFIXES or dotted in config_keys or _module_exists(dotted)
+
+
+def _prose_names(source: str) -> list[tuple[int, str]]:
+    """The dotted names in a Python file's comments and docstrings, with their line numbers."""
+    prose = [
+        (tok.start[0], tok.string)
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+        if tok.type == tokenize.COMMENT
+    ]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            docstring = ast.get_docstring(node, clean=False)
+            if docstring is not None:
+                prose.append((node.body[0].lineno, docstring))
+    return [
+        (first + text.count("\n", 0, match.start()), match.group(1).rstrip("."))
+        for first, text in prose
+        for match in PROSE_MODULE.finditer(text)
+    ]
+
+
 def test_every_path_the_docs_name_exists() -> None:
     """Paths such as `bridge/archive/writer.py` or `tests/e2e/...` in the README and docs/
     are files or folders of the repository."""
@@ -72,7 +122,25 @@ def test_every_module_the_docs_name_exists() -> None:
         for dotted in MODULE.findall(page.read_text(encoding="utf-8"))
     ]
     assert named, "the pattern no longer finds the modules the docs name"
-    missing = [f"{where}: {dotted}" for where, dotted in named if not _module_exists(dotted)]
+    config_keys = _config_keys()
+    missing = [f"{where}: {dotted}" for where, dotted in named if not _names_something(dotted, config_keys)]
     # Data directories written before the structure change name the old module (upgrades).
+    missing = [m for m in missing if not m.endswith("policy.synapse_module.CarebridgeModule")]
+    assert missing == []
+
+
+def test_every_module_a_comment_or_docstring_names_exists() -> None:
+    """`see bridge.archive.intake` in a docstring names a module that is there, not where it
+    was before it moved."""
+    config_keys = _config_keys()
+    named = [
+        (f"{path.relative_to(ROOT)}:{line}", dotted)
+        for top in CODE_DIRS
+        for path in sorted((ROOT / top).rglob("*.py"))
+        for line, dotted in _prose_names(path.read_text(encoding="utf-8"))
+    ]
+    assert len(named) > 20, "the pattern no longer finds the modules comments name"
+    missing = [f"{where}: {dotted}" for where, dotted in named if not _names_something(dotted, config_keys)]
+    # The authentication safeguard recognises data directories that name the old module.
     missing = [m for m in missing if not m.endswith("policy.synapse_module.CarebridgeModule")]
     assert missing == []

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from bridge.archive.intake import MALFORMED_EVENT_TYPE, NotJson, parse_body, problem
+from bridge.archive.intake import NotJson, parse_body, problem
+from policy.event_types import MALFORMED_EVENT_TYPE
 
 GOOD = {
     "event_id": "$e",

@@ -104,3 +104,77 @@ def test_no_import_cycles_between_modules() -> None:
         if module not in state:
             visit(module, [])
     assert cycles == []
+
+
+# The bridge's inner layers, lowest first: a module may import its own package and the
+# layers below it, never a layer above. Feature packages (compliance, staff, health) sit
+# side by side and never import each other; command definitions in bridge/commands/ sit
+# with the features they serve; the assembly (service, appservice, ...) is on top.
+_COMMAND_PLUMBING = ("bridge.commands.framework", "bridge.commands.matrix", "bridge.commands.consumer")
+_FEATURE_PEERS = ("bridge.compliance", "bridge.staff", "bridge.health")
+
+
+def _bridge_layer(module: str) -> tuple[int, str]:
+    """(rank, group) of a bridge module."""
+    if module.endswith(".feature") and module != "bridge.feature":
+        return 5, module.rsplit(".", 1)[0]
+    for rank, prefixes in (
+        (0, ("bridge.core",)),
+        (1, ("bridge.db",)),
+        (2, ("bridge.org", "bridge.archive")),
+        (3, _COMMAND_PLUMBING),
+        (4, ("bridge.feature",)),
+        (5, (*_FEATURE_PEERS, "bridge.commands")),
+    ):
+        for prefix in prefixes:
+            if module == prefix or module.startswith(prefix + "."):
+                return rank, prefix
+    return 6, module  # the assembly: bridge.service, bridge.appservice, bridge.main, ...
+
+
+def _bridge_edges() -> set[tuple[str, str]]:
+    graph = _imports()
+    return {
+        (mod, resolved)
+        for mod, targets in graph.items()
+        if mod.startswith("bridge")
+        for target in targets
+        if (resolved := _resolve(graph, target)) and resolved.startswith("bridge") and resolved != mod
+    }
+
+
+def test_bridge_layers_point_down() -> None:
+    """core imports nothing of the bridge, db only core, the archive and the org view only
+    those two, the command plumbing no feature, features no assembly module."""
+    upward = {
+        (mod, target) for mod, target in _bridge_edges() if _bridge_layer(target)[0] > _bridge_layer(mod)[0]
+    }
+    assert upward == set()
+
+
+def test_core_and_db_import_no_feature_package() -> None:
+    """The two bottom layers stand alone (spelled out, as the issue that set them asked)."""
+    bad = {
+        (mod, target)
+        for mod, target in _bridge_edges()
+        if mod.startswith(("bridge.core", "bridge.db"))
+        and not target.startswith(("bridge.core", "bridge.db"))
+    }
+    bad |= {
+        (mod, target)
+        for mod, target in _bridge_edges()
+        if mod.startswith("bridge.core") and target.startswith("bridge.db")
+    }
+    assert bad == set()
+
+
+def test_feature_packages_do_not_import_each_other() -> None:
+    """Compliance, staff and health share only lower layers (staff reaches the bot's
+    registry through bridge/commands, not through compliance)."""
+    bad = set()
+    for mod, target in _bridge_edges():
+        mine = next((p for p in _FEATURE_PEERS if mod.startswith(p + ".")), None)
+        theirs = next((p for p in _FEATURE_PEERS if target.startswith(p + ".")), None)
+        if mine and theirs and mine != theirs:
+            bad.add((mod, target))
+    assert bad == set()

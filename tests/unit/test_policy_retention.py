@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from policy.encryption import ENCRYPTION_DISABLED, decide_encryption_event, strip_encryption
-from policy.redaction import HISTORY_RETAINED, Reason, decide_redaction, decide_room_shutdown
+from policy.redaction import HISTORY_RETAINED, RetentionReason, decide_redaction, decide_room_shutdown
 
 BOT = "@carebridge:hs"
 
@@ -13,12 +13,12 @@ BOT = "@carebridge:hs"
 @pytest.mark.parametrize(
     ("sender", "local", "reason"),
     [
-        ("@nurse:hs", True, Reason.REDACTION_BY_LOCAL_USER),
-        (BOT, True, Reason.REDACTION_BY_BOT),
-        ("@x:elsewhere", False, Reason.REDACTION_BY_REMOTE_USER),
+        ("@nurse:hs", True, RetentionReason.REDACTION_BY_LOCAL_USER),
+        (BOT, True, RetentionReason.REDACTION_BY_BOT),
+        ("@x:elsewhere", False, RetentionReason.REDACTION_BY_REMOTE_USER),
     ],
 )
-def test_every_redaction_is_refused(sender: str, local: bool, reason: Reason) -> None:
+def test_every_redaction_is_refused(sender: str, local: bool, reason: RetentionReason) -> None:
     decision = decide_redaction("m.room.redaction", sender, local, BOT)
     assert not decision.allowed
     assert decision.reason is reason
@@ -35,7 +35,7 @@ def test_other_events_are_allowed(event_type: str) -> None:
 @pytest.mark.parametrize("requester", ["@admin:hs", None])
 def test_room_shutdown_is_refused(requester: str | None) -> None:
     decision = decide_room_shutdown(requester, "!r:hs")
-    assert not decision.allowed and decision.reason is Reason.ROOM_RETAINED
+    assert not decision.allowed and decision.reason is RetentionReason.ROOM_RETAINED
 
 
 def test_encryption_state_event_is_refused_but_not_a_timeline_event() -> None:

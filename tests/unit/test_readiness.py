@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from unittest.mock import AsyncMock, Mock
 
-from bridge.core.readiness import Readiness
+from bridge.health.readiness import Readiness
 from config.settings import ReadinessSettings
 
 

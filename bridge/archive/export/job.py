@@ -23,13 +23,14 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.archive.export.stream import ExportCounts, Exporter, ExportFilter, iso
+from bridge.archive.export.stream import ExportCounts, Exporter, ExportFilter
 from bridge.archive.heads import current_head
 from bridge.archive.keyring import Sealer
 from bridge.archive.writer import ArchiveWriter
-from bridge.core.clock import now_ms
+from bridge.core.clock import iso_ms, now_ms
+from bridge.core.report_table import FORMULA_START
+from policy.event_types import EXPORT_RECORD_TYPE
 
-EXPORT_RECORD_TYPE = "org.carebridge.export"
 Format = Literal["jsonl", "csv"]
 CSV_COLUMNS = (
     "seq",
@@ -100,16 +101,13 @@ class JsonlSink:
         return self._file.close()
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _csv_cell(value: Any) -> Any:
     """A cell a spreadsheet will show as text: values that would start a formula
     (CSV injection: =HYPERLINK(...) typed into a message) get a leading apostrophe.
     The JSONL format keeps every value exactly as sent."""
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
 
@@ -242,8 +240,8 @@ async def run_export(
         **who,
         "filter": job.flt.describe(),
         "format": job.fmt,
-        "started": iso(started),
-        "finished": iso(now_ms()),
+        "started": iso_ms(started),
+        "finished": iso_ms(now_ms()),
         "archive_head": {"seq": head.seq, "hash": head.row_hash.hex()},
         "counts": asdict(exporter.counts),
         "files": {data_file.name: digest},

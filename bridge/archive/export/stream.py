@@ -20,19 +20,19 @@ import os
 import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.archive.export.relations import ANNOTATION, REPLACE, THREAD, relation_of
 from bridge.archive.keyring import Sealer
 from bridge.archive.media_store import read_media
 from bridge.archive.reader import iter_events
 from bridge.archive.writer import ArchivedEvent
+from bridge.core.clock import iso_ms
 from bridge.db.tables import archive_events, archive_media, archive_relations
+from policy.relations import ANNOTATION, REPLACE, THREAD, relation_of
 
 MESSAGE_TYPES = ("m.room.message", "m.sticker")
 MEMBER = "m.room.member"
@@ -74,8 +74,8 @@ class ExportFilter:
         return {
             "room": self.room_id,
             "user": self.user_id,
-            "since": iso(self.since_ms) if self.since_ms is not None else None,
-            "until": iso(self.until_ms) if self.until_ms is not None else None,
+            "since": iso_ms(self.since_ms) if self.since_ms is not None else None,
+            "until": iso_ms(self.until_ms) if self.until_ms is not None else None,
         }
 
 
@@ -113,11 +113,6 @@ class _Membership:
         if snap is None:
             snap = self.snapshots[room] = tuple(sorted(self.joined.get(room, ())))
         return snap
-
-
-def iso(ms: int) -> str:
-    """Milliseconds since the epoch as ISO 8601 UTC."""
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
 
 
 async def _condition(engine: AsyncEngine, flt: ExportFilter) -> ColumnElement[bool]:
@@ -249,7 +244,7 @@ class Exporter:
                 body = new.get("body") if isinstance(new, dict) else rel_content.get("body")
                 revision = {
                     "event_id": rel["event_id"],
-                    "time": iso(int(rel.get("origin_server_ts", 0))),
+                    "time": iso_ms(int(rel.get("origin_server_ts", 0))),
                     "body": body,
                 }
                 if rel.get("sender") != event["sender"]:
@@ -262,7 +257,7 @@ class Exporter:
                         "event_id": rel["event_id"],
                         "sender": rel["sender"],
                         "key": rel_content["m.relates_to"].get("key"),
-                        "time": iso(int(rel.get("origin_server_ts", 0))),
+                        "time": iso_ms(int(rel.get("origin_server_ts", 0))),
                     }
                 )
         is_message = event["type"] in MESSAGE_TYPES
@@ -279,7 +274,7 @@ class Exporter:
             "event_id": event["event_id"],
             "room_id": event["room_id"],
             "sender": event["sender"],
-            "time": iso(int(event.get("origin_server_ts", 0))),
+            "time": iso_ms(int(event.get("origin_server_ts", 0))),
             "type": event["type"],
             "kind": "message" if is_message else "event",
             "msgtype": content.get("msgtype"),

@@ -14,7 +14,7 @@ ACCESS_CONTROL = Safeguard(
     check="Synapse admin API: list every account and its server-admin flag.",
     tests=(
         "tests/unit/test_provision_plan.py::test_profile_role_and_server_admin_changes",
-        "tests/e2e/test_channels_e2e.py::test_staff_without_right_cannot_create_channel",
+        "tests/e2e/test_channels.py::test_staff_without_right_cannot_create_channel",
     ),
 )
 
@@ -26,7 +26,7 @@ UNIQUE_ID = Safeguard(
     "administrator; no guest or shared accounts.",
     check="Synapse admin API accounts compared with the directory; allow_guest_access in homeserver.yaml.",
     tests=(
-        "tests/e2e/test_provisioning_e2e.py::test_org_lifecycle",
+        "tests/e2e/test_provisioning.py::test_org_lifecycle",
         "tests/unit/test_init.py::test_homeserver_is_the_compliance_baseline",
     ),
 )
@@ -41,7 +41,7 @@ EMERGENCY_ACCESS = Safeguard(
     "contain the archive key.",
     tests=(
         "tests/db/test_backup_restore.py::test_backup_restore_round_trip",
-        "tests/e2e/test_export_e2e.py::test_export_shows_original_revisions_reaction_and_image",
+        "tests/e2e/test_export.py::test_export_shows_original_revisions_reaction_and_image",
     ),
 )
 
@@ -54,7 +54,7 @@ AUTOMATIC_LOGOFF = Safeguard(
     check="compliance.scheduler_enabled in carebridge.yaml; people with a shift in the "
     "directory; last automatic logout in the sessions ledger.",
     tests=(
-        "tests/e2e/test_scheduler_e2e.py::test_end_of_shift_logout_ends_the_session_and_records_it_as_automatic",
+        "tests/e2e/test_scheduler.py::test_end_of_shift_logout_ends_the_session_and_records_it_as_automatic",
     ),
 )
 

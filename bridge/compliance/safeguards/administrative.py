@@ -28,8 +28,8 @@ ACTIVITY_REVIEW = Safeguard(
     check="Synapse: members of the administrators' room against the directory's administrators; "
     "alerts configured in carebridge.yaml; last alert posted.",
     tests=(
-        "tests/e2e/test_scheduler_e2e.py::test_missing_alert_once_at_start_plus_grace_and_daily_summary",
-        "tests/e2e/test_compliance_bot_e2e.py::test_every_command_answers_an_admin_and_refuses_staff",
+        "tests/e2e/test_scheduler.py::test_missing_alert_once_at_start_plus_grace_and_daily_summary",
+        "tests/e2e/test_compliance_bot.py::test_every_command_answers_an_admin_and_refuses_staff",
     ),
 )
 

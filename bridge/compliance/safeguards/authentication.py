@@ -53,8 +53,8 @@ LOGIN_MONITORING = Safeguard(
     check="Carebridge module configured in homeserver.yaml; session records arriving; failed "
     "sign-ins in the last 7 days counted.",
     tests=(
-        "tests/e2e/test_sessions_e2e.py::test_wrong_password_makes_a_failed_record_without_the_password",
-        "tests/e2e/test_sessions_e2e.py::test_unknown_account_is_recorded_without_the_name",
+        "tests/e2e/test_sessions.py::test_wrong_password_makes_a_failed_record_without_the_password",
+        "tests/e2e/test_sessions.py::test_unknown_account_is_recorded_without_the_name",
     ),
 )
 

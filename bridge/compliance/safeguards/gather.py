@@ -23,7 +23,6 @@ from bridge.archive.verify import verify_archive
 from bridge.compliance.safeguards import gather_db
 from bridge.compliance.safeguards.gather_files import (
     heads_log_facts,
-    homeserver_config,
     key_facts,
     registration_config,
     settings_facts,
@@ -31,12 +30,12 @@ from bridge.compliance.safeguards.gather_files import (
 from bridge.compliance.safeguards.ledger import check_history, recorded_backups
 from bridge.compliance.safeguards.model import Account, Facts, VerifyFacts
 from bridge.core.clock import now_ms
-from bridge.core.synapse_http import SynapseHTTP, seg
+from bridge.core.synapse_http import ADMIN, SynapseHTTP, seg
+from config.homeserver import homeserver_config
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-ADMIN = "/_synapse/admin"
 
 
 class Gatherer:
@@ -67,7 +66,7 @@ class Gatherer:
         """(facts, check history) as of now."""
         s = self.settings
         now = now_ms()
-        hs_pair = self._try_sync("homeserver", lambda: homeserver_config(s))
+        homeserver = self._try_sync("homeserver", lambda: homeserver_config(s))
         async with SynapseHTTP(s.synapse.url, self.as_token, concurrency=8, timeout=60) as http:
             accounts = await self._try("accounts", self._accounts(http))
             members = await self._try("admin_room", self._admin_room_members(http))
@@ -80,9 +79,9 @@ class Gatherer:
             carebridge_version=_package_version("carebridge"),
             synapse_version=synapse_version,
             settings=settings_facts(s),
-            homeserver=hs_pair[0] if hs_pair else None,
+            homeserver=homeserver.values if homeserver else None,
             registration=self._try_sync("registration", lambda: registration_config(s)),
-            production=bool(hs_pair and hs_pair[1]),
+            production=bool(homeserver and homeserver.production_overlay),
             keys=self._try_sync("keys", lambda: key_facts(s)),
             archive=await self._try("archive", gather_db.archive_facts(self.engine)),
             verify=verify,

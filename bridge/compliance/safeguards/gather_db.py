@@ -20,15 +20,15 @@ from bridge.db.tables import (
     failed_logins,
     sessions,
 )
+from policy.event_types import EXPORT_RECORD_TYPE
 
-EXPORT_RECORD_TYPE = "org.carebridge.export"
 AUTOMATIC = "automatic"
 # Column names a deployment may use to mark accounts still on their initial password.
 INITIAL_PASSWORD_COLUMNS = ("initial_password", "password_is_initial", "must_change_password")
 
 
 @dataclass(frozen=True)
-class Person:
+class LedgerAccount:
     """One directory entry with what the ledger knows about its sessions."""
 
     role: str
@@ -72,7 +72,7 @@ async def _initial_password_column(conn: AsyncConnection) -> str | None:
     return next((name for name in INITIAL_PASSWORD_COLUMNS if name in columns), None)
 
 
-async def directory_people(engine: AsyncEngine) -> dict[str, Person]:
+async def directory_people(engine: AsyncEngine) -> dict[str, LedgerAccount]:
     """Every directory user with their ledger summary, by user id."""
     u, s = directory_users, sessions
     async with engine.connect() as conn:
@@ -92,7 +92,7 @@ async def directory_people(engine: AsyncEngine) -> dict[str, Person]:
             query = text(f"SELECT user_id, {column} FROM directory_users")  # noqa: S608
             flags = {str(r[0]): bool(r[1]) for r in await conn.execute(query)}
     return {
-        str(r.user_id): Person(
+        str(r.user_id): LedgerAccount(
             role=str(r.role),
             active=bool(r.active),
             created_ms=int(r.created_ts),

@@ -1,6 +1,5 @@
-"""Facts read from the files in force: carebridge.yaml (already loaded), the homeserver
-configuration (homeserver.yaml plus the production overlay, as Synapse loads them), the
-appservice registration, the archive keyring (never the keys themselves) and the heads log.
+"""Facts read from the files in force: carebridge.yaml (already loaded), the appservice
+registration, the archive keyring (never the keys themselves) and the heads log.
 """
 
 from __future__ import annotations
@@ -10,13 +9,10 @@ import stat
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bridge.archive.keyring import Keyring, KeyringError
 from bridge.compliance.safeguards.model import KeyFacts
 from config.settings import Settings
-
-PRODUCTION_OVERLAY = "production.yaml"
+from config.yamlfile import yaml_mapping
 
 
 def settings_facts(settings: Settings) -> dict[str, Any]:
@@ -33,30 +29,9 @@ def settings_facts(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _yaml_mapping(path: Path) -> dict[str, Any]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError(f"{path.name} is not a mapping")
-    return data
-
-
-def homeserver_config(settings: Settings) -> tuple[dict[str, Any], bool]:
-    """(the merged homeserver configuration, whether the production overlay is in force).
-
-    Synapse loads `-c homeserver.yaml -c production.yaml` in production; top-level keys of
-    the later file replace the earlier one's, as here."""
-    path = settings.path(settings.synapse.config)
-    merged = _yaml_mapping(path)
-    overlay = path.parent / PRODUCTION_OVERLAY
-    if overlay.is_file():
-        merged.update(_yaml_mapping(overlay))
-        return merged, True
-    return merged, False
-
-
 def registration_config(settings: Settings) -> dict[str, Any]:
     """The appservice registration (namespaces only: the tokens are dropped here)."""
-    data = _yaml_mapping(settings.path(settings.bridge.registration))
+    data = yaml_mapping(settings.path(settings.bridge.registration))
     return {"namespaces": data.get("namespaces")}
 
 

@@ -17,8 +17,8 @@ AUDIT = Safeguard(
     check="registration.yaml namespaces cover every room (non-exclusive); every consumer has "
     "processed the archive; export records counted.",
     tests=(
-        "tests/e2e/test_e2e_dm.py::test_dm_between_staff_is_archived",
-        "tests/e2e/test_sessions_e2e.py::test_login_and_logout_each_make_one_record_with_device_and_time",
+        "tests/e2e/test_dm_archive.py::test_dm_between_staff_is_archived",
+        "tests/e2e/test_sessions.py::test_login_and_logout_each_make_one_record_with_device_and_time",
         "tests/db/test_export_db.py::test_export_job_records_itself_and_refuses_a_used_folder",
     ),
 )
@@ -32,8 +32,8 @@ CHAIN = Safeguard(
     check="`archive verify` run now: hash chain, published heads from Synapse, archived media.",
     tests=(
         "tests/db/test_archive_verify_db.py::test_deleted_middle_row_is_named_removed",
-        "tests/e2e/test_verify_e2e.py::test_verify_passes_then_finds_a_deleted_tail_against_synapse",
-        "tests/e2e/test_retention_e2e.py::test_redacting_own_and_others_message_is_refused",
+        "tests/e2e/test_verify.py::test_verify_passes_then_finds_a_deleted_tail_against_synapse",
+        "tests/e2e/test_retention.py::test_redacting_own_and_others_message_is_refused",
     ),
 )
 

@@ -21,10 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.compliance.safeguards.model import BackupFacts, Result
 from bridge.compliance.safeguards.report import Report
+from bridge.core.backup_format import KEY_MEMBER, MANIFEST_MEMBER
 from bridge.core.clock import now_ms
 from bridge.db.tables import backup_records, safeguard_checks
-
-KEY_MEMBER = "key/archive.key"
 
 
 def read_backup(path: Path) -> tuple[bool, bool]:
@@ -33,18 +32,18 @@ def read_backup(path: Path) -> tuple[bool, bool]:
     try:
         with tarfile.open(path, "r:gz") as tar:
             names = tar.getnames()
-            handle = tar.extractfile("manifest.json")
+            handle = tar.extractfile(MANIFEST_MEMBER)
             if handle is None:
                 return False, KEY_MEMBER in names
             members = json.loads(handle.read()).get("members", {})
             includes_key = KEY_MEMBER in names
             for info in tar:
-                if info.name == "manifest.json" or not info.isfile():
+                if info.name == MANIFEST_MEMBER or not info.isfile():
                     continue
                 data = tar.extractfile(info)
                 if data is None or members.get(info.name) != _sha256(data):
                     return False, includes_key
-            return set(members) == set(names) - {"manifest.json"}, includes_key
+            return set(members) == set(names) - {MANIFEST_MEMBER}, includes_key
     except (OSError, EOFError, zlib.error, tarfile.TarError, ValueError, KeyError):
         return False, False
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from rich.table import Table
 
 from bridge.compliance.safeguards.model import Result, Row, stamp
 from bridge.compliance.safeguards.report import Report
+from bridge.core.clock import iso_seconds
 
 SCHEMA = "carebridge-compliance-report"
 # Bump on any change a consumer could notice (a key renamed, removed or retyped). New
@@ -38,13 +38,6 @@ def _code(text: str) -> Markup:
 _TEMPLATES.filters["code"] = _code
 
 
-def iso(ms: int | None) -> str | None:
-    """Epoch ms as an ISO 8601 UTC timestamp (seconds), or None."""
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def _row_json(row: Row) -> dict[str, Any]:
     s = row.safeguard
     return {
@@ -55,8 +48,8 @@ def _row_json(row: Row) -> dict[str, Any]:
         "check": s.check,
         "result": row.result.value,
         "reason": row.reason,
-        "checked_at": iso(row.checked_ms),
-        "last_true_at": iso(row.last_true_ms),
+        "checked_at": iso_seconds(row.checked_ms),
+        "last_true_at": iso_seconds(row.last_true_ms),
         "tests": list(s.tests),
     }
 
@@ -68,7 +61,7 @@ def to_json_document(report: Report) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "organization": report.organization,
         "server_name": report.server_name,
-        "generated_at": iso(report.generated_ms),
+        "generated_at": iso_seconds(report.generated_ms),
         "versions": {"carebridge": report.carebridge_version, "synapse": report.synapse_version},
         "summary": {
             "result": report.overall.value,

@@ -13,6 +13,7 @@ from bridge.core.clock import now_ms
 from bridge.core.room_ops import ensure_bot_joined, joined_members, send_event
 from bridge.staff.calls.model import CALL_HANGUP, CALL_INVITE, CallEvent, Outcome, person_to_person_violation
 from bridge.staff.calls.store import CallStore
+from policy.event_types import CALL_KEY, REASON_KEY
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class CallLog:
                 "version": version,
                 "party_id": BOT_PARTY_ID,
                 "reason": "user_busy",
-                "org.carebridge.reason": ONE_TO_ONE_REASON,
+                REASON_KEY: ONE_TO_ONE_REASON,
             },
             txn_id=f"cb-hangup-{event.event_id}",
         )
@@ -93,7 +94,7 @@ class CallLog:
                 "msgtype": "m.notice",
                 "body": self.one_to_one_notice,
                 "m.mentions": {"user_ids": [event.sender]},
-                "org.carebridge.call": {"call_id": event.call_id, "refused": ONE_TO_ONE_REASON},
+                CALL_KEY: {"call_id": event.call_id, "refused": ONE_TO_ONE_REASON},
             },
             txn_id=f"cb-one-to-one-{event.event_id}",
         )

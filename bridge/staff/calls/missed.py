@@ -20,6 +20,7 @@ from mautrix.errors import MatrixRequestError
 from bridge.core.room_ops import ensure_bot_joined, send_event
 from bridge.core.tasks import cancel_and_wait
 from bridge.staff.calls.store import CallRecord, CallStore
+from policy.event_types import MISSED_CALL_KEY
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class MissedCallWatcher:
                 "msgtype": "m.notice",
                 "body": body,
                 "m.mentions": {"user_ids": [record.callee]},
-                "org.carebridge.missed_call": {
+                MISSED_CALL_KEY: {
                     "call_id": record.call_id,
                     "caller": record.caller,
                     "callee": record.callee,

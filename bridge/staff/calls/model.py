@@ -35,21 +35,21 @@ class Outcome(StrEnum):
     REFUSED = "refused"  # more than two people in the room: hung up by the bot
 
 
-class Kind(StrEnum):
+class CallKind(StrEnum):
     """Audio-only or with video."""
 
     AUDIO = "audio"
     VIDEO = "video"
 
 
-def call_kind(sdp: str) -> Kind:
+def call_kind(sdp: str) -> CallKind:
     """Video if the offer has an active video m= line (port not 0), else audio."""
     for line in sdp.splitlines():
         if line.startswith("m=video "):
             parts = line.split()
             if len(parts) > 1 and parts[1] != "0":
-                return Kind.VIDEO
-    return Kind.AUDIO
+                return CallKind.VIDEO
+    return CallKind.AUDIO
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class CallEvent:
     event_id: str
     version: str
     lifetime_ms: int = DEFAULT_LIFETIME_MS
-    kind: Kind = Kind.AUDIO
+    kind: CallKind = CallKind.AUDIO
     invitee: str | None = None
     reason: str | None = None
 
@@ -97,7 +97,7 @@ class CallEvent:
             event_id=str(event.get("event_id")),
             version=str(content.get("version", "0")),
             lifetime_ms=lifetime_ms,
-            kind=call_kind(sdp) if isinstance(sdp, str) else Kind.AUDIO,
+            kind=call_kind(sdp) if isinstance(sdp, str) else CallKind.AUDIO,
             invitee=invitee if isinstance(invitee, str) else None,
             reason=reason[:64] if isinstance(reason, str) else None,
         )

@@ -263,9 +263,7 @@ def publish_head_command(config_path: Path) -> None:
                     http,
                     room_id,
                     heads_log=_heads_log(settings),
-                    chain_key=chain_key_for(
-                        settings.path(settings.archive.key_file), settings.archive.key_env
-                    ),
+                    chain_key=_chain_key(settings),
                 )
         finally:
             await engine.dispose()

@@ -55,7 +55,7 @@ def backup_command(config_path: Path, out: Path, include_key: bool, pg_method: s
     \b
     SQLite: the online backup API (safe while the bridge runs).
     PostgreSQL: pg_dump, or a logical copy in one snapshot (see --pg-method).
-    Synapse's own database is backed up with pg_dump separately (docs/operator/backups.md).
+    Synapse's own database is backed up with pg_dump separately (docs/operator/backup-restore.md).
     """
     from provisioning.ops.backup import create_backup
 

@@ -1,6 +1,6 @@
 """`carebridge report calls`: the call log of a day, for auditors and cron jobs.
 
-The same table the bot's `!calls` answers with (bridge/staff/calls/reporting.py).
+The same table the bot's `!calls` answers with (bridge/commands/calls.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from bridge.staff.calls.reporting import calls_table
+from bridge.commands.calls import calls_table
 from bridge.staff.calls.store import CallStore
 from provisioning.cli.commands.report_cmd import _run, _user, date_option, format_option
 from provisioning.cli.options import config_option

@@ -17,10 +17,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from bridge.compliance.directory import org_directory
 from bridge.compliance.reports import Reports
 from bridge.core.report_table import ReportTable, to_csv, to_records
 from bridge.db.engine import create_engine, migrate
+from bridge.org.source import org_directory
 from config.settings import load_settings
 from provisioning.cli.options import config_option, fail
 

@@ -18,7 +18,8 @@ from bridge.db.engine import create_engine, migrate
 from config.errors import ConfigError
 from config.settings import Settings, load_settings
 from provisioning.cli.options import config_option
-from provisioning.ops.supervisor import health_detail, healthy, pid_alive, read_state, running_supervisor
+from provisioning.ops.probes import health_detail, healthy, pid_alive
+from provisioning.ops.supervisor import read_state, running_supervisor
 from provisioning.org.org_in_force import AppliedOrgFile, applied_org_file, configured_org_file
 from provisioning.org.session import ProvisionError, compute_plan, load_org_file, open_session
 

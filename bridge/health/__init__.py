@@ -1,0 +1,1 @@
+"""The bridge's health: readiness that tells the truth about the pipe into the archive."""

@@ -88,7 +88,7 @@ class ChainKey:
     def mac(self, seq: int, row_hash: bytes) -> bytes:
         """HMAC-SHA256(key, domain || seq || row hash): vouches for the row and, through
         the chain, for every row before it."""
-        return hmac.new(self.key, _MAC_DOMAIN + seq.to_bytes(8, "big") + row_hash, hashlib.sha256).digest()
+        return hmac.digest(self.key, _MAC_DOMAIN + seq.to_bytes(8, "big") + row_hash, "sha256")
 
     def covers(self, seq: int) -> bool:
         """Whether row `seq` must carry a MAC."""

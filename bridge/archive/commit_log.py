@@ -28,13 +28,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import syslog
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bridge.archive.chain import ChainKey
-from bridge.archive.heads_log import COMMIT, append_line, head_line
+from bridge.archive.heads_log import COMMIT, head_line
 from bridge.core.clock import now_ms
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class CommitLog:
         self._flusher: asyncio.Task[None] | None = None
         self._file: tuple[int, int] | None = None  # (inode, size) after our last append
         self._lock = threading.Lock()  # appends come from the flusher and the writer's thread
+        self._fd: tuple[int, int] | None = None  # (descriptor, inode) of the open log
 
     @property
     def durable_seq(self) -> int:
@@ -140,11 +142,31 @@ class CommitLog:
                 raise HeadsLogError(f"heads log append failed: {exc}") from exc
             self._durable = seq
 
+    def _open(self) -> tuple[int, os.stat_result]:
+        """The log's descriptor, kept open between appends, and the file's status; re-opened
+        (and the folder entry fsynced if the file is new) when the path no longer names the
+        file we hold (deleted, or replaced)."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            st = None
+        if self._fd is not None and st is not None and st.st_ino == self._fd[1]:
+            return self._fd[0], st
+        if self._fd is not None:
+            os.close(self._fd[0])
+            self._fd = None
+        if st is None:
+            self.ensure_file()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        st = os.fstat(fd)
+        self._fd = (fd, st.st_ino)
+        return fd, st
+
     def _append(self, seq: int, row_hash: bytes) -> None:
         chain = self.chain_key()
         mac = chain.mac(seq, row_hash) if chain is not None and chain.covers(seq) else None
         line = head_line(seq, row_hash, self.clock(), kind=COMMIT, mac=mac)
-        before = append_line(self.path, line, self.to_syslog)
+        fd, before = self._open()
         if self._file is not None and (before.st_ino != self._file[0] or before.st_size < self._file[1]):
             # Lines only ever grow the file (other processes append too): a smaller or
             # different file means someone cut or replaced the log while we ran.
@@ -154,11 +176,22 @@ class CommitLog:
                 self._file[1],
                 before.st_size,
             )
-        self._file = (before.st_ino, before.st_size + len(line) + 1)
+        data = (line + "\n").encode()
+        os.write(fd, data)
+        # fdatasync: the line and the file's new size, without the timestamps fsync adds.
+        os.fdatasync(fd)
+        self._file = (before.st_ino, before.st_size + len(data))
         self.appends += 1
+        if self.to_syslog:
+            syslog.openlog("carebridge", syslog.LOG_PID, syslog.LOG_AUTHPRIV)
+            syslog.syslog(syslog.LOG_NOTICE, f"archive chain head {line}")
 
     async def close(self) -> None:
         """Wait for the append under way, then let the thread end."""
         if self._flusher is not None:
             await asyncio.shield(self._flusher)
         self._executor.shutdown(wait=False)
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd[0])
+                self._fd = None

@@ -56,11 +56,10 @@ def head_line(
     event_id: str | None = None,
 ) -> str:
     """The JSON line for one head (without the newline)."""
-    doc: dict[str, object]
-    if kind == COMMIT:
-        doc = {"kind": COMMIT, "seq": seq, "hash": row_hash.hex(), "ts": ts}
-    else:
-        doc = {"seq": seq, "hash": row_hash.hex(), "published_ts": ts, "event_id": event_id}
+    if kind == COMMIT:  # on the message path: formatted directly (the same JSON as dumps)
+        tail = f',"mac":"{mac.hex()}"' if mac is not None else ""
+        return f'{{"kind":"{COMMIT}","seq":{int(seq)},"hash":"{row_hash.hex()}","ts":{int(ts)}{tail}}}'
+    doc: dict[str, object] = {"seq": seq, "hash": row_hash.hex(), "published_ts": ts, "event_id": event_id}
     if mac is not None:
         doc["mac"] = mac.hex()
     return json.dumps(doc, separators=(",", ":"))

@@ -120,6 +120,7 @@ class Bridge:
             lambda: bridge.admin_room_id,
         )
         appservice.on_answer = bridge.readiness.record_answer
+        appservice.on_reached = bridge.readiness.synapse_reached
         appservice.app.router.add_get("/_carebridge/health", bridge._health)
         appservice.app.router.add_get("/_carebridge/ready", bridge.readiness.handle)
         appservice.app.router.add_get("/metrics", metrics_handler([partial(refresh_archive_gauges, engine)]))

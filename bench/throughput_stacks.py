@@ -51,7 +51,7 @@ class BenchStack:
     def _write_config(self) -> None:
         path = self.stack.s.path(self.stack.s.synapse.config)
         config = yaml.safe_load(path.read_text())
-        # Both copies can create accounts the same way (not through the bot).
+        # The copies without the module create accounts with the shared secret.
         config["registration_shared_secret"] = self.secret
         if not self.carebridge:
             del config["modules"]
@@ -74,7 +74,7 @@ class BenchStack:
             self._engine = create_engine(self.stack.s.database_url)
         async with aiohttp.ClientSession() as http:
             for i in range(senders):
-                self.clients.append(await self._register(http, f"bench{i}"))
+                self.clients.append(await self._account(http, f"bench{i}"))
         if self.carebridge:
             self.stack.allow_channel_creators(self.clients[0].user_id)
         room = await self.clients[0].room_create(name="bench", invite=[c.user_id for c in self.clients[1:]])
@@ -101,6 +101,15 @@ class BenchStack:
         self._trivial = web.AppRunner(app, access_log=None)
         await self._trivial.setup()
         await web.TCPSite(self._trivial, self.stack.s.bridge.host, self.stack.s.bridge.port).start()
+
+    async def _account(self, http: aiohttp.ClientSession, localpart: str) -> AsyncClient:
+        """A signed-in sender. Carebridge's module refuses shared-secret registration (it
+        is not on its admin API list), so there the bot creates the account (as
+        provisioning does) and the person signs in; elsewhere shared-secret registration."""
+        if self.carebridge:
+            user_id, password = await self.stack.create_user(localpart)
+            return await self.stack.login(user_id, password)
+        return await self._register(http, localpart)
 
     async def _register(self, http: aiohttp.ClientSession, localpart: str) -> AsyncClient:
         """Shared-secret registration (Synapse's admin register API), no login round."""

@@ -1,5 +1,6 @@
-"""Benchmark: the staff web client against Hydrogen 0.3.1, the client it replaced, in the
-same run on the same Synapse.
+"""Benchmark: the staff web client against a baseline, in the same run on the same Synapse:
+Hydrogen 0.3.1 (the client it replaced, the default), or with `--against REF` the
+Carebridge web client as it was at a git commit (before/after a change).
 
 - **Sign-in to painted list**: from clicking "Log in" to the first entry of the room list
   on screen, in a fresh browser context each time (headless Chromium), median of
@@ -9,11 +10,14 @@ same run on the same Synapse.
 
 Hydrogen is built from git commit 4f77418 (its last commit in this repository) into a
 temporary directory (`npm ci` + its own build.mjs), and served as it was, without the
-new client's CSP (which rightly forbids the WebAssembly Hydrogen's olm needs). Prints both
-figures and the ratio new / Hydrogen; the goal is a ratio <= 1 for the time and under
-1 MB of JavaScript.
+new client's CSP (which rightly forbids the WebAssembly Hydrogen's olm needs). A
+Carebridge baseline (`--against REF`) is built the same way from `webclient/` at REF and
+served by the bridge's own web app (same CSP, same `/_carebridge/v1` endpoints, same
+database) on another port. Prints both figures and the ratio new / baseline; the goal is
+a time ratio <= 1 and under 350 KiB of JavaScript. The service worker is fetched on
+the first visit (a fresh context each time), so its script counts in the JavaScript.
 
-    .venv/bin/python bench/webclient.py [--rounds 5] [--rooms 8]
+    .venv/bin/python bench/webclient.py [--rounds 5] [--rooms 8] [--against REF]
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ from playwright.async_api import Browser, Response
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bridge.db.engine import create_engine
+from bridge.staff.account_api import AccountApiSettings
+from bridge.webclient import WebClientSettings, create_web_app
 from tests.harness.browser import launch
 from tests.harness.stack import Stack, free_port
 
@@ -45,10 +52,10 @@ REPO = Path(__file__).resolve().parent.parent
 HYDROGEN_COMMIT = "4f77418"
 
 
-def build_hydrogen(work: Path) -> Path:
-    """webclient/ as of HYDROGEN_COMMIT, installed from its lock file and built."""
+def build_at(work: Path, ref: str) -> Path:
+    """webclient/ as of a git commit, installed from its lock file and built."""
     archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", "--format=tar", HYDROGEN_COMMIT, "webclient"],
+        ["git", "-C", str(REPO), "archive", "--format=tar", ref, "webclient"],
         check=True,
         capture_output=True,
     ).stdout
@@ -60,8 +67,8 @@ def build_hydrogen(work: Path) -> Path:
     return root / "dist"
 
 
-async def serve_hydrogen(dist: Path, homeserver: str) -> tuple[web.AppRunner, str]:
-    config = {"defaultHomeServer": homeserver}
+async def serve_hydrogen(dist: Path, stack: Stack) -> tuple[web.AppRunner, str]:
+    config = {"defaultHomeServer": stack.hs_url}
 
     async def config_json(request: web.Request) -> web.Response:
         return web.json_response(config)
@@ -73,6 +80,22 @@ async def serve_hydrogen(dist: Path, homeserver: str) -> tuple[web.AppRunner, st
     app.router.add_get("/config.json", config_json)
     app.router.add_get("/", index)
     app.router.add_static("/", dist)
+    return await _serve(app)
+
+
+async def serve_carebridge(dist: Path, stack: Stack) -> tuple[web.AppRunner, str]:
+    """An older Carebridge build, served exactly as the bridge serves the current one."""
+    settings = WebClientSettings(
+        dist_dir=dist,
+        homeserver_url=stack.s.synapse.public_url,
+        server_name=stack.server_name,
+        organization_name=stack.s.organization_name,
+    )
+    api = AccountApiSettings(synapse_url=stack.s.synapse.url, engine=create_engine(stack.s.database_url))
+    return await _serve(create_web_app(settings, api))
+
+
+async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     port = free_port()
@@ -80,16 +103,15 @@ async def serve_hydrogen(dist: Path, homeserver: str) -> tuple[web.AppRunner, st
     return runner, f"http://127.0.0.1:{port}/"
 
 
-CLIENTS = {
-    # name: (username field, password field, submit button, first painted list entry)
-    "carebridge": ("#username", "#password", ".cb-login button[type=submit]", ".cb-rooms .cb-room"),
-    "hydrogen": ("#username", "#password", ".PasswordLoginView button[type=submit]", ".RoomList li"),
-}
+CAREBRIDGE = ("#username", "#password", ".cb-login button[type=submit]", ".cb-rooms .cb-room")
+HYDROGEN = ("#username", "#password", ".PasswordLoginView button[type=submit]", ".RoomList li")
 
 
-async def one_sign_in(browser: Browser, url: str, client: str, user: str, password: str) -> tuple[float, int]:
+async def one_sign_in(
+    browser: Browser, url: str, selectors: tuple[str, str, str, str], user: str, password: str
+) -> tuple[float, int]:
     """Seconds from "Log in" to the painted list, and gzip bytes of the JS/WASM fetched."""
-    user_field, password_field, submit, painted = CLIENTS[client]
+    user_field, password_field, submit, painted = selectors
     context = await browser.new_context(viewport={"width": 1280, "height": 800})
     page = await context.new_page()
     bodies: list[bytes] = []
@@ -124,11 +146,18 @@ async def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--rooms", type=int, default=8, help="conversations the person is in")
+    parser.add_argument(
+        "--against",
+        metavar="REF",
+        default=None,
+        help="compare with the Carebridge web client at this git commit instead of Hydrogen",
+    )
     args = parser.parse_args()
+    baseline = f"carebridge@{args.against}" if args.against else "hydrogen"
     subprocess.run([str(REPO / "webclient" / "build.sh")], check=True, capture_output=True)
     with tempfile.TemporaryDirectory() as tmp:
-        print("building Hydrogen from", HYDROGEN_COMMIT, "...", flush=True)
-        hydrogen_dist = build_hydrogen(Path(tmp))
+        print("building", baseline, "...", flush=True)
+        baseline_dist = build_at(Path(tmp), args.against or HYDROGEN_COMMIT)
         stack = Stack(root=Path(tmp) / "stack")
         stack.init()
         try:
@@ -144,18 +173,23 @@ async def main() -> None:
                     created.room_id, "m.room.message", {"msgtype": "m.text", "body": f"hello {i}"}
                 )
             await nio.close()
-            runner, hydrogen_url = await serve_hydrogen(hydrogen_dist, stack.hs_url)
-            urls = {"carebridge": f"http://{stack.s.web.host}:{stack.s.web.port}/", "hydrogen": hydrogen_url}
-            times: dict[str, list[float]] = {name: [] for name in CLIENTS}
+            serve = serve_carebridge if args.against else serve_hydrogen
+            runner, baseline_url = await serve(baseline_dist, stack)
+            clients = {
+                "carebridge": (f"http://{stack.s.web.host}:{stack.s.web.port}/", CAREBRIDGE),
+                baseline: (baseline_url, CAREBRIDGE if args.against else HYDROGEN),
+            }
+            times: dict[str, list[float]] = {name: [] for name in clients}
             sizes: dict[str, int] = {}
             try:
                 async with launch() as browser:
-                    for name in CLIENTS:  # warm-up: first loads fill caches on both sides
-                        await one_sign_in(browser, urls[name], name, "bench", password)
+                    for url, selectors in clients.values():  # warm-up: first loads fill caches
+                        await one_sign_in(browser, url, selectors, "bench", password)
                     for i in range(args.rounds):
-                        order = list(CLIENTS) if i % 2 == 0 else list(reversed(CLIENTS))
+                        order = list(clients) if i % 2 == 0 else list(reversed(clients))
                         for name in order:
-                            elapsed, size = await one_sign_in(browser, urls[name], name, "bench", password)
+                            url, selectors = clients[name]
+                            elapsed, size = await one_sign_in(browser, url, selectors, "bench", password)
                             times[name].append(elapsed)
                             sizes[name] = size
             finally:
@@ -166,19 +200,21 @@ async def main() -> None:
     report = {
         "rounds": args.rounds,
         "rooms": args.rooms,
+        "baseline": baseline,
         "sign_in_to_list_s": {name: round(v, 3) for name, v in median.items()},
+        "sign_in_to_list_all_s": {name: [round(v, 3) for v in values] for name, values in times.items()},
         "javascript_gzip_bytes": sizes,
-        "ratio_time_new_over_hydrogen": round(median["carebridge"] / median["hydrogen"], 3),
-        "ratio_js_new_over_hydrogen": round(sizes["carebridge"] / sizes["hydrogen"], 3),
+        "ratio_time_new_over_baseline": round(median["carebridge"] / median[baseline], 3),
+        "ratio_js_new_over_baseline": round(sizes["carebridge"] / sizes[baseline], 3),
     }
-    print(f"{'':<28}{'Carebridge':>12}{'Hydrogen':>12}{'ratio':>8}")
+    print(f"{'':<28}{'Carebridge':>12}{baseline[:20]:>22}{'ratio':>8}")
     print(
-        f"{'sign-in to painted list (s)':<28}{median['carebridge']:>12.3f}{median['hydrogen']:>12.3f}"
-        f"{report['ratio_time_new_over_hydrogen']:>8}"
+        f"{'sign-in to painted list (s)':<28}{median['carebridge']:>12.3f}{median[baseline]:>22.3f}"
+        f"{report['ratio_time_new_over_baseline']:>8}"
     )
     print(
-        f"{'JavaScript, gzip (KiB)':<28}{sizes['carebridge'] / 1024:>12.1f}{sizes['hydrogen'] / 1024:>12.1f}"
-        f"{report['ratio_js_new_over_hydrogen']:>8}"
+        f"{'JavaScript, gzip (KiB)':<28}{sizes['carebridge'] / 1024:>12.1f}{sizes[baseline] / 1024:>22.1f}"
+        f"{report['ratio_js_new_over_baseline']:>8}"
     )
     print(json.dumps(report))
 

@@ -25,6 +25,7 @@ from bridge.archive.writer import ArchiveWriter, IngestResult
 from bridge.bootstrap import ensure_admin_room, wait_for_bot_admin
 from bridge.commands.feature import CommandsFeature
 from bridge.compliance.feature import ComplianceFeature
+from bridge.core.clock import Clock
 from bridge.core.metrics import instrument_engine, metrics_handler
 from bridge.core.registration import Registration, load_registration
 from bridge.core.synapse_http import SynapseHTTP
@@ -32,6 +33,8 @@ from bridge.db.engine import create_engine, migrate
 from bridge.feature import Feature, FeatureContext, Stage
 from bridge.health.readiness import Readiness
 from bridge.org.source import org_directory
+from bridge.role_api import add_roles_api
+from bridge.roles.feature import RolesFeature
 from bridge.staff.account_api import AccountApiSettings
 from bridge.staff.feature import StaffFeature
 from bridge.webclient import WebClientSettings, create_web_app
@@ -70,8 +73,9 @@ class Bridge:
     _extra_runners: list[web.AppRunner] = field(default_factory=list)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Bridge:
-        """Build (not start) a bridge from validated settings."""
+    def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Bridge:
+        """Build (not start) a bridge from validated settings; `clock` drives hand-overs and
+        urgent timers (tests pass a manual one)."""
         registration = load_registration(settings.path(settings.bridge.registration))
         keyring = LiveKeyring(settings.path(settings.archive.key_file), settings.archive.key_env)
         engine = create_engine(settings.database_url)
@@ -95,9 +99,12 @@ class Bridge:
         archive = ArchiveFeature(settings, registration.as_token, engine, keyring, writer)
         compliance = ComplianceFeature(settings, engine, roster, registration.as_token)
         staff = StaffFeature(settings, engine, roster)
-        offered = [command for feature in (compliance, staff, archive) for command in feature.commands()]
+        roles = RolesFeature(settings.roles, engine, keyring, clock)
+        offered = [
+            command for feature in (compliance, staff, roles, archive) for command in feature.commands()
+        ]
         commands = CommandsFeature(settings, engine, roster, offered)
-        features: tuple[Feature, ...] = (compliance, staff, commands, archive)
+        features: tuple[Feature, ...] = (compliance, staff, roles, commands, archive)
         for feature in features:
             for consumer in feature.consumers():
                 dispatcher.add_consumer(consumer)
@@ -125,6 +132,11 @@ class Bridge:
         appservice.app.router.add_get("/_carebridge/ready", bridge.readiness.handle)
         appservice.app.router.add_get("/metrics", metrics_handler([partial(refresh_archive_gauges, engine)]))
         return bridge
+
+    @property
+    def roles(self) -> RolesFeature:
+        """The roles feature (hand-overs, urgent timers, the web client's role endpoints)."""
+        return next(f for f in self.features if isinstance(f, RolesFeature))
 
     def _stage(self, stage: Stage) -> list[Feature]:
         return [feature for feature in self.features if feature.stage is stage]
@@ -193,7 +205,9 @@ class Bridge:
     async def _start_web(self) -> None:
         """Serve the web client and .well-known on the public listener."""
         api = AccountApiSettings(synapse_url=self.settings.synapse.url, engine=self.engine)
-        runner = web.AppRunner(create_web_app(self.web_settings(), api), access_log=None)
+        app = create_web_app(self.web_settings(), api)
+        add_roles_api(app, self.roles)
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, self.settings.web.host, self.settings.web.port).start()
         self._extra_runners.append(runner)

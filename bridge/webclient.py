@@ -118,9 +118,41 @@ def client_config(settings: WebClientSettings) -> dict[str, object]:
     }
 
 
+def web_manifest(settings: WebClientSettings) -> dict[str, object]:
+    """The web app manifest (``/manifest.webmanifest``): what a phone or computer needs to
+    install the staff client as an app (name, icons, start page, colours). Generated here
+    because the organisation's name and colour are the deployment's, like config.json."""
+    short = settings.organization_name if len(settings.organization_name) <= 12 else "Messages"
+    return {
+        "id": "./",
+        "name": settings.organization_name,
+        "short_name": short,
+        "description": f"Secure messaging for {settings.organization_name} staff",
+        "start_url": "./",
+        "scope": "./",
+        "display": "standalone",
+        "orientation": "any",
+        "background_color": "#f5f7f9",
+        "theme_color": "#2e2f32",
+        "icons": [
+            {"src": "icons/icon-192.png", "sizes": "192x192", "type": "image/png", "purpose": "any"},
+            {"src": "icons/icon-512.png", "sizes": "512x512", "type": "image/png", "purpose": "any"},
+            {"src": "icons/maskable-512.png", "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
+        ],
+    }
+
+
 def well_known_client(settings: WebClientSettings) -> dict[str, object]:
-    """The body of ``/.well-known/matrix/client`` (Matrix spec, server discovery)."""
-    return {"m.homeserver": {"base_url": settings.homeserver_origin}}
+    """The body of ``/.well-known/matrix/client`` (Matrix spec, server discovery).
+
+    ``io.element.e2ee`` tells Element Web and Desktop that end-to-end encryption is off
+    here and may not be turned on (``force_disable``), so they create DMs without it
+    instead of asking for it and having the Carebridge module drop it.
+    """
+    return {
+        "m.homeserver": {"base_url": settings.homeserver_origin},
+        "io.element.e2ee": {"default": False, "force_disable": True},
+    }
 
 
 def content_security_policy(settings: WebClientSettings, *, frame_ancestors: str = "'none'") -> str:
@@ -132,7 +164,8 @@ def content_security_policy(settings: WebClientSettings, *, frame_ancestors: str
       with the access token (authenticated media) and shown through ``blob:`` URLs, so
       ``img-src``/``media-src`` need ``blob:`` and never the homeserver itself;
     - call audio and video are MediaStreams (``srcObject``), which CSP does not govern;
-    - no frames, workers, plugins, forms to elsewhere, or framing by other sites.
+    - one worker: the service worker (``sw.js``, this origin), which keeps the app shell;
+    - no frames, plugins, forms to elsewhere, or framing by other sites.
     """
     hs = settings.homeserver_origin
     directives = [
@@ -142,6 +175,7 @@ def content_security_policy(settings: WebClientSettings, *, frame_ancestors: str
         "img-src 'self' blob:",
         "media-src 'self' blob:",
         f"connect-src 'self' {hs}",
+        "worker-src 'self'",
         "manifest-src 'self'",
         "form-action 'self'",
         "base-uri 'none'",
@@ -196,7 +230,9 @@ async def _serve_static(request: web.Request) -> web.StreamResponse:
     )
 
 
-def _json_handler(body: dict[str, object], *, cors: bool) -> Callable[[web.Request], Awaitable[web.Response]]:
+def _json_handler(
+    body: dict[str, object], *, cors: bool, content_type: str = "application/json"
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     payload = json.dumps(body, indent=2, sort_keys=True).encode()
     headers = {"Cache-Control": "no-cache"}
     if cors:
@@ -205,7 +241,7 @@ def _json_handler(body: dict[str, object], *, cors: bool) -> Callable[[web.Reque
         headers["Access-Control-Allow-Headers"] = "X-Requested-With, Content-Type, Authorization"
 
     async def handler(request: web.Request) -> web.Response:
-        return web.Response(body=payload, content_type="application/json", headers=headers)
+        return web.Response(body=payload, content_type=content_type, headers=headers)
 
     return handler
 
@@ -219,7 +255,7 @@ async def _add_security_headers(request: web.Request, response: web.StreamRespon
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Permissions-Policy"] = (
-        "camera=(self), microphone=(self), display-capture=(self), "
+        "camera=(self), microphone=(self), display-capture=(self), speaker-selection=(self), "
         "geolocation=(), payment=(), usb=(), interest-cohort=()"
     )
 
@@ -239,6 +275,10 @@ def create_web_app(
     app[_ROOT_KEY] = root
     app.on_response_prepare.append(_add_security_headers)
     app.router.add_get("/config.json", _json_handler(client_config(settings), cors=False))
+    app.router.add_get(
+        "/manifest.webmanifest",
+        _json_handler(web_manifest(settings), cors=False, content_type="application/manifest+json"),
+    )
     well_known = _json_handler(well_known_client(settings), cors=True)
     app.router.add_get("/.well-known/matrix/client", well_known)
     app.router.add_route("OPTIONS", "/.well-known/matrix/client", well_known)

@@ -9,82 +9,33 @@ add keys there, each with a default so existing files stay valid.
 
 from __future__ import annotations
 
-import re
 from datetime import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     EmailStr,
     Field,
+    PrivateAttr,
     field_serializer,
     field_validator,
 )
 
-USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._=-]{0,63}$"
-NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
-REF_PATTERN = r"^(everyone|role:(admin|staff)|group:[a-z0-9][a-z0-9._-]*|user:[a-z0-9][a-z0-9._=-]*)$"
-DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-Role = Literal["admin", "staff"]
-Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-def _matches(pattern: str, expected: str) -> Any:
-    compiled = re.compile(pattern)
-
-    def check(value: str) -> str:
-        if not compiled.fullmatch(value):
-            raise ValueError(f"{value!r} is not valid: expected {expected}")
-        return value
-
-    return AfterValidator(check)
-
-
-Username = Annotated[
-    str, _matches(USERNAME_PATTERN, "a Matrix localpart: lower-case letters, digits and . _ = - (max 64)")
-]
-Name = Annotated[str, _matches(NAME_PATTERN, "lower-case letters, digits and . _ - (max 64)")]
-Ref = Annotated[str, _matches(REF_PATTERN, "everyone, role:admin, role:staff, group:NAME or user:USERNAME")]
-_TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
-
-
-def _parse_time(value: Any) -> Any:
-    if isinstance(value, time):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        # YAML 1.1 reads an unquoted 19:00 as the base-60 number 1140.
-        raise ValueError('expected a time "HH:MM" in quotes (unquoted, YAML reads 19:00 as a number)')
-    if not isinstance(value, str) or not _TIME_RE.fullmatch(value):
-        raise ValueError('expected a 24-hour time "HH:MM", e.g. "07:00" or "19:30"')
-    hours, minutes = value.split(":")
-    return time(int(hours), int(minutes))
-
-
-TimeOfDay = Annotated[time, BeforeValidator(_parse_time)]
-
-
-def _none_as_empty(value: Any) -> Any:
-    return {} if value is None else value
-
-
-def _unique(values: list[Any]) -> list[Any]:
-    seen: set[Any] = set()
-    for value in values:
-        if value in seen:
-            raise ValueError(f"{value!r} is listed twice")
-        seen.add(value)
-    return values
-
-
-class OrgModel(BaseModel):
-    """Base for every section: frozen, unknown keys refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+from config.org_base import (
+    Day,
+    Name,
+    OrgModel,
+    Ref,
+    Role,
+    TimeOfDay,
+    Username,
+    none_as_empty,
+    unique,
+)
+from config.org_roles import BackupRef, RotaEntry, roles_section
+from config.org_roles import Role as OrgRole
 
 
 class Organization(OrgModel):
@@ -116,7 +67,7 @@ class Schedule(OrgModel):
     """A recurring shift. `end` before `start` means the shift ends the next day
     (a 19:00-07:00 night shift). Compliance options are added here with defaults."""
 
-    days: Annotated[list[Day], Field(min_length=1), AfterValidator(_unique)]
+    days: Annotated[list[Day], Field(min_length=1), AfterValidator(unique)]
     start: TimeOfDay
     end: TimeOfDay
     grace_minutes: Annotated[int, Field(ge=0, le=240)] = 15
@@ -152,7 +103,7 @@ class User(OrgModel):
     display_name: Annotated[str, Field(min_length=1, max_length=256)]
     email: EmailStr
     role: Role = "staff"
-    groups: Annotated[list[Name], AfterValidator(_unique)] = []
+    groups: Annotated[list[Name], AfterValidator(unique)] = []
     schedule: Name | None = None
 
 
@@ -163,26 +114,51 @@ class Channel(OrgModel):
     name: Name
     display_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     topic: Annotated[str, Field(max_length=1000)] = ""
-    members: Annotated[list[Ref], AfterValidator(_unique)] = []
-    post: Annotated[list[Ref], AfterValidator(_unique)] = []
-    respond: Annotated[list[Ref], AfterValidator(_unique)] = []
+    members: Annotated[list[Ref], AfterValidator(unique)] = []
+    post: Annotated[list[Ref], AfterValidator(unique)] = []
+    respond: Annotated[list[Ref], AfterValidator(unique)] = []
+    # Urgent messages in this channel that nobody mentioned reads in time go here
+    # (default: the organisation's `policy.urgent`).
+    escalation_minutes: Annotated[int, Field(ge=1, le=1440)] | None = None
+    escalate_to: BackupRef | None = None
+
+
+class UrgentPolicy(OrgModel):
+    """Urgent messages: how often an unread one alerts again, when it escalates, and
+    where a direct message's unread urgent message goes (role:NAME or user:USERNAME;
+    none: the administrators' room)."""
+
+    repeat_seconds: Annotated[int, Field(ge=10, le=3600)] = 120
+    escalation_minutes: Annotated[int, Field(ge=1, le=1440)] = 5
+    escalate_to: BackupRef | None = None
 
 
 class Policy(OrgModel):
     """Organisation-wide rules the Synapse module enforces (more keys come with features)."""
 
-    channel_creators: Annotated[list[Ref], AfterValidator(_unique)] = ["role:admin"]
+    channel_creators: Annotated[list[Ref], AfterValidator(unique)] = ["role:admin"]
+    urgent: UrgentPolicy = UrgentPolicy()
 
 
 class OrgFile(OrgModel):
     """The whole org.yaml."""
 
     organization: Organization
-    groups: Annotated[dict[Name, Group], BeforeValidator(_none_as_empty)] = {}
-    schedules: Annotated[dict[Name, Schedule], BeforeValidator(_none_as_empty)] = {}
+    groups: Annotated[dict[Name, Group], BeforeValidator(none_as_empty)] = {}
+    schedules: Annotated[dict[Name, Schedule], BeforeValidator(none_as_empty)] = {}
     users: list[User] = []
     channels: list[Channel] = []
+    roles: Annotated[dict[Name, OrgRole], BeforeValidator(roles_section)] = {}
+    rota: list[RotaEntry] = []
     policy: Policy = Policy()
+    # The rota expanded to stretches of time (org file entries and imported iCalendar
+    # files), set by config.org_load.load_org once every check has passed.
+    _rota_shifts: tuple[Any, ...] = PrivateAttr(default=())
+
+    @property
+    def rota_shifts(self) -> tuple[Any, ...]:
+        """config.org_rota.RotaShift stretches, for provisioning (empty before loading)."""
+        return self._rota_shifts
 
     @field_validator("groups", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from config.errors import ConfigError, ConfigIssue
 from config.validation import validate_document
 from config.yamlfile import load_yaml
+from policy.sign_in_limit import DEFAULT_FAILED_ATTEMPTS
 
 DEFAULT_CONFIG_NAME = "carebridge.yaml"
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
@@ -80,7 +81,8 @@ class DatabaseSettings(_Section):
 class ArchiveSettings(_Section):
     """Where the archive keyring lives (0600 file, or an env var that overrides it), where
     encrypted media copies go, how often the chain head is published and where else it is
-    written (an append-only log file, optionally syslog), reconciliation."""
+    written (an append-only log file, optionally syslog), reconciliation, and how often the
+    archive is compared with what Synapse still holds."""
 
     key_file: Path = Path("archive.key")
     key_env: str = "CAREBRIDGE_ARCHIVE_KEYS"
@@ -89,6 +91,9 @@ class ArchiveSettings(_Section):
     heads_log: Path = Path("heads.log")
     heads_syslog: bool = False
     reconcile_on_start: bool = True
+    # Compare the archive with Synapse (every room and media file) at start and this often;
+    # at least hourly, so an event Synapse lost is seen within the hour.
+    synapse_check_interval_minutes: float = Field(default=60.0, gt=0, le=60)
 
     @model_validator(mode="before")
     @classmethod
@@ -155,6 +160,17 @@ class ComplianceSettings(_Section):
                 'expected a 24-hour time "HH:MM" in quotes, e.g. "07:30", or null to turn it off'
             )
         return value
+
+
+class RolesSettings(_Section):
+    """Roles on shift and urgent messages in the bridge (the rules themselves, such as how
+    often an urgent message alerts again, are the org file's `policy.urgent` and roles).
+    `timers_enabled: false` leaves hand-overs and urgent alerts to another bridge process
+    (or to nothing): messages are still routed."""
+
+    timers_enabled: bool = True
+    receipt_poll_seconds: Annotated[float, Field(ge=0.5, le=300)] = 5
+    max_wait_seconds: Annotated[float, Field(ge=1, le=3600)] = 30
 
 
 class LoggingSettings(_Section):
@@ -257,7 +273,9 @@ class SignInSettings(_Section):
 
     address: Rate = Rate(per_second=1.0, burst_count=60)
     account: Rate = Rate(per_second=0.1, burst_count=10)
-    failed_attempts: Rate = Rate(per_second=0.0034, burst_count=5)
+    failed_attempts: Rate = Rate(
+        per_second=DEFAULT_FAILED_ATTEMPTS.per_second, burst_count=DEFAULT_FAILED_ATTEMPTS.burst_count
+    )
 
     def rc_login(self) -> dict[str, dict[str, float | int]]:
         """The `rc_login` mapping for homeserver.yaml."""
@@ -269,6 +287,11 @@ class SignInSettings(_Section):
                 ("failed_attempts", self.failed_attempts),
             )
         }
+
+
+# Staff type quickly in a busy hour (a handover in ten short lines): Synapse's default
+# (0.2 a second, 10 at once) stops a nurse after ten quick messages.
+DEFAULT_MESSAGE_RATE = Rate(per_second=5.0, burst_count=50)
 
 
 class Settings(_Section):
@@ -289,7 +312,11 @@ class Settings(_Section):
     push: PushSettings = PushSettings()
     calls: CallsSettings = CallsSettings()
     sign_in: SignInSettings = SignInSettings()
+    # Messages (any event) one person may send: Synapse's `rc_message`, rendered by
+    # `carebridge init` and `carebridge up` (docs/admin/sign-in-limits.md).
+    messages: Rate = DEFAULT_MESSAGE_RATE
     compliance: ComplianceSettings = ComplianceSettings()
+    roles: RolesSettings = RolesSettings()
     logging: LoggingSettings = LoggingSettings()
     data_dir: Path = Field(default=Path("."), exclude=True)
 
@@ -323,6 +350,8 @@ def load_settings(path: Path) -> Settings:
     """Load and validate carebridge.yaml; raises ConfigError naming file, line and key."""
     doc = load_yaml(path)
     if not isinstance(doc.data, dict):
-        raise ConfigError([ConfigIssue(path, "", "expected a mapping of settings at the top level")])
+        raise ConfigError(
+            [*doc.problems, ConfigIssue(path, "", "expected a mapping of settings at the top level")]
+        )
     settings = validate_document(Settings, doc)
     return settings.model_copy(update={"data_dir": path.resolve().parent})

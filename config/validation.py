@@ -25,14 +25,18 @@ def _describe(err_type: str, msg: str) -> str:
 def validate_document(model: type[M], doc: LoadedYaml, context: dict[str, object] | None = None) -> M:
     """Validate a loaded YAML document against a pydantic model.
 
-    Every problem becomes one ConfigIssue naming the file, line, column and dotted key.
+    Every problem becomes one ConfigIssue naming the file, line, column and dotted key;
+    the document's own reading problems (duplicate keys) are reported with them.
     """
     data = doc.data if doc.data is not None else {}
+    issues = list(doc.problems)
     try:
-        return model.model_validate(data, context=context)
+        validated = model.model_validate(data, context=context)
     except ValidationError as exc:
-        issues = []
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if isinstance(p, (str, int)))
             issues.append(doc.issue(loc, _describe(err["type"], err["msg"])))
         raise ConfigError(issues) from None
+    if issues:
+        raise ConfigError(issues)
+    return validated

@@ -26,6 +26,9 @@ class LoadedYaml:
     path: Path
     data: Any
     positions: dict[str, Position]
+    # Problems found while reading that still let the rest be read (duplicate keys: the
+    # first value is kept), reported together with the validation's.
+    problems: tuple[ConfigIssue, ...] = ()
 
     def position(self, loc: tuple[str | int, ...]) -> Position | None:
         """Best position for a location: the deepest known prefix of the dotted key."""
@@ -50,37 +53,46 @@ class LoadedYaml:
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys instead of keeping the last one."""
+    """The SafeLoader whose nodes the walk below turns into objects: a duplicate mapping
+    key is a problem (the first value is kept so the rest can still be checked), never
+    silently the last one."""
 
 
-def _walk(node: Node, path: str, positions: dict[str, Position], loader: yaml.SafeLoader) -> Any:
-    positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-    prefix = f"{path}." if path else ""
-    if isinstance(node, MappingNode):
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if isinstance(key, (list, dict)):
-                raise _YamlProblem(key_node, path, "mapping keys must be plain values")
-            if key in result:
-                raise _YamlProblem(key_node, f"{prefix}{key}", "duplicate key")
-            child = f"{prefix}{key}"
-            positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = _walk(value_node, child, positions, loader)
-            positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-        return result
-    if isinstance(node, SequenceNode):
-        return [_walk(item, f"{prefix}{i}", positions, loader) for i, item in enumerate(node.value)]
-    assert isinstance(node, ScalarNode)
-    return loader.construct_object(node, deep=True)
+@dataclass
+class _Walk:
+    """State of one document's walk: positions found, problems met."""
 
+    path: Path
+    loader: yaml.SafeLoader
+    positions: dict[str, Position]
+    problems: list[ConfigIssue]
 
-class _YamlProblem(Exception):
-    def __init__(self, node: Node, key: str, message: str) -> None:
-        super().__init__(message)
-        self.node = node
-        self.key = key
-        self.message = message
+    def problem(self, node: Node, key: str, message: str) -> None:
+        mark = node.start_mark
+        self.problems.append(ConfigIssue(self.path, key, message, line=mark.line + 1, column=mark.column + 1))
+
+    def walk(self, node: Node, path: str) -> Any:
+        self.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        prefix = f"{path}." if path else ""
+        if isinstance(node, MappingNode):
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self.loader.construct_object(key_node, deep=True)
+                if isinstance(key, (list, dict)):
+                    self.problem(key_node, path, "mapping keys must be plain values")
+                    continue
+                if key in result:
+                    self.problem(key_node, f"{prefix}{key}", "duplicate key")
+                    continue
+                child = f"{prefix}{key}"
+                self.positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                result[key] = self.walk(value_node, child)
+                self.positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            return result
+        if isinstance(node, SequenceNode):
+            return [self.walk(item, f"{prefix}{i}") for i, item in enumerate(node.value)]
+        assert isinstance(node, ScalarNode)
+        return self.loader.construct_object(node, deep=True)
 
 
 def load_yaml(path: Path) -> LoadedYaml:
@@ -92,10 +104,10 @@ def load_yaml(path: Path) -> LoadedYaml:
     except OSError as exc:
         raise ConfigError([ConfigIssue(path, "", f"cannot read file: {exc.strerror}")]) from None
     loader = _UniqueKeyLoader(text)
+    walk = _Walk(path, loader, {}, [])
     try:
         root = loader.get_single_node()
-        positions: dict[str, Position] = {}
-        data = _walk(root, "", positions, loader) if root is not None else None
+        data = walk.walk(root, "") if root is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         message = f"invalid YAML: {exc.problem}"
@@ -112,14 +124,9 @@ def load_yaml(path: Path) -> LoadedYaml:
                 )
             ]
         ) from None
-    except _YamlProblem as exc:
-        mark = exc.node.start_mark
-        raise ConfigError(
-            [ConfigIssue(path, exc.key, exc.message, line=mark.line + 1, column=mark.column + 1)]
-        ) from None
     finally:
         loader.dispose()
-    return LoadedYaml(path=path, data=data, positions=positions)
+    return LoadedYaml(path=path, data=data, positions=walk.positions, problems=tuple(walk.problems))
 
 
 def yaml_mapping(path: Path) -> dict[str, Any]:

@@ -23,3 +23,6 @@ class Decision:
     reason: StrEnum
     message: str | None = None
     errcode: str = FORBIDDEN
+    # Which case of the rule refused (e.g. the kind of active content), for the refusal
+    # body (`org.carebridge.case`) and the tests; never PHI.
+    detail: str | None = None

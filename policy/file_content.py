@@ -20,6 +20,17 @@ from dataclasses import dataclass
 
 import filetype
 
+from policy.file_structure import MARKUP, gif_problem, jpeg_problem, pdf_problem, png_problem
+
+# Formats whose structure is walked for a second thing inside (policy/file_structure.py).
+STRUCTURE_CHECKS = {
+    "image/png": png_problem,
+    "image/apng": png_problem,
+    "image/jpeg": jpeg_problem,
+    "image/gif": gif_problem,
+    "application/pdf": pdf_problem,
+}
+
 OCTET_STREAM = "application/octet-stream"
 TEXT_PLAIN = "text/plain"
 ZIP = "application/zip"
@@ -74,12 +85,6 @@ OOXML_MAIN_PARTS = {
     "ppt/presentation.xml": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
 OLE_MACRO_MARKERS = ("_VBA_PROJECT".encode("utf-16-le"), "Ole10Native".encode("utf-16-le"))
-# Searched in the lower-cased text; each pattern starts with one of few characters, so the
-# regex engine skips ahead quickly (a 50 MB text file takes about a second).
-MARKUP = re.compile(
-    rb"<\s*(?:!doctype\s+html|html|head|body|script|iframe|frame|frameset|svg|object|embed|"
-    rb"applet|meta|form|style|base|link|math|xsl:stylesheet)\b|<\?xml-stylesheet|javascript:"
-)
 SCRIPT_START = re.compile(rb"\A\s*(?:#!|@echo\s+off)")
 PIPE_TO_SHELL = re.compile(rb"\b(?:curl|wget)\b[^\n|]*\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b")
 SCRIPT_WORDS = (
@@ -184,11 +189,6 @@ def _ooxml(archive: zipfile.ZipFile, lowered: set[str]) -> ContentVerdict:
     return _active(ZIP, "not-the-office-file-it-claims")
 
 
-def _png_trailer(data: bytes) -> bool:
-    end = data.rfind(b"IEND\xaeB`\x82")
-    return end != -1 and data[end + 8 :].strip(b"\x00") != b""
-
-
 def _as_text(data: bytes) -> bytes | None:
     """The text in UTF-8 bytes when the file is text (UTF-8, UTF-16 with BOM, or 8-bit), else None."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -203,6 +203,11 @@ def _as_text(data: bytes) -> bytes | None:
     except UnicodeDecodeError:
         return data.decode("latin-1").encode("utf-8")  # Windows-1252 exports (CSV from Excel)
     return data
+
+
+def looks_like_text(data: bytes) -> bool:
+    """Whether `data` reads as text (UTF-8, UTF-16 with BOM, or 8-bit without control bytes)."""
+    return _as_text(data) is not None
 
 
 def _is_script(lowered: bytes) -> bool:
@@ -229,8 +234,10 @@ def inspect_content(data: bytes) -> ContentVerdict:
     if kind is not None:
         if kind.mime in OPAQUE_ARCHIVES:
             return _active(kind.mime, "archive-cannot-be-inspected")
-        if kind.mime in ("image/png", "image/apng") and _png_trailer(data):
-            return _active(kind.mime, "data-after-the-image")
+        walk = STRUCTURE_CHECKS.get(kind.mime)
+        problem = walk(data) if walk is not None else None
+        if problem is not None:
+            return _active(kind.mime, problem)
         if data.startswith(b"\xd0\xcf\x11\xe0") and any(m in data for m in OLE_MACRO_MARKERS):
             return _active(kind.mime, "office-macros")
         return ContentVerdict(kind.mime)
@@ -238,7 +245,7 @@ def inspect_content(data: bytes) -> ContentVerdict:
     if text is None:
         return ContentVerdict(OCTET_STREAM)
     lowered = text.lower()
-    if (b"<" in lowered or b"javascript:" in lowered) and MARKUP.search(lowered):
+    if (b"<" in lowered or b"javascript:" in lowered or b"www.w3.org" in lowered) and MARKUP.search(lowered):
         return _active("text/html", "web-page-or-svg")
     if _is_script(lowered):
         return _active(TEXT_PLAIN, "script")

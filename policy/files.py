@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from policy.decision import TOO_LARGE, Decision
 from policy.file_content import TEXT_PLAIN, inspect_content
@@ -40,13 +40,32 @@ def decide_upload_size(policy: FilePolicy, size: int) -> Decision:
     return allow()
 
 
+# What staff read after the organisation's message when a file that looks allowed (a photo,
+# a PDF) carries something else: the generic "images and PDFs are allowed" would puzzle.
+CASE_SENTENCES = {
+    "markup-in-image-metadata": "This picture carries a web page or script inside it.",
+    "image-is-also-a-script": "This picture is made to run as a script too.",
+    "data-after-the-image": (
+        "This picture has other data hidden after the image; share a screenshot or an export of it instead."
+    ),
+    "data-after-the-document": "This PDF has other data hidden after its end; print it to a new PDF first.",
+    "pdf-javascript-or-launch": (
+        "This PDF contains scripts or starts programs; print it to a new PDF to remove them."
+    ),
+    "markup-in-document": "This PDF carries a web page inside it; print it to a new PDF first.",
+}
+
+
 def decide_file(policy: FilePolicy, data: bytes) -> Decision:
     """Judge a whole uploaded file: active content is refused whatever the allowed types
     say; anything else must be of an allowed type. Both answer with the organisation's
-    message; the reason code tells them apart (and names the case in the refusal body)."""
+    message; the reason code tells them apart, and an active-content refusal names its
+    case (`detail`), explained to staff where the file otherwise looks allowed."""
     verdict = inspect_content(data)
     if verdict.active is not None:
-        return refuse(Reason.UPLOAD_ACTIVE_CONTENT, policy.forbidden_type_message)
+        sentence = CASE_SENTENCES.get(verdict.active)
+        message = f"{policy.forbidden_type_message} {sentence}" if sentence else policy.forbidden_type_message
+        return replace(refuse(Reason.UPLOAD_ACTIVE_CONTENT, message), detail=verdict.active)
     if mime_allowed(verdict.mime, policy.allowed_types):
         return allow()
     return refuse(Reason.UPLOAD_TYPE, policy.forbidden_type_message)

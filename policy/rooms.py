@@ -28,7 +28,16 @@ from policy.staff_decision import Reason, allow, refuse
 # Written into the m.room.create content of every room a client creates, by the module,
 # so the bridge (and auditors) can tell a DM from a channel from the room's first event.
 DEFAULT_MAX_DM_INVITEES = 9
+# The room version every rule here is written for (power levels, redaction, creators): a
+# room in another version behaves differently (version 12 gives creators unlimited power,
+# old versions let anyone redact state), so every room is made in this one and upgrades to
+# another are refused. homeserver.yaml's default_room_version is rendered from it.
+ROOM_VERSION = "11"
 
+ROOM_VERSION_MESSAGE = (
+    "Rooms here all use the same room version, which the organisation's rules are written "
+    "for; a room cannot be moved to another version."
+)
 CHANNEL_REFUSED_MESSAGE = (
     "Only the people your organisation allows can create channels. To talk with "
     "colleagues, start a direct message; to get a new channel, ask an administrator."
@@ -100,6 +109,27 @@ def decide_room_creation(
     if user_id in channel_creators:
         return allow(Reason.CHANNEL_BY_CREATOR)
     return refuse(Reason.CHANNEL_NOT_CREATOR, CHANNEL_REFUSED_MESSAGE)
+
+
+def decide_room_version(requested: object) -> Decision:
+    """A room is made only in ROOM_VERSION: an upgrade (Synapse's creation content carries
+    the version it upgrades to) to any other version is refused. A /createRoom's
+    `room_version` is not judged here but rewritten to ROOM_VERSION (the request is
+    otherwise good; see `room_version_rewritten`).
+
+    45 CFR 164.312(a)(1) access control and 164.312(c)(1) integrity: the power-level and
+    redaction rules that keep history and rights in place hold only in that version.
+    """
+    if requested is None or requested == ROOM_VERSION:
+        return allow()
+    return refuse(Reason.ROOM_VERSION, ROOM_VERSION_MESSAGE)
+
+
+def room_version_rewritten(config: dict[str, Any]) -> bool:
+    """Make a /createRoom body ask for ROOM_VERSION; True if it asked for another one."""
+    asked = config.get("room_version")
+    config["room_version"] = ROOM_VERSION
+    return asked is not None and asked != ROOM_VERSION
 
 
 def creation_power_override(

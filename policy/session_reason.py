@@ -78,7 +78,7 @@ def classify_logout(request: RequestFacts | None, user_id: str, bot_user_id: str
                 if detail is not None:
                     return LogoutCause(LogoutReason.AUTOMATIC, actor, detail)
             if request.requester == bot_user_id:
-                actor = _operator(parts.query) or actor
+                actor = operator_from_query(parts.query) or actor
             return LogoutCause(reason, actor)
     return LogoutCause(LogoutReason.UNKNOWN, actor)
 
@@ -88,7 +88,7 @@ def _marker(query: str) -> str | None:
     return values[0] if values and values[0] in AUTOMATIC_DETAILS else None
 
 
-def _operator(query: str) -> str | None:
+def operator_from_query(query: str) -> str | None:
     """`os-user:NAME` when the bot's request names the CLI operator's OS account."""
     values = parse_qs(query).get(OPERATOR_PARAM, [])
     return f"os-user:{values[0]}" if values and _OPERATOR.match(values[0]) else None

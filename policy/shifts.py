@@ -130,6 +130,37 @@ class ShiftInstance:
         return self.login_opens <= at < self.end
 
 
+def _to_minute(at: datetime) -> datetime:
+    return at - timedelta(seconds=at.second, microseconds=at.microsecond)
+
+
+@dataclass(frozen=True)
+class ActiveSpan:
+    """When a person can be expected at work on their schedule: from when their account
+    was active and on that schedule (`start`) until it was deactivated (`end`), counted to
+    the minute (an account made at 16:30:40 is there from 16:30); None is open-ended.
+
+    45 CFR 164.308(a)(5)(ii)(C) log-in monitoring: nobody is reported missing for a shift
+    they could not have signed in to, and everyone whose account overlapped a shift is.
+    """
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        """Does [start, end) share at least a minute with this span?"""
+        if self.start is not None and _to_minute(self.start) >= end:
+            return False
+        return self.end is None or start < _to_minute(self.end)
+
+    def covers(self, at: datetime) -> bool:
+        """Is the minute of `at` inside this span?"""
+        return self.overlaps(at, at + timedelta(minutes=1))
+
+
+ALWAYS = ActiveSpan()
+
+
 @dataclass(frozen=True)
 class SessionFacts:
     """A session as the evaluation needs it: when it began and ended (None = unknown/open)."""
@@ -175,19 +206,28 @@ def _in_some_window(at: datetime, instances: Sequence[ShiftInstance]) -> bool:
 
 
 def evaluate_day(
-    spec: ShiftSpec, day: date, sessions: Sequence[SessionFacts], now: datetime
+    spec: ShiftSpec,
+    day: date,
+    sessions: Sequence[SessionFacts],
+    now: datetime,
+    span: ActiveSpan = ALWAYS,
 ) -> DayEvaluation:
     """Classify one person's `day` (in the schedule's zone) against `spec`, as of `now`.
 
-    On a working day: ON_TIME (first counted login at or before start + grace), LATE (after
-    it, before the end), MISSING (none by start + grace; PENDING before that instant).
-    Not a working day: OFF_SHIFT if they logged in, else DAY_OFF. Flags: STAYED_LOGGED_IN
-    when a session was still open at end + grace (known once that instant has passed);
-    OFF_SHIFT_LOGIN when a login that day fell outside every shift window (early login
-    .. end + grace) of that day or of an overnight shift from the day before.
+    A working day is one whose shift overlaps `span` (the person's account active and on
+    this schedule) by at least a minute, even if the account began after the shift had
+    started (they are on that shift, and not signed in). On a working day: ON_TIME (first
+    counted login at or before start + grace), LATE (after it, before the end), MISSING
+    (none by start + grace; PENDING before that instant). Otherwise: OFF_SHIFT if they
+    logged in, else DAY_OFF. Flags: STAYED_LOGGED_IN when a session was still open at
+    end + grace (known once that instant has passed); OFF_SHIFT_LOGIN when a login that day
+    fell outside every shift window (early login .. end + grace) of that day or of an
+    overnight shift from the day before.
     45 CFR 164.308(a)(5)(ii)(C) log-in monitoring.
     """
     instance = spec.instance_on(day)
+    if instance is not None and not span.overlaps(instance.start, instance.end):
+        instance = None  # the shift was over before their account (or schedule) began, or vice versa
     neighbours = [i for i in (spec.instance_on(day - timedelta(days=1)), instance) if i is not None]
     day_start, day_end = _day_span(spec, day)
     day_logins = sorted(s.login for s in sessions if s.login is not None and day_start <= s.login < day_end)

@@ -35,6 +35,7 @@ class Reason(StrEnum):
     READ_ONLY_MEMBER = "read-only-member"
     CHANNEL_CLOSED = "channel-closed"
     CREATE_SANITISED = "room-request-sanitised"
+    ROOM_VERSION = "room-version-not-carebridge"
     ALIAS_REFUSED = "alias-not-allowed"
     CAREBRIDGE_STATE = "carebridge-state-by-staff"
     SELF_DEACTIVATION = "self-deactivation"
@@ -50,6 +51,8 @@ class Reason(StrEnum):
     UPLOAD_TOO_LARGE = "upload-too-large"
     UPLOAD_TYPE = "upload-type-not-allowed"
     UPLOAD_ACTIVE_CONTENT = "upload-active-content"
+    UPLOAD_DECLARED_ACTIVE = "upload-declared-active-type"
+    UPLOAD_DECLARED_MISMATCH = "upload-declared-type-mismatch"
 
 
 def allow(reason: Reason = Reason.ALLOWED) -> Decision:

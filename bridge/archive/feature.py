@@ -1,5 +1,6 @@
 """The archive's background services in the bridge (a Feature, bridge/feature.py): media
-copies (a consumer), reconciliation with Synapse at start, and the chain-head scheduler.
+copies (a consumer), reconciliation with Synapse at start, the chain-head scheduler, and
+the comparison with Synapse (at start and at least hourly: bridge/archive/synapse_watch.py).
 It runs in the background stage: started once the dispatcher runs, stopped before it.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,8 +17,11 @@ from bridge.archive.heads import HeadScheduler, HeadsLog
 from bridge.archive.keyring import Sealer
 from bridge.archive.media import MEDIA_EVENT_TYPES, MediaArchiver
 from bridge.archive.reconcile import Reconciler
+from bridge.archive.synapse_check import compare_with_synapse
+from bridge.archive.synapse_watch import SynapseWatch, http_poster
 from bridge.archive.writer import ArchiveWriter
 from bridge.commands.framework import Command
+from bridge.core.clock import SystemClock
 from bridge.core.synapse_http import SynapseHTTP
 from bridge.feature import Consumer, FeatureContext, Stage
 from config.settings import Settings
@@ -27,7 +32,8 @@ MEDIA_CONSUMER = "archive-media"
 
 
 class ArchiveFeature:
-    """Media worker, start-up reconciliation and the chain-head scheduler."""
+    """Media worker, start-up reconciliation, the chain-head scheduler and the scheduled
+    comparison with Synapse."""
 
     stage = Stage.BACKGROUND
 
@@ -53,6 +59,7 @@ class ArchiveFeature:
             settings.bot_user_id,
         )
         self.heads: HeadScheduler | None = None
+        self.synapse_watch: SynapseWatch | None = None
         self._startup: asyncio.Task[None] | None = None
         self._notify: Callable[[], None] = lambda: None
 
@@ -83,6 +90,14 @@ class ArchiveFeature:
             chain_key=self.keyring.chain_key,
         )
         self.heads.start()
+        self.synapse_watch = SynapseWatch(
+            self.engine,
+            lambda: compare_with_synapse(self.engine, self.http),
+            http_poster(self.http, admin_room_id),
+            timedelta(minutes=archive.synapse_check_interval_minutes),
+            SystemClock(),
+        )
+        self.synapse_watch.start()
 
     async def start(self, ctx: FeatureContext) -> None:
         """Start the media worker, then reconcile and publish heads (to the admins' room)
@@ -102,6 +117,8 @@ class ArchiveFeature:
                 await self._startup
             except asyncio.CancelledError:
                 pass
+        if self.synapse_watch is not None:
+            await self.synapse_watch.stop()
         if self.heads is not None:
             await self.heads.stop()
         await self.media.stop()

@@ -88,13 +88,17 @@ class CommandConsumer:
             await self.bot.join(str(event["room_id"]))
             log.info("joined direct chat %s (invited by %s)", event["room_id"], event["sender"])
 
-    async def _where_answered(self, room_id: str, sender: str) -> bool:
+    async def _where_answered(self, room_id: str, sender: str, staff: bool = False) -> bool:
+        """The admins' room and a direct chat with the bot; a staff command also in any
+        room the bot and the sender are both in (a role room, a channel)."""
         if room_id == self.admin_room():
             return True
         try:
             members = await self.bot.joined_members(room_id)
         except Exception:  # noqa: BLE001 - not a room the bot is in: not for us
             return False
+        if staff:
+            return {self.bot_user_id, sender} <= members
         return members == {self.bot_user_id, sender}
 
     async def _maybe_command(self, event: dict[str, Any]) -> None:
@@ -105,10 +109,12 @@ class CommandConsumer:
         if parsed is None:
             return
         room_id, sender, event_id = str(event["room_id"]), str(event["sender"]), str(event["event_id"])
-        if not await self._where_answered(room_id, sender):
-            return
         name, args = parsed
-        allowed = await self.directory.is_admin(sender)
+        command = self.registry.get(name)
+        staff = command is not None and command.staff
+        if not await self._where_answered(room_id, sender, staff):
+            return
+        allowed = await self.directory.is_admin(sender) or (staff and await self._is_member(sender))
         if not await self._claim(event_id, room_id, sender, name, allowed):
             return  # answered before (at-least-once delivery)
         log.info("command !%s from %s in %s (allowed=%s)", name, sender, room_id, allowed)
@@ -126,6 +132,11 @@ class CommandConsumer:
             await conn.execute(
                 update(bot_commands).where(bot_commands.c.event_id == event_id).values(answered_ts=now_ms())
             )
+
+    async def _is_member(self, user_id: str) -> bool:
+        """An active member of the organisation (staff commands are theirs too)."""
+        person = (await self.directory.roster()).people.get(user_id)
+        return person is not None and person.active
 
     async def _claim(self, event_id: str, room_id: str, sender: str, name: str, allowed: bool) -> bool:
         """Record the command; False if it was already answered."""

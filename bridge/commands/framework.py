@@ -54,12 +54,15 @@ CommandHandler = Callable[[Invocation], Awaitable[list[Reply]]]
 
 @dataclass(frozen=True)
 class Command:
-    """A `!name` the bot answers. Only administrators may run commands."""
+    """A `!name` the bot answers. Only administrators may run commands, except `staff`
+    ones (e.g. `!who ROLE`), which every active member of the organisation may run,
+    wherever the bot is a member."""
 
     name: str
     usage: str
     summary: str
     handler: CommandHandler
+    staff: bool = False
 
 
 @dataclass

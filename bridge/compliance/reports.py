@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,7 +22,7 @@ from bridge.compliance.report_queries import (
     open_sessions,
     sessions_overlapping,
 )
-from bridge.core.clock import Clock, SystemClock, to_ms
+from bridge.core.clock import Clock, SystemClock, day_bounds, fmt_ts, local_minutes, to_ms
 from bridge.core.report_table import ReportTable
 from bridge.org.roster import Person, Roster, RosterSource
 from policy.shifts import DayEvaluation, Flag, SessionFacts, ShiftSpec, Status, evaluate_day
@@ -56,26 +56,6 @@ ONLINE_COLUMNS = ("user", "name", "device", "since", "ip", "client")
 MISSING_COLUMNS = ("date", "user", "name", "schedule", "shift_start", "status")
 
 
-def day_bounds(day: date, tz: tzinfo) -> tuple[int, int]:
-    """[local midnight, next local midnight) of `day` in epoch milliseconds."""
-    start = datetime.combine(day, time(0), tz)
-    end = datetime.combine(day + timedelta(days=1), time(0), tz)
-    return to_ms(start), to_ms(end)
-
-
-def _minutes(at: datetime) -> str:
-    # Same text as strftime("%Y-%m-%d %H:%M"), at a third of its cost (reports format
-    # thousands of these).
-    return f"{at.year:04d}-{at.month:02d}-{at.day:02d} {at.hour:02d}:{at.minute:02d}"
-
-
-def fmt_ts(ms: int | None, tz: tzinfo) -> str:
-    """ "YYYY-MM-DD HH:MM" in the organisation's zone ("" for unknown)."""
-    if ms is None:
-        return ""
-    return _minutes(datetime.fromtimestamp(ms / 1000, tz))
-
-
 class LocalMinutes:
     """fmt_ts for one report, remembering each minute it has formatted: a day's logins
     cluster in a few hundred minutes, and a dict look-up is a tenth of the conversion.
@@ -96,13 +76,13 @@ class LocalMinutes:
             offset = at.utcoffset()
             if offset is None or offset.total_seconds() % 60:
                 return fmt_ts(ms, self.tz)
-            text = self._seen[minute] = _minutes(at)
+            text = self._seen[minute] = local_minutes(at)
         return text
 
 
 def fmt_dt(at: datetime | None, tz: tzinfo) -> str:
     """Like fmt_ts for a datetime."""
-    return _minutes(at.astimezone(tz)) if at is not None else ""
+    return local_minutes(at.astimezone(tz)) if at is not None else ""
 
 
 def fmt_duration(start_ms: int | None, end_ms: int | None) -> str:
@@ -165,13 +145,15 @@ class Reports:
         out = []
         day = first
         while day <= last:
+            day_start = datetime.fromtimestamp(day_bounds(day, tz)[0] / 1000, UTC)
             for person, spec in scheduled:
-                evaluation = evaluate_day(spec, day, by_user.get(person.user_id, []), now)
-                # Nobody is expected before their account existed or after it ended: such a
-                # day is left out unless they did sign in (then it is reported as it was).
-                begins = evaluation.shift.start if evaluation.shift is not None else None
-                expected = person.expected_at(to_ms(begins) if begins else day_bounds(day, tz)[0])
-                if expected or evaluation.logins:
+                span = person.span
+                evaluation = evaluate_day(spec, day, by_user.get(person.user_id, []), now, span)
+                # Nobody is expected for a shift their account (on that schedule) did not
+                # overlap; such a day is left out unless they did sign in (then it is reported
+                # as it was: off shift). A day off is listed while their account existed.
+                listed = evaluation.shift is not None or evaluation.logins
+                if listed or (spec.instance_on(day) is None and span.covers(day_start)):
                     out.append(Evaluated(person, spec, evaluation))
             day += timedelta(days=1)
         return out

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import time as clock_time
 from typing import Protocol
 
 
@@ -80,3 +81,21 @@ def iso_ms(ms: int) -> str:
 def iso_seconds(ms: int | None) -> str | None:
     """Epoch milliseconds as ISO 8601 UTC to the second with a Z (reports), or None."""
     return None if ms is None else from_ms(ms).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def day_bounds(day: date, tz: tzinfo) -> tuple[int, int]:
+    """[local midnight, next local midnight) of `day` in `tz`, in epoch milliseconds."""
+    start = datetime.combine(day, clock_time(0), tz)
+    end = datetime.combine(day + timedelta(days=1), clock_time(0), tz)
+    return to_ms(start), to_ms(end)
+
+
+def local_minutes(at: datetime) -> str:
+    """ "YYYY-MM-DD HH:MM" of an aware datetime: the same text as strftime, at a third of
+    its cost (reports format thousands of these)."""
+    return f"{at.year:04d}-{at.month:02d}-{at.day:02d} {at.hour:02d}:{at.minute:02d}"
+
+
+def fmt_ts(ms: int | None, tz: tzinfo) -> str:
+    """ "YYYY-MM-DD HH:MM" in the organisation's zone ("" for unknown)."""
+    return "" if ms is None else local_minutes(datetime.fromtimestamp(ms / 1000, tz))

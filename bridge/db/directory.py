@@ -66,6 +66,9 @@ class DirectoryUser:
     # Start of the current active stretch (creation or last reactivation); None on an
     # update keeps the stored value.
     active_since_ts: int | None = None
+    # Since when the person is on `schedule`: set by `upsert_users` (at creation, and to
+    # the update's `updated_ts` when the schedule changes); read back from the table.
+    schedule_since_ts: int | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -116,6 +119,7 @@ def _user(row: Any) -> DirectoryUser:
         updated_ts=row.updated_ts,
         deactivated_ts=row.deactivated_ts,
         active_since_ts=row.active_since_ts,
+        schedule_since_ts=row.schedule_since_ts,
     )
 
 
@@ -239,18 +243,23 @@ class Directory:
         if not rows:
             return
         async with self.engine.begin() as conn:
-            existing = await _existing(conn, directory_users.c.user_id, [r["user_id"] for r in rows])
-            new = [r for r in rows if r["user_id"] not in existing]
+            stored = await _stored_schedules(conn, [r["user_id"] for r in rows])
+            new = [r for r in rows if r["user_id"] not in stored]
+            for r in new:
+                r["schedule_since_ts"] = r["active_since_ts"] or r["created_ts"]
             await bump_revision(conn)
             if new:
                 await conn.execute(insert(directory_users), new)
             for r in rows:
-                if r["user_id"] in existing:
+                if r["user_id"] in stored:
                     values = {
                         k: v
                         for k, v in r.items()
-                        if k not in ("user_id", "created_ts") and not (k == "active_since_ts" and v is None)
+                        if k not in ("user_id", "created_ts", "schedule_since_ts")
+                        and not (k == "active_since_ts" and v is None)
                     }
+                    if stored[r["user_id"]] != r["schedule"]:
+                        values["schedule_since_ts"] = r["updated_ts"]
                     await conn.execute(
                         update(directory_users)
                         .where(directory_users.c.user_id == r["user_id"])
@@ -324,6 +333,17 @@ class Directory:
             )
 
 
+async def _stored_schedules(conn: AsyncConnection, user_ids: list[str]) -> dict[str, str | None]:
+    """The stored schedule of each of these users that has a row."""
+    found: dict[str, str | None] = {}
+    u = directory_users.c
+    for start in range(0, len(user_ids), 500):
+        chunk = user_ids[start : start + 500]
+        rows = await conn.execute(select(u.user_id, u.schedule).where(u.user_id.in_(chunk)))
+        found.update((r[0], r[1]) for r in rows)
+    return found
+
+
 async def _existing(conn: AsyncConnection, column: Any, keys: list[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(keys), 500):
@@ -347,6 +367,7 @@ def _user_row(u: DirectoryUser) -> dict[str, Any]:
         "updated_ts": u.updated_ts,
         "deactivated_ts": u.deactivated_ts,
         "active_since_ts": u.active_since_ts,
+        "schedule_since_ts": u.schedule_since_ts,
     }
 
 

@@ -45,7 +45,7 @@ archive_events = Table(
     Column("prev_hash", LargeBinary(32), nullable=False),
     Column("row_hash", LargeBinary(32), nullable=False),
     # HMAC of row_hash under the chain key (bridge.archive.chain.ChainKey); NULL for rows
-    # written before the archive had a chain key (migration 0018).
+    # written before the archive had a chain key (migration 0020).
     Column("row_mac", LargeBinary(32), nullable=True),
 )
 
@@ -189,6 +189,7 @@ directory_users = Table(
     Column("updated_ts", BigInteger, nullable=False),
     Column("deactivated_ts", BigInteger, nullable=True),
     Column("active_since_ts", BigInteger, nullable=True),  # creation or last reactivation
+    Column("schedule_since_ts", BigInteger, nullable=True),  # since when on `schedule`
 )
 
 # Channel <-> room. rights: the references as written ({"members", "post", "respond"}).

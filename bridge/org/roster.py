@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from policy.shifts import ShiftSpec
+from policy.shifts import ActiveSpan, ShiftSpec
+
+
+def _instant(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 @dataclass(frozen=True)
@@ -28,15 +33,19 @@ class Person:
     # deactivation. None: unknown (expected throughout while active).
     active_from_ms: int | None = None
     active_until_ms: int | None = None
+    # Since when they are on `schedule` (None: unknown, as long as the account).
+    schedule_since_ms: int | None = None
 
-    def expected_at(self, ms: int) -> bool:
-        """Could this person be expected at work at `ms`? Not before their account
-        existed (or was reactivated), not after it was deactivated."""
-        if self.active_from_ms is not None and ms < self.active_from_ms:
-            return False
-        if not self.active:
-            return self.active_until_ms is not None and ms < self.active_until_ms
-        return True
+    @property
+    def span(self) -> ActiveSpan:
+        """When they can be expected at work on their schedule: from the later of their
+        account's start and their schedule's, until deactivation (never, for a
+        deactivated account whose end is unknown)."""
+        starts = [ms for ms in (self.active_from_ms, self.schedule_since_ms) if ms is not None]
+        start = _instant(max(starts)) if starts else None
+        if self.active:
+            return ActiveSpan(start, None)
+        return ActiveSpan(start, _instant(self.active_until_ms or 0))
 
     @property
     def is_admin(self) -> bool:

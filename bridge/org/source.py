@@ -52,6 +52,7 @@ class OrgRosterSource:
                         u.created_ts,
                         u.active_since_ts,
                         u.deactivated_ts,
+                        u.schedule_since_ts,
                     )
                 )
             ).all()
@@ -75,6 +76,7 @@ class OrgRosterSource:
                 bool(r.active),
                 active_from_ms=r.active_since_ts if r.active_since_ts is not None else r.created_ts or None,
                 active_until_ms=None if r.active else r.deactivated_ts,
+                schedule_since_ms=r.schedule_since_ts,
             )
             for r in users
         }

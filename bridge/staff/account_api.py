@@ -96,6 +96,16 @@ async def _whoami(request: web.Request) -> tuple[str, str] | web.Response:
     return user_id, token
 
 
+async def signed_in(request: web.Request) -> tuple[str, str] | web.Response:
+    """(user_id, token) of the person making the request, or the 401 to answer."""
+    return await _whoami(request)
+
+
+def api_error(status: int, errcode: str, message: str) -> web.Response:
+    """A Matrix-style error answer (never cached)."""
+    return _error(status, errcode, message)
+
+
 async def account(request: web.Request) -> web.Response:
     who = await _whoami(request)
     if isinstance(who, web.Response):
@@ -163,9 +173,22 @@ async def password(request: web.Request) -> web.Response:
         message = said if isinstance(said, str) else "The new password was not accepted."
         return _error(400, str(data.get("errcode", "M_UNKNOWN")), message)
     if status == 429:
-        return _error(429, "M_LIMIT_EXCEEDED", "Too many attempts; wait a minute and try again.")
+        return _limited(data)
     log.warning("password change for %s: Synapse answered %d", user_id, status)
     return _error(502, "M_UNKNOWN", "The homeserver did not change the password; try again.")
+
+
+def _limited(data: dict[str, Any]) -> web.Response:
+    """Synapse's sign-in limit (shared with /login: too many wrong passwords for this
+    account), passed on with its words and its wait."""
+    said, wait = data.get("error"), data.get("retry_after_ms")
+    message = said if isinstance(said, str) and said else "Too many attempts; wait and try again."
+    body: dict[str, Any] = {"errcode": "M_LIMIT_EXCEEDED", "error": message}
+    headers = dict(_NO_STORE)
+    if isinstance(wait, int) and not isinstance(wait, bool) and wait > 0:
+        body["retry_after_ms"] = wait
+        headers["Retry-After"] = str(-(-wait // 1000))
+    return web.json_response(body, status=429, headers=headers)
 
 
 def add_account_api(app: web.Application, settings: AccountApiSettings) -> None:

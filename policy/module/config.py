@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy.module.staff_config import StaffConfig, StaffConfigError
+from policy.sign_in_limit import DEFAULT_FAILED_ATTEMPTS, Rate
 
 
 class ModuleConfigError(Exception):
@@ -23,6 +24,9 @@ class ModuleConfig:
     staff: StaffConfig = field(default_factory=lambda: StaffConfig.parse(None))
     # The only push gateways (pusher `data.url`) phones may register: carebridge.yaml push.gateways.
     push_gateways: tuple[str, ...] = ()
+    # Wrong passwords per account, shared by /login and every re-authentication: the same
+    # values as rc_login.failed_attempts (homeserver.yaml points both at one YAML anchor).
+    sign_in_failed_attempts: Rate = DEFAULT_FAILED_ATTEMPTS
 
     @classmethod
     def parse(cls, raw: Any) -> ModuleConfig:
@@ -52,5 +56,26 @@ class ModuleConfig:
         if not isinstance(gateways, list) or not all(isinstance(g, str) and g for g in gateways):
             raise ModuleConfigError("carebridge module config: push_gateways must be a list of URLs")
         return cls(
-            raw["bot_user_id"], raw["admin_room_alias"], policy_file, outbox_dir, staff, tuple(gateways)
+            raw["bot_user_id"],
+            raw["admin_room_alias"],
+            policy_file,
+            outbox_dir,
+            staff,
+            tuple(gateways),
+            _rate(raw.get("sign_in_failed_attempts")),
         )
+
+
+def _rate(raw: Any) -> Rate:
+    """`sign_in_failed_attempts: {per_second, burst_count}` (absent: the default)."""
+    if raw is None:
+        return DEFAULT_FAILED_ATTEMPTS
+    where = "carebridge module config: sign_in_failed_attempts"
+    if not isinstance(raw, dict) or set(raw) != {"per_second", "burst_count"}:
+        raise ModuleConfigError(f"{where} must be a mapping with per_second and burst_count")
+    per_second, burst = raw["per_second"], raw["burst_count"]
+    if isinstance(per_second, bool) or not isinstance(per_second, int | float) or per_second <= 0:
+        raise ModuleConfigError(f"{where}.per_second must be a number above 0")
+    if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
+        raise ModuleConfigError(f"{where}.burst_count must be a whole number of at least 1")
+    return Rate(float(per_second), burst)

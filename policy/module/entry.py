@@ -18,18 +18,22 @@ from typing import Any
 from synapse.module_api import ModuleApi
 
 from policy.module.accounts import AccountRules
+from policy.module.admin_api import AdminApiGuard
 from policy.module.admin_room import AdminRoomRules
 from policy.module.config import ModuleConfig
+from policy.module.declared_uploads import DeclaredTypes
 from policy.module.direct import DirectRoomsResource
 from policy.module.guard import guarded
 from policy.module.login_limits import RateLimitedLogins
 from policy.module.media import MediaRules
 from policy.module.messages import MessageRules
 from policy.module.presence import PresenceRules
+from policy.module.profiles import ProfileRules
 from policy.module.redaction import RetentionRules
 from policy.module.request_guard import RequestGuard
 from policy.module.rooms import RoomRules
 from policy.module.sessions import SessionRecorder
+from policy.module.sign_in_limit import SignInLimiter
 
 log = logging.getLogger("carebridge.module")
 
@@ -45,12 +49,16 @@ class CarebridgeModule:
         AdminRoomRules(config, api).register()
         MessageRules(config, api).register()
         PresenceRules(api).register()
-        MediaRules(config, api).register()
+        declared = DeclaredTypes()
+        MediaRules(config, api, declared).register()
         DirectRoomsResource.register(config, api)
-        RequestGuard.register(api, frozenset(config.push_gateways))
         self.sessions = SessionRecorder(config, api)
+        sign_in = SignInLimiter(api, self.sessions, config.sign_in_failed_attempts)
+        RequestGuard.register(api, frozenset(config.push_gateways), sign_in, declared)
+        AdminApiGuard.register(api, self.sessions)
         RateLimitedLogins.install(api, self.sessions)
         AccountRules(config, api, self.sessions).register()
+        ProfileRules(api, self.sessions).register()
         RetentionRules(config, api).register()
         if api.should_run_background_tasks():
             api.delayed_background_call(1000, self._ensure_bot_admin, desc="carebridge_bot_admin")

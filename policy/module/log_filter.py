@@ -2,7 +2,8 @@
 
 Synapse logs the identifier typed at sign-in ("Got login request with identifier ...",
 "Attempted to login as ... but they do not exist": a password typed into the user-name
-field lands there) and, on every refused request, the request's URI (`<SynapseRequest ...
+field lands there; "unknown 3pid identifier ..." with the e-mail address typed) and,
+on every refused request, the request's URI (`<SynapseRequest ...
 uri='/_matrix/media/v3/upload?filename=...'>`), which carries an uploaded file's name.
 Both can be PHI (45 CFR 164.312(b), 164.502(b) minimum necessary). `carebridge init`
 attaches this filter to every handler of the Synapse log configs it writes (embedded and
@@ -18,7 +19,7 @@ from typing import Any
 
 WITHHELD = "<withheld by Carebridge>"
 # Records whose arguments are what a person typed at sign-in: kept, without arguments.
-TYPED_AT_SIGN_IN = ("Got login request with identifier", "Attempted to login as")
+TYPED_AT_SIGN_IN = ("Got login request with identifier", "Attempted to login as", "unknown 3pid identifier")
 _QUERY = re.compile(r"(/_matrix/[^\s'\"?]*)\?[^\s'\"]*")
 _MEDIA_NAME = re.compile(r"(/(?:download|thumbnail)/[^/\s'\"]+/[^/\s'\"?]+)/[^\s'\"?]+")
 _URI_FIELD = re.compile(r"uri='[^']*'")

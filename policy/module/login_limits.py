@@ -30,7 +30,8 @@ _LOGIN_PATH = re.compile(r"^/_matrix/client/(?:r0|v1|v3|unstable)/login/?$")
 
 
 def typed_identifier(body: bytes) -> str | None:
-    """The user a login request names (`identifier.user`, or the legacy `user`)."""
+    """The user a login request names (`identifier.user`, or the legacy `user`), or the
+    e-mail address of a sign-in by address (`identifier.address`, or the legacy `address`)."""
     try:
         data = json.loads(body[:MAX_BODY])
     except (ValueError, UnicodeDecodeError):
@@ -38,7 +39,10 @@ def typed_identifier(body: bytes) -> str | None:
     if not isinstance(data, dict):
         return None
     identifier = data.get("identifier")
-    user = identifier.get("user") if isinstance(identifier, dict) else data.get("user")
+    named = identifier if isinstance(identifier, dict) else data
+    user = named.get("user")
+    if not (isinstance(user, str) and user) and named.get("medium") == "email":
+        user = named.get("address")
     return user[:255] if isinstance(user, str) and user else None
 
 

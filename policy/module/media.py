@@ -3,9 +3,12 @@
 Synapse's own refusals for these callbacks carry fixed texts ("Upload request body is
 too large", "Bad content"), so the callbacks raise the module API's SynapseError with
 the organisation's configured message instead; the decision itself is made by the pure
-rules of policy/files.py and policy/file_content.py over the **whole** file (read in a
-thread; it is at most the configured size) inside a guarded function (an unexpected
-error refuses). Every refusal counts in `carebridge_policy_refusals_total{reason}`.
+rules of policy/declared_type.py (the Content-Type the client declared, noted for this
+request by the request guard, against the content), policy/files.py and
+policy/file_content.py over the **whole** file (read in a thread; it is at most the
+configured size) inside a guarded function (an unexpected error refuses). A refused file
+is removed by Synapse before it is recorded. Every refusal counts in
+`carebridge_policy_refusals_total{reason}`.
 Synapse's `max_upload_size` is rendered at twice the configured limit, so this
 module, not Synapse, answers for a file just over it, with the configured message.
 """
@@ -19,10 +22,13 @@ from synapse.module_api import NOT_SPAM, ModuleApi
 from synapse.module_api.errors import Codes, SynapseError
 
 from policy.decision import TOO_LARGE, Decision
-from policy.event_types import REASON_KEY
+from policy.declared_type import decide_declared_type
+from policy.event_types import CASE_KEY, REASON_KEY
 from policy.files import decide_file, decide_upload_size
+from policy.module.declared_uploads import DeclaredTypes
 from policy.module.guard import guarded
 from policy.module.metrics import count_refusal
+from policy.module.sessions import current_request
 from policy.staff_decision import Reason, refuse
 
 if TYPE_CHECKING:
@@ -48,6 +54,8 @@ def _raise_if_refused(decision: Decision) -> None:
         return
     count_refusal(str(decision.reason))
     extra = {REASON_KEY: str(decision.reason)}
+    if decision.detail is not None:
+        extra[CASE_KEY] = decision.detail
     if decision.errcode == TOO_LARGE:
         raise SynapseError(413, decision.message or "Too large", Codes.TOO_LARGE, additional_fields=extra)
     raise SynapseError(403, decision.message or "Not allowed", Codes.FORBIDDEN, additional_fields=extra)
@@ -56,10 +64,12 @@ def _raise_if_refused(decision: Decision) -> None:
 class MediaRules:
     """Upload callbacks bound to the module's file policy."""
 
-    def __init__(self, config: ModuleConfig, api: ModuleApi) -> None:
+    def __init__(self, config: ModuleConfig, api: ModuleApi, declared: DeclaredTypes | None = None) -> None:
         self.files = config.staff.files
         self.api = api
         self.bot = config.bot_user_id
+        # What each upload request declared its type as, noted by the request guard.
+        self.declared = declared if declared is not None else DeclaredTypes()
 
     def register(self) -> None:
         """Register the media-repository and media spam-check callbacks."""
@@ -90,11 +100,16 @@ class MediaRules:
     async def _content_decision(self, file_wrapper: Any, file_info: Any) -> Decision | None:
         if file_info.server_name is not None or file_info.thumbnail is not None or file_info.url_cache:
             return None  # thumbnails are made by Synapse itself; there is no federation
+        request = current_request()
+        _, declared = self.declared.take(request.request_id if request is not None else None)
         if await self._reserved_by(str(file_info.file_id)) == self.bot:
             return None  # Carebridge's own files (the compliance report is an HTML page)
         data = await self.api.defer_to_thread(_read_whole, str(file_wrapper.path), self.files.max_bytes)
         if len(data) > self.files.max_bytes:
             return decide_upload_size(self.files, len(data))
+        as_declared = decide_declared_type(declared, data)
+        if not as_declared.allowed:
+            return as_declared
         return await self.api.defer_to_thread(decide_file, self.files, data)
 
     async def _reserved_by(self, media_id: str) -> str | None:

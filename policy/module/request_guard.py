@@ -2,7 +2,9 @@
 Synapse's own handlers see them, in every Synapse process that serves clients.
 
 Synapse offers no module callback for to-device messages, key uploads, pushers, presence
-status messages, custom profile fields or 3PID look-ups. Modules may serve web resources
+status messages, custom profile fields or 3PID look-ups, and its upload check is not told
+the type the client declared: the guard notes it for that check
+(policy/module/declared_uploads.py). Modules may serve web resources
 (`ModuleApi.register_web_resource`); Synapse builds its listener's resource tree from a
 path map, and a resource registered at `/_matrix` takes over the children already placed
 under that path (the client, media and other APIs). The guard is that resource: for each
@@ -16,13 +18,15 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from twisted.web.resource import Resource
 
 from policy.client_requests import RequestReason, decide_client_request, discarded_keys_answer, needs_body
 from policy.decision import Decision
+from policy.declared_type import UPLOAD_PATH
 from policy.event_types import REASON_KEY
+from policy.module.declared_uploads import DeclaredTypes
 from policy.module.metrics import CALLBACK_ERRORS, count_refusal
 
 log = logging.getLogger("carebridge.module")
@@ -41,15 +45,16 @@ class JsonAnswer(Resource):
 
     isLeaf = True
 
-    def __init__(self, code: int, body: dict[str, Any]) -> None:
+    def __init__(self, code: int, body: dict[str, Any], headers: dict[bytes, bytes] | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.code = code
         self.body = json.dumps(body).encode("utf-8")
+        self.headers = headers or {}
 
     def render(self, request: Any) -> bytes:
         request.setResponseCode(self.code)
         request.setHeader(b"Content-Type", b"application/json")
-        for name, value in CORS.items():
+        for name, value in (CORS | self.headers).items():
             request.setHeader(name, value)
         return self.body
 
@@ -84,6 +89,14 @@ def _json_body(request: Any) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+NOT_FOUND = JsonAnswer(404, {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"})
+
+
+def _content_type(request: Any) -> str | None:
+    values = request.requestHeaders.getRawHeaders(b"Content-Type")
+    return values[0].decode("latin-1") if values else None
+
+
 CHECK_FAILED = JsonAnswer(
     500,
     {
@@ -93,24 +106,47 @@ CHECK_FAILED = JsonAnswer(
 )
 
 
-class RequestGuard(Resource):
-    """Mounted at /_matrix: refuse what the rules refuse, pass everything else through."""
+class PasswordChecks(Protocol):
+    """The sign-in limit (policy/module/sign_in_limit.py) as the guard sees it."""
 
-    def __init__(self, push_gateways: frozenset[str]) -> None:
+    def wrap(self, child: Resource, request: Any, method: str, path: str, failed: Resource) -> Resource:
+        """`child`, or a resource that checks the request first."""
+        ...
+
+
+class RequestGuard(Resource):
+    """Mounted at /_matrix: refuse what the rules refuse, pass everything else through
+    (a request carrying a password through the sign-in limit first)."""
+
+    def __init__(
+        self,
+        push_gateways: frozenset[str],
+        sign_in: PasswordChecks | None = None,
+        declared: DeclaredTypes | None = None,
+        server_name: str = "",
+    ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.push_gateways = push_gateways
+        self.sign_in = sign_in
+        self.declared = declared if declared is not None else DeclaredTypes()
+        self.server_name = server_name
 
     @classmethod
-    def register(cls, api: Any, push_gateways: frozenset[str]) -> None:
-        """Serve the guard in front of Synapse's /_matrix APIs."""
-        api.register_web_resource(GUARDED_PREFIX, cls(push_gateways))
+    def register(
+        cls, api: Any, push_gateways: frozenset[str], sign_in: PasswordChecks | None, declared: DeclaredTypes
+    ) -> None:
+        """Serve the guard in front of Synapse's /_matrix APIs; uploads' declared types go
+        to `declared` for the upload check (policy/module/declared_uploads.py)."""
+        api.register_web_resource(GUARDED_PREFIX, cls(push_gateways, sign_in, declared, str(api.server_name)))
 
-    def answer(self, request: Any) -> JsonAnswer | None:
+    def answer(self, request: Any, method: str | None = None, path: str | None = None) -> JsonAnswer | None:
         """The guard's own answer to this request (a refusal, or discarded keys), if any."""
-        method = request.method.decode("ascii", "replace").upper()
-        path = request.path.decode("utf-8", "replace")  # as Synapse's servlets match it
+        method = method or request.method.decode("ascii", "replace").upper()
+        path = path or request.path.decode("utf-8", "replace")  # as Synapse's servlets match it
         body = _json_body(request) if needs_body(method, path) else None
-        decision = decide_client_request(method, path, body, self.push_gateways)
+        decision = decide_client_request(method, path, body, self.push_gateways, self.server_name)
+        if decision is None and method in ("POST", "PUT") and UPLOAD_PATH.match(path):
+            self.declared.note(request.get_request_id(), _content_type(request))
         if decision is None or decision.allowed:
             return None
         count_refusal(str(decision.reason))
@@ -120,15 +156,19 @@ class RequestGuard(Resource):
         return refusal(decision)
 
     def getChildWithDefault(self, path: bytes, request: Any) -> Resource:  # Twisted API name
+        child: Resource | None = self.children.get(path)
         try:
-            answer = self.answer(request)
+            method = request.method.decode("ascii", "replace").upper()
+            full_path = request.path.decode("utf-8", "replace")
+            answer = self.answer(request, method, full_path)
+            if answer is None and child is not None and self.sign_in is not None:
+                return self.sign_in.wrap(child, request, method, full_path, CHECK_FAILED)
         except Exception as exc:  # noqa: BLE001 - containment: answer, never crash the listener
             log.error("carebridge request guard failed: %s", type(exc).__name__)
             CALLBACK_ERRORS.labels("request_guard").inc()
             return CHECK_FAILED
         if answer is not None:
             return answer
-        if path in self.children:
-            child: Resource = self.children[path]
+        if child is not None:
             return child
-        return JsonAnswer(404, {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"})
+        return NOT_FOUND

@@ -29,6 +29,8 @@ from policy.rooms import (
     classify,
     creation_power_override,
     decide_room_creation,
+    decide_room_version,
+    room_version_rewritten,
 )
 from policy.session_reason import is_create_room_request
 from policy.staff_decision import Reason
@@ -38,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("carebridge.module")
 
-CHANNEL_ROOM_VERSION = "11"
 SpamResult = Literal["NOT_SPAM"] | tuple[Codes, dict[str, Any]]
 INTERNAL_MESSAGE = "Carebridge could not check this request; please try again or contact IT."
 INTERNAL_ERROR: SpamResult = (Codes.FORBIDDEN, {"error": INTERNAL_MESSAGE})
@@ -106,6 +107,12 @@ class RoomRules:
             raise SynapseError(403, INTERNAL_MESSAGE, Codes.FORBIDDEN) from None
 
     async def _shape_room(self, creator: str, config: dict[str, Any]) -> None:
+        # Every room, the bot's too, is made in the room version the rules are written for
+        # (version 12 would give creators unlimited power: the bot could never apply a
+        # channel's power levels).
+        if room_version_rewritten(config):
+            log.info("rewrote a room request by %s: room_version", creator)
+            count_refusal(str(Reason.ROOM_VERSION))
         if creator == self.bot:
             return
         request = RoomRequest.from_config(config, self.bot)
@@ -121,9 +128,6 @@ class RoomRules:
             log.info("rewrote a %s request by %s: dropped %s", kind, creator, ",".join(refused))
             count_refusal(str(Reason.CREATE_SANITISED))
         if kind is RoomKind.CHANNEL:
-            # Room version 12 gives creators unlimited power: the bot could never apply the
-            # channel's power levels. Channels use Carebridge's room version.
-            config["room_version"] = CHANNEL_ROOM_VERSION
             invite = [u for u in config.get("invite") or [] if isinstance(u, str) and u != self.bot]
             config["invite"] = [*invite, self.bot]
             config["power_level_content_override"] = creation_power_override(
@@ -138,6 +142,12 @@ class RoomRules:
         would create the room and only then fail on the invite)."""
         request = RoomRequest.from_config(room_config, self.bot)
         creation = room_config.get("creation_content")
+        # A /createRoom's creation content holds no version (on_create_room rewrote its
+        # room_version); an upgrade's holds the version it upgrades to.
+        version = decide_room_version(creation.get("room_version") if isinstance(creation, dict) else None)
+        if not version.allowed:
+            self._log("room upgrade", version, user_id)
+            return to_spam_result(version)
         kind = creation.get(KIND_KEY) if isinstance(creation, dict) else None
         if kind in (RoomKind.DM, RoomKind.CHANNEL):
             # on_create_room classified the request as sent, then rewrote it: keep its kind.

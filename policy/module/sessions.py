@@ -15,6 +15,10 @@ Callbacks (all public module API):
   None, so Synapse still checks the password itself): it notes the attempt (user, IP,
   time; the password is not touched). An attempt that neither logs in nor is refused by
   us within FAILED_LOGIN_SETTLE_MS is recorded as a failed login.
+- `check_3pid_auth` (password auth provider), for a sign-in with the e-mail address
+  (`m.id.thirdparty`): Synapse asks it before it looks the address up, so an address that
+  belongs to nobody is still noted (as an unknown account, without the address); a known
+  address then reaches the auth checker above with its account. It never authenticates.
 
 Each record is first committed to the module's durable outbox (policy/module/outbox.py, a
 0600 SQLite file in `outbox_dir`), then sent from there with
@@ -31,6 +35,7 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 from synapse.api.errors import Codes
@@ -44,6 +49,7 @@ from policy.module.metrics import count_refusal
 from policy.module.outbox import Record, SessionOutbox, outbox_path
 from policy.session_reason import LogoutCause, RequestFacts, classify_logout, is_login_request
 from policy.session_record import FailureReason, Kind, SessionRecord
+from policy.sign_in_limit import PASSWORD_LOGIN, Check
 
 log = logging.getLogger("carebridge.module")
 
@@ -82,9 +88,24 @@ def _newest_device(txn: Any, user_id: str) -> str | None:
     return str(row[0]) if row and row[0] is not None else None
 
 
+class PasswordCheck(StrEnum):
+    """What the module saw of a password in a request the sign-in limit watches."""
+
+    NOT_CHECKED = "not-checked"  # Synapse answered before checking it (bad request, limits)
+    CHECKED = "checked"  # checked; wrong unless Synapse's answer says otherwise
+    RIGHT = "right"  # a sign-in went on after the password (logged in, or refused for the hour)
+
+
+def user_by_email(txn: Any, address: str) -> str | None:
+    """The account an e-mail address is bound to (addresses are stored in lower case)."""
+    txn.execute("SELECT user_id FROM user_threepids WHERE medium = ? AND address = ?", ("email", address))
+    row = txn.fetchone()
+    return str(row[0]) if row else None
+
+
 @dataclass
 class _Attempt:
-    user_id: str
+    user_id: str | None  # None: no account has the e-mail address that was typed
     ts: int
     ip: str | None
     user_agent: str | None
@@ -106,10 +127,14 @@ class SessionRecorder:
         self.forced_causes: dict[str, LogoutCause] = {}
         self._flushing = False
         self._attempts: dict[str, _Attempt] = {}
+        # Requests the sign-in limit watches (policy/module/sign_in_limit.py): request id ->
+        # what became of the password in it (PasswordCheck).
+        self._watched: dict[str, PasswordCheck] = {}
         api.register_account_validity_callbacks(on_user_login=self.on_user_login)
         api.register_password_auth_provider_callbacks(
             on_logged_out=self.on_logged_out,
             auth_checkers={("m.login.password", ("password",)): self.note_password_attempt},
+            check_3pid_auth=self.note_3pid_attempt,
         )
         api.register_spam_checker_callbacks(check_login_for_spam=self.check_login_for_spam)
         api.looping_background_call(
@@ -125,6 +150,7 @@ class SessionRecorder:
         request = current_request()
         if request is not None and request.request_id is not None:
             self._attempts.pop(request.request_id, None)
+            self._mark(request.request_id, PasswordCheck.RIGHT)
         device_id = await self.api.run_db_interaction("carebridge_newest_device", _newest_device, user_id)
         await self._emit(
             SessionRecord(
@@ -162,20 +188,38 @@ class SessionRecorder:
 
     @guarded(on_error=None)
     async def note_password_attempt(self, username: str, login_type: str, login_dict: Any) -> None:
-        """Note a password login attempt; never authenticates (returns None) and never
-        reads the password. Re-authentication inside other requests is not a login."""
+        """Note a password check; never authenticates (returns None) and never reads the
+        password. A sign-in is settled by the timer below; a re-authentication inside
+        another request is settled by the sign-in limit once Synapse has answered."""
         del login_type, login_dict
-        request = current_request()
-        if not is_login_request(request) or request is None or request.request_id is None:
-            return None
         user_id = username if username.startswith("@") else self.api.get_qualified_user_id(username)
-        self._attempts[request.request_id] = _Attempt(
-            user_id.lower(), self._now(), request.ip, request.user_agent
-        )
-        self.api.delayed_background_call(
-            FAILED_LOGIN_SETTLE_MS, self._settle, request.request_id, desc="carebridge_failed_login"
-        )
+        self._note_attempt(user_id.lower(), checked=True)
         return None
+
+    @guarded(on_error=None)
+    async def note_3pid_attempt(self, medium: str, address: str, password: str) -> None:
+        """Note a sign-in by e-mail address before Synapse looks the address up; never
+        authenticates (returns None) and never reads the password or keeps the address."""
+        del medium, address, password
+        self._note_attempt(None, checked=False)
+        return None
+
+    def _note_attempt(self, user_id: str | None, checked: bool) -> None:
+        """Remember this login request's attempt (a later note for the same request names
+        the account); it is settled once, FAILED_LOGIN_SETTLE_MS after the first note."""
+        request = current_request()
+        if request is None or request.request_id is None:
+            return
+        if checked:
+            self._mark(request.request_id, PasswordCheck.CHECKED)
+        if not is_login_request(request):
+            return
+        first = request.request_id not in self._attempts
+        self._attempts[request.request_id] = _Attempt(user_id, self._now(), request.ip, request.user_agent)
+        if first:
+            self.api.delayed_background_call(
+                FAILED_LOGIN_SETTLE_MS, self._settle, request.request_id, desc="carebridge_failed_login"
+            )
 
     @guarded(on_error=NOT_SPAM)
     async def check_login_for_spam(
@@ -191,6 +235,7 @@ class SessionRecorder:
         request = current_request()
         if request is not None and request.request_id is not None:
             self._attempts.pop(request.request_id, None)
+            self._mark(request.request_id, PasswordCheck.RIGHT)  # refused later, for the hour
         decision = self.login_hours.decide(user_id, datetime.fromtimestamp(self._now() / 1000, UTC))
         if decision.allowed:
             return NOT_SPAM
@@ -216,8 +261,8 @@ class SessionRecorder:
         attempt = self._attempts.pop(request_id, None)
         if attempt is None:
             return  # the login went through (or we refused it and recorded that)
-        info = await self.api.get_userinfo_by_id(attempt.user_id)
         user_id: str | None = attempt.user_id
+        info = await self.api.get_userinfo_by_id(user_id) if user_id is not None else None
         if info is None:
             reason, user_id = FailureReason.UNKNOWN_USER, None  # may be a mistyped password
         elif info.is_deactivated:
@@ -238,13 +283,64 @@ class SessionRecorder:
         )
         log.info("recorded failed login (%s) for %s", reason.value, user_id or "an unknown user")
 
+    def watch_password_check(self, request_id: str) -> None:
+        """The sign-in limit wants to know whether this request checks a password."""
+        self._watched[request_id] = PasswordCheck.NOT_CHECKED
+
+    def password_check(self, request_id: str) -> PasswordCheck:
+        """What became of the password in the request (and stop watching it)."""
+        return self._watched.pop(request_id, PasswordCheck.NOT_CHECKED)
+
+    def _mark(self, request_id: str, state: PasswordCheck) -> None:
+        if request_id in self._watched:
+            self._watched[request_id] = state
+
     @guarded(on_error=None)
-    async def record_rate_limited(self, typed: str | None, ip: str | None, user_agent: str | None) -> None:
-        """A sign-in Synapse refused for its rate limit (policy/module/login_limits.py):
-        a failed login with reason rate_limited, naming the account only if it exists
-        (what was typed in the user field may be a password)."""
+    async def record_wrong_password(
+        self,
+        request_id: str,
+        check: Check,
+        user_id: str,
+        ts: int,
+        ip: str | None,
+        user_agent: str | None,
+        detail: str | None,
+    ) -> None:
+        """A wrong password, as the sign-in limit saw Synapse answer it: a sign-in is
+        recorded at once as the timer would (if it has not yet); a re-authentication is
+        a failed sign-in naming where it happened."""
+        if check is Check.LOGIN:
+            await self._settle(request_id)
+            return
+        await self._emit(
+            SessionRecord(
+                kind=Kind.FAILED_LOGIN,
+                ts=ts,
+                user_id=user_id,
+                ip=ip,
+                user_agent=user_agent,
+                method=PASSWORD_LOGIN,
+                reason=FailureReason.WRONG_PASSWORD.value,
+                detail=detail,
+            )
+        )
+        log.info("recorded a wrong password for %s (%s)", user_id, detail)
+
+    @guarded(on_error=None)
+    async def record_rate_limited(
+        self, typed: str | None, ip: str | None, user_agent: str | None, detail: str | None = None
+    ) -> None:
+        """A password check refused for the sign-in limit (Synapse's rc_login, seen by
+        policy/module/login_limits.py, or the module's own shared count): a failed login
+        with reason rate_limited, naming the account only if it exists (what was typed in
+        the user field may be a password). An e-mail address names the account it is
+        bound to."""
         user_id: str | None = None
-        if typed:
+        if typed and "@" in typed and not typed.startswith("@"):
+            user_id = await self.api.run_db_interaction(
+                "carebridge_user_by_email", user_by_email, typed.strip().lower()
+            )
+        elif typed:
             try:
                 candidate = typed if typed.startswith("@") else self.api.get_qualified_user_id(typed)
             except Exception:  # noqa: BLE001 - not a valid user name
@@ -259,6 +355,7 @@ class SessionRecorder:
                 ip=ip,
                 user_agent=user_agent,
                 reason=FailureReason.RATE_LIMITED.value,
+                detail=detail,
             )
         )
         log.info("recorded rate-limited sign-in for %s", user_id or "an unknown user")

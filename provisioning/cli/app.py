@@ -14,6 +14,7 @@ from provisioning.cli.commands.init_cmd import init_command
 from provisioning.cli.commands.provision_cmd import provision_group
 from provisioning.cli.commands.report_calls_cmd import calls_command
 from provisioning.cli.commands.report_cmd import report_group
+from provisioning.cli.commands.role_cmd import role_group
 from provisioning.cli.commands.status_cmd import status_command
 from provisioning.cli.commands.up_cmd import up_command
 from provisioning.cli.commands.user_cmd import user_group
@@ -56,3 +57,4 @@ main.add_command(export_command)
 main.add_command(provision_group)
 main.add_command(user_group)
 main.add_command(compliance_group)
+main.add_command(role_group)

@@ -19,8 +19,16 @@ from signedjson.key import generate_signing_key, write_signing_keys
 
 from bridge.archive.keyring import Keyring
 from bridge.core.files import write_private
-from config.settings import CallsSettings, FilesSettings, PushSettings, SignInSettings
-from provisioning.ops.sign_in import sign_in_block
+from config.settings import (
+    DEFAULT_MESSAGE_RATE,
+    CallsSettings,
+    FilesSettings,
+    PushSettings,
+    Rate,
+    SignInSettings,
+)
+from policy.rooms import ROOM_VERSION
+from provisioning.ops.rate_limits import message_block, sign_in_block
 from provisioning.ops.templates import render
 from provisioning.ops.turn import render_turn_config, turn_uris
 
@@ -113,7 +121,8 @@ def _calls_settings(opts: InitOptions) -> CallsSettings:
     return CallsSettings.model_validate(raw)
 
 
-# Test harness only: sign-in limits lifted (tests sign in hundreds of times from one address).
+# Test harness only: sign-in and message limits lifted (tests sign in hundreds of times
+# from one address and send thousands of messages as one person).
 _TESTING_RATE = {"per_second": 1000, "burst_count": 1000}
 
 
@@ -122,6 +131,13 @@ def _sign_in_settings(opts: InitOptions) -> SignInSettings:
     if raw is None and opts.testing:
         raw = dict.fromkeys(("address", "account", "failed_attempts"), _TESTING_RATE)
     return SignInSettings.model_validate(raw or {})
+
+
+def _message_rate(opts: InitOptions) -> Rate:
+    raw = opts.extra_settings.get("messages")
+    if raw is None:
+        return Rate.model_validate(_TESTING_RATE) if opts.testing else DEFAULT_MESSAGE_RATE
+    return Rate.model_validate({**DEFAULT_MESSAGE_RATE.model_dump(), **dict(raw)})  # type: ignore[call-overload]
 
 
 def _free_port(host: str) -> int:
@@ -165,6 +181,7 @@ def init_data_dir(opts: InitOptions) -> Path:
     files = FilesSettings.model_validate(opts.extra_settings.get("files") or {})
     push = PushSettings.model_validate(opts.extra_settings.get("push") or {})
     sign_in = _sign_in_settings(opts)
+    messages = _message_rate(opts)
     calls = _calls_settings(opts)
     # Production supplies its own TURN (coturn in docker-compose) and secret.
     turn_secret = opts.turn_shared_secret or secrets.token_urlsafe(32)
@@ -196,6 +213,8 @@ def init_data_dir(opts: InitOptions) -> Path:
         turn_shared_secret=turn_secret,
         turn_user_lifetime="1h",
         sign_in_block=sign_in_block(sign_in),
+        message_block=message_block(messages),
+        room_version=ROOM_VERSION,
         testing=opts.testing,
         module_outbox_dir=opts.module_outbox_dir or str(seen_dir / "module-outbox"),
     )
@@ -231,6 +250,7 @@ def init_data_dir(opts: InitOptions) -> Path:
     settings.update(opts.extra_settings)
     settings["calls"] = calls.model_dump(mode="json", exclude_defaults=True)
     settings["sign_in"] = sign_in.model_dump(mode="json")
+    settings["messages"] = messages.model_dump(mode="json")
     header = (
         "# Carebridge settings, written by `carebridge init`.\n"
         "# Every key is documented in config/carebridge.example.yaml and docs/operator/configuration.md.\n"

@@ -48,6 +48,13 @@ class SynapseUser:
         )
 
 
+def email_threepids(email: str) -> list[dict[str, str]]:
+    """The account's sign-in e-mail address as Synapse's admin API takes it (`threepids`):
+    bound as the `email` 3PID, so the person can sign in with it (`m.id.thirdparty`).
+    Sent in Synapse's canonical form (lower case) so a re-apply compares equal."""
+    return [{"medium": "email", "address": email.strip().casefold()}]
+
+
 class SynapseClient(SynapseHTTP):
     """The bot's Synapse connection with typed admin-API methods (see SynapseHTTP)."""
 
@@ -87,7 +94,7 @@ class SynapseClient(SynapseHTTP):
         """Create an account (never a server admin) with its initial password."""
         body: dict[str, Any] = {"password": password, "displayname": displayname, "admin": False}
         if email:
-            body["threepids"] = [{"medium": "email", "address": email}]
+            body["threepids"] = email_threepids(email)
         await self.request("PUT", f"{ADMIN}/v2/users/{seg(user_id)}", body, kind="user.create")
 
     async def update_user(
@@ -102,7 +109,7 @@ class SynapseClient(SynapseHTTP):
         if displayname is not None:
             body["displayname"] = displayname
         if email is not None:
-            body["threepids"] = [{"medium": "email", "address": email}]
+            body["threepids"] = email_threepids(email)
         if admin is not None:
             body["admin"] = admin
         if body:
@@ -117,7 +124,7 @@ class SynapseClient(SynapseHTTP):
             "admin": False,
         }
         if email:
-            body["threepids"] = [{"medium": "email", "address": email}]
+            body["threepids"] = email_threepids(email)
         await self.request("PUT", f"{ADMIN}/v2/users/{seg(user_id)}", body, kind="user.reactivate")
 
     async def deactivate_user(self, user_id: str, operator: str | None = None) -> None:

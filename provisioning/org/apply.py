@@ -26,6 +26,7 @@ from bridge.core.clock import now_ms
 from bridge.core.matrix_errors import SynapseUnavailable, matrix_error
 from bridge.db.directory import Directory, DirectoryChannel, DirectoryUser
 from bridge.db.initial_passwords import InitialPasswords
+from bridge.roles.store import RoleStore
 from config.settings import Settings
 from policy.event_types import CHANNEL_STATE_TYPE
 from provisioning.org.actions import (
@@ -352,6 +353,8 @@ class Applier:
         await self.directory.replace_channel_members(members)
         if record_org:
             await self.directory.replace_schedules(desired.schedules, now)
+            if snap.settings.get("rota_digest") != desired.settings.get("rota_digest"):
+                await RoleStore(self.directory.engine).replace_rota(desired.rota)
             await self.directory.save_settings(desired.settings, now)
         document = policy_document(await self.directory.snapshot(), desired.bot_user_id)
         self.result.policy_written = write_policy_if_changed(

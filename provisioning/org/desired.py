@@ -9,8 +9,10 @@ from typing import Any, Protocol
 
 from mautrix.types import RoomAlias, UserID
 
+from bridge.roles.store import RotaRow
 from config.org import OrgFile
 from policy.channel_power import Access
+from provisioning.org.desired_roles import role_settings, rota_rows
 
 
 class Selectable(Protocol):
@@ -102,6 +104,7 @@ class DesiredOrg:
     channels: dict[str, DesiredChannel] = field(default_factory=dict)
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    rota: tuple[RotaRow, ...] = ()
 
     @property
     def admins(self) -> set[UserID]:
@@ -151,5 +154,7 @@ def desired_from_org(
             "organization": org.organization.model_dump(mode="json"),
             "groups": {name: g.model_dump(mode="json") for name, g in org.groups.items()},
             "policy": org.policy.model_dump(mode="json"),
+            **role_settings(org, server_name, people),
         },
+        rota=rota_rows(org, server_name),
     )

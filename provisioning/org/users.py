@@ -72,6 +72,11 @@ async def add_user(
         )
     if user.schedule and user.schedule not in await session.directory.schedules():
         raise ProvisionError(f"unknown schedule {user.schedule!r}")
+    # The e-mail address is a sign-in name: one person each (compared without case).
+    wanted = str(user.email).casefold()
+    for row in (await session.directory.snapshot()).users.values():
+        if row.active and row.email.casefold() == wanted:
+            raise ProvisionError(f"{row.user_id} already signs in with that e-mail address")
     user_id = user_id_for(user.username, session.settings.server_name)
     account = await session.client.get_user(user_id)
     if account is not None:

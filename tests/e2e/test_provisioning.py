@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -149,8 +149,8 @@ async def test_org_lifecycle(org_stack: tuple[Stack, MailCatcher], tmp_path: Pat
         assert doc4_note.event_id in await stack.wait_archived([doc4_note.event_id])
 
         # the closed channel still exists with its history, and nobody can post any more
-        details = await stack.admin("GET", f"/_synapse/admin/v1/rooms/{quote(rooms['clerks-desk'])}")
-        assert details["room_id"] == rooms["clerks-desk"]
+        state = await stack.admin("GET", f"/_synapse/admin/v1/rooms/{quote(rooms['clerks-desk'])}/state")
+        assert any(e["type"] == "m.room.create" for e in state["state"])
         assert "desk log" in await bodies(clients["clerk2"], rooms["clerks-desk"])
         closed = await clients["clerk2"].room_send(
             rooms["clerks-desk"], "m.room.message", text("still open?")
@@ -220,114 +220,115 @@ def _swap(text: str, old: str, new: str) -> str:
 
 
 BASE = org_yaml()
-# (id, broken file text, line marker, dotted key, what the message must say)
-BROKEN = [
+# (id, the mistake made in a good file, line marker, dotted key, what the message must say)
+MISTAKES: list[tuple[str, Callable[[str], str], str, str, str]] = [
     (
         "unknown-key",
-        _in_user(BASE, "doc2", "    role:", "    emial: x@clinic.example\n    role:"),
+        lambda t: _in_user(t, "doc2", "    role:", "    emial: x@clinic.example\n    role:"),
         "emial:",
         "users.5.emial",
         "unknown key",
     ),
     (
         "duplicate-username",
-        _in_user(BASE, "clerk3", "username: clerk3", "username: clerk2"),
+        lambda t: _in_user(t, "clerk3", "username: clerk3", "username: clerk2"),
         "username: clerk2\n    display_name: Test Clerk3",
         "users.10.username",
         "duplicate username 'clerk2'",
     ),
     (
         "undefined-group",
-        _in_user(BASE, "nurse3", "[nurses]", "[nurses, surgeons]"),
+        lambda t: _in_user(t, "nurse3", "[nurses]", "[nurses, surgeons]"),
         "surgeons",
         "users.2.groups.1",
         "undefined group 'surgeons'",
     ),
     (
         "undefined-schedule",
-        _in_user(BASE, "clerk1", "schedule: office", "schedule: evening"),
+        lambda t: _in_user(t, "clerk1", "schedule: office", "schedule: evening"),
         "evening",
         "users.8.schedule",
         "undefined schedule 'evening'",
     ),
     (
         "bad-email",
-        _in_user(BASE, "doc1", "doc1@clinic.example", "doc1-at-clinic"),
+        lambda t: _in_user(t, "doc1", "doc1@clinic.example", "doc1-at-clinic"),
         "doc1-at-clinic",
         "users.4.email",
         "email address",
     ),
     (
         "bad-role",
-        _in_user(BASE, "nurse4", "role: staff", "role: superuser"),
+        lambda t: _in_user(t, "nurse4", "role: staff", "role: superuser"),
         "superuser",
         "users.3.role",
         "'admin' or 'staff'",
     ),
     (
         "bad-time",
-        _swap(BASE, 'start: "07:00", end: "19:00"', 'start: "7am", end: "19:00"'),
+        lambda t: _swap(t, 'start: "07:00", end: "19:00"', 'start: "7am", end: "19:00"'),
         "7am",
         "schedules.day.start",
         '"HH:MM"',
     ),
     (
         "unquoted-time",
-        _swap(BASE, 'start: "08:30", end: "17:00"', 'start: "08:30", end: 17:00'),
+        lambda t: _swap(t, 'start: "08:30", end: "17:00"', 'start: "08:30", end: 17:00'),
         "end: 17:00",
         "schedules.office.end",
         "in quotes",
     ),
     (
         "undefined-user-ref",
-        _swap(BASE, "user:nurse2]", "user:nurse9]"),
+        lambda t: _swap(t, "user:nurse2]", "user:nurse9]"),
         "user:nurse9",
         "channels.2.members.1",
         "undefined user 'nurse9'",
     ),
     (
         "bad-reference",
-        _swap(BASE, "post: [group:nurses, group:physicians]", "post: [team:nurses, group:physicians]"),
+        lambda t: _swap(t, "post: [group:nurses, group:physicians]", "post: [team:nurses, group:physicians]"),
         "team:nurses",
         "channels.3.post.0",
         "group:NAME or user:USERNAME",
     ),
     (
         "duplicate-channel",
-        _swap(BASE, "- name: handover", "- name: icu"),
+        lambda t: _swap(t, "- name: handover", "- name: icu"),
         "- name: icu\n    topic: Shift",
         "channels.3.name",
         "duplicate channel name 'icu'",
     ),
     (
         "missing-key",
-        _in_user(BASE, "doc3", "    display_name: Test Doc3\n", ""),
+        lambda t: _in_user(t, "doc3", "    display_name: Test Doc3\n", ""),
         "username: doc3",
         "users.6.display_name",
         "required key is missing",
     ),
     (
         "unknown-timezone",
-        _swap(BASE, "America/Chicago", "America/Chicagoo"),
+        lambda t: _swap(t, "America/Chicago", "America/Chicagoo"),
         "Chicagoo",
         "organization.timezone",
         "unknown time zone",
     ),
     (
         "reserved-username",
-        _in_user(BASE, "nurse1", "username: nurse1", "username: carebridge"),
+        lambda t: _in_user(t, "nurse1", "username: nurse1", "username: carebridge"),
         "username: carebridge",
         "users.0.username",
         "reserved",
     ),
     (
         "invalid-yaml",
-        _swap(BASE, "  nurses: {display_name: Nurses}", "  nurses: {display_name: Nurses"),
+        lambda t: _swap(t, "  nurses: {display_name: Nurses}", "  nurses: {display_name: Nurses"),
         "  physicians: {}",
         "",
         "invalid YAML",
     ),
 ]
+BROKEN = [(name, mistake(BASE), *rest) for name, mistake, *rest in MISTAKES]
 
 
 def _line_of(text: str, marker: str) -> int:
@@ -353,4 +354,31 @@ async def test_broken_org_file_is_refused_and_changes_nothing(
     if key:
         assert f": {key}: " in line, line
     assert message in line, line
+    assert await server_fingerprint(stack, []) == before
+
+
+async def test_every_error_in_the_org_file_is_reported_at_once(
+    org_stack: tuple[Stack, MailCatcher], tmp_path: Path
+) -> None:
+    """All the mistakes above in one file (shape errors and cross-references mixed):
+    `check`, `plan` and `apply` each name every one as file:line:col: key: what, exit 2,
+    and nothing is applied. (Before, the shape errors hid the undefined groups, schedules,
+    users and duplicate names until they were fixed.)"""
+    stack, _ = org_stack
+    cases = [m for m in MISTAKES if m[0] != "invalid-yaml"]
+    text = BASE
+    for _, mistake, *_ in cases:
+        text = mistake(text)
+    path = tmp_path / "org.yaml"
+    path.write_text(text)
+    before = await server_fingerprint(stack, [])
+    for command in ("check", "plan", "apply"):
+        code, out, err = await carebridge(stack, "provision", command, str(path))
+        assert code == 2, (command, out + err)
+        lines = [ln for ln in err.splitlines() if ln.startswith(f"{path}:")]
+        for name, _, marker, key, message in cases:
+            where = f"{path}:{_line_of(text, marker)}:"
+            found = [ln for ln in lines if ln.startswith(where) and f": {key}: " in ln and message in ln]
+            assert found, f"{command}: {name} ({where} {key}: {message}) not in:\n{err}"
+            assert all(ln.split(":")[2].isdigit() for ln in found), found  # file:line:col
     assert await server_fingerprint(stack, []) == before

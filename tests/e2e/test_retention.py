@@ -102,28 +102,27 @@ async def test_admin_room_delete_is_refused(stack: Stack) -> None:
                     body = await resp.json()
                     assert resp.status == 403, (version, body)
                     assert body["errcode"] == "M_FORBIDDEN"
-        details = await stack.admin("GET", f"/_synapse/admin/v1/rooms/{room_id}")
-        assert details["joined_members"] == 2
+        members = await stack.admin("GET", f"/_synapse/admin/v1/rooms/{room_id}/members")
+        assert len(members["members"]) == 2
     finally:
         await asyncio.gather(alice.close(), bob.close())
 
 
 async def test_admin_redact_all_user_events_is_refused(stack: Stack) -> None:
-    """The admin API's "redact every event of a user" sends redactions too: all refused."""
+    """The admin API's "redact every event of a user" is not on Carebridge's admin API list:
+    refused before it starts (the redactions it would send are refused as well)."""
     alice, bob, room_id, alice_id, _ = await _room_with_two(stack)
     try:
         sent = await alice.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": "y"})
         assert isinstance(sent, RoomSendResponse), sent
-        started = await stack.admin(
-            "POST", f"/_synapse/admin/v1/user/{alice_id}/redact", {"rooms": [room_id]}
-        )
-        status: dict[str, object] = {}
-        for _ in range(100):
-            status = await stack.admin("GET", f"/_synapse/admin/v1/user/redact_status/{started['redact_id']}")
-            if status["status"] in ("complete", "failed"):
-                break
-            await asyncio.sleep(0.1)
-        assert sent.event_id in status["failed_redactions"], status  # type: ignore[operator]
+        url = f"{stack.hs_url}/_synapse/admin/v1/user/{alice_id}/redact"
+        headers = {"Authorization": f"Bearer {stack.as_token}"}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, json={"rooms": [room_id]}, headers=headers) as resp,
+        ):
+            body = await resp.json()
+            assert resp.status == 403 and body["errcode"] == "M_FORBIDDEN", body
         seen = await bob.room_get_event(room_id, sent.event_id)
         assert isinstance(seen, RoomGetEventResponse), seen
         assert seen.event.source["content"]["body"] == "y"

@@ -90,7 +90,9 @@ async def test_admin_revocation_records_who_did_it(stack: Stack) -> None:
     user_id, password = await stack.create_user()
     client = await stack.login(user_id, password)
     await wait_for(lambda: ledger(stack, user_id), lambda r: len(r[0]) == 1, what="login")
-    await stack.admin("DELETE", f"/_synapse/admin/v2/users/{quote(user_id)}/devices/{client.device_id}")
+    await stack.admin(
+        "POST", f"/_synapse/admin/v2/users/{quote(user_id)}/delete_devices", {"devices": [client.device_id]}
+    )
     rows, _ = await wait_for(
         lambda: ledger(stack, user_id), lambda r: closed(r[0], client.device_id), what="revoked"
     )

@@ -1,6 +1,8 @@
-"""History purged and media deleted through Synapse's admin API (no module hook can refuse
-them) are found by `carebridge archive verify --against-synapse` and by `!verify`, and the
-administrators' room is alerted. Runs on its own stack: the purge would alarm other tests."""
+"""History and media that Synapse lost (the admin API's purge and media delete are refused
+by the module; here rows are deleted from Synapse's database directly, as someone with the
+server's files could) are found by `carebridge archive verify --against-synapse` and by
+`!verify`, and the administrators' room is alerted. Runs on its own stack: the loss would
+alarm other tests."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from tests.archive_helpers import cli, png, wait_media
 from tests.compliance_helpers import admin_room_id, register, wait_for
 from tests.e2e.test_compliance_bot import ask
 from tests.harness.stack import Stack, running_stack
+from tests.synapse_db import forget_events, forget_media
 
 
 @pytest.fixture
@@ -81,22 +84,10 @@ async def test_purged_history_and_deleted_media_are_reported_and_alerted(own_sta
         assert code == 0 and clean["synapse"]["ok"], clean["synapse"]["findings"]
         assert clean["synapse"]["events_checked"] >= 4 and clean["synapse"]["media_checked"] >= 1
 
-        # An operator with the admin API purges the first messages and deletes the photo.
-        await stack.wait_background_updates()
-        purge = await stack.admin(
-            "POST",
-            f"/_synapse/admin/v1/purge_history/{quote(room.room_id)}",
-            {"delete_local_events": True, "purge_up_to_event_id": sent[2]},
-        )
-
-        async def purge_done() -> bool:
-            status = await stack.admin("GET", f"/_synapse/admin/v1/purge_history_status/{purge['purge_id']}")
-            assert status["status"] != "failed", status
-            return bool(status["status"] == "complete")
-
-        await wait_for(purge_done, bool, what="the purge")
-        server, media_id = upload.content_uri.removeprefix("mxc://").split("/", 1)
-        await stack.admin("DELETE", f"/_synapse/admin/v1/media/{server}/{media_id}")
+        # Someone with the server's files deletes the first messages and the photo from
+        # Synapse's database (the admin API's purge and media delete are refused).
+        await forget_events(stack, sent[:2])
+        await forget_media(stack, upload.content_uri)
 
         code, found = await _verify(stack)
         assert code == 1

@@ -21,7 +21,7 @@ from playwright.async_api import Browser, expect
 
 from tests.compliance_helpers import wait_for
 from tests.e2e.webclient_fixtures import sign_in
-from tests.harness.browser import REPO, WebClient, web_client
+from tests.harness.browser import ARTIFACTS, REPO, WebClient, web_client
 from tests.harness.provision import carebridge
 from tests.harness.stack import strong_password
 from tests.harness.webclient_org import Org, marker, tiny_png
@@ -156,9 +156,10 @@ async def test_firefox_signs_in_messages_sends_a_photo_and_calls_chromium(
     org: Org, browser: Browser, tmp_path: Path
 ) -> None:
     """Debian's Firefox ESR, driven over WebDriver BiDi (puppeteer-core, fake media by
-    preference): first sign-in with the mailed password, a DM found in Contacts, a text,
-    a photo by drag-and-drop, and an audio call that Chromium answers; both reach
-    `connected` with live remote audio."""
+    preference): first sign-in with the work e-mail address (in other letter case) and the
+    mailed password, a DM found in Contacts, a text, an emoji from the message box's picker
+    (search, keyboard, Escape back to the button), a photo by drag-and-drop, and an audio
+    call that Chromium answers; both reach `connected` with live remote audio."""
     if not (FIREFOX.is_file() and os.access(FIREFOX, os.X_OK)):
         message = f"the Firefox smoke test needs {FIREFOX} (Debian package: firefox-esr)"
         pytest.fail(message) if os.environ.get("CI") == "1" else pytest.skip(message)
@@ -167,13 +168,16 @@ async def test_firefox_signs_in_messages_sends_a_photo_and_calls_chromium(
     job = {
         "firefox": str(FIREFOX),
         "url": org.web_url,
-        "username": "cara",
+        "username": "Cara@Clinic.Example",
         "password": org.passwords["cara"],
         "newPassword": new_password,
         "colleague": "Test Ben",
         "text": text,
+        "emojiText": marker("thanks"),
         "photoBase64": base64.b64encode(tiny_png(tmp_path / "photo.png").read_bytes()).decode(),
+        "artifacts": str(ARTIFACTS),
     }
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     async with web_client(browser, org.web_url, "firefox-peer") as ben:
         await sign_in(ben, org, "ben")
         await ben.open_room("Ward 3")
@@ -192,7 +196,8 @@ async def test_firefox_signs_in_messages_sends_a_photo_and_calls_chromium(
                 line = await asyncio.wait_for(proc.stdout.readline(), timeout=180)
                 if not line:
                     raise AssertionError(
-                        f"Firefox run ended early: {(await proc.stderr.read()).decode()[-2000:]}"
+                        f"Firefox run ended early after {steps}: "
+                        f"{(await proc.stderr.read()).decode()[-2000:]}"
                     )  # type: ignore[union-attr]
                 steps.append(json.loads(line))
                 if steps[-1]["step"] == "password-chosen":
@@ -214,6 +219,8 @@ async def test_firefox_signs_in_messages_sends_a_photo_and_calls_chromium(
         names = [s["step"] for s in steps]
         assert names[-3:] == ["calling", "connected", "hung-up"], names
         assert "signed-in" in names and "text-sent" in names and "photo-shown" in names
+        emoji = next(s for s in steps if s["step"] == "emoji-sent")
+        assert str(emoji["inserted"]).startswith("\N{THUMBS UP SIGN}") and emoji["focusBack"] is True, emoji
         assert live(steps[-2]["remoteAudio"]), steps[-2]  # type: ignore[arg-type]
         assert steps[-1]["errors"] == []
         await ben.wait_call_state(None)

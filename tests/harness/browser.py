@@ -239,18 +239,41 @@ class WebClient:
         return path
 
 
+# Chromium's device emulation of a phone 390 x 844 CSS pixels (touch, mobile viewport,
+# 3x pixels, an Android Chrome user agent): the size of most current phones.
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+    "user_agent": (
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/140.0.0.0 Mobile Safari/537.36"
+    ),
+}
+
+
 @asynccontextmanager
 async def web_client(
-    browser: Browser, base_url: str, name: str, viewport: ViewportSize | None = None
+    browser: Browser,
+    base_url: str,
+    name: str,
+    viewport: ViewportSize | None = None,
+    device: dict[str, Any] | None = None,
+    init_script: str | None = None,
 ) -> AsyncIterator[WebClient]:
     """A fresh browser context (a new device) on the web client; on failure its screen and
-    page errors are saved as test-artifacts/webclient/failed-<name>.png/.txt."""
+    page errors are saved as test-artifacts/webclient/failed-<name>.png/.txt. `device`
+    emulates one (e.g. PHONE); `init_script` runs before the client in every page."""
+    options: dict[str, Any] = {"viewport": viewport or {"width": 1280, "height": 800}, **(device or {})}
     context = await browser.new_context(
-        viewport=viewport or {"width": 1280, "height": 800},
+        **options,
         permissions=["notifications", "microphone", "camera"],
     )
     context.set_default_timeout(TIMEOUT_MS)
     await context.add_init_script(RECORDER)
+    if init_script:
+        await context.add_init_script(init_script)
     page = await context.new_page()
     client = WebClient(page=page, base_url=base_url.rstrip("/") + "/")
     page.on("pageerror", lambda exc: client.errors.append(exc.stack or str(exc)))

@@ -36,6 +36,7 @@ from tests.harness.stack import Stack, free_port, wait_http
 
 REDIS_ENV = "CAREBRIDGE_TEST_REDIS_URL"
 WORKER = "appservice1"
+CLIENT_WORKER = "client1"
 
 
 def redis_url() -> str:
@@ -79,6 +80,8 @@ class WorkerStack(Stack):
     worker: subprocess.Popen[bytes] | None = None
     databases: list[str] = field(default_factory=list)
     topology: Topology | None = None
+    client_worker: bool = False  # also a generic worker serving the client API
+    client: subprocess.Popen[bytes] | None = None
 
     def init(self) -> None:
         pg = pg_base_url()
@@ -118,6 +121,20 @@ class WorkerStack(Stack):
                     http_port=free_port(),
                     metrics_port=free_port(),
                 ),
+                *(
+                    [
+                        WorkerSpec(
+                            CLIENT_WORKER,
+                            "client",
+                            host="127.0.0.1",
+                            bind_addresses=("127.0.0.1",),
+                            http_port=free_port(),
+                            metrics_port=free_port(),
+                        )
+                    ]
+                    if self.client_worker
+                    else []
+                ),
             ),
         )
         data_dir = self.root / "data"
@@ -155,6 +172,12 @@ class WorkerStack(Stack):
         return self.topology.workers[0]
 
     @property
+    def client_worker_url(self) -> str:
+        """The client API of the client worker (client_worker=True)."""
+        assert self.topology is not None
+        return f"http://127.0.0.1:{self.topology.workers[1].http_port}"
+
+    @property
     def main_metrics_url(self) -> str:
         assert self.topology is not None
         return f"http://127.0.0.1:{self.topology.main.metrics_port}/_synapse/metrics"
@@ -177,17 +200,23 @@ class WorkerStack(Stack):
         wait_http(
             f"http://127.0.0.1:{self.worker_spec.http_port}/health", 120, self.worker, logs / f"{WORKER}.out"
         )
+        if self.client_worker:
+            self.client = self._spawn(
+                [sys.executable, "-m", "synapse.app.generic_worker", *synapse_argv(data_dir, CLIENT_WORKER)],
+                f"{CLIENT_WORKER}.out",
+            )
+            wait_http(f"{self.client_worker_url}/health", 120, self.client, logs / f"{CLIENT_WORKER}.out")
 
     def stop(self) -> None:
         self.stop_bridge()
-        for proc in (self.worker, self.synapse):
+        for proc in (self.client, self.worker, self.synapse):
             if proc is not None and proc.poll() is None:
                 proc.terminate()
                 try:
                     proc.wait(30)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-        self.worker = self.synapse = None
+        self.client = self.worker = self.synapse = None
         if self.databases:
             conn = _admin_connection(pg_base_url() or "")
             try:

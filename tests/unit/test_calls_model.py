@@ -80,11 +80,12 @@ def test_missed_deadline_and_person_to_person() -> None:
 def test_report_rows_and_day_bounds() -> None:
     from datetime import date, timedelta, timezone
 
-    from bridge.staff.calls.report import call_rows, day_bounds_ms, format_duration
+    from bridge.core.clock import day_bounds
+    from bridge.staff.calls.report import call_rows, format_duration
     from bridge.staff.calls.store import CallRecord
 
     tz = timezone(timedelta(hours=-5))
-    start, end = day_bounds_ms(date(2024, 5, 15), tz)
+    start, end = day_bounds(date(2024, 5, 15), tz)
     assert end - start == 86_400_000 and start == 1715749200000
     assert (
         format_duration(None) == ""

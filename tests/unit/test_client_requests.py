@@ -43,6 +43,11 @@ def decide(method: str, path: str, body: dict[str, Any] | None = None) -> R | No
         ("PUT", f"{V3}/room_keys/keys", None, R.ENCRYPTION_KEYS),
         ("POST", f"{V3}/account/3pid/bind", None, R.IDENTITY_SERVER),
         ("POST", f"{V3}/account/3pid/email/requestToken", None, R.IDENTITY_SERVER),
+        ("POST", f"{V3}/account/3pid/add", None, R.THREEPID_CHANGE),
+        ("POST", f"{V3}/account/3pid/delete", None, R.THREEPID_CHANGE),
+        ("POST", "/_matrix/client/r0/account/3pid", None, R.THREEPID_CHANGE),
+        ("POST", f"{V3}/account/password/email/requestToken", None, R.EMAILED_TOKEN),
+        ("POST", f"{V3}/register/msisdn/requestToken", None, R.EMAILED_TOKEN),
         (
             "POST",
             f"{V3}/rooms/!r:hs/invite",
@@ -91,6 +96,9 @@ def test_refused_requests(method: str, path: str, body: dict[str, Any] | None, r
         ("POST", f"{V3}/pushers/set", {"kind": "http", "data": {"url": GATEWAY, "format": "event_id_only"}}),
         ("POST", f"{V3}/pushers/set", {"kind": None, "app_id": "x", "pushkey": "k"}),
         ("POST", "/_matrix/media/v3/upload", None),
+        ("GET", f"{V3}/account/3pid", None),
+        ("POST", f"{V3}/login", None),
+        ("POST", f"{V3}/account/password", None),
     ],
 )
 def test_ordinary_requests_pass(method: str, path: str, body: dict[str, Any] | None) -> None:

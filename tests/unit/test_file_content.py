@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from policy.file_content import inspect_content
-from policy.files import FilePolicy, decide_file
+from policy.files import CASE_SENTENCES, FilePolicy, decide_file
 from policy.staff_decision import Reason
 from tests import file_samples
 
@@ -34,7 +34,9 @@ def test_active_content_is_refused_whatever_the_allowed_types(name: str) -> None
     everything = FilePolicy(POLICY.max_bytes, ("*/*", "application/*", "text/*"), "x", "No.")
     decision = decide_file(everything, HOSTILE[name])
     assert not decision.allowed and decision.reason is Reason.UPLOAD_ACTIVE_CONTENT
-    assert decision.message == "No."
+    assert decision.detail == verdict.active
+    sentence = CASE_SENTENCES.get(verdict.active)
+    assert decision.message == (f"No. {sentence}" if sentence else "No.")
 
 
 @pytest.mark.parametrize("name", sorted(LEGITIMATE))
@@ -106,3 +108,42 @@ def test_nested_zips_have_a_budget() -> None:
     assert inspect_content(deep).active == "archive-holds-active-content"
     shallow = file_samples.zipped({"inner.zip": file_samples.zipped({"a.txt": b"x"})})
     assert inspect_content(shallow).active is None
+
+
+@pytest.mark.parametrize(
+    ("name", "case"),
+    [
+        ("xhtml-namespaced", "web-page-or-svg"),
+        ("xhtml-default-namespace", "web-page-or-svg"),
+        ("png-html-in-text-chunk", "markup-in-image-metadata"),
+        ("png-html-in-compressed-text-chunk", "markup-in-image-metadata"),
+        ("png-html-in-private-chunk", "markup-in-image-metadata"),
+        ("png-html-after-a-chunk-claiming-too-much", "markup-in-image-metadata"),
+        ("gif-js-polyglot", "image-is-also-a-script"),
+        ("gif-with-html-after-trailer", "data-after-the-image"),
+        ("jpeg-with-trailing-data", "data-after-the-image"),
+        ("jpeg-with-html-in-comment", "markup-in-image-metadata"),
+        ("jpeg-with-a-fake-picture-after-it", "markup-in-image-metadata"),
+        ("pdf-with-javascript", "pdf-javascript-or-launch"),
+        ("pdf-with-escaped-javascript-name", "pdf-javascript-or-launch"),
+        ("pdf-with-launch-action", "pdf-javascript-or-launch"),
+        ("pdf-with-javascript-in-object-stream", "pdf-javascript-or-launch"),
+        ("pdf-with-html-tail", "data-after-the-document"),
+        ("pdf-with-html-inside", "markup-in-document"),
+    ],
+)
+def test_a_file_that_is_two_things_is_named_by_its_case(name: str, case: str) -> None:
+    """Images and PDFs carrying a page or a script, found by walking their structure; the
+    type the file shows is still reported (it is what it claims, and something more)."""
+    verdict = inspect_content(HOSTILE[name])
+    assert verdict.active == case, verdict
+
+
+def test_a_jpeg_followed_by_whole_pictures_passes_but_not_by_anything_else() -> None:
+    """Multi-Picture Format photos (a preview or depth map after the picture) are whole JPEGs;
+    a video after a photo (a "motion photo") is something else."""
+    assert inspect_content(file_samples.jpeg_mpf()).active is None
+    motion = file_samples.photo_jpeg() + file_samples.video_mp4()
+    assert inspect_content(motion).active == "data-after-the-image"
+    padded = file_samples.photo_jpeg() + b"\x00" * 16
+    assert inspect_content(padded).active is None

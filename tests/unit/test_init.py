@@ -55,12 +55,19 @@ def test_homeserver_is_the_compliance_baseline(data_dir: Path) -> None:
     )
     assert hs["default_room_version"] == "11"
     assert hs["modules"][0]["module"] == "policy.module.entry.CarebridgeModule"
-    assert "rc_message" not in hs, "rate limits are only lifted in the test harness"
+    # The module's shared sign-in limit is rc_login's failed_attempts (one YAML anchor).
+    assert hs["modules"][0]["config"]["sign_in_failed_attempts"] == hs["rc_login"]["failed_attempts"]
+    # Staff type as fast as clinicians do: carebridge.yaml's messages: (5/s, burst 50),
+    # not Synapse's default (0.2/s, burst 10) nor the test harness's lifted limits.
+    assert hs["rc_message"] == {"per_second": 5.0, "burst_count": 50}
+    assert "rc_joins" not in hs, "rate limits are only lifted in the test harness"
 
 
 def test_registration_sees_every_room_and_has_fresh_tokens(data_dir: Path, tmp_path: Path) -> None:
     reg = yaml.safe_load((data_dir / "registration.yaml").read_text())
     assert {"exclusive": False, "regex": ".*"} in reg["namespaces"]["rooms"]
+    # The bot's token can act as the bot only: no staff account is in its user namespace.
+    assert [n["regex"] for n in reg["namespaces"]["users"]] == [r"@carebridge:clinic\.test"]
     assert reg["as_token"] != reg["hs_token"] and len(reg["hs_token"]) >= 32
     other = CliRunner().invoke(main, ["init", "--data-dir", str(tmp_path / "e")])
     assert other.exit_code == 0

@@ -34,6 +34,7 @@ def test_sign_in_identifier_is_withheld() -> None:
     for msg in (
         "Got login request with identifier: %r, medium: %r, address: %r, user: %r",
         "Attempted to login as %s but they do not exist",
+        "unknown 3pid identifier medium %s, address %r",
     ):
         record = _record(msg, "Secret-Password-1!", None, None, None)
         assert PhiLogFilter().filter(record)

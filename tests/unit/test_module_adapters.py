@@ -16,6 +16,7 @@ from synapse.module_api.errors import SynapseError
 
 from policy.direct import DIRECT_PATH
 from policy.encryption import ENCRYPTION_DISABLED
+from policy.module.admin_api import GUARDED_PREFIX as ADMIN_GUARDED_PREFIX
 from policy.module.config import ModuleConfig
 from policy.module.entry import CarebridgeModule
 from policy.module.guard import guarded
@@ -69,7 +70,7 @@ def test_module_registers_every_enforcement_callback() -> None:
     )
     assert "on_user_registration" in registered(api.register_account_validity_callbacks)
     served = {call.args[0] for call in api.register_web_resource.call_args_list}
-    assert served == {DIRECT_PATH, GUARDED_PREFIX}
+    assert served == {DIRECT_PATH, GUARDED_PREFIX, ADMIN_GUARDED_PREFIX}
     assert module.config is CONFIG
     api.delayed_background_call.assert_not_called()
 

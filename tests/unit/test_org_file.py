@@ -103,6 +103,7 @@ def test_duplicate_and_reserved_names_are_reported_in_file_order(tmp_path: Path)
         "  - {username: ann, display_name: Ann, email: ann@x.example}\n"
         "  - {username: ann, display_name: Ann Two, email: ann2@x.example}\n"
         "  - {username: carebridge, display_name: Bot, email: bot@x.example, groups: [nope]}\n"
+        "  - {username: cat, display_name: Cat, email: Ann2@X.example}\n"
         "channels:\n"
         "  - {name: ward}\n"
         "  - {name: ward}\n"
@@ -116,6 +117,68 @@ def test_duplicate_and_reserved_names_are_reported_in_file_order(tmp_path: Path)
         "duplicate username 'ann' (first at line 3)",
         "username 'carebridge' is reserved for the Carebridge bot",
         "undefined group 'nope'; expected one of: none defined",
-        "duplicate channel name 'ward' (first at line 7)",
+        "duplicate email 'ann2@x.example' (first at line 4)",
+        "duplicate channel name 'ward' (first at line 8)",
         "channel name 'carebridge-admins' is reserved for the admins' room",
     ]
+
+
+def test_every_problem_is_reported_at_once_in_file_order(tmp_path: Path) -> None:
+    """Shape errors do not hide cross-reference errors, nor duplicate keys the rest:
+    one run names every mistake with its line, column and dotted key."""
+    path = tmp_path / "org.yaml"
+    path.write_text(
+        "organization: {name: Clinic, timezone: Europe/Nowhere}\n"  # 1
+        "groups: {nurses: {}}\n"  # 2
+        "schedules:\n"  # 3
+        "  day: {days: [mon], start: '08:00', end: 25:00}\n"  # 4
+        "users:\n"  # 5
+        "  - {username: Ann, display_name: Ann, email: not-an-email, groups: [nurses, doctors]}\n"  # 6
+        "  - username: bob\n"  # 7
+        "    display_name: Bob\n"  # 8
+        "    display_name: Bobby\n"  # 9
+        "    email: bob@x.example\n"  # 10
+        "    schedule: nights\n"  # 11
+        "  - {username: bob, display_name: B2, email: b2@x.example, colour: red}\n"  # 12
+        "channels:\n"  # 13
+        "  - {name: ward, members: [group:ghosts, user:carol]}\n"  # 14
+        "  - {name: ward}\n",  # 15
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as refused:
+        load_org(path)
+    found = [(i.line, i.column, i.key, i.message.split(";")[0].split(":")[0]) for i in refused.value.issues]
+    assert found == [
+        (1, 30, "organization.timezone", "unknown time zone 'Europe/Nowhere'"),
+        (4, 38, "schedules.day.end", 'expected a time "HH'),
+        (6, 6, "users.0.username", "'Ann' is not valid"),
+        (6, 40, "users.0.email", "value is not a valid email address"),
+        (6, 78, "users.0.groups.1", "undefined group 'doctors'"),
+        (9, 5, "users.1.display_name", "duplicate key"),
+        (11, 5, "users.1.schedule", "undefined schedule 'nights'"),
+        (12, 6, "users.2.username", "duplicate username 'bob' (first at line 7)"),
+        (12, 60, "users.2.colour", "unknown key (check the spelling"),
+        (14, 28, "channels.0.members.0", "undefined group 'ghosts' in 'group"),
+        (14, 42, "channels.0.members.1", "undefined user 'carol' in 'user"),
+        (15, 6, "channels.1.name", "duplicate channel name 'ward' (first at line 14)"),
+    ]
+    text = str(refused.value)
+    assert text.splitlines()[0] == (
+        f"{path}:1:30: organization.timezone: unknown time zone 'Europe/Nowhere'; "
+        "expected an IANA name such as America/Chicago"
+    )
+
+
+def test_references_to_a_malformed_section_are_not_judged(tmp_path: Path) -> None:
+    """`groups:` written as a list is one mistake, not one per user naming a group."""
+    path = tmp_path / "org.yaml"
+    path.write_text(
+        "organization: {name: Clinic}\n"
+        "groups: [nurses]\n"
+        "users:\n"
+        "  - {username: ann, display_name: Ann, email: ann@x.example, groups: [nurses]}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as refused:
+        load_org(path)
+    assert [i.key for i in refused.value.issues] == ["groups"]

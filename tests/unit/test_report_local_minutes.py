@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bridge.compliance.reports import LocalMinutes, fmt_ts
-from bridge.core.clock import to_ms
+from bridge.compliance.reports import LocalMinutes
+from bridge.core.clock import fmt_ts, to_ms
 
 
 def _every_13s(start: datetime, hours: int) -> list[int]:

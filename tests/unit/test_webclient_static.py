@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -134,7 +135,8 @@ async def test_security_headers_on_every_response(
     # media comes from the homeserver with the access token, shown through blob: URLs
     assert directives["img-src"] == "'self' blob:"
     assert directives["media-src"] == "'self' blob:"
-    assert "worker-src" not in directives and "frame-src" not in directives
+    # the one worker is the service worker from this origin; no frames at all
+    assert directives["worker-src"] == "'self'" and "frame-src" not in directives
     assert "style-src-attr" not in directives
     assert directives["frame-ancestors"] == "'none'"
     assert directives["object-src"] == "'none'"
@@ -163,6 +165,19 @@ async def test_config_json(client: Client) -> None:
 
 
 @pytest.mark.asyncio
+async def test_web_manifest_makes_the_client_installable(client: Client) -> None:
+    resp = await client.get("/manifest.webmanifest")
+    assert resp.status == 200
+    assert resp.content_type == "application/manifest+json"
+    manifest = await resp.json()
+    assert manifest["name"] == "St. Example Clinic" and manifest["short_name"] == "Messages"
+    assert manifest["start_url"] == "./" and manifest["scope"] == "./"
+    assert manifest["display"] == "standalone"
+    sizes = {(i["sizes"], i["purpose"]) for i in manifest["icons"] if i["type"] == "image/png"}
+    assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
+
+
+@pytest.mark.asyncio
 async def test_config_json_drops_trailing_slash(aiohttp_client: ClientFactory, dist: Path) -> None:
     settings = WebClientSettings(
         dist_dir=dist,
@@ -180,7 +195,10 @@ async def test_well_known_client(client: Client) -> None:
     resp = await client.get("/.well-known/matrix/client")
     assert resp.status == 200
     assert resp.content_type == "application/json"
-    assert await resp.json() == {"m.homeserver": {"base_url": HOMESERVER}}
+    assert await resp.json() == {
+        "m.homeserver": {"base_url": HOMESERVER},
+        "io.element.e2ee": {"default": False, "force_disable": True},
+    }
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
     preflight = await client.options("/.well-known/matrix/client")
     assert preflight.status == 200
@@ -273,3 +291,15 @@ def test_settings_validation(tmp_path: Path, field: str, value: str) -> None:
     values[field] = value
     with pytest.raises(ValueError, match=field):
         WebClientSettings(dist_dir=tmp_path, **values)
+
+
+def test_built_javascript_stays_within_its_budget() -> None:
+    """Every script of the build (the app and the service worker), gzipped, under 350 KiB:
+    what a phone downloads before the sign-in page works."""
+    dist = Path(__file__).resolve().parents[2] / "webclient" / "dist"
+    scripts = sorted(dist.glob("*.js"))
+    if not scripts:
+        pytest.skip("the web client is not built (make webclient)")
+    assert {p.name for p in scripts} >= {"app.js", "sw.js"}
+    total = sum(len(gzip.compress(p.read_bytes(), 9)) for p in scripts)
+    assert total < 350 * 1024, f"{total / 1024:.1f} KiB gzipped"

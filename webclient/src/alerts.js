@@ -29,10 +29,23 @@ export function startRinging() {
     if (ringing) return;
     tone([660, 880, 660, 880], 0.25);
     ringing = setInterval(() => tone([660, 880, 660, 880], 0.25), 2500);
+    window.carebridgeRinging = true; // read by the browser tests
 }
 export function stopRinging() {
     clearInterval(ringing);
     ringing = null;
+    window.carebridgeRinging = false;
+}
+
+const announced = new Set(); // event ids already announced (one notification per message)
+
+/** True the first time a message's event id is seen here (one alert per message,
+ * however often the SDK reports the event). */
+export function firstAnnouncement(eventId) {
+    if (!eventId || announced.has(eventId)) return false;
+    announced.add(eventId);
+    if (announced.size > 500) announced.delete(announced.values().next().value);
+    return true;
 }
 
 export function notify(title, body, tag) {

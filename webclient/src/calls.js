@@ -2,7 +2,10 @@
 // VoIP Element's mobile apps speak, and the events the bridge's call log records).
 // Calls are one-to-one: a conversation with more than two people is refused with the
 // reason before anything is sent.
-import {createNewMatrixCall} from "matrix-js-sdk";
+import {CallEvent, createNewMatrixCall} from "matrix-js-sdk";
+import {CallErrorCode} from "matrix-js-sdk/lib/webrtc/call.js";
+import {deviceHelp} from "./device-help.js";
+import {CallEventHandlerEvent} from "matrix-js-sdk/lib/webrtc/callEventHandler.js";
 import {notify, startRinging, stopRinging} from "./alerts.js";
 
 export const ONE_TO_ONE_ONLY =
@@ -17,7 +20,18 @@ export class CallManager {
         this.incoming = null;
         this.error = "";
         this.notification = null;
-        client.on("Call.incoming", (call) => this.ring(call));
+        this.selfView = true; // her own camera picture in a video call
+        this.speaker = ""; // the chosen audio output (sinkId); "" is the browser's default
+        this.onIncoming = (call) => this.ring(call);
+        this.unwatchers = new Map(); // call -> removes that call's listeners
+        client.on(CallEventHandlerEvent.Incoming, this.onIncoming);
+    }
+
+    /** Remove every listener this manager added (the app is being taken down). */
+    dispose() {
+        this.client.off(CallEventHandlerEvent.Incoming, this.onIncoming);
+        for (const unwatch of [...this.unwatchers.values()]) unwatch();
+        stopRinging();
     }
 
     changed() {
@@ -27,7 +41,10 @@ export class CallManager {
 
     refusal(room) {
         if (!room) return "This conversation is not available.";
-        const people = room.getJoinedMembers().length + room.getMembers().filter((m) => m.membership === "invite").length;
+        // Service members (the Carebridge bot in a role room, or in a direct message it left a
+        // notice in) are not people: Element leaves them out of the count too.
+        const service = room.currentState.getStateEvents("io.element.functional_members", "")?.getContent()?.service_members || [];
+        const people = room.getMembers().filter((m) => ["join", "invite"].includes(m.membership) && !service.includes(m.userId)).length;
         return people > 2 ? ONE_TO_ONE_ONLY : "";
     }
 
@@ -40,16 +57,38 @@ export class CallManager {
                     stopRinging();
                     this.notification?.close();
                 }
+                this.unwatchers.get(call)?.();
             }
             this.changed();
         };
-        call.on("state", update);
-        call.on("hangup", update);
-        call.on("feeds_changed", update);
-        call.on("error", (err) => {
-            this.error = err?.message || "The call failed.";
+        const failed = (err) => {
+            this.error = this.words(err, call.carebridgeVideo ?? call.type === "video");
             update();
+        };
+        call.on(CallEvent.State, update);
+        call.on(CallEvent.Hangup, update);
+        call.on(CallEvent.FeedsChanged, update);
+        call.on(CallEvent.Error, failed);
+        this.unwatchers.set(call, () => {
+            call.off(CallEvent.State, update);
+            call.off(CallEvent.Hangup, update);
+            call.off(CallEvent.FeedsChanged, update);
+            call.off(CallEvent.Error, failed);
+            this.unwatchers.delete(call);
         });
+    }
+
+    /** What to tell her about a call error: plain instructions when the microphone or
+     * camera could not be used, never an exception's own text. */
+    words(err, video) {
+        if (err instanceof DOMException) return deviceHelp(err, video);
+        if (err?.code === CallErrorCode.NoUserMedia) {
+            // The SDK keeps the browser's error only in its message ("...: NotFoundError: ...").
+            const named = /\b(?:NotAllowed|NotFound|NotReadable|Overconstrained|Abort|Security)Error\b/
+                .exec(String(err.message || ""));
+            return deviceHelp(named ? named[0] : "NotAllowedError", video);
+        }
+        return "The call could not be connected. Check the connection, then Call again.";
     }
 
     async place(room, video) {
@@ -64,14 +103,16 @@ export class CallManager {
             this.changed();
             return;
         }
+        call.carebridgeVideo = video; // the SDK knows the kind only once it has the camera
         this.active = call;
         this.watch(call);
         this.changed();
         try {
             await (video ? call.placeVideoCall() : call.placeVoiceCall());
         } catch (err) {
-            this.error = err?.message || "The call could not be started.";
+            this.error = this.words(err, video);
             this.active = null;
+            this.unwatchers.get(call)?.();
         }
         this.changed();
     }
@@ -98,7 +139,11 @@ export class CallManager {
         this.incoming = null;
         this.active = call;
         this.changed();
-        await call.answer();
+        try {
+            await call.answer();
+        } catch (err) {
+            this.error = this.words(err, call.type === "video");
+        }
         this.changed();
     }
 
@@ -118,12 +163,23 @@ export class CallManager {
         if (this.active?.stopVideoTrackTimer) clearTimeout(this.active.stopVideoTrackTimer);
         this.active?.hangup("user_hangup", false);
         this.active = null;
+        this.selfView = true;
         this.changed();
     }
 
     toggleMute() {
         const call = this.active;
         if (call) call.setMicrophoneMuted(!call.isMicrophoneMuted()).then(() => this.changed());
+    }
+
+    toggleSelfView() {
+        this.selfView = !this.selfView;
+        this.changed();
+    }
+
+    chooseSpeaker(deviceId) {
+        this.speaker = deviceId;
+        this.changed();
     }
 
     toggleCamera() {

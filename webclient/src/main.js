@@ -5,6 +5,8 @@ import {LoginScreen, ForcedPasswordScreen} from "./ui/login.js";
 import {App} from "./ui/app.js";
 import {askNotificationPermission} from "./alerts.js";
 import {accountStatus, forgetSession, loadConfig, logIn, makeClient, saveSession, storedSession} from "./session.js";
+import {clearEverything} from "./pwa.js";
+import {OfflineWatch} from "./ui/offline.js";
 
 const root = document.getElementById("app");
 
@@ -14,7 +16,9 @@ function show(view) {
 
 async function signedOut(config, message) {
     forgetSession();
-    show(html`<${LoginScreen} config=${config} notice=${message} onSubmit=${(u, p) => signIn(config, u, p)} />`);
+    show(html`<${OfflineWatch} config=${config}>
+        <${LoginScreen} config=${config} notice=${message} onSubmit=${(u, p) => signIn(config, u, p)} /><//>`);
+    await clearEverything(); // nothing of the last person stays in this browser
 }
 
 async function signIn(config, username, password) {

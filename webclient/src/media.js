@@ -3,6 +3,12 @@
 // already in a conversation still display after a reload.
 const cache = new Map(); // key -> Promise<string blob url>
 
+/** Forget every picture and file fetched so far (signing out): revoke their blob: URLs. */
+export function forgetMedia() {
+    for (const pending of cache.values()) pending.then((url) => URL.revokeObjectURL(url), () => {});
+    cache.clear();
+}
+
 function mxcParts(mxc) {
     const found = /^mxc:\/\/([^/]+)\/([^/?#]+)$/.exec(mxc || "");
     return found ? {server: found[1], mediaId: found[2]} : null;

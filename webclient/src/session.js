@@ -10,8 +10,45 @@ export async function loadConfig() {
     return (await answer.json()).carebridge;
 }
 
-/** Words for a refused sign-in, from the homeserver's errcode and message. */
-export function refusalText(err) {
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const USERNAME = /^[a-z0-9._=\-/]+$/;
+
+/**
+ * What she typed in the sign-in name field: a username (`anna`), a Matrix id
+ * (`@anna:server`) or her work e-mail address (`anna@clinic.example`, bound to her
+ * account by provisioning). Returns {kind, identifier} for the login request, or
+ * {kind, problem} naming what is wrong with the name itself (decided here, so it says
+ * nothing about whether an account exists).
+ */
+export function signInName(typed, serverName) {
+    const name = typed.trim();
+    if (name.startsWith("@")) {
+        const server = name.slice(name.indexOf(":") + 1);
+        if (!name.includes(":") || !server) {
+            return {kind: "username", problem: "That is not a complete account name. Type your username (for example anna) or your work e-mail address."};
+        }
+        if (serverName && server.toLowerCase() !== serverName.toLowerCase()) {
+            return {kind: "username", problem: `That account is on another server (${server}). Type your username here without @ and :, or your work e-mail address.`};
+        }
+        return {kind: "username", identifier: {type: "m.id.user", user: name.toLowerCase()}};
+    }
+    if (name.includes("@")) {
+        if (!EMAIL.test(name)) {
+            return {kind: "email", problem: "That e-mail address is not complete: it needs a name, @ and the domain (for example anna@clinic.example)."};
+        }
+        return {kind: "email", identifier: {type: "m.id.thirdparty", medium: "email", address: name.toLowerCase()}};
+    }
+    if (!USERNAME.test(name.toLowerCase())) {
+        return {kind: "username", problem: "A username has only letters, digits and . _ - = (no spaces). You can also type your work e-mail address."};
+    }
+    return {kind: "username", identifier: {type: "m.id.user", user: name.toLowerCase()}};
+}
+
+/** Words for a refused sign-in, from the homeserver's errcode and message. `kind` says
+ * which sign-in name she used: a wrong one and a wrong password get the same answer from
+ * the server (it does not tell whether the account exists), so the words name both. */
+export function refusalText(err, kind = "username") {
+    if (err?.signInProblem) return err.signInProblem;
     const code = err?.errcode || err?.data?.errcode;
     const message = err?.data?.error || err?.message || "";
     if (code === "M_USER_DEACTIVATED") {
@@ -24,18 +61,25 @@ export function refusalText(err) {
         return `Too many sign-in attempts. Please wait ${wait} and try again.`;
     }
     if (code === "M_FORBIDDEN" && /invalid username or password/i.test(message)) {
-        return "The username or password is not correct.";
+        return kind === "email"
+            ? "The e-mail address or password is not correct."
+            : "The username or password is not correct.";
     }
     if (!code) return "The server could not be reached. Check your connection and try again.";
     return message || "Sign-in was refused.";
 }
 
-export async function logIn(config, username, password) {
+export async function logIn(config, typed, password) {
+    const name = signInName(typed, config.serverName);
+    if (name.problem) {
+        const refused = new Error(name.problem);
+        refused.signInProblem = name.problem;
+        throw refused;
+    }
     const probe = createClient({baseUrl: config.homeserverUrl});
-    const user = username.startsWith("@") ? username : username.trim().toLowerCase();
     return probe.loginRequest({
         type: "m.login.password",
-        identifier: {type: "m.id.user", user},
+        identifier: name.identifier,
         password,
         initial_device_display_name: "Carebridge web",
     });
@@ -72,7 +116,7 @@ export function makeClient(config, session) {
     });
 }
 
-async function bridgeCall(token, method, path, body) {
+export async function bridgeCall(token, method, path, body) {
     const answer = await fetch(path, {
         method,
         headers: {Authorization: `Bearer ${token}`, "Content-Type": "application/json"},

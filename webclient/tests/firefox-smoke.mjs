@@ -1,9 +1,10 @@
 // Firefox ESR smoke run of the staff client, driven over WebDriver BiDi by puppeteer-core
 // (no driver download: Firefox speaks BiDi itself). Called by
 // tests/e2e/test_webclient_firefox.py with a JSON job on argv[2]:
-//   {firefox, url, username, password, newPassword, colleague, text, photoBase64}
-// It signs in (choosing its own password on a first sign-in), finds the colleague in
-// Contacts, sends a text and a photo by drag-and-drop, places an audio call and waits
+//   {firefox, url, username, password, newPassword, colleague, text, emojiText, photoBase64}
+// It signs in (with the work e-mail address as `username`; choosing its own password on a
+// first sign-in), finds the colleague in Contacts, sends a text, a text with an emoji from
+// the picker (search, keyboard, Escape) and a photo by drag-and-drop, places an audio call and waits
 // until it is connected with live remote audio, then hangs up. Progress and the result
 // go to stdout as JSON lines; any failure exits non-zero with the reason.
 import puppeteer from "puppeteer-core";
@@ -51,12 +52,30 @@ try {
     await page.waitForFunction((name) => [...document.querySelectorAll(".cb-contact-name")]
         .some((el) => el.textContent === name), {}, job.colleague);
     await page.click(`.cb-contact-message[aria-label="Message ${job.colleague}"]`);
-    await page.waitForSelector("#cb-compose");
+    // Until the conversation is open, the message box is there but disabled.
+    await page.waitForSelector("#cb-compose:not([disabled])");
     await page.type("#cb-compose", job.text);
     await page.keyboard.press("Enter");
     await page.waitForFunction((text) => [...document.querySelectorAll(".cb-body")]
         .some((el) => el.textContent === text), {}, job.text);
     say("text-sent");
+
+    await page.click(".cb-emoji-button");
+    await page.waitForSelector("#cb-emoji-search");
+    await page.type("#cb-emoji-search", "thumbs up");
+    await page.waitForSelector("#cb-emoji-results button");
+    await page.focus("#cb-emoji-results button");
+    await page.keyboard.press("Enter");
+    const inserted = await page.$eval("#cb-compose", (el) => el.value);
+    await page.keyboard.press("Escape");
+    const back = await page.evaluate(() => document.activeElement?.classList.contains("cb-emoji-button"));
+    await page.focus("#cb-compose");
+    await page.keyboard.press("End");
+    await page.type("#cb-compose", ` ${job.emojiText}`);
+    await page.keyboard.press("Enter");
+    await page.waitForFunction((text) => [...document.querySelectorAll(".cb-body")]
+        .some((el) => el.textContent.startsWith("\u{1F44D}") && el.textContent.endsWith(` ${text}`)), {}, job.emojiText);
+    say("emoji-sent", {inserted, focusBack: back});
 
     await page.evaluate((b64) => {
         const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
@@ -81,6 +100,15 @@ try {
     await page.click(".cb-hangup");
     await page.waitForFunction(() => !window.carebridgeCall);
     say("hung-up", {errors});
+} catch (err) {
+    // Evidence for the Python test: what the page showed when it failed.
+    try {
+        const pages = await browser.pages();
+        const page = pages[pages.length - 1];
+        if (job.artifacts) await page.screenshot({path: `${job.artifacts}/failed-firefox.png`});
+        console.error(await page.evaluate(() => document.body.innerText.slice(0, 2000)));
+    } catch { /* the original error matters more */ }
+    throw err;
 } finally {
     await browser.close();
 }

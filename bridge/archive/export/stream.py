@@ -32,6 +32,7 @@ from bridge.archive.reader import iter_events
 from bridge.archive.writer import ArchivedEvent
 from bridge.core.clock import iso_ms
 from bridge.db.tables import archive_events, archive_media, archive_relations
+from policy.event_types import CAREBRIDGE_PREFIX
 from policy.relations import ANNOTATION, REPLACE, THREAD, relation_of
 
 MESSAGE_TYPES = ("m.room.message", "m.sticker")
@@ -287,9 +288,15 @@ class Exporter:
             "attachment": await self._attachment(archived.seq, content),
             "members": list(members),
         }
-        if not is_message or content.get("msgtype") not in (None, "m.text", "m.notice", "m.emote"):
+        carebridge_keys = any(str(k).startswith(CAREBRIDGE_PREFIX) for k in content)
+        if (
+            carebridge_keys
+            or not is_message
+            or content.get("msgtype") not in (None, "m.text", "m.notice", "m.emote")
+        ):
             # Everything beyond a plain text message keeps its raw content (locations'
-            # geo_uri, polls, custom and unknown types, malformed records).
+            # geo_uri, polls, custom and unknown types, malformed records, and Carebridge's
+            # own keys: an urgent mark, a forwarded copy, a hand-over notice).
             record["content"] = event.get("content")
         if "state_key" in event:
             record["state_key"] = event["state_key"]

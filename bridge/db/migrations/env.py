@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import bridge.db.role_tables  # noqa: F401  (its tables join the metadata)
 from bridge.db.tables import metadata
 
 connection = context.config.attributes.get("connection")

@@ -7,18 +7,12 @@ Shared by `carebridge report calls` and the bot's `!calls`, so both say the same
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 
+from bridge.core.clock import day_bounds
 from bridge.staff.calls.store import CallRecord, CallStore
 
 CALL_COLUMNS = ("time", "caller", "callee", "kind", "outcome", "duration", "ended by", "reason", "room")
-
-
-def day_bounds_ms(day: date, tz: tzinfo) -> tuple[int, int]:
-    """[start, end) of a calendar day in `tz`, as epoch milliseconds."""
-    start = datetime.combine(day, time.min, tzinfo=tz)
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
-    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
 
 
 def format_duration(ms: int | None) -> str:
@@ -56,5 +50,5 @@ async def calls_on(
     store: CallStore, day: date, tz: tzinfo, user_id: str | None = None
 ) -> tuple[tuple[str, ...], ...]:
     """Rows for the calls invited on `day` (optionally made or received by one person)."""
-    start, end = day_bounds_ms(day, tz)
+    start, end = day_bounds(day, tz)
     return call_rows(await store.between(start, end, user_id), tz)

@@ -13,7 +13,7 @@ from bridge.core.files import make_data_dir_private
 from config.settings import load_settings
 from provisioning.cli.commands.provision_cmd import apply_org
 from provisioning.cli.options import config_option, fail
-from provisioning.ops.sign_in import sync_sign_in_limits
+from provisioning.ops.rate_limits import sync_rate_limits
 from provisioning.ops.supervisor import Supervisor, SupervisorError
 from provisioning.org.session import load_org_file
 
@@ -42,8 +42,10 @@ def up_command(config_path: Path) -> None:
     tightened = make_data_dir_private(settings.data_dir)
     if tightened:
         click.echo(f"made {tightened} files and folders in {settings.data_dir} private (0600/0700)")
-    if sync_sign_in_limits(settings):
-        click.echo("sign-in limits in homeserver.yaml updated from carebridge.yaml (sign_in:)")
+    if sync_rate_limits(settings):
+        click.echo(
+            "sign-in and message limits in homeserver.yaml updated from carebridge.yaml (sign_in:, messages:)"
+        )
     on_ready = None
     if settings.org_file is not None:
         # Validate before starting anything: a broken org file stops `up` with exit 2.

@@ -1,15 +1,50 @@
-// The incoming-call banner and the call window, shown over whatever screen is open.
-import {useEffect, useRef} from "preact/hooks";
+// The incoming-call banner (top of the screen) and the call panel, which sits above the
+// open conversation and never over the message box: remote picture or sound, her own
+// picture (self-view, can be hidden), mute, camera, speaker choice where the browser
+// lets a page choose the output device, full screen and hang up.
+import {useEffect, useRef, useState} from "preact/hooks";
 import {html} from "./html.js";
 
-function Stream({stream, kind, muted, label}) {
+const CAN_CHOOSE_SPEAKER = typeof HTMLMediaElement !== "undefined" && "setSinkId" in HTMLMediaElement.prototype;
+
+function Stream({stream, kind, muted, label, sinkId, hidden}) {
     const ref = useRef(null);
     useEffect(() => {
         if (ref.current && ref.current.srcObject !== stream) ref.current.srcObject = stream || null;
     });
+    useEffect(() => {
+        if (CAN_CHOOSE_SPEAKER && ref.current && sinkId !== undefined && ref.current.sinkId !== sinkId) {
+            ref.current.setSinkId(sinkId).catch(() => {});
+        }
+    }, [sinkId]);
     return kind === "video"
-        ? html`<video ref=${ref} class=${label} autoplay playsinline muted=${muted} aria-label=${label}></video>`
+        ? html`<video ref=${ref} class=${label} autoplay playsinline muted=${muted} aria-label=${label} hidden=${hidden}></video>`
         : html`<audio ref=${ref} class=${label} autoplay muted=${muted}></audio>`;
+}
+
+/** The audio outputs she can choose (names are shown once the microphone is allowed). */
+function useSpeakers(active) {
+    const [speakers, setSpeakers] = useState([]);
+    useEffect(() => {
+        if (!active || !CAN_CHOOSE_SPEAKER || !navigator.mediaDevices?.enumerateDevices) return undefined;
+        const read = () => navigator.mediaDevices.enumerateDevices()
+            .then((all) => setSpeakers(all.filter((d) => d.kind === "audiooutput" && d.deviceId)))
+            .catch(() => setSpeakers([]));
+        read();
+        navigator.mediaDevices.addEventListener?.("devicechange", read);
+        return () => navigator.mediaDevices.removeEventListener?.("devicechange", read);
+    }, [active]);
+    return speakers;
+}
+
+function SpeakerChoice({calls, speakers}) {
+    if (!speakers.length) return null;
+    return html`<label class="cb-speaker">Speaker
+        <select id="cb-speaker" value=${calls.speaker} onChange=${(e) => calls.chooseSpeaker(e.currentTarget.value)}>
+            <option value="">This device's usual speaker</option>
+            ${speakers.filter((d) => d.deviceId !== "default").map((d, i) => html`<option value=${d.deviceId}>
+                ${d.label || `Speaker ${i + 1}`}</option>`)}
+        </select></label>`;
 }
 
 export function IncomingCall({calls, nameOf}) {
@@ -27,6 +62,7 @@ export function IncomingCall({calls, nameOf}) {
 export function ActiveCall({calls, nameOf}) {
     const call = calls.active;
     const box = useRef(null);
+    const speakers = useSpeakers(Boolean(call));
     if (!call) {
         return calls.error
             ? html`<div class="cb-call-error" role="alert">${calls.error}
@@ -47,14 +83,19 @@ export function ActiveCall({calls, nameOf}) {
         <h2>${video ? "Video" : "Audio"} call with ${who}</h2>
         <p class="cb-call-state" role="status">${states[call.state] || call.state}</p>
         <div class="cb-call-media">
-            <${Stream} stream=${remote?.stream} kind=${video ? "video" : "audio"} muted=${false} label="cb-remote" />
-            ${video ? html`<${Stream} stream=${local?.stream} kind="video" muted=${true} label="cb-local" />` : null}
+            <${Stream} stream=${remote?.stream} kind=${video ? "video" : "audio"} muted=${false} label="cb-remote"
+                sinkId=${calls.speaker} />
+            ${video ? html`<${Stream} stream=${local?.stream} kind="video" muted=${true} label="cb-local"
+                hidden=${!calls.selfView} />` : null}
         </div>
         <div class="cb-call-controls">
             <button class="cb-mute" aria-pressed=${muted} onClick=${() => calls.toggleMute()}>
                 ${muted ? "Unmute" : "Mute"}</button>
             ${video ? html`<button class="cb-camera" aria-pressed=${cameraOff} onClick=${() => calls.toggleCamera()}>
-                ${cameraOff ? "Camera on" : "Camera off"}</button>` : null}
+                ${cameraOff ? "Camera on" : "Camera off"}</button>
+                <button class="cb-self-view" aria-pressed=${!calls.selfView} onClick=${() => calls.toggleSelfView()}>
+                ${calls.selfView ? "Hide my picture" : "Show my picture"}</button>` : null}
+            <${SpeakerChoice} calls=${calls} speakers=${speakers} />
             <button class="cb-fullscreen" onClick=${fullScreen}>Full screen</button>
             <button class="cb-hangup" onClick=${() => calls.hangUp()}>Hang up</button>
         </div>

@@ -1,86 +1,16 @@
 // The open conversation: header (call buttons in a one-to-one conversation, add people
-// in a group), messages, and the composer that follows the person's rights in a channel
-// (read-only: no composer; respond-only: reply to a message). A refusal by the server
-// (the Synapse module's words) is shown in place.
-import {useEffect, useRef, useState} from "preact/hooks";
+// in a group), messages (opened at the newest, kept there while she is there), and the
+// composer (composer.js). A refusal by the server (the Synapse module's words) is shown
+// in place.
+import {useEffect, useLayoutEffect, useRef, useState} from "preact/hooks";
 import {html} from "./html.js";
 import {CallTile, collect, Message} from "./timeline.js";
+import {Composer, refusalOf, uploadOne} from "./composer.js";
 import {isChannel, otherMembers, rightsIn} from "../rooms.js";
-import {sendFile} from "../media.js";
 import {PeoplePicker} from "./people.js";
-import {ClipIcon, PhoneIcon, VideoIcon} from "./icons.js";
+import {PhoneIcon, VideoIcon} from "./icons.js";
 
-function refusalOf(err) {
-    return err?.data?.error || err?.message || "The server did not accept it.";
-}
-
-function Composer({client, room, rights, replyTo, editing, onDone, setNotice}) {
-    const input = useRef(null);
-    const fileInput = useRef(null);
-    useEffect(() => {
-        if (input.current && editing) input.current.value = editing.content.body || "";
-        if (replyTo || editing) input.current?.focus();
-    }, [replyTo?.id, editing?.id]);
-    if (rights === "read") {
-        return html`<p class="cb-rights" id="cb-rights">You can read this channel; only some colleagues can post in it.</p>`;
-    }
-    if (rights === "respond" && !replyTo) {
-        return html`<p class="cb-rights" id="cb-rights">In this channel you reply to messages: choose Reply on a message.</p>`;
-    }
-    const send = async () => {
-        const text = input.current.value.trim();
-        if (!text) return;
-        input.current.value = "";
-        let content = {msgtype: "m.text", body: text};
-        if (editing) {
-            content = {msgtype: "m.text", body: `* ${text}`, "m.new_content": {msgtype: "m.text", body: text},
-                "m.relates_to": {rel_type: "m.replace", event_id: editing.id}};
-        } else if (replyTo) {
-            content["m.relates_to"] = {"m.in_reply_to": {event_id: replyTo.id}};
-        }
-        onDone();
-        try {
-            await client.sendMessage(room.roomId, content);
-        } catch (err) {
-            setNotice(`Your message was not sent: ${refusalOf(err)}`);
-        }
-    };
-    const keyDown = (e) => {
-        if (e.key === "Enter" && !e.shiftKey) {
-            e.preventDefault();
-            send();
-        } else if (e.key === "Escape") {
-            onDone();
-        }
-    };
-    const pick = async (e) => {
-        const chooser = e.currentTarget;
-        const files = [...chooser.files];
-        chooser.value = "";
-        for (const file of files) await uploadOne(client, room, file, setNotice, replyTo);
-        onDone();
-    };
-    return html`<div class="cb-composer">
-        ${replyTo ? html`<p class="cb-replying">Replying to: ${replyTo.content.body}
-            <button onClick=${onDone}>Cancel</button></p>` : null}
-        ${editing ? html`<p class="cb-replying">Editing your message <button onClick=${onDone}>Cancel</button></p>` : null}
-        <button class="cb-attach" aria-label="Attach a photo or file" title="Attach a photo or file"
-            onClick=${() => fileInput.current.click()}><${ClipIcon} /></button>
-        <input type="file" ref=${fileInput} class="cb-file-input" multiple onChange=${pick} aria-label="Attach a photo or file" tabindex="-1" />
-        <label for="cb-compose" class="cb-visually-hidden">Message</label>
-        <textarea id="cb-compose" ref=${input} rows="2" placeholder="Write a message…" onKeyDown=${keyDown}></textarea>
-        <button class="cb-send cb-primary" onClick=${send}>Send</button>
-    </div>`;
-}
-
-async function uploadOne(client, room, file, setNotice, replyTo) {
-    try {
-        const relates = replyTo ? {"m.in_reply_to": {event_id: replyTo.id}} : undefined;
-        await sendFile(client, room.roomId, file, relates);
-    } catch (err) {
-        setNotice(`The file was not sent: ${refusalOf(err)}`);
-    }
-}
+const NEAR_THE_END = 48; // px: "at the newest message" allows for rounding and a small scroll
 
 function readersByEvent(room, me) {
     const byEvent = new Map();
@@ -100,19 +30,30 @@ export function Conversation({client, room, nameOf, directory, calls, onBack}) {
     const [adding, setAdding] = useState(false);
     const [dragging, setDragging] = useState(false);
     const list = useRef(null);
+    const input = useRef(null);
+    const atEnd = useRef(true); // follow new messages until she scrolls up to read earlier ones
     const items = collect(room);
     const byId = new Map(items.map((i) => [i.id, i]));
     const rights = rightsIn(room, me);
     const channel = isChannel(room);
     const readers = readersByEvent(room, me);
     const last = items[items.length - 1];
+    const toEnd = () => {
+        if (atEnd.current && list.current) list.current.scrollTop = list.current.scrollHeight;
+    };
+    const scrolled = () => {
+        const el = list.current;
+        if (el) atEnd.current = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_THE_END;
+    };
+    useLayoutEffect(toEnd); // every render: a new message, a reaction, a receipt
     useEffect(() => {
-        setReplyTo(null);
-        setEditing(null);
-        setNotice("");
-    }, [room.roomId]);
+        // Pictures load after the text: keep the newest message in view while they do.
+        const el = list.current;
+        const observer = typeof ResizeObserver === "function" ? new ResizeObserver(toEnd) : null;
+        for (const child of el?.children || []) observer?.observe(child);
+        return () => observer?.disconnect();
+    }, [items.length]);
     useEffect(() => {
-        list.current?.scrollTo?.(0, list.current.scrollHeight);
         const events = room.getLiveTimeline().getEvents();
         const newest = events[events.length - 1];
         if (newest && newest.getId()?.startsWith("$") && document.visibilityState === "visible"
@@ -123,6 +64,21 @@ export function Conversation({client, room, nameOf, directory, calls, onBack}) {
     const done = () => {
         setReplyTo(null);
         setEditing(null);
+    };
+    // Edit fills the composer in the click itself, so what she types next is the correction
+    // (no later render overwrites it).
+    const edit = (item) => {
+        setReplyTo(null);
+        setEditing(item);
+        if (input.current) {
+            input.current.value = item.content.body || "";
+            input.current.focus();
+        }
+    };
+    const reply = (item) => {
+        setEditing(null);
+        setReplyTo(item);
+        input.current?.focus();
     };
     const drop = async (e) => {
         e.preventDefault();
@@ -164,12 +120,13 @@ export function Conversation({client, room, nameOf, directory, calls, onBack}) {
         ${notice ? html`<div class="cb-notice" role="alert">${notice}
             <button onClick=${() => setNotice("")}>OK</button></div>` : null}
         <button class="cb-earlier" onClick=${() => client.scrollback(room, 30)}>Show earlier messages</button>
-        <ol class="cb-timeline" ref=${list} aria-label="Messages" tabindex="0">
+        <ol class="cb-timeline" ref=${list} aria-label="Messages" tabindex="0" onScroll=${scrolled}
+            onLoadCapture=${toEnd}>
             ${items.map((item) => item.call ? html`<${CallTile} key=${item.id} item=${item} nameOf=${nameOf} />` : html`<${Message} key=${item.id} client=${client} item=${item} byId=${byId}
                 nameOf=${nameOf} me=${me} canReply=${rights !== "read"} readers=${readers.get(item.id) || []}
-                onReply=${(i) => { setEditing(null); setReplyTo(i); }} onEdit=${(i) => { setReplyTo(null); setEditing(i); }} />`)}
+                onReply=${reply} onEdit=${edit} />`)}
         </ol>
         <${Composer} client=${client} room=${room} rights=${rights} replyTo=${replyTo} editing=${editing}
-            onDone=${done} setNotice=${setNotice} />
+            onDone=${done} setNotice=${setNotice} input=${input} />
     </section>`;
 }

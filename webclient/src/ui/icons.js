@@ -12,3 +12,5 @@ export const VideoIcon = () => html`<${Icon}><rect x="2" y="6" width="13" height
 export const ClipIcon = () => html`<${Icon}><path d="M20 11l-8.5 8.5a5 5 0 0 1-7-7L13 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L14 7" /><//>`;
 export const ChatIcon = () => html`<${Icon}><path d="M4 4h16v12H9l-5 4z" /><//>`;
 export const FileIcon = () => html`<${Icon}><path d="M6 2h8l5 5v15H6z" /><path d="M14 2v5h5" /><//>`;
+export const SmileIcon = () => html`<${Icon}><circle cx="12" cy="12" r="9" /><path d="M8 14a4.5 4.5 0 0 0 8 0" /><path d="M9 9.5h.01M15 9.5h.01" /><//>`;
+export const SpeakerIcon = () => html`<${Icon}><path d="M4 9h4l5-4v14l-5-4H4z" /><path d="M16 9a4 4 0 0 1 0 6" /><//>`;

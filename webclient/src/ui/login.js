@@ -3,7 +3,7 @@
 // password, and in Settings.
 import {useState} from "preact/hooks";
 import {html} from "./html.js";
-import {changePassword, refusalText} from "../session.js";
+import {changePassword, refusalText, signInName} from "../session.js";
 
 export function Brand({config}) {
     return html`<div class="cb-brand">
@@ -16,6 +16,7 @@ export function LoginScreen({config, onSubmit, notice}) {
     const [error, setError] = useState("");
     const [attempts, setAttempts] = useState(0);
     const [busy, setBusy] = useState(false);
+    const [capsLock, setCapsLock] = useState(false);
     const submit = async (e) => {
         e.preventDefault();
         const form = e.currentTarget;
@@ -24,23 +25,27 @@ export function LoginScreen({config, onSubmit, notice}) {
         try {
             await onSubmit(form.username.value, form.password.value);
         } catch (err) {
-            setError(refusalText(err));
+            setError(refusalText(err, signInName(form.username.value, config.serverName).kind));
             setAttempts((n) => n + 1);
             setBusy(false);
         }
     };
+    const keys = (e) => setCapsLock(Boolean(e.getModifierState?.("CapsLock")));
     return html`<main class="cb-login" aria-labelledby="cb-login-title">
         <${Brand} config=${config} />
         <form class="cb-card" onSubmit=${submit}>
             <h1 id="cb-login-title">Sign in</h1>
             ${notice ? html`<p class="cb-login-notice" id="cb-login-notice" role="status">${notice}</p>` : null}
-            <label for="username">Username</label>
-            <input id="username" name="username" autocomplete="username" required autofocus />
+            <label for="username">Username or work e-mail</label>
+            <input id="username" name="username" autocomplete="username" autocapitalize="none" spellcheck="false"
+                required autofocus aria-describedby="cb-login-hint" />
             <label for="password">Password</label>
-            <input id="password" name="password" type="password" autocomplete="current-password" required />
+            <input id="password" name="password" type="password" autocomplete="current-password" required
+                onKeyUp=${keys} onKeyDown=${keys} aria-describedby=${capsLock ? "cb-caps" : undefined} />
+            ${capsLock ? html`<p class="cb-caps" id="cb-caps" role="status">Caps Lock is on: the password is typed in capitals.</p>` : null}
             ${error ? html`<p class="cb-error" role="alert" id="cb-login-error" data-attempt=${attempts}>${error}</p>` : null}
             <button type="submit" class="cb-primary" disabled=${busy}>${busy ? "Signing in…" : "Log in"}</button>
-            <p class="cb-hint">Use the username and password your administrator sent you.</p>
+            <p class="cb-hint" id="cb-login-hint">Use your username or the work e-mail address your administrator has for you, and your password.</p>
         </form>
     </main>`;
 }

@@ -36,7 +36,7 @@ export function PeoplePicker({directory, exclude, action, onPick, onCancel}) {
 
 export function ContactsPanel({client, directory, onMessage, onCall}) {
     const [term, setTerm] = useState("");
-    const [onlineOnly, setOnlineOnly] = useState(false);
+    const [onlineOnly, setOnlineOnly] = useState(true); // on by default, as in the old messenger
     const me = client.getUserId();
     const contacts = [...directory.values()]
         .filter((c) => c.user_id !== me && matches(c, term))
@@ -46,7 +46,8 @@ export function ContactsPanel({client, directory, onMessage, onCall}) {
     return html`<div class="cb-contacts">
         <label class="cb-switch">
             <input type="checkbox" role="switch" checked=${onlineOnly} id="cb-online-only"
-                onChange=${(e) => setOnlineOnly(e.currentTarget.checked)} />
+                aria-checked=${onlineOnly} onChange=${(e) => setOnlineOnly(e.currentTarget.checked)} />
+            <span class="cb-switch-track" aria-hidden="true"></span>
             Online only
         </label>
         <label for="cb-contact-search" class="cb-visually-hidden">Search colleagues by name</label>
@@ -64,6 +65,7 @@ export function ContactsPanel({client, directory, onMessage, onCall}) {
                 </span>
             </li>`)}
         </ul>
-        ${contacts.length ? null : html`<p class="cb-hint">Nobody matches.</p>`}
+        ${contacts.length ? null : html`<p class="cb-hint">${onlineOnly && !term
+            ? "Nobody else is online. Turn off \u201cOnline only\u201d to see everyone." : "Nobody matches."}</p>`}
     </div>`;
 }

@@ -5,6 +5,7 @@ import {useEffect, useState} from "preact/hooks";
 import {html} from "./html.js";
 import {FileIcon} from "./icons.js";
 import {blobUrl, download} from "../media.js";
+import {MessageExtras, showsReadStatus} from "./urgent.js";
 
 export const EMOJI = ["👍", "👌", "🙏", "✅", "❤️", "😊", "😂", "😮", "😢", "🎉", "👀", "🚑", "💊", "🩺", "⏰", "☕"];
 
@@ -139,6 +140,7 @@ export function Message({client, item, byId, nameOf, me, canReply, onReply, onEd
                 ? html`<button class="cb-edit" onClick=${() => onEdit(item)}>Edit</button>` : null}
         </div>
         ${picking ? html`<${EmojiPicker} onPick=${react} onClose=${() => setPicking(false)} />` : null}
-        ${readers.length ? html`<p class="cb-read">Read by ${readers.map(nameOf).join(", ")}</p>` : null}
+        ${readers.length && !showsReadStatus(client, item, me) ? html`<p class="cb-read">Read by ${readers.map(nameOf).join(", ")}</p>` : null}
+        <${MessageExtras} client=${client} item=${item} me=${me} nameOf=${nameOf} />
     </li>`;
 }

@@ -104,7 +104,7 @@ def _describe_chain(report: VerifyReport) -> str:
     if report.keyed_from is not None:
         text += f" Keyed from row {report.keyed_from}: {report.macs_checked} MAC(s) checked."
     if report.tail_checked:
-        text += f" Matches all {report.heads_checked} published and logged chain head(s)."
+        text += f" Matches all {report.heads_checked} published chain head(s) and heads-log line(s)."
     for note in report.unchecked:
         text += f" Not checked: {note}."
     return text

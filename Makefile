@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # mkdocs-material prints a banner about MkDocs 2 on every build; the build itself is unaffected.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: run test test-fast lint docs venv venv-dev clean-data webclient system-deps
+.PHONY: run test test-fast lint docs venv venv-dev clean-data webclient system-deps bench-scale
 
 $(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,14 @@ test: lint webclient system-deps
 # Pure tests only (tests/unit): no database, no Synapse; seconds.
 test-fast: venv-dev
 	$(BIN)/pytest -q tests/unit $(PYTEST_ARGS)
+
+# Every administrator command at 10^4, 10^5 and 10^6 archive rows of a 5,000-person
+# hospital, SQLite and (with CAREBRIDGE_TEST_PG_URL) PostgreSQL; not part of `make test`.
+# Stops by itself: BENCH_MINUTES bounds the whole run (add 10000000 to BENCH_SIZES for 10^7).
+BENCH_SIZES ?= 10000,100000,1000000
+BENCH_MINUTES ?= 120
+bench-scale: venv-dev
+	$(BIN)/python bench/scale.py --sizes $(BENCH_SIZES) --max-minutes $(BENCH_MINUTES)
 
 clean-data:
 	rm -rf $(DATA_DIR)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -110,17 +110,19 @@ class ShiftInstance:
     start: datetime
     end: datetime
 
-    @property
+    # Computed once per instance (instances are cached per shift and day, and a month's
+    # report asks each of them thousands of times).
+    @cached_property
     def deadline(self) -> datetime:
         """Start + grace: who has not logged in by now is missing."""
         return self.start + self.spec.grace
 
-    @property
+    @cached_property
     def overdue(self) -> datetime:
         """End + grace: a session still open now "stayed logged in"."""
         return self.end + self.spec.grace
 
-    @property
+    @cached_property
     def login_opens(self) -> datetime:
         """The earliest login that counts for this shift."""
         return self.start - self.spec.early_login
@@ -147,11 +149,20 @@ class ActiveSpan:
     start: datetime | None = None
     end: datetime | None = None
 
+    @cached_property
+    def _minutes(self) -> tuple[datetime | None, datetime | None]:
+        """start and end cut to the minute (worked out once: reports ask per person-day)."""
+        return (
+            None if self.start is None else _to_minute(self.start),
+            None if self.end is None else _to_minute(self.end),
+        )
+
     def overlaps(self, start: datetime, end: datetime) -> bool:
         """Does [start, end) share at least a minute with this span?"""
-        if self.start is not None and _to_minute(self.start) >= end:
+        first, last = self._minutes
+        if first is not None and first >= end:
             return False
-        return self.end is None or start < _to_minute(self.end)
+        return last is None or start < last
 
     def covers(self, at: datetime) -> bool:
         """Is the minute of `at` inside this span?"""
@@ -194,15 +205,99 @@ class DayEvaluation:
         return [self.status.value, *sorted(f.value for f in self.flags)]
 
 
+_NO_FLAGS: frozenset[Flag] = frozenset()
+
+
+@dataclass(frozen=True)
+class ShiftDay:
+    """One calendar day of one schedule: its shift (if a working day), the shift windows a
+    login that day may fall in (its own, and an overnight shift from the day before), and
+    the day's local midnights. Built once per schedule and day, then used for everyone on
+    that schedule (`evaluate`)."""
+
+    spec: ShiftSpec
+    day: date
+    instance: ShiftInstance | None
+    windows: tuple[tuple[datetime, datetime], ...]
+    previous_windows: tuple[tuple[datetime, datetime], ...]  # the day before's shift only
+    day_start: datetime
+    day_end: datetime
+
+    def evaluate(
+        self, sessions: Sequence[SessionFacts], now: datetime, span: ActiveSpan = ALWAYS
+    ) -> DayEvaluation:
+        """`evaluate_day` for this schedule and day."""
+        day, instance, windows = self.day, self.instance, self.windows
+        if instance is not None and span is not ALWAYS and not span.overlaps(instance.start, instance.end):
+            # The shift was over before their account (or schedule) began, or vice versa.
+            instance, windows = None, self.previous_windows
+        day_start, day_end = self.day_start, self.day_end
+        if not sessions:
+            if instance is None:
+                return DayEvaluation(day, Status.DAY_OFF, _NO_FLAGS)
+            status = Status.MISSING if now >= instance.deadline else Status.PENDING
+            return DayEvaluation(day, status, _NO_FLAGS, instance)
+        # One pass over the sessions (a person-day has a handful): the day's logins and
+        # logouts, the logins this shift counts, and whether one was open at end + grace.
+        opens = end = overdue = None
+        if instance is not None:
+            opens, end, overdue = instance.login_opens, instance.end, instance.overdue
+        day_logins: list[datetime] = []
+        counted: list[datetime] = []
+        last_logout: datetime | None = None
+        stayed = False
+        for s in sessions:
+            login, logout = s.login, s.logout
+            if login is not None:
+                if day_start <= login < day_end:
+                    day_logins.append(login)
+                if opens is not None and opens <= login < end and login <= now:  # type: ignore[operator]
+                    counted.append(login)
+            if (
+                logout is not None
+                and day_start <= logout < day_end
+                and (last_logout is None or logout > last_logout)
+            ):
+                last_logout = logout
+            if (
+                overdue is not None
+                and (login is None or login <= overdue)
+                and (logout is None or logout > overdue)
+            ):
+                stayed = True
+        day_logins.sort()
+        flags: set[Flag] = set()
+        for at in day_logins:
+            if not any(opens_at <= at < overdue_at for opens_at, overdue_at in windows):
+                flags.add(Flag.OFF_SHIFT_LOGIN)
+                break
+        if instance is None:
+            status = Status.OFF_SHIFT if day_logins else Status.DAY_OFF
+            first = day_logins[0] if day_logins else None
+            return DayEvaluation(day, status, _NO_FLAGS, None, first, last_logout, len(day_logins))
+        first_login = min(counted) if counted else None
+        if first_login is not None:
+            status = Status.ON_TIME if first_login <= instance.deadline else Status.LATE
+        else:
+            status = Status.MISSING if now >= instance.deadline else Status.PENDING
+        if stayed and now >= instance.overdue:
+            flags.add(Flag.STAYED_LOGGED_IN)
+        shown_login = first_login or (day_logins[0] if day_logins else None)
+        return DayEvaluation(
+            day, status, frozenset(flags), instance, shown_login, last_logout, len(day_logins)
+        )
+
+
 @lru_cache(maxsize=4096)
-def _day_span(spec: ShiftSpec, day: date) -> tuple[datetime, datetime]:
-    """[local midnight, next local midnight) of `day` as absolute instants."""
+def shift_day(spec: ShiftSpec, day: date) -> ShiftDay:
+    """The ShiftDay of `spec` on `day` (cached: reports ask for it once per person)."""
+    instance = spec.instance_on(day)
+    previous = spec.instance_on(day - timedelta(days=1))
+    before = ((previous.login_opens, previous.overdue),) if previous is not None else ()
+    windows = (*before, (instance.login_opens, instance.overdue)) if instance is not None else before
     start = datetime.combine(day, time(0), spec.tz)
-    return _utc(start), _utc(datetime.combine(day + timedelta(days=1), time(0), spec.tz))
-
-
-def _in_some_window(at: datetime, instances: Sequence[ShiftInstance]) -> bool:
-    return any(i.login_opens <= at < i.overdue for i in instances)
+    end = datetime.combine(day + timedelta(days=1), time(0), spec.tz)
+    return ShiftDay(spec, day, instance, windows, before, _utc(start), _utc(end))
 
 
 def evaluate_day(
@@ -225,34 +320,7 @@ def evaluate_day(
     overnight shift from the day before.
     45 CFR 164.308(a)(5)(ii)(C) log-in monitoring.
     """
-    instance = spec.instance_on(day)
-    if instance is not None and not span.overlaps(instance.start, instance.end):
-        instance = None  # the shift was over before their account (or schedule) began, or vice versa
-    neighbours = [i for i in (spec.instance_on(day - timedelta(days=1)), instance) if i is not None]
-    day_start, day_end = _day_span(spec, day)
-    day_logins = sorted(s.login for s in sessions if s.login is not None and day_start <= s.login < day_end)
-    flags: set[Flag] = set()
-    if any(not _in_some_window(at, neighbours) for at in day_logins):
-        flags.add(Flag.OFF_SHIFT_LOGIN)
-    logouts = [s.logout for s in sessions if s.logout is not None and day_start <= s.logout < day_end]
-    last_logout = max(logouts) if logouts else None
-    if instance is None:
-        status = Status.OFF_SHIFT if day_logins else Status.DAY_OFF
-        flags.discard(Flag.OFF_SHIFT_LOGIN)  # the status already says it
-        first = day_logins[0] if day_logins else None
-        return DayEvaluation(day, status, frozenset(flags), None, first, last_logout, len(day_logins))
-    counted = sorted(
-        s.login for s in sessions if s.login is not None and instance.counts_login(s.login) and s.login <= now
-    )
-    first_login = counted[0] if counted else None
-    if first_login is not None:
-        status = Status.ON_TIME if first_login <= instance.deadline else Status.LATE
-    else:
-        status = Status.MISSING if now >= instance.deadline else Status.PENDING
-    if now >= instance.overdue and any(s.open_at(instance.overdue) for s in sessions):
-        flags.add(Flag.STAYED_LOGGED_IN)
-    shown_login = first_login or (day_logins[0] if day_logins else None)
-    return DayEvaluation(day, status, frozenset(flags), instance, shown_login, last_logout, len(day_logins))
+    return shift_day(spec, day).evaluate(sessions, now, span)
 
 
 @dataclass(frozen=True)

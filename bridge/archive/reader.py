@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import ColumnElement, and_, select, true
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import ColumnElement, and_, select, text, true
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bridge.archive.chain import event_aad
 from bridge.archive.keyring import KeyringError, Sealer
@@ -85,3 +85,20 @@ async def head_seq(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
         value = await conn.scalar(select(archive_events.c.seq).order_by(archive_events.c.seq.desc()).limit(1))
     return int(value or 0)
+
+
+# The key ids in use, one index look-up per key (a loose scan of ix_archive_key_id, migration
+# 0020) instead of a DISTINCT over every row: the archive holds millions of rows sealed
+# under a handful of keys.
+_KEY_IDS = text(
+    "WITH RECURSIVE k(id) AS ("
+    " SELECT MIN(key_id) FROM archive_events"
+    " UNION ALL"
+    " SELECT (SELECT MIN(key_id) FROM archive_events WHERE key_id > k.id) FROM k WHERE k.id IS NOT NULL"
+    ") SELECT id FROM k WHERE id IS NOT NULL"
+)
+
+
+async def archive_key_ids(conn: AsyncConnection) -> list[str]:
+    """The key ids the archive's rows are sealed under, sorted."""
+    return sorted(str(r[0]) for r in await conn.execute(_KEY_IDS))

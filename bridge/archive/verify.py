@@ -4,49 +4,33 @@ Finds the first broken link and names it: a row `changed` (content or metadata n
 matches its hash), rows `removed` (a gap, or later rows renumbered), rows `reordered`
 (swapped or moved), a row `inserted`; from the chain key's `from_seq` on, a row whose MAC
 is missing or wrong is `recomputed` (its hash, and every later one, was rebuilt without
-the chain key). Then compares the archive with every chain head published in Synapse and
-logged in the heads log (bridge.archive.verify_heads: `truncated`, `rewritten`,
-`forged-head`), and checks that every archived media file is present and unaltered.
+the chain key). The heads published in Synapse and logged in the heads log are matched as
+the walk passes them (bridge.archive.verify_heads: `truncated`, `rewritten`,
+`forged-head`); then every archived media file is checked, present and unaltered.
 45 CFR 164.312(c)(1)-(2) integrity and mechanisms to authenticate ePHI.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.chain import GENESIS_HASH, ChainKey, RowMeta, row_hash
+from bridge.archive.chain_walk import PAGE, PAGE_QUERY, ArchiveRow, Progress, walk_chain
 from bridge.archive.heads import Head, PublishedHead, logged_heads
 from bridge.archive.verify_heads import HeadCheck, Problem, iso
 from bridge.db.tables import archive_events, archive_media
 
-__all__ = ["Problem", "VerifyReport", "iter_rows", "verify_archive", "verify_chain", "verify_media"]
+__all__ = ["Problem", "VerifyReport", "verify_archive", "verify_chain", "verify_media"]
 
-PAGE = 1000
 REORDER_WINDOW = 64
 t = archive_events
-_COLUMNS = (
-    t.c.seq,
-    t.c.event_id,
-    t.c.room_id,
-    t.c.sender,
-    t.c.event_type,
-    t.c.state_key,
-    t.c.origin_ts,
-    t.c.received_ts,
-    t.c.source,
-    t.c.key_id,
-    t.c.ciphertext,
-    t.c.prev_hash,
-    t.c.row_hash,
-    t.c.row_mac,
-)
 
 
 @dataclass
@@ -122,7 +106,7 @@ class VerifyReport:
         }
 
 
-def _meta(row: Row[Any], seq: int | None = None) -> RowMeta:
+def _meta(row: ArchiveRow, seq: int | None = None) -> RowMeta:
     return RowMeta(
         seq=row.seq if seq is None else seq,
         event_id=row.event_id,
@@ -137,11 +121,11 @@ def _meta(row: Row[Any], seq: int | None = None) -> RowMeta:
     )
 
 
-def _self_consistent(row: Row[Any], seq: int) -> bool:
+def _self_consistent(row: ArchiveRow, seq: int) -> bool:
     return row_hash(bytes(row.prev_hash), _meta(row, seq), bytes(row.ciphertext)) == bytes(row.row_hash)
 
 
-def _hashed_as(row: Row[Any]) -> int | None:
+def _hashed_as(row: ArchiveRow) -> int | None:
     """The sequence number this row's hash was computed with, if near its current one."""
     for delta in range(1, REORDER_WINDOW + 1):
         for candidate in (row.seq + delta, row.seq - delta):
@@ -150,25 +134,15 @@ def _hashed_as(row: Row[Any]) -> int | None:
     return None
 
 
-async def _rows(engine: AsyncEngine, after: int, limit: int) -> list[Any]:
+async def _rows(engine: AsyncEngine, after: int, limit: int) -> list[ArchiveRow]:
     async with engine.connect() as conn:
-        result = await conn.execute(select(*_COLUMNS).where(t.c.seq > after).order_by(t.c.seq).limit(limit))
-        return list(result.all())
+        result = await conn.execute(PAGE_QUERY, {"after": after, "limit": limit})
+        return [ArchiveRow._make(r) for r in result]
 
 
-async def iter_rows(engine: AsyncEngine, page: int = PAGE) -> AsyncIterator[Row[Any]]:
-    """Every archive row (ciphertext included, never decrypted) in seq order, paged."""
-    cursor = 0
-    while True:
-        rows = await _rows(engine, cursor, page)
-        for row in rows:
-            yield row
-        if len(rows) < page:
-            return
-        cursor = rows[-1].seq
-
-
-async def _classify(engine: AsyncEngine, row: Row[Any], expected: int, previous: Row[Any] | None) -> Problem:
+async def _classify(
+    engine: AsyncEngine, row: ArchiveRow, expected: int, previous: ArchiveRow | None
+) -> Problem:
     if row.seq > expected:
         first, last = expected, row.seq - 1
         span = f"row {first}" if first == last else f"rows {first}..{last}"
@@ -232,11 +206,8 @@ async def _classify(engine: AsyncEngine, row: Row[Any], expected: int, previous:
     )
 
 
-def _mac_problem(row: Row[Any], chain_key: ChainKey) -> Problem | None:
-    mac = None if row.row_mac is None else bytes(row.row_mac)
-    if chain_key.valid(row.seq, bytes(row.row_hash), mac):
-        return None
-    state = "has no MAC" if mac is None else "has a MAC that does not match its hash"
+def _mac_problem(row: ArchiveRow, chain_key: ChainKey) -> Problem:
+    state = "has no MAC" if row.row_mac is None else "has a MAC that does not match its hash"
     if row.seq > chain_key.from_seq:
         what = (
             f"row {row.seq} was altered, replaced or inserted (row {row.seq - 1}'s MAC still "
@@ -257,34 +228,35 @@ async def verify_chain(
     engine: AsyncEngine,
     report: VerifyReport,
     page: int = PAGE,
+    progress: Progress | None = None,
     chain_key: ChainKey | None = None,
     heads: HeadCheck | None = None,
 ) -> None:
-    """Walk the chain from the genesis (checking each row's MAC from the chain key's
-    from_seq on, and the heads recorded for it); record the first broken link."""
-    expected, prev, previous = 1, GENESIS_HASH, None
-    async for row in iter_rows(engine, page):
-        if row.seq == expected and bytes(row.prev_hash) == prev and _self_consistent(row, row.seq):
-            if chain_key is not None and chain_key.covers(row.seq):
-                problem = _mac_problem(row, chain_key)
-                if problem is not None:
-                    report.chain_problem = problem
-                    return
-                report.macs_checked += 1
-            elif row.row_mac is not None:
-                report.macs_unchecked += 1
-            if heads is not None:
-                heads.at_row(row.seq, bytes(row.row_hash))
-            report.rows += 1
-            report.head = Head(row.seq, bytes(row.row_hash))
-            expected, prev, previous = row.seq + 1, bytes(row.row_hash), row
-            continue
-        report.chain_problem = await _classify(engine, row, expected, previous)
-        return
+    """Walk the chain from the genesis (each row's MAC from the chain key's from_seq on,
+    and the recorded heads as their rows pass); record the first broken link."""
+    walk = await walk_chain(engine, page, progress, chain_key, heads)
+    report.rows = walk.rows
+    report.macs_checked, report.macs_unchecked = walk.macs_checked, walk.macs_unchecked
+    if walk.rows:
+        report.head = Head(walk.rows, walk.prev)
+    if walk.broken is not None:
+        report.chain_problem = await _classify(engine, walk.broken, walk.expected, walk.previous)
+    elif walk.mac_broken is not None and chain_key is not None:
+        report.chain_problem = _mac_problem(walk.mac_broken, chain_key)
 
 
-async def verify_media(engine: AsyncEngine, media_dir: Path, report: VerifyReport) -> None:
-    """Every stored media file exists and its ciphertext matches the recorded SHA-256."""
+async def stored_media_count(engine: AsyncEngine) -> int:
+    """How many archived media files `verify_media` will check."""
+    m = archive_media
+    async with engine.connect() as conn:
+        return int(await conn.scalar(select(func.count()).where(m.c.status == "stored")) or 0)
+
+
+async def verify_media(
+    engine: AsyncEngine, media_dir: Path, report: VerifyReport, progress: Progress | None = None
+) -> None:
+    """Every stored media file exists and its ciphertext matches the recorded SHA-256
+    (`progress` is told the files checked so far)."""
     m = archive_media
     async with engine.connect() as conn:
         result = await conn.stream(
@@ -294,6 +266,8 @@ async def verify_media(engine: AsyncEngine, media_dir: Path, report: VerifyRepor
         )
         async for mxc, seq, event_id, rel_path, cipher_sha in result:
             report.media_checked += 1
+            if progress is not None and report.media_checked % 100 == 0:
+                progress(report.media_checked)
             path = media_dir / rel_path
             if not path.is_file():
                 report.media_problems.append(
@@ -330,18 +304,22 @@ async def verify_archive(
     heads: Iterable[PublishedHead] | None,
     media_dir: Path | None,
     page: int = PAGE,
+    progress: Progress | None = None,
+    media_progress: Progress | None = None,
     *,
     chain_key: ChainKey | None = None,
     heads_log: Path | None = None,
 ) -> VerifyReport:
     """Chain (and its MACs, with the chain key), then the heads published in Synapse and
-    logged in `heads_log` (both None: tail unchecked), then media files (None: skipped)."""
+    logged in `heads_log` (both None: tail unchecked), then media files (None: skipped).
+    `progress` is told the rows checked so far after every page, `media_progress` the
+    media files checked."""
     report = VerifyReport(keyed_from=chain_key.from_seq if chain_key is not None else None)
     recorded: list[PublishedHead] | None = None if heads is None else list(heads)
     if heads_log is not None:
         recorded = [*(recorded or []), *logged_heads(heads_log)]
     check = HeadCheck(recorded, chain_key) if recorded is not None else None
-    await verify_chain(engine, report, page, chain_key, check)
+    await verify_chain(engine, report, page, progress, chain_key, check)
     if check is not None:
         report.tail_checked = True
         report.heads_checked = check.count
@@ -354,5 +332,5 @@ async def verify_archive(
     if heads_log is not None:
         report.heads_log_problem = _heads_log_problem(heads_log, report, chain_key)
     if media_dir is not None:
-        await verify_media(engine, media_dir, report)
+        await verify_media(engine, media_dir, report, media_progress)
     return report

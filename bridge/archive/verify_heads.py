@@ -81,6 +81,10 @@ class HeadCheck:
                 )
         return None
 
+    def next_seq(self) -> int | None:
+        """The row of the next head the walk has not passed (None: none left)."""
+        return self._heads[self._next].seq if self._next < len(self._heads) else None
+
     def at_row(self, seq: int, row_hash: bytes) -> None:
         """The walk passed intact row `seq`: compare it with the heads recorded for it."""
         heads, i = self._heads, self._next

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,7 +25,8 @@ from bridge.compliance.report_queries import (
 from bridge.core.clock import Clock, SystemClock, day_bounds, fmt_ts, local_minutes, to_ms
 from bridge.core.report_table import ReportTable
 from bridge.org.roster import Person, Roster, RosterSource
-from policy.shifts import DayEvaluation, Flag, SessionFacts, ShiftSpec, Status, evaluate_day
+from policy.shift_days import reach_ms, sessions_by_day
+from policy.shifts import DayEvaluation, Flag, SessionFacts, ShiftDay, ShiftSpec, Status, shift_day
 
 ATTENDANCE_COLUMNS = (
     "date",
@@ -79,6 +80,10 @@ class LocalMinutes:
             text = self._seen[minute] = local_minutes(at)
         return text
 
+    def of(self, at: datetime | None) -> str:
+        """The same for a datetime (fmt_dt's text)."""
+        return "" if at is None else self(int(at.timestamp() * 1000))
+
 
 def fmt_dt(at: datetime | None, tz: tzinfo) -> str:
     """Like fmt_ts for a datetime."""
@@ -107,9 +112,8 @@ def week_of(day: date) -> tuple[date, date]:
     return monday, monday + timedelta(days=6)
 
 
-@dataclass(frozen=True)
-class Evaluated:
-    """One scheduled person's day."""
+class Evaluated(NamedTuple):
+    """One scheduled person's day (a named tuple: a month's report makes 150,000)."""
 
     person: Person
     spec: ShiftSpec
@@ -137,25 +141,35 @@ class Reports:
         # Overnight shifts reach into the next day; early logins into the day before.
         start_ms, _ = day_bounds(first - timedelta(days=1), tz)
         _, end_ms = day_bounds(last + timedelta(days=1), tz)
-        by_user: dict[str, list[SessionFacts]] = defaultdict(list)
+        by_user: dict[str, list[tuple[int | None, int | None, SessionFacts]]] = defaultdict(list)
         for row in await sessions_overlapping(self.engine, start_ms, end_ms):
-            by_user[row.user_id].append(row.facts())
+            by_user[row.user_id].append((row.login_ts, row.logout_ts, row.facts()))
         now = self.clock.now()
         scheduled = roster.scheduled(include_inactive=True)
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        midnights = [day_bounds(d, tz)[0] for d in days] + [day_bounds(last, tz)[1]]
+        # Each person-day gets only the sessions that can matter to it (policy.shift_days):
+        # the same answer, in time linear in the days and the sessions.
+        reach = reach_ms(spec for _person, spec in scheduled)
+        per_day = {user: sessions_by_day(found, midnights, reach) for user, found in by_user.items()}
+        nobody: list[list[SessionFacts]] = [[] for _ in days]
         out = []
-        day = first
-        while day <= last:
-            day_start = datetime.fromtimestamp(day_bounds(day, tz)[0] / 1000, UTC)
+        for i, day in enumerate(days):
+            day_start = datetime.fromtimestamp(midnights[i] / 1000, UTC)
+            schedule_days: dict[str, ShiftDay] = {}
             for person, spec in scheduled:
+                sessions = per_day.get(person.user_id, nobody)[i]
+                today = schedule_days.get(spec.name)
+                if today is None or today.spec is not spec:
+                    today = schedule_days[spec.name] = shift_day(spec, day)
                 span = person.span
-                evaluation = evaluate_day(spec, day, by_user.get(person.user_id, []), now, span)
+                evaluation = today.evaluate(sessions, now, span)
                 # Nobody is expected for a shift their account (on that schedule) did not
                 # overlap; such a day is left out unless they did sign in (then it is reported
                 # as it was: off shift). A day off is listed while their account existed.
                 listed = evaluation.shift is not None or evaluation.logins
-                if listed or (spec.instance_on(day) is None and span.covers(day_start)):
+                if listed or (today.instance is None and span.covers(day_start)):
                     out.append(Evaluated(person, spec, evaluation))
-            day += timedelta(days=1)
         return out
 
     async def attendance(self, first: date, last: date) -> ReportTable:
@@ -167,6 +181,7 @@ class Reports:
         days: dict[date, str] = {}
         shifts: dict[ShiftSpec, str] = {}
         flag_sets: dict[frozenset[Flag], str] = {}
+        stamp = LocalMinutes(tz)
         for item in await self.evaluate(first, last, roster):
             e, spec = item.evaluation, item.spec
             if e.day not in days:
@@ -184,8 +199,8 @@ class Reports:
                     shifts[spec] if e.shift is not None else "",
                     e.status.value,
                     flag_sets[e.flags],
-                    fmt_dt(e.first_login, tz),
-                    fmt_dt(e.last_logout, tz),
+                    stamp.of(e.first_login),
+                    stamp.of(e.last_logout),
                     str(e.logins),
                 )
             )
@@ -227,12 +242,17 @@ class Reports:
         )
 
     # --- sessions ------------------------------------------------------------------
-    async def logins(self, day: date | None = None, user_id: str | None = None) -> ReportTable:
-        """Sign-ins (and failed attempts) on `day`, optionally for one person."""
+    async def logins(
+        self, day: date | None = None, user_id: str | None = None, last: date | None = None
+    ) -> ReportTable:
+        """Sign-ins (and failed attempts) on `day` (default today), or from `day` through
+        `last`, optionally for one person."""
         roster = await self.directory.roster()
         tz = roster.tz
         day = day or self.clock.now().astimezone(tz).date()
-        start_ms, end_ms = day_bounds(day, tz)
+        last = last or day
+        start_ms, _ = day_bounds(day, tz)
+        _, end_ms = day_bounds(last, tz)
         entries: list[tuple[int, int, tuple[str, ...]]] = []
         stamp = LocalMinutes(tz)
         name = roster.name
@@ -268,7 +288,8 @@ class Reports:
             entries.append((f.ts, 1, cells))
         entries.sort(key=lambda e: (e[0], e[1]))
         who = f" for {user_id}" if user_id else ""
-        title = f"Logins on {day.isoformat()}{who}"
+        span = f"on {day.isoformat()}" if last == day else f"from {day.isoformat()} to {last.isoformat()}"
+        title = f"Logins {span}{who}"
         return ReportTable(title, LOGIN_COLUMNS, tuple(e[2] for e in entries), f"Times in {roster.timezone}.")
 
     async def sessions(self, user_id: str, days: int = 7) -> ReportTable:

@@ -45,7 +45,7 @@ archive_events = Table(
     Column("prev_hash", LargeBinary(32), nullable=False),
     Column("row_hash", LargeBinary(32), nullable=False),
     # HMAC of row_hash under the chain key (bridge.archive.chain.ChainKey); NULL for rows
-    # written before the archive had a chain key (migration 0020).
+    # written before the archive had a chain key (migration 0021).
     Column("row_mac", LargeBinary(32), nullable=True),
 )
 

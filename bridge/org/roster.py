@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -36,7 +37,7 @@ class Person:
     # Since when they are on `schedule` (None: unknown, as long as the account).
     schedule_since_ms: int | None = None
 
-    @property
+    @cached_property  # a month's report asks for it once per person and day
     def span(self) -> ActiveSpan:
         """When they can be expected at work on their schedule: from the later of their
         account's start and their schedule's, until deactivation (never, for a

@@ -7,8 +7,9 @@ stolen backup tape discloses no message. Keep the key in a separate place (a pas
 manager, an HSM, a sealed envelope in the safe); restore needs it. 45 CFR 164.308(a)(7)(ii)(A)
 data backup plan, 164.312(a)(2)(iv) encryption at rest.
 
-Layout of the file (tar, gzip):
-    manifest.json            format, method, schema revisions, archive head, sha256 of each member
+Layout of the file (tar; gzipped when its name ends in .gz, see backup_file.py):
+    manifest.json            format, method, schema revisions, archive head, sha256 of each
+                             member (the last member: the digests are taken while copying)
     db/carebridge.sqlite3    SQLite online backup, or a logical copy of PostgreSQL
     db/carebridge.pgdump     or: pg_dump --format=custom (PostgreSQL with a matching pg_dump)
     media/...                the archive media directory (files as stored: sealed)
@@ -27,13 +28,10 @@ database is backed up with pg_dump (docs/operator/backup-restore.md); the manife
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 import os
 import shutil
-import tarfile
 import tempfile
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -43,11 +41,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.keyring import Keyring
-from bridge.core.backup_format import FORMAT, HEADS_LOG_MEMBER, KEY_MEMBER, MANIFEST_MEMBER
+from bridge.archive.reader import archive_key_ids
+from bridge.core.backup_format import FORMAT, HEADS_LOG_MEMBER, KEY_MEMBER
 from bridge.core.clock import now_ms
 from bridge.db.engine import create_engine, current_revisions
 from bridge.db.tables import archive_events
 from config.settings import Settings
+from provisioning.ops.backup_file import BackupTar, compressed_name
 from provisioning.ops.dbcopy import (
     logical_copy,
     pg_dump,
@@ -72,6 +72,7 @@ CONFIG_FILES = (
 )
 CONFIG_GLOBS = ("workers/*.yaml", "secrets/*")
 PgMethod = Literal["auto", "pg_dump", "logical"]
+Step = Callable[[str, float | None], Callable[[float], None]]
 
 
 def key_fingerprint(key: bytes) -> str:
@@ -84,20 +85,12 @@ def keyring_fingerprints(keyring: Keyring) -> dict[str, str]:
     return {key_id: key_fingerprint(key) for key_id, key in sorted(keyring.keys.items())}
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 async def archive_summary(engine: AsyncEngine) -> dict[str, Any]:
     """Rows, head (seq and hash) and the key ids the archive uses."""
     t = archive_events
     async with engine.connect() as conn:
         head = (await conn.execute(select(t.c.seq, t.c.row_hash).order_by(t.c.seq.desc()).limit(1))).first()
-        key_ids = sorted(r[0] for r in await conn.execute(select(t.c.key_id).distinct()))
+        key_ids = await archive_key_ids(conn)
     return {
         "head_seq": int(head[0]) if head else 0,
         "head_hash": bytes(head[1]).hex() if head else "",
@@ -177,13 +170,8 @@ def _copy_heads_log(settings: Settings, workdir: Path) -> list[tuple[Path, str]]
     return [(copy, HEADS_LOG_MEMBER)]
 
 
-def _add(tar: tarfile.TarFile, path: Path, arcname: str) -> None:
-    info = tar.gettarinfo(str(path), arcname)
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
-    info.mode = 0o600
-    with open(path, "rb") as handle:
-        tar.addfile(info, handle)
+def _quiet_step(_description: str, _total: float | None) -> Callable[[float], None]:
+    return lambda _done: None
 
 
 async def create_backup(
@@ -192,11 +180,14 @@ async def create_backup(
     out: Path,
     include_key: bool = False,
     pg_method: PgMethod = "auto",
+    step: Step = _quiet_step,
 ) -> BackupResult:
     """Write the backup file (mode 0600, atomically) to `out`, an absolute path in an
-    existing directory; returns its manifest."""
+    existing directory; returns its manifest. `step(description, total)` is told when
+    each step starts and returns the callback told how far it got."""
     with tempfile.TemporaryDirectory(prefix=".carebridge-backup-", dir=out.parent) as tmp:
         workdir = Path(tmp)
+        step("copying the database", None)
         # The heads log before the database: the log is never ahead of the dump (rows
         # committed in between are merely not logged yet in the restored copy).
         heads_log = _copy_heads_log(settings, workdir)
@@ -222,16 +213,20 @@ async def create_backup(
             "synapse": synapse_facts,
             "includes_key": include_key,
             "key_fingerprints": keyring_fingerprints(keyring),
-            "members": {arcname: sha256_file(path) for path, arcname in members},
         }
-        partial = workdir / "backup.tar.gz"
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
-            body = json.dumps(manifest, indent=2, sort_keys=True).encode()
-            info = tarfile.TarInfo(MANIFEST_MEMBER)
-            info.size, info.mode, info.mtime = len(body), 0o600, int(time.time())
-            tar.addfile(info, io.BytesIO(body))
+        total = sum(path.stat().st_size for path, _ in members)
+        written = step("writing the backup file (bytes)", total)
+        done = 0
+
+        def advance(size: int) -> None:
+            nonlocal done
+            done += size
+            written(done)
+
+        partial = workdir / "backup.partial"
+        with BackupTar(partial, compressed_name(out), advance) as tar:
             for path, arcname in members:
-                _add(tar, path, arcname)
+                tar.add(path, arcname)
+            tar.finish(manifest)
         os.replace(partial, out)
-    return BackupResult(out, manifest)
+    return BackupResult(out, {**manifest, "members": tar.digests})

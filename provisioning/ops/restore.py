@@ -68,7 +68,7 @@ def _safe_name(name: str) -> PurePosixPath:
 def _extract(backup: Path, into: Path) -> dict[str, Any]:
     """Extract every member (checksums verified against the manifest); returns the manifest."""
     try:
-        tar = tarfile.open(backup, "r:gz")  # noqa: SIM115 - closed by the `with` below
+        tar = tarfile.open(backup, "r:*")  # noqa: SIM115 - closed by the `with` below (plain or gzipped)
     except (OSError, tarfile.TarError) as exc:
         raise RestoreError(f"{backup} is not a Carebridge backup ({type(exc).__name__})") from None
     with tar:

@@ -76,6 +76,27 @@ class ReactivateUser(Action):
 
 
 @dataclass(frozen=True)
+class ResumeUser(Action):
+    """An account an interrupted apply created (or reactivated) before it could record it
+    and deliver its password: recorded now, and the password written down before the
+    account was created is delivered. Nothing is written to the homeserver."""
+
+    user: DesiredUser
+    kind: ClassVar[str] = "user.resume"
+
+    @property
+    def writes_synapse(self) -> bool:
+        return False
+
+    @property
+    def target(self) -> str:
+        return self.user.user_id
+
+    def details(self) -> str:
+        return "finishing an interrupted apply: recorded, initial password sent"
+
+
+@dataclass(frozen=True)
 class UpdateUser(Action):
     """Profile or directory changes for an existing account."""
 

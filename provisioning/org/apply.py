@@ -6,7 +6,11 @@ at a time per room, as Synapse serialises them anyway, and many rooms at once), 
 removals, closures and deactivations. Inside a phase steps run concurrently under a
 bounded semaphore. If a step fails, the phase finishes, what succeeded is still recorded
 in the directory, initial passwords already set are still delivered, and later phases are
-skipped; running apply again picks up where it stopped. Logs carry user and room ids only.
+skipped; running apply again picks up where it stopped. Every initial password is written
+to the journal before its account is created, and accounts are recorded and their
+passwords delivered in batches as they are created (provisioning.org.journal, .recorder),
+so an apply killed outright is finished by the next one without creating, joining or
+mailing anything twice. Logs carry user and room ids only.
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ from mautrix.types import RoomID, UserID
 from bridge.core.clock import now_ms
 from bridge.core.matrix_errors import SynapseUnavailable, matrix_error
 from bridge.db.directory import Directory, DirectoryChannel, DirectoryUser
-from bridge.db.initial_passwords import InitialPasswords
 from bridge.roles.store import RoleStore
 from config.settings import Settings
 from policy.event_types import CHANNEL_STATE_TYPE
@@ -40,17 +43,20 @@ from provisioning.org.actions import (
     RecordChannel,
     RecordOrg,
     RemoveMember,
+    ResumeUser,
     SetRights,
     UpdateChannel,
     UpdateUser,
     WritePolicyFile,
 )
 from provisioning.org.admin_api import SynapseClient
-from provisioning.org.delivery import Credential, DeliveryReason, DeliveryReport, deliver
+from provisioning.org.delivery import Credential, DeliveryReason, DeliveryReport
 from provisioning.org.desired import DesiredChannel, DesiredUser
+from provisioning.org.journal import Journal
 from provisioning.org.passwords import generate_password
 from provisioning.org.plan import Plan
 from provisioning.org.policy_file import policy_document, policy_path, render_policy, write_policy_if_changed
+from provisioning.org.recorder import AccountRecorder, directory_row
 
 log = logging.getLogger(__name__)
 A = TypeVar("A", bound=Action)
@@ -101,7 +107,9 @@ class Applier:
     concurrency: int = field(default_factory=default_concurrency)
     join_rooms: int = 0  # rooms joined into at once; default 2 x concurrency
     result: ApplyResult = field(default_factory=ApplyResult)
-    _creds: list[Credential] = field(default_factory=list)
+    journal: Journal | None = None  # default: the deployment's (provisioning.org.journal)
+    _recorder: AccountRecorder | None = None
+    _passwords: dict[UserID, str] = field(default_factory=dict)
     _users: list[DirectoryUser] = field(default_factory=list)
     _closed: list[CloseChannel] = field(default_factory=list)
     _deactivated: list[DeactivateUser] = field(default_factory=list)
@@ -142,29 +150,26 @@ class Applier:
 
     # --- steps -----------------------------------------------------------------------
     def _record_user(self, user: DesiredUser, now: int, started: bool = False) -> None:
-        self._users.append(
-            DirectoryUser(
-                user_id=user.user_id,
-                username=user.username,
-                display_name=user.display_name,
-                email=user.email,
-                role=user.role,
-                groups=user.groups,
-                schedule=user.schedule,
-                active=True,
-                managed_by="org",
-                created_ts=now,
-                updated_ts=now,
-                active_since_ts=now if started else None,
-            )
-        )
+        self._users.append(directory_row(user, now, started))
+
+    @property
+    def _journal(self) -> Journal:
+        if self.journal is None:
+            self.journal = Journal.of(self.settings)
+        return self.journal
+
+    def _created(self, user: DesiredUser, password: str, reason: DeliveryReason, now: int) -> None:
+        assert self._recorder is not None
+        cred = Credential(user.user_id, user.username, user.display_name, user.email, password, reason)
+        self._recorder.add(directory_row(user, now, started=True), cred)
 
     async def _user_step(self, action: Action) -> None:
         now = now_ms()
         if isinstance(action, CreateUser | ReactivateUser):
-            # A fresh password for every account created or brought back.
+            # A fresh password for every account created or brought back, written down in
+            # the journal before the request (run()), so an interruption loses none.
             user = action.user
-            password = generate_password()
+            password = self._passwords[user.user_id]
             ready = self._ready[user.user_id]
             try:
                 if isinstance(action, CreateUser):
@@ -175,11 +180,12 @@ class Applier:
                 ready.set_result(False)
                 raise
             ready.set_result(True)
-            reason: DeliveryReason = "new" if isinstance(action, CreateUser) else "reactivated"
-            self._creds.append(
-                Credential(user.user_id, user.username, user.display_name, user.email, password, reason)
-            )
-            self._record_user(user, now, started=True)
+            self._created(user, password, "new" if isinstance(action, CreateUser) else "reactivated", now)
+        elif isinstance(action, ResumeUser):
+            # Created by an apply that stopped before recording it: the password it was
+            # created with is the one in the journal.
+            pending = self._journal.pending[action.user.user_id]
+            self._created(action.user, pending.password, pending.reason, now)
         elif isinstance(action, UpdateUser):
             fields = action.synapse_fields
             await self.client.update_user(
@@ -276,16 +282,32 @@ class Applier:
         """Apply every step; raises ApplyError after recording what succeeded."""
         writes_before = self.client.writes
         try:
-            users: list[Action] = [*self._of(CreateUser), *self._of(ReactivateUser), *self._of(UpdateUser)]
+            users: list[Action] = [
+                *self._of(CreateUser),
+                *self._of(ReactivateUser),
+                *self._of(ResumeUser),
+                *self._of(UpdateUser),
+            ]
             channels: list[Action] = [
                 *self._of(CreateChannel),
                 *self._of(UpdateChannel),
                 *self._of(SetRights),
                 *self._of(RecordChannel),
             ]
+            self._recorder = AccountRecorder(self.directory, self.settings, self._journal)
+            ahead = []
             for action in users:
                 if isinstance(action, CreateUser | ReactivateUser):
-                    self._ready[action.user.user_id] = asyncio.get_running_loop().create_future()
+                    user = action.user
+                    self._ready[user.user_id] = asyncio.get_running_loop().create_future()
+                    password = self._journal.password_for(user.user_id) or generate_password()
+                    self._passwords[user.user_id] = password
+                    reason: DeliveryReason = "new" if isinstance(action, CreateUser) else "reactivated"
+                    cred = Credential(
+                        user.user_id, user.username, user.display_name, user.email, password, reason
+                    )
+                    ahead.append(cred)
+            self._journal.write_ahead(ahead)
             # Rooms first (rights may name accounts not created yet), then accounts and
             # joins together: a join starts as soon as its account exists.
             ok = await self._steps("channels", channels, self._channel_step)
@@ -299,6 +321,7 @@ class Applier:
             ok = ok and await self._steps("closures", self._of(CloseChannel), self._close_step)
             ok = ok and await self._steps("deactivations", self._of(DeactivateUser), self._deactivate_step)
             started = time.perf_counter()
+            await self._recorder.flush()  # every account in the directory before policy.json
             await self._record(record_org=ok and bool(self._of(RecordOrg)))
             self.result.timings["directory"] = time.perf_counter() - started
             for action in self.plan.actions:
@@ -307,8 +330,11 @@ class Applier:
                     self.advance(action)
         finally:
             started = time.perf_counter()
-            await InitialPasswords(self.directory.engine).mark(c.user_id for c in self._creds)
-            self.result.delivery = await deliver(self._creds, self.settings)
+            if self._recorder is not None:
+                # What succeeded is recorded and delivered even when a step failed.
+                await self._recorder.flush()
+                self.result.delivery = self._recorder.report
+                self._journal.close()
             self.result.timings["passwords"] = time.perf_counter() - started
             self.result.writes = self.client.writes - writes_before
         if self.result.failures:

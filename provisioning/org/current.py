@@ -64,6 +64,8 @@ class CurrentState:
     directory: DirectorySnapshot
     rooms: dict[str, RoomSnapshot] = field(default_factory=dict)
     policy_file_text: str | None = None
+    # Accounts whose initial password an interrupted apply wrote down and never delivered.
+    pending_passwords: frozenset[UserID] = frozenset()
 
 
 async def _room(client: SynapseClient, room_id: RoomID) -> RoomSnapshot | None:
@@ -74,7 +76,11 @@ async def _room(client: SynapseClient, room_id: RoomID) -> RoomSnapshot | None:
 
 
 async def read_current(
-    client: SynapseClient, directory: Directory, desired: DesiredOrg, policy_path: Path
+    client: SynapseClient,
+    directory: Directory,
+    desired: DesiredOrg,
+    policy_path: Path,
+    pending_passwords: frozenset[UserID] = frozenset(),
 ) -> CurrentState:
     """Read everything planning needs; makes no writes."""
     users_task = asyncio.ensure_future(client.list_users())
@@ -93,7 +99,7 @@ async def read_current(
     names = list(room_ids)
     states = await asyncio.gather(*(_room(client, room_ids[n]) for n in names))
     rooms = {n: s for n, s in zip(names, states, strict=True) if s is not None}
-    return CurrentState(synapse_users, snapshot, rooms, _read_text(policy_path))
+    return CurrentState(synapse_users, snapshot, rooms, _read_text(policy_path), pending_passwords)
 
 
 def _read_text(path: Path) -> str | None:

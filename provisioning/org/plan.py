@@ -31,6 +31,7 @@ from provisioning.org.actions import (
     RecordChannel,
     RecordOrg,
     RemoveMember,
+    ResumeUser,
     SetRights,
     UpdateChannel,
     UpdateUser,
@@ -80,6 +81,9 @@ def _user_actions(desired: DesiredOrg, current: CurrentState) -> tuple[list[Acti
             continue
         if account.deactivated:
             actions.append(ReactivateUser(user))
+            continue
+        if user.user_id in current.pending_passwords:
+            actions.append(ResumeUser(user))  # created by an apply that stopped halfway
             continue
         synapse_fields: list[str] = []
         if account.displayname != user.display_name:
@@ -230,6 +234,7 @@ def make_plan(desired: DesiredOrg, current: CurrentState) -> Plan:
             [
                 "user.create",
                 "user.reactivate",
+                "user.resume",
                 "user.update",
                 "channel.create",
                 "channel.update",

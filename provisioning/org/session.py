@@ -22,6 +22,7 @@ from provisioning.org.admin_api import SynapseClient
 from provisioning.org.admin_room import AdminRoomResult, sync_admin_room
 from provisioning.org.current import read_current
 from provisioning.org.desired import desired_from_org
+from provisioning.org.journal import Journal
 from provisioning.org.plan import Plan, make_plan
 from provisioning.org.policy_file import policy_document, policy_path, render_policy, write_policy_if_changed
 
@@ -89,7 +90,11 @@ async def compute_plan(session: Session, org: OrgFile) -> Plan:
     others = [u for u in snapshot.users.values() if u.active and u.managed_by == "cli"]
     desired = desired_from_org(org, session.settings.server_name, session.bot_user_id, others)
     current = await read_current(
-        session.client, session.directory, desired, policy_path(session.settings.data_dir)
+        session.client,
+        session.directory,
+        desired,
+        policy_path(session.settings.data_dir),
+        frozenset(Journal.of(session.settings).pending),
     )
     return make_plan(desired, current)
 

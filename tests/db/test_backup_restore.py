@@ -243,6 +243,28 @@ async def test_backup_with_key_restores_without_key_file(tmp_path: Path) -> None
     assert again.exit_code != 0 and "not empty" in again.output
 
 
+async def test_a_plain_tar_unless_the_name_asks_for_gzip(tmp_path: Path) -> None:
+    """`--out x.tar` writes an uncompressed tar (the archive is ciphertext: gzip cost more
+    than the copy and saved little), `x.tar.gz` a gzipped one; both verify, both restore;
+    the manifest is the last member (its digests are taken while the members are copied)."""
+    config = init_data_dir(InitOptions(data_dir=tmp_path / "a"))
+    await _populate(load_settings(config))
+    key = str(load_settings(config).path(load_settings(config).archive.key_file))
+    for name, gzipped in (("plain.tar", False), ("packed.tar.gz", True)):
+        backup = tmp_path / name
+        made = await asyncio.to_thread(_cli, "backup", "-c", str(config), "--out", str(backup))
+        assert made.exit_code == 0 and "read back, matches its manifest" in made.output, made.output
+        assert (backup.read_bytes()[:2] == b"\x1f\x8b") is gzipped
+        with tarfile.open(backup) as tar:
+            names = tar.getnames()
+        assert names[-1] == "manifest.json" and names[0] == "db/carebridge.sqlite3"
+        target = tmp_path / f"restored-{name}"
+        done = await asyncio.to_thread(
+            _cli, "restore", str(backup), "--data-dir", str(target), "--key-file", key
+        )
+        assert done.exit_code == 0, done.output
+
+
 def test_backup_and_restore_explain_themselves() -> None:
     for command in ("backup", "restore"):
         result = CliRunner().invoke(main, [command, "--help"])

@@ -17,6 +17,7 @@ from sqlalchemy import insert
 from bridge.archive.keyring import Keyring
 from bridge.archive.writer import ArchiveWriter
 from bridge.compliance.safeguards import gather_db
+from bridge.compliance.safeguards.gather import Gatherer
 from bridge.compliance.safeguards.ledger import check_history, read_backup, recorded_backups, save_results
 from bridge.compliance.safeguards.model import DAY_MS
 from bridge.compliance.safeguards.model import Result as Verdict
@@ -180,5 +181,28 @@ async def test_fact_queries_count_without_decrypting(db_url: str) -> None:
         assert activity.last_automatic_logout_ms == now - 9000
         assert activity.last_session_record_ms == now - 100
         assert await gather_db.organization_name(engine) is None
+    finally:
+        await engine.dispose()
+
+
+async def test_archive_is_verified_even_when_synapse_cannot_be_asked(db_url: str, tmp_path: Path) -> None:
+    """With Synapse down the chain is still walked (it needs no Synapse); only the tail is
+    said to be unchecked, and which part could not be read is named."""
+    config = init_data_dir(InitOptions(data_dir=tmp_path / "data", database_url=db_url))
+    settings = load_settings(config)
+    settings = settings.model_copy(
+        update={"synapse": settings.synapse.model_copy(update={"url": "http://127.0.0.1:9"})}
+    )
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate(engine)
+        keyring = Keyring.load(settings.path(settings.archive.key_file))
+        await ArchiveWriter(engine, keyring).ingest_transaction("t1", [_event(n) for n in range(7)])
+        seen: list[int] = []
+        facts, _history = await Gatherer(settings, engine, "token", progress=seen.append).facts()
+        assert facts.verify is not None
+        assert (facts.verify.ok, facts.verify.rows, facts.verify.tail_checked) == (True, 7, False)
+        assert seen[-1] == 7
+        assert "published_heads" in facts.unreadable and "accounts" in facts.unreadable
     finally:
         await engine.dispose()

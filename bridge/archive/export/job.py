@@ -183,7 +183,7 @@ async def run_export(
     job: ExportJob,
     server_name: str,
     bot_user_id: str,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ExportResult:
     """Record the export, stream it to files, write the manifest, record completion."""
     prepare_out_dir(job.out_dir)
@@ -226,7 +226,7 @@ async def run_export(
         async for item in exporter.records(job.flt):
             sink.write(item)
             if progress is not None:
-                progress(exporter.counts.messages)
+                progress(exporter.scanned, exporter.total)
         digest = sink.close()
     except BaseException as exc:
         sink.close()

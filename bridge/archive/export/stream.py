@@ -15,6 +15,7 @@ export is everything that was said.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import re
@@ -23,9 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bridge.archive.export.select import Target, merged, rooms_written_in, rows_in_span, sources, span_of
 from bridge.archive.keyring import Sealer
 from bridge.archive.media_store import read_media
 from bridge.archive.reader import iter_events
@@ -37,7 +39,7 @@ from policy.relations import ANNOTATION, REPLACE, THREAD, relation_of
 
 MESSAGE_TYPES = ("m.room.message", "m.sticker")
 MEMBER = "m.room.member"
-PAGE = 200
+PAGE = 1000  # rows per page and per batch of relation look-ups (round trips dominated at 200)
 t = archive_events
 
 
@@ -94,7 +96,11 @@ class ExportCounts:
 
 @dataclass
 class _Membership:
-    joined: dict[str, set[str]] = field(default_factory=dict)
+    """Who is joined to each room, kept sorted as membership events arrive (a change costs
+    one insertion, not a sort of the whole room), and one shared tuple per room until the
+    next change."""
+
+    joined: dict[str, list[str]] = field(default_factory=dict)
     snapshots: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def apply(self, event: dict[str, Any]) -> None:
@@ -102,28 +108,21 @@ class _Membership:
         content = _content(event)
         if not isinstance(user, str):
             return
-        members = self.joined.setdefault(room, set())
+        members = self.joined.setdefault(room, [])
+        at = bisect.bisect_left(members, user)
+        present = at < len(members) and members[at] == user
         if content.get("membership") == "join":
-            members.add(user)
-        else:
-            members.discard(user)
+            if not present:
+                members.insert(at, user)
+        elif present:
+            del members[at]
         self.snapshots.pop(room, None)
 
     def at(self, room: str) -> tuple[str, ...]:
         snap = self.snapshots.get(room)
         if snap is None:
-            snap = self.snapshots[room] = tuple(sorted(self.joined.get(room, ())))
+            snap = self.snapshots[room] = tuple(self.joined.get(room, ()))
         return snap
-
-
-async def _condition(engine: AsyncEngine, flt: ExportFilter) -> ColumnElement[bool]:
-    if flt.room_id is not None:
-        return t.c.room_id == flt.room_id
-    # The rooms the person wrote in, looked up once (not as a subquery on every page).
-    wrote_in = select(t.c.room_id).where(t.c.sender == flt.user_id)
-    async with engine.connect() as conn:
-        rooms = [r[0] for r in await conn.execute(wrote_in.distinct())]
-    return or_(t.c.sender == flt.user_id, and_(t.c.event_type == MEMBER, t.c.room_id.in_(rooms)))
 
 
 def _in_window(flt: ExportFilter, ts: int) -> bool:
@@ -165,23 +164,35 @@ class Exporter:
         self.out_dir = out_dir
         self.page = page
         self.counts = ExportCounts()
+        self.total = 0  # the target's rows to read (known once records() has started)
+        self.scanned = 0  # of those, read so far
 
     async def records(self, flt: ExportFilter) -> AsyncIterator[dict[str, Any]]:
         """Yield one record per event, in archive order (edits and reactions inside the
         record of what they edit or react to)."""
         membership = _Membership()
         batch: list[tuple[ArchivedEvent, tuple[str, ...]]] = []
-        where = await _condition(self.engine, flt)
-        async for archived in iter_events(self.engine, self.keyring, where=where, page_size=self.page):
+        target = Target(flt.room_id, flt.user_id, flt.since_ms, flt.until_ms)
+        span = await span_of(self.engine, target)
+        if span is None:
+            return
+        self.total = await rows_in_span(self.engine, target, span)
+        rooms = await rooms_written_in(self.engine, flt.user_id, span) if flt.user_id is not None else []
+
+        def seen() -> None:
+            self.scanned += 1
+
+        stream = merged(self.engine, self.keyring, sources(target, span, rooms), self.page, seen)
+        async for archived in stream:
             event = archived.event
             if event["type"] == MEMBER:
                 membership.apply(event)
             if event.get("sender") != flt.user_id and flt.user_id is not None:
                 continue
-            if not _in_window(flt, int(event.get("origin_server_ts", 0))):
+            if not _in_window(flt, int(event.get("origin_server_ts", 0))) or archived.seq < span.first:
                 continue
-            target = _attached(event)
-            if target is not None and not await self._foreign_target(flt, target):
+            related_to = _attached(event)
+            if related_to is not None and not await self._foreign_target(flt, related_to):
                 continue
             batch.append((archived, membership.at(event["room_id"])))
             if len(batch) >= self.page:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import bindparam, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bridge.archive.reader import archive_key_ids
 from bridge.compliance.safeguards.model import DAY_MS, ActivityFacts, ArchiveFacts
 from bridge.db.tables import (
     archive_events,
@@ -40,18 +41,22 @@ class LedgerAccount:
 
 
 async def archive_facts(engine: AsyncEngine) -> ArchiveFacts:
-    """Rows, head, key ids in use, last arrival, consumer lag, export records."""
+    """Rows, head, key ids in use, last arrival (the newest row's), consumer lag, export
+    records: index look-ups and one count, never a read of every row."""
     t = archive_events
     async with engine.connect() as conn:
-        rows, head, last = (
-            await conn.execute(select(func.count(), func.max(t.c.seq), func.max(t.c.received_ts)))
-        ).one()
-        key_ids = tuple(sorted(str(r[0]) for r in await conn.execute(select(t.c.key_id).distinct())))
+        rows = int(await conn.scalar(select(func.count()).select_from(t)) or 0)
+        newest = (
+            await conn.execute(select(t.c.seq, t.c.received_ts).order_by(t.c.seq.desc()).limit(1))
+        ).first()
+        head, last = (newest[0], newest[1]) if newest is not None else (None, None)
+        key_ids = tuple(await archive_key_ids(conn))
         cursors = (await conn.execute(select(consumer_cursors.c.name, consumer_cursors.c.seq))).all()
+        # Through the partial index on export records (migration 0020): the type is a
+        # literal in the statement, as SQLite needs to use it.
+        is_export = t.c.event_type == bindparam("export_type", EXPORT_RECORD_TYPE, literal_execute=True)
         exports, last_export = (
-            await conn.execute(
-                select(func.count(), func.max(t.c.received_ts)).where(t.c.event_type == EXPORT_RECORD_TYPE)
-            )
+            await conn.execute(select(func.count(), func.max(t.c.received_ts)).where(is_export))
         ).one()
     head_seq = int(head or 0)
     return ArchiveFacts(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import tarfile
 import zlib
 from pathlib import Path
@@ -21,51 +20,51 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.compliance.safeguards.model import BackupFacts, Result
 from bridge.compliance.safeguards.report import Report
-from bridge.core.backup_format import KEY_MEMBER, MANIFEST_MEMBER
+from bridge.core.backup_format import KEY_MEMBER, Advance, read_back
 from bridge.core.clock import now_ms
 from bridge.db.tables import backup_records, safeguard_checks
 
 
-def read_backup(path: Path) -> tuple[bool, bool]:
-    """(verified, includes_key) of a backup file: every manifest member present with its
-    SHA-256, nothing extra. A file that cannot be read is not verified."""
+def _verdict(path: Path, advance: Advance | None = None) -> tuple[bool, bool, str]:
+    """(verified, includes_key, the file's SHA-256) in one read of the file: every member
+    the manifest names present with its SHA-256, nothing extra. A file that cannot be read
+    is not verified (its SHA-256 is still taken, to identify it)."""
     try:
-        with tarfile.open(path, "r:gz") as tar:
-            names = tar.getnames()
-            handle = tar.extractfile(MANIFEST_MEMBER)
-            if handle is None:
-                return False, KEY_MEMBER in names
-            members = json.loads(handle.read()).get("members", {})
-            includes_key = KEY_MEMBER in names
-            for info in tar:
-                if info.name == MANIFEST_MEMBER or not info.isfile():
-                    continue
-                data = tar.extractfile(info)
-                if data is None or members.get(info.name) != _sha256(data):
-                    return False, includes_key
-            return set(members) == set(names) - {MANIFEST_MEMBER}, includes_key
+        manifest, digests, sha = read_back(path, advance)
     except (OSError, EOFError, zlib.error, tarfile.TarError, ValueError, KeyError):
-        return False, False
+        return False, False, _sha256(path)
+    members = manifest.get("members") if isinstance(manifest, dict) else None
+    return isinstance(members, dict) and members == digests, KEY_MEMBER in digests, sha
 
 
-def _sha256(handle: object) -> str:
+def read_backup(path: Path) -> tuple[bool, bool]:
+    """(verified, includes_key) of a backup file (see `_verdict`)."""
+    verified, includes_key, _sha = _verdict(path)
+    return verified, includes_key
+
+
+def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    read = getattr(handle, "read")  # noqa: B009 - tarfile's ExFileObject
-    for chunk in iter(lambda: read(1 << 20), b""):
-        digest.update(chunk)
+    try:
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError:
+        return ""
     return digest.hexdigest()
 
 
-def _inspect(path: Path) -> tuple[bool, bool, str, int]:
-    verified, includes_key = read_backup(path)
-    with open(path, "rb") as handle:
-        sha = _sha256(handle)
+def _inspect(path: Path, advance: Advance | None) -> tuple[bool, bool, str, int]:
+    verified, includes_key, sha = _verdict(path, advance)
     return verified, includes_key, sha, path.stat().st_size
 
 
-async def record_backup(engine: AsyncEngine, path: Path, created_ms: int | None = None) -> bool:
-    """Read the backup back and record it; returns whether it verified."""
-    verified, includes_key, sha, size = await asyncio.to_thread(_inspect, path)
+async def record_backup(
+    engine: AsyncEngine, path: Path, created_ms: int | None = None, advance: Advance | None = None
+) -> bool:
+    """Read the backup back and record it; returns whether it verified. `advance` is told
+    the bytes read as the file is read back."""
+    verified, includes_key, sha, size = await asyncio.to_thread(_inspect, path, advance)
     async with engine.begin() as conn:
         await conn.execute(
             insert(backup_records).values(

@@ -16,14 +16,16 @@ from bridge.archive.chain import ChainKey
 from bridge.archive.chain_key import chain_key_for
 from bridge.archive.heads import HeadsLog, PublishedHead, publish_head, published_heads
 from bridge.archive.keyring import Keyring, KeyringError
+from bridge.archive.reader import head_seq
 from bridge.archive.synapse_check import SynapseComparison, compare_with_synapse
-from bridge.archive.verify import VerifyReport, verify_archive
+from bridge.archive.verify import VerifyReport, stored_media_count, verify_archive
 from bridge.core.files import write_private
 from bridge.core.registration import load_registration
 from bridge.core.synapse_http import SynapseHTTP
 from bridge.db.engine import create_engine, migrate
 from config.settings import Settings, load_settings
 from provisioning.cli.options import config_option, fail
+from provisioning.cli.progress import Steps, steps
 
 EXIT_BROKEN = 1
 EXIT_UNCHECKED = 3
@@ -59,7 +61,9 @@ def _chain_key(settings: Settings) -> ChainKey | None:
     return chain_key_for(settings.path(settings.archive.key_file), settings.archive.key_env)
 
 
-async def _verify(settings: Settings, offline: bool, media: bool) -> tuple[VerifyReport, str | None]:
+async def _verify(
+    settings: Settings, offline: bool, media: bool, bar: Steps
+) -> tuple[VerifyReport, str | None]:
     tail_error = None
     heads: list[PublishedHead] | None = None
     if not offline:
@@ -71,12 +75,18 @@ async def _verify(settings: Settings, offline: bool, media: bool) -> tuple[Verif
     try:
         await migrate(engine)
         media_dir = settings.path(settings.archive.media_dir) if media else None
+        chain = bar.step("checking the hash chain (rows)", await head_seq(engine))
+        files = bar.later(
+            "checking archived media files", await stored_media_count(engine) if media else None
+        )
         # The heads log is a copy outside the database, read even offline; the chain key
         # (in the keyring) checks the rows' MACs and the heads'.
         report = await verify_archive(
             engine,
             heads,
             media_dir,
+            progress=chain,
+            media_progress=files,
             chain_key=_chain_key(settings),
             heads_log=_heads_log(settings).path,
         )
@@ -193,7 +203,8 @@ def verify_command(config_path: Path, fmt: str, offline: bool, no_media: bool, a
     if against_synapse and offline:
         fail("--against-synapse needs Synapse; leave out --offline")
     settings = load_settings(config_path)
-    report, tail_error = asyncio.run(_verify(settings, offline, not no_media))
+    with steps() as bar:
+        report, tail_error = asyncio.run(_verify(settings, offline, not no_media, bar))
     synapse = None
     if against_synapse:
         try:

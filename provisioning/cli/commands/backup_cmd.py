@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from rich.table import Table
 
 from config.settings import Settings, load_settings
 from provisioning.cli.options import config_option, fail
+from provisioning.cli.progress import steps
 
 
 def _print(rows: list[tuple[str, str]], fmt: str, title: str) -> None:
@@ -32,7 +34,8 @@ def _print(rows: list[tuple[str, str]], fmt: str, title: str) -> None:
     "out",
     type=click.Path(path_type=Path, dir_okay=False),
     required=True,
-    help="Backup file to write (tar.gz, mode 0600). Refused if it exists.",
+    help="Backup file to write (mode 0600; refused if it exists): a tar, gzipped if the name ends "
+    "in .gz (slower, hardly smaller: the archive is ciphertext).",
 )
 @click.option(
     "--include-key",
@@ -64,12 +67,23 @@ def backup_command(config_path: Path, out: Path, include_key: bool, pg_method: s
     settings = load_settings(config_path)
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        result = asyncio.run(create_backup(settings, config_path, out, include_key, pg_method))  # type: ignore[arg-type]
-    except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback with a URL in it
-        fail(f"backup failed: {type(exc).__name__}: {exc}")
-        return
-    verified = asyncio.run(_record(settings, result.path))
+    with steps() as bar:
+        try:
+            result = asyncio.run(
+                create_backup(settings, config_path, out, include_key, pg_method, step=bar.step)  # type: ignore[arg-type]
+            )
+        except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback with a URL in it
+            fail(f"backup failed: {type(exc).__name__}: {exc}")
+            return
+        read = bar.step("reading the backup back (bytes)", result.path.stat().st_size)
+        total = 0
+
+        def advance(size: int) -> None:
+            nonlocal total
+            total += size
+            read(total)
+
+        verified = asyncio.run(_record(settings, result.path, advance))
     m: dict[str, Any] = result.manifest
     db = m["database"]
     _print(
@@ -96,7 +110,7 @@ def backup_command(config_path: Path, out: Path, include_key: bool, pg_method: s
         fail(f"{result.path} does not match its own manifest: do not rely on it", code=1)
 
 
-async def _record(settings: Settings, path: Path) -> bool:
+async def _record(settings: Settings, path: Path, advance: Callable[[int], None] | None = None) -> bool:
     """Read the new file back and record it (the compliance report's backup evidence)."""
     from bridge.compliance.safeguards.ledger import record_backup
     from bridge.db.engine import create_engine, migrate
@@ -104,7 +118,7 @@ async def _record(settings: Settings, path: Path) -> bool:
     engine = create_engine(settings.database_url)
     try:
         await migrate(engine)
-        return await record_backup(engine, path)
+        return await record_backup(engine, path, advance=advance)
     finally:
         await engine.dispose()
 
@@ -141,7 +155,8 @@ def restore_command(
     from provisioning.ops.restore import RestoreError, RestoreOptions, restore_backup
 
     try:
-        result = asyncio.run(restore_backup(RestoreOptions(backup, data_dir, key_file, database_url)))
+        with Console(stderr=True).status("restoring (checking every file against the manifest)"):
+            result = asyncio.run(restore_backup(RestoreOptions(backup, data_dir, key_file, database_url)))
     except RestoreError as exc:
         fail(str(exc))
         return

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from bridge.archive.reader import head_seq
 from bridge.compliance.safeguards.model import Result
 from bridge.compliance.safeguards.render import to_html, to_json, to_table
 from bridge.compliance.safeguards.report import Report
@@ -22,6 +23,7 @@ from bridge.core.registration import load_registration
 from bridge.db.engine import create_engine, migrate
 from config.settings import Settings, load_settings
 from provisioning.cli.options import config_option, fail
+from provisioning.cli.progress import Steps, steps
 
 
 @click.group("compliance")
@@ -35,12 +37,13 @@ def compliance_group() -> None:
     """
 
 
-async def _build(settings: Settings) -> Report:
+async def _build(settings: Settings, bar: Steps) -> Report:
     registration = load_registration(settings.path(settings.bridge.registration))
     engine = create_engine(settings.database_url)
     try:
         await migrate(engine)
-        return await build_report(settings, engine, registration.as_token)
+        verified = bar.later("verifying the archive (rows)", await head_seq(engine))
+        return await build_report(settings, engine, registration.as_token, progress=verified)
     finally:
         await engine.dispose()
 
@@ -71,7 +74,9 @@ def report_command(config_path: Path, fmt: str, out: Path | None) -> None:
     if not config_path.exists():
         fail(f"{config_path} not found; create a data directory first with `carebridge init`")
     settings = load_settings(config_path)
-    report = asyncio.run(_build(settings))
+    with steps() as bar:
+        bar.step("reading the configuration, the database and Synapse")
+        report = asyncio.run(_build(settings, bar))
     if fmt == "table":
         if out is not None:
             console = Console(record=True, width=160)

@@ -13,7 +13,7 @@ from typing import cast
 import click
 from mautrix.errors import MatrixRequestError
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
 from bridge.archive.chain_key import ensure_chain_key
 from bridge.archive.commit_log import CommitLog
@@ -27,6 +27,7 @@ from bridge.core.registration import load_registration
 from bridge.db.engine import create_engine, migrate
 from config.settings import Settings, load_settings
 from provisioning.cli.options import config_option, fail
+from provisioning.cli.progress import bar
 from provisioning.org.admin_api import SynapseClient
 
 
@@ -76,7 +77,7 @@ async def _run(
         )
         user_id = await resolve_user(engine, user, settings.server_name) if user is not None else None
         job = make_job(ExportFilter(room_id, user_id))
-        task = progress.add_task("exporting", total=None, count=0)
+        task = progress.add_task("exporting (archive rows)", total=None)
         # The export's audit records are archive rows like any other: MACed, and their
         # heads in the heads log before the command goes on.
         await ensure_chain_key(engine, keyring)
@@ -95,7 +96,7 @@ async def _run(
                 job,
                 settings.server_name,
                 settings.bot_user_id,
-                progress=lambda n: progress.update(task, count=n),
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
         finally:
             await writer.close()
@@ -165,13 +166,8 @@ def export_command(
         )
 
     console = Console(stderr=True)
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}: {task.fields[count]} messages"),
-        TimeElapsedColumn(),
-    )
     try:
-        with Progress(*columns, console=console, transient=True) as progress:
+        with bar(console) as progress:
             job, result = asyncio.run(_run(settings, room_id, user_id, make_job, progress))
     except (FileExistsError, KeyringError, ExportTargetError) as exc:
         fail(str(exc))

@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 from mautrix.errors import MatrixRequestError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, TaskID
 
 from bridge.core.matrix_errors import SynapseUnavailable
 from config.org import OrgFile
 from config.settings import Settings, load_settings
 from provisioning.cli.options import config_option, fail
+from provisioning.cli.progress import bar
+from provisioning.org.actions import Action
 from provisioning.org.admin_room import AdminRoomResult
 from provisioning.org.apply import Applier, ApplyError, ApplyResult, connections_for, default_concurrency
 from provisioning.org.org_in_force import applied_value, conflict_warning, conflicting_file, record_applied
@@ -126,6 +129,24 @@ def apply_command(
     sys.exit(code)
 
 
+PARTS = {"channel": "channels", "user": "accounts", "member": "memberships"}
+
+
+def part_bars(progress: Progress, plan: Plan) -> Callable[[Action], None]:
+    """One bar per part of the plan (channels, accounts, memberships, the rest), advanced
+    as each step finishes; returns the Applier's `advance` callback."""
+    totals: dict[str, int] = {}
+    for action in plan.actions:
+        part = PARTS.get(action.kind.split(".")[0], "directory and policy")
+        totals[part] = totals.get(part, 0) + 1
+    tasks: dict[str, TaskID] = {part: progress.add_task(part, total=n) for part, n in totals.items()}
+
+    def advance(action: Action) -> None:
+        progress.advance(tasks[PARTS.get(action.kind.split(".")[0], "directory and policy")])
+
+    return advance
+
+
 async def apply_org(
     settings: Settings,
     org: OrgFile,
@@ -157,21 +178,13 @@ async def apply_org(
                 else:
                     out.print(admins.describe())
                 return 0
-            with Progress(
-                TextColumn("[progress.description]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=err,
-                transient=fmt == "json",
-            ) as progress:
-                task = progress.add_task("applying", total=len(plan.actions))
+            with bar(err) as progress:
                 applier = Applier(
                     plan,
                     session.client,
                     session.directory,
                     settings,
-                    advance=lambda action: progress.update(task, advance=1, description=action.kind),
+                    advance=part_bars(progress, plan),
                     concurrency=concurrency,
                 )
                 try:

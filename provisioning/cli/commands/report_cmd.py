@@ -10,7 +10,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
@@ -25,6 +25,7 @@ from config.settings import load_settings
 from provisioning.cli.options import config_option, fail
 
 FORMATS = click.Choice(["table", "csv", "json"])
+MAX_SPAN_DAYS = 366
 
 
 def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
@@ -72,7 +73,11 @@ def _run(config_path: Path, fmt: str, build: Callable[[Reports, str], Awaitable[
         finally:
             await engine.dispose()
 
-    _emit(asyncio.run(go()), fmt)
+    # A month of 5,000 people takes seconds: say something meanwhile (on stderr, so csv/json
+    # on stdout stay clean; nothing when stderr is not a terminal).
+    with Console(stderr=True).status("building the report"):
+        table = asyncio.run(go())
+    _emit(table, fmt)
 
 
 date_option = click.option(
@@ -82,6 +87,36 @@ date_option = click.option(
     metavar="YYYY-MM-DD",
     help="Day in the organisation's time zone (default: today).",
 )
+since_option = click.option(
+    "--since",
+    callback=_date,
+    metavar="YYYY-MM-DD",
+    help="First day of a span (organisation's time zone); with --until instead of --date.",
+)
+until_option = click.option(
+    "--until",
+    callback=_date,
+    metavar="YYYY-MM-DD",
+    help="The day after the span (not included; default: tomorrow, so the span ends today).",
+)
+
+
+def _span(day: date | None, since: date | None, until: date | None) -> tuple[date | None, date | None]:
+    """(first day, last day) from --date or --since/--until (None: the report's default)."""
+    if day is not None and (since is not None or until is not None):
+        fail("give either --date or --since/--until, not both")
+    if since is None:
+        if until is not None:
+            fail("--until needs --since")
+        return day, day
+    last = (until or date.today() + timedelta(days=1)) - timedelta(days=1)
+    if last < since:
+        fail(f"--until {until} is not after --since {since}")
+    if (last - since).days > MAX_SPAN_DAYS:
+        fail(f"a span of at most {MAX_SPAN_DAYS} days, please (run one report per year)")
+    return since, last
+
+
 format_option = click.option(
     "--format",
     "fmt",
@@ -97,10 +132,12 @@ def report_group() -> None:
     """Compliance reports: logins, attendance, calls (times in the organisation's time zone).
 
     \b
-    carebridge report logins  [--date D] [--user U]   sign-ins and failed attempts
+    carebridge report logins  [--date D | --since D [--until D]] [--user U]
+                                                      sign-ins and failed attempts
     carebridge report missing [--date D]              no sign-in by shift start + grace
     carebridge report sessions --user U [--days N]    one person's sessions
     carebridge report day|week [--date D]             attendance (what !report posts)
+    carebridge report attendance --since D [--until D]   attendance for any span (a month...)
     carebridge report calls [--date D] [--user U]     the call log (what !calls answers)
     """
 
@@ -108,12 +145,17 @@ def report_group() -> None:
 @report_group.command("logins")
 @config_option
 @date_option
+@since_option
+@until_option
 @click.option("--user", help="Only this person (@user:server or username).")
 @format_option
-def logins_command(config_path: Path, day: date | None, user: str | None, fmt: str) -> None:
-    """Who signed in on a day, from which device and address, how each session ended,
-    and every failed sign-in attempt."""
-    _run(config_path, fmt, lambda r, server: r.logins(day, _user(server, user)))
+def logins_command(
+    config_path: Path, day: date | None, since: date | None, until: date | None, user: str | None, fmt: str
+) -> None:
+    """Who signed in on a day (or over --since/--until), from which device and address, how
+    each session ended, and every failed sign-in attempt."""
+    first, last = _span(day, since, until)
+    _run(config_path, fmt, lambda r, server: r.logins(first, _user(server, user), last))
 
 
 @report_group.command("missing")
@@ -153,3 +195,16 @@ def week_command(config_path: Path, day: date | None, fmt: str) -> None:
     """Attendance for the Monday-Sunday week holding --date. `--format csv` is the file
     `!report week` posts."""
     _run(config_path, fmt, lambda r, _server: r.week(day))
+
+
+@report_group.command("attendance")
+@config_option
+@click.option("--since", callback=_date, required=True, metavar="YYYY-MM-DD", help="First day of the span.")
+@until_option
+@format_option
+def attendance_command(config_path: Path, since: date, until: date | None, fmt: str) -> None:
+    """Attendance over any span of days (a month: --since 2025-03-01 --until 2025-04-01):
+    each scheduled person on each day, as `day` and `week` report it."""
+    first, last = _span(None, since, until)
+    assert first is not None and last is not None
+    _run(config_path, fmt, lambda r, _server: r.attendance(first, last))

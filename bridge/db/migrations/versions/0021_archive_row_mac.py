@@ -4,8 +4,8 @@ Rows already archived keep NULL (they stay protected by the hash chain and the p
 heads, and verify as before); rows written from the chain key's `from_seq` on carry the MAC
 (bridge.archive.chain). The chain key itself is kept in the archive keyring, never here.
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020"
-down_revision = "0019"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

@@ -1,9 +1,11 @@
 """Benchmark: the archive's ingest path and export, each against a baseline in the same run.
 
 1. Ingest: N synthetic events through ArchiveWriter.ingest_transaction (AES-256-GCM, hash
-   chain, txnId, dedup, relations) in batches the size Synapse sends, versus a raw batched
-   INSERT of the same rows into a plain table of the same database (no crypto, no chain),
-   one database transaction per batch in both cases.
+   chain and MAC, txnId, dedup, relations) in batches the size Synapse sends, as the bridge
+   writes them (each commit's head appended to the heads log and fsynced before the call
+   returns) and without the heads log, versus a raw batched INSERT of the same rows into a
+   plain table of the same database (no crypto, no chain), one database transaction per
+   batch in every case, rounds alternating.
 2. Export: a room of E messages exported from the archive (decrypt, edits, reactions,
    membership, JSONL file) versus paging the same number of events through Synapse's admin
    messages API. Synapse is populated through its client API (real sends), which is slow on
@@ -32,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import MetaData, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bridge.archive.commit_log import CommitLog
 from bridge.archive.export.job import JsonlSink
 from bridge.archive.export.stream import Exporter, ExportFilter
 from bridge.archive.keyring import Keyring
@@ -92,29 +95,43 @@ async def ingest_raw(engine: AsyncEngine, events: list[dict[str, Any]], batch: i
     return time.perf_counter() - start
 
 
-async def bench_ingest(url: str, label: str, n: int, batch: int, rounds: int) -> None:
-    """Alternate raw and archive ingest of the same rows; report the best round of each."""
+async def _timed_ingest(writer: ArchiveWriter, events: list[dict[str, Any]], batch: int, tag: str) -> float:
+    start = time.perf_counter()
+    for i in range(0, len(events), batch):
+        await writer.ingest_transaction(f"{tag}-txn{i}", events[i : i + batch])
+    return time.perf_counter() - start
+
+
+async def bench_ingest(url: str, label: str, n: int, batch: int, rounds: int, workdir: Path) -> None:
+    """Alternate raw, archive (no heads log) and archive as the bridge writes it (every
+    commit's head appended to the heads log and fsynced before the call returns) over the
+    same number of rows; report the best round of each."""
     engine = create_engine(url)
     await migrate(engine)
     async with engine.begin() as conn:
         await conn.run_sync(raw_meta.create_all)
-    writer = ArchiveWriter(engine, Keyring.generate())
-    raws, reals = [], []
+    keyring = Keyring.generate()
+    plain = ArchiveWriter(engine, keyring)
+    heads_log = workdir / f"heads-{secrets.token_hex(4)}.log"
+    logged = ArchiveWriter(engine, keyring, commit_log=CommitLog(heads_log, keyring.chain_key))
+    raws, plains, loggeds = [], [], []
     try:
         for r in range(rounds):
-            events = synthetic(n)
-            raws.append(await ingest_raw(engine, events, batch, first_seq=1 + r * n))
-            start = time.perf_counter()
-            for i in range(0, n, batch):
-                await writer.ingest_transaction(f"r{r}-txn{i}", events[i : i + batch])
-            reals.append(time.perf_counter() - start)
+            raws.append(await ingest_raw(engine, synthetic(n), batch, first_seq=1 + r * n))
+            order = [(plain, plains, "p"), (logged, loggeds, "l")]
+            for writer, times, tag in order if r % 2 == 0 else order[::-1]:
+                times.append(await _timed_ingest(writer, synthetic(n), batch, f"r{r}{tag}"))
     finally:
+        await plain.close()
+        await logged.close()
         await engine.dispose()
-    raw, real = min(raws), min(reals)
+    raw, bare, real = min(raws), min(plains), min(loggeds)
+    appends = logged.commit_log.appends if logged.commit_log is not None else 0
     print(
         f"ingest [{label}] {n} events/round, batches of {batch}, best of {rounds}: "
-        f"archive {n / real:,.0f} ev/s ({real:.2f}s) | raw insert {n / raw:,.0f} ev/s ({raw:.2f}s) | "
-        f"ratio archive/raw {raw / real:.2f}"
+        f"archive+heads log {n / real:,.0f} ev/s ({real:.2f}s, {appends} log appends) | "
+        f"archive without the log {n / bare:,.0f} ev/s ({bare:.2f}s) | raw insert {n / raw:,.0f} ev/s "
+        f"({raw:.2f}s) | ratio archive+log/raw {raw / real:.2f} | ratio archive+log/archive {bare / real:.3f}"
     )
 
 
@@ -267,13 +284,13 @@ async def main() -> None:
         workdir = Path(tmp)
         if not args.skip_ingest:
             sqlite_url = f"sqlite+aiosqlite:///{workdir / 'ingest.db'}"
-            await bench_ingest(sqlite_url, "sqlite", args.n, args.batch, args.rounds)
+            await bench_ingest(sqlite_url, "sqlite", args.n, args.batch, args.rounds, workdir)
         if args.pg_url and not args.skip_ingest:
             from tests.harness.databases import PG_ENV, fresh_database
 
             os.environ[PG_ENV] = args.pg_url  # fresh_database reads the server from there
             async with fresh_database("postgres", workdir) as url:
-                await bench_ingest(url, "postgresql", args.n, args.batch, args.rounds)
+                await bench_ingest(url, "postgresql", args.n, args.batch, args.rounds, workdir)
         if args.skip_export:
             return
         rate = await bench_export_archive(args.export_n, workdir)

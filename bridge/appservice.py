@@ -10,8 +10,9 @@ What the endpoint trusts: not the txnId (Synapse on SQLite reuses ids after a re
 event is checked by event id instead), and not the events' shape (an odd event is archived
 as a malformed record, see bridge.archive.intake, and the transaction still answered 200: a 4xx
 would be retried forever and stall every room). Only a body that is not JSON gets 400.
-Every answer given to an authenticated delivery is reported to `on_answer`, so readiness
-can tell when Synapse's deliveries are failing.
+Every answer given to an authenticated delivery is reported to `on_answer`, and every
+authenticated ping to `on_reached`, so readiness can tell when Synapse's deliveries are
+failing and knows at once that Synapse reaches the bridge again.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class CarebridgeAppService(AppService):
     archive: ArchiveWriter | None = None
     on_committed: Callable[[IngestResult], None] | None = None
     on_answer: Callable[[int], None] | None = None
+    on_reached: Callable[[], None] | None = None
 
     def _auth_error(self, request: web.Request) -> web.Response | None:
         token = presented_token(request)
@@ -83,6 +85,8 @@ class CarebridgeAppService(AppService):
             intake = parse_body(await request.read(), int(time.time() * 1000))
         except NotJson:
             return error_response(400, "M_NOT_JSON", "Body is not JSON")
+        except web.HTTPRequestEntityTooLarge:  # a body without Content-Length, past the limit
+            return error_response(413, "M_TOO_LARGE", "Transaction too large")
         if intake.malformed:
             log.warning(
                 "transaction %s: %d malformed event(s) archived as raw records", txn_id, intake.malformed
@@ -103,4 +107,8 @@ class CarebridgeAppService(AppService):
 
     async def _http_ping(self, request: web.Request) -> web.Response:
         denied = self._auth_error(request)
-        return denied if denied is not None else web.json_response({})
+        if denied is not None:
+            return denied
+        if self.on_reached is not None:
+            self.on_reached()
+        return web.json_response({})

@@ -15,6 +15,8 @@ from mautrix.types import RoomID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.appservice import AIOHTTP_PARAMS, CarebridgeAppService
+from bridge.archive.chain_key import ensure_chain_key
+from bridge.archive.commit_log import CommitLog
 from bridge.archive.dispatcher import Dispatcher
 from bridge.archive.feature import ArchiveFeature
 from bridge.archive.keyring import LiveKeyring
@@ -89,7 +91,9 @@ class Bridge:
             state_store=_MemoryASStateStore(),
             aiohttp_params=AIOHTTP_PARAMS,
         )
-        writer = MeteredArchiveWriter(engine, keyring)
+        heads = settings.archive
+        commit_log = CommitLog(settings.path(heads.heads_log), keyring.chain_key, heads.heads_syslog)
+        writer = MeteredArchiveWriter(engine, keyring, commit_log=commit_log)
         dispatcher = Dispatcher(engine, keyring)
         roster = org_directory(engine)
         archive = ArchiveFeature(settings, registration.as_token, engine, keyring, writer)
@@ -123,6 +127,7 @@ class Bridge:
             lambda: bridge.admin_room_id,
         )
         appservice.on_answer = bridge.readiness.record_answer
+        appservice.on_reached = bridge.readiness.synapse_reached
         appservice.app.router.add_get("/_carebridge/health", bridge._health)
         appservice.app.router.add_get("/_carebridge/ready", bridge.readiness.handle)
         appservice.app.router.add_get("/metrics", metrics_handler([partial(refresh_archive_gauges, engine)]))
@@ -156,6 +161,10 @@ class Bridge:
     async def start(self) -> None:
         """Migrate, listen, then make sure the bot and the admins' room exist."""
         await migrate(self.engine)
+        # Before the first write: the chain key (added to an older keyring now), and the
+        # head a crash may have left committed but not logged.
+        await ensure_chain_key(self.engine, self.keyring)
+        await self.writer.log_head()
         self.appservice.archive = self.writer
         self.appservice.on_committed = self._committed
         await self.appservice.start(self.settings.bridge.host, self.settings.bridge.port)

@@ -1,7 +1,9 @@
 """Walking the hash chain fast, with one page of rows in memory at a time.
 
 The walk recomputes each row's hash from its clear columns and ciphertext and checks the
-link to the row before; it stops at the first row that does not link and hands it to
+link to the row before, and, with the chain key, the row's MAC from the key's first row on;
+it matches the recorded heads (bridge.archive.verify_heads) as it passes their rows. It
+stops at the first row that does not link, or whose MAC fails, and hands it to
 bridge.archive.verify, which names what happened there. On SQLite the pages are read by
 a plain read-only sqlite3 connection on a worker thread (through aiosqlite every page is a
 hand-off between threads and every row a SQLAlchemy Row: a third of the time went there);
@@ -21,7 +23,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.archive.chain import GENESIS_HASH, hash_fields
+from bridge.archive.chain import GENESIS_HASH, ChainKey, hash_fields
+from bridge.archive.verify_heads import HeadCheck
 from bridge.db.engine import sqlite_file
 from bridge.db.tables import archive_events
 
@@ -46,6 +49,7 @@ class ArchiveRow(NamedTuple):
     ciphertext: bytes
     prev_hash: bytes
     row_hash: bytes
+    row_mac: bytes | None
 
 
 COLUMNS = tuple(t.c[name] for name in ArchiveRow._fields)
@@ -59,12 +63,19 @@ _PG_PAGE_SQL = _SELECT + " WHERE seq > $1 ORDER BY seq LIMIT $2"
 @dataclass
 class ChainWalk:
     """Where the walk is: the next seq expected, the hash it must link to, the last good
-    row, and the first row that did not link (None while all is well)."""
+    row, and the first row that did not link or whose MAC failed (None while all is well).
+    With a chain key each row from its `from_seq` on must carry the key's MAC; with a
+    HeadCheck the recorded heads are compared as the walk passes their rows."""
 
+    chain_key: ChainKey | None = None
+    heads: HeadCheck | None = None
     expected: int = 1
     prev: bytes = GENESIS_HASH
     previous: ArchiveRow | None = None
     broken: ArchiveRow | None = None
+    mac_broken: ArchiveRow | None = None
+    macs_checked: int = 0
+    macs_unchecked: int = 0  # rows carrying a MAC that was not checked (no key, before from_seq)
 
     @property
     def rows(self) -> int:
@@ -72,11 +83,29 @@ class ChainWalk:
         return self.expected - 1
 
     def feed(self, rows: Sequence[Sequence[Any]]) -> bool:
-        """Check a page of rows in seq order; False once a row does not link."""
+        """Check a page of rows in seq order; False once a row does not link (or its MAC
+        fails)."""
         expected, prev, last = self.expected, self.prev, None
+        key, heads = self.chain_key, self.heads
+        keyed_from = key.from_seq if key is not None else None
+        next_head = heads.next_seq() if heads is not None else None
+        checked = unchecked = 0
         for row in rows:
             stored = row[12]
             if row[0] == expected and row[11] == prev and hash_fields(prev, row[:10], row[10]) == stored:
+                mac = row[13]
+                if keyed_from is not None and expected >= keyed_from:
+                    assert key is not None
+                    if not key.valid(expected, bytes(stored), None if mac is None else bytes(mac)):
+                        self.mac_broken = ArchiveRow._make(row)
+                        break
+                    checked += 1
+                elif mac is not None:
+                    unchecked += 1
+                if next_head is not None and expected >= next_head:
+                    assert heads is not None
+                    heads.at_row(expected, bytes(stored))
+                    next_head = heads.next_seq()
                 expected, prev, last = expected + 1, bytes(stored), row
                 continue
             self.broken = ArchiveRow._make(row)
@@ -84,7 +113,9 @@ class ChainWalk:
         if last is not None:
             self.previous = ArchiveRow._make(last)
         self.expected, self.prev = expected, prev
-        return self.broken is None
+        self.macs_checked += checked
+        self.macs_unchecked += unchecked
+        return self.broken is None and self.mac_broken is None
 
 
 def _walk_sqlite(path: Path, walk: ChainWalk, page: int, progress: Progress | None) -> None:
@@ -101,10 +132,16 @@ def _walk_sqlite(path: Path, walk: ChainWalk, page: int, progress: Progress | No
         conn.close()
 
 
-async def walk_chain(engine: AsyncEngine, page: int = PAGE, progress: Progress | None = None) -> ChainWalk:
-    """Walk the whole chain from the genesis; `progress` is told the rows checked after
-    every page."""
-    walk = ChainWalk()
+async def walk_chain(
+    engine: AsyncEngine,
+    page: int = PAGE,
+    progress: Progress | None = None,
+    chain_key: ChainKey | None = None,
+    heads: HeadCheck | None = None,
+) -> ChainWalk:
+    """Walk the whole chain from the genesis (MACs with `chain_key`, recorded `heads` as
+    their rows pass); `progress` is told the rows checked after every page."""
+    walk = ChainWalk(chain_key, heads)
     path = sqlite_file(engine.url)
     if path is not None:
         await asyncio.to_thread(_walk_sqlite, path, walk, page, progress)

@@ -48,6 +48,7 @@ class ArchiveFeature:
         self.settings = settings
         self.engine = engine
         self.writer = writer
+        self.keyring = keyring
         self.http = SynapseHTTP(settings.synapse.url, as_token)
         self.media = MediaArchiver(
             engine,
@@ -86,6 +87,7 @@ class ArchiveFeature:
             archive.head_interval_minutes * 60,
             self.settings.bot_user_id,
             HeadsLog(self.settings.path(archive.heads_log), archive.heads_syslog),
+            chain_key=self.keyring.chain_key,
         )
         self.heads.start()
         self.synapse_watch = SynapseWatch(

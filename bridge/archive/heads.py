@@ -7,7 +7,9 @@ publishes the head (sequence number + row hash) as an `org.carebridge.chain_head
 the administrators' room and appends it to the heads log (bridge.archive.heads_log): within minutes
 of the archive growing (archive.head_interval_minutes), at clean shutdown and on demand.
 Those copies live outside the archive database; `carebridge archive verify` checks the
-archive against all of them, so cutting the tail is seen within minutes, not a day.
+archive against all of them. Besides these publications, the head after every commit is in
+the heads log before the commit is acknowledged (bridge.archive.commit_log), so a cut tail
+is seen at once; each head carries the chain key's MAC when the key covers its row.
 45 CFR 164.312(c)(1) integrity, 164.312(b) audit controls.
 """
 
@@ -23,7 +25,8 @@ from pathlib import Path
 from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.archive.heads_log import append_head, read_heads_log
+from bridge.archive.chain import ChainKey
+from bridge.archive.heads_log import COMMIT, PUBLISHED, append_head, read_heads_log
 from bridge.archive.writer import read_head
 from bridge.core.clock import now_ms
 from bridge.core.synapse_http import ADMIN, SynapseHTTP, seg
@@ -44,14 +47,18 @@ class Head:
     row_hash: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PublishedHead:
-    """A head as published in Synapse: where, when, and by which event."""
+    """A head as published in Synapse or written to the heads log: where (`event_id`: the
+    event, or the log's line), when, its MAC (None if written without one) and its kind
+    (`published`, or `commit` for the per-commit lines of the heads log)."""
 
     seq: int
     row_hash: bytes
     published_ts: int
     event_id: str
+    mac: bytes | None = None
+    kind: str = PUBLISHED
 
 
 async def current_head(engine: AsyncEngine) -> Head:
@@ -61,15 +68,25 @@ async def current_head(engine: AsyncEngine) -> Head:
     return Head(seq, row_hash)
 
 
-def head_content(head: Head, published_ts: int) -> dict[str, object]:
+def head_mac(head: Head, chain_key: ChainKey | None) -> bytes | None:
+    """The chain key's MAC of the head, when the key covers its row."""
+    if chain_key is None or not chain_key.covers(head.seq):
+        return None
+    return chain_key.mac(head.seq, head.row_hash)
+
+
+def head_content(head: Head, published_ts: int, mac: bytes | None = None) -> dict[str, object]:
     """The event content for a published head (machine fields plus a line for humans)."""
-    return {
+    content: dict[str, object] = {
         "seq": head.seq,
         "hash": head.row_hash.hex(),
         "algorithm": ALGORITHM,
         "published_ts": published_ts,
         "body": f"Archive chain head: row {head.seq}, sha256 {head.row_hash.hex()}",
     }
+    if mac is not None:
+        content["mac"] = mac.hex()
+    return content
 
 
 @dataclass(frozen=True)
@@ -86,17 +103,19 @@ async def publish_head(
     admin_room_id: str,
     clock: Callable[[], int] = now_ms,
     heads_log: HeadsLog | None = None,
+    chain_key: ChainKey | None = None,
 ) -> PublishedHead:
     """Send the current head to the administrators' room and log it locally (the heads
     log gets the line even when Synapse cannot be reached; the error is then raised)."""
     head = await current_head(engine)
     now = clock()
+    mac = head_mac(head, chain_key)
     try:
-        event_id = await http.send_event(admin_room_id, HEAD_EVENT_TYPE, head_content(head, now))
+        event_id = await http.send_event(admin_room_id, HEAD_EVENT_TYPE, head_content(head, now, mac))
     except BaseException:  # also a cancelled send (shutdown timeout): the line is written
-        _log_line(heads_log, head, now, None)
+        _log_line(heads_log, head, now, None, mac)
         raise
-    _log_line(heads_log, head, now, event_id)
+    _log_line(heads_log, head, now, event_id, mac)
     async with engine.begin() as conn:
         await conn.execute(
             insert(archive_heads).values(
@@ -108,14 +127,16 @@ async def publish_head(
             )
         )
     log.info("published archive chain head seq=%d as %s in %s", head.seq, event_id, admin_room_id)
-    return PublishedHead(head.seq, head.row_hash, now, event_id)
+    return PublishedHead(head.seq, head.row_hash, now, event_id, mac)
 
 
-def _log_line(heads_log: HeadsLog | None, head: Head, now: int, event_id: str | None) -> None:
+def _log_line(
+    heads_log: HeadsLog | None, head: Head, now: int, event_id: str | None, mac: bytes | None
+) -> None:
     if heads_log is None:
         return
     try:
-        append_head(heads_log.path, head.seq, head.row_hash, now, event_id, heads_log.syslog)
+        append_head(heads_log.path, head.seq, head.row_hash, now, event_id, heads_log.syslog, mac)
     except OSError as exc:  # the Synapse copy still stands; say loudly that this one failed
         log.error("chain head seq=%d not appended to %s (%s)", head.seq, heads_log.path, exc)
 
@@ -123,7 +144,14 @@ def _log_line(heads_log: HeadsLog | None, head: Head, now: int, event_id: str | 
 def logged_heads(path: Path) -> list[PublishedHead]:
     """The heads in the heads log file, as published heads (named by their line)."""
     return [
-        PublishedHead(h.seq, h.row_hash, h.published_ts, h.event_id or f"{path.name} line {h.line}")
+        PublishedHead(
+            h.seq,
+            h.row_hash,
+            h.published_ts,
+            f"{path.name} line {h.line}" if h.kind == COMMIT or not h.event_id else h.event_id,
+            h.mac,
+            h.kind,
+        )
         for h in read_heads_log(path)
     ]
 
@@ -141,7 +169,12 @@ def parse_head_event(event: dict[str, object]) -> PublishedHead | None:
     except ValueError:
         return None
     ts = event.get("origin_server_ts")
-    return PublishedHead(seq, row_hash, ts if isinstance(ts, int) else 0, str(event.get("event_id")))
+    mac_hex = content.get("mac")
+    try:
+        mac = bytes.fromhex(mac_hex) if isinstance(mac_hex, str) else None
+    except ValueError:
+        mac = b""  # present but not hex: never valid
+    return PublishedHead(seq, row_hash, ts if isinstance(ts, int) else 0, str(event.get("event_id")), mac)
 
 
 async def published_heads(
@@ -183,6 +216,7 @@ class HeadScheduler:
         bot_user_id: str,
         heads_log: HeadsLog | None = None,
         retry: float = 60.0,
+        chain_key: Callable[[], ChainKey | None] = lambda: None,
     ) -> None:
         self.engine = engine
         self.http = http
@@ -191,6 +225,7 @@ class HeadScheduler:
         self.bot_user_id = bot_user_id
         self.heads_log = heads_log
         self.retry = min(retry, interval)
+        self.chain_key = chain_key
         self._task: asyncio.Task[None] | None = None
 
     async def _grown(self) -> bool:
@@ -215,7 +250,9 @@ class HeadScheduler:
         """Publish the head if rows were added since the last publication."""
         if not await self._grown():
             return None
-        return await publish_head(self.engine, self.http, self.admin_room_id, heads_log=self.heads_log)
+        return await publish_head(
+            self.engine, self.http, self.admin_room_id, heads_log=self.heads_log, chain_key=self.chain_key()
+        )
 
     async def _run(self) -> None:
         while True:

@@ -13,13 +13,16 @@ the table definitions once, and sqlite3's statement cache keeps them prepared.
 
 Nothing about durability changes: the call returns only after COMMIT (fsync'd), and any
 failure rolls back and raises `sqlite3.Error`; the writer then drops its cached head and
-takes its careful path (re-read the txnId, the head and the event ids) as before.
+takes its careful path (re-read the txnId, the head and the event ids) as before. After
+the COMMIT, on the same thread, `after_commit` appends the new head to the heads log
+(bridge.archive.commit_log): no second hand-off for it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -63,7 +66,13 @@ class OneTripSqlite:
             self._conn = conn
         return self._conn
 
-    def _commit(self, txn: Row | None, rows: list[Row], relations: list[Row]) -> None:
+    def _commit(
+        self,
+        txn: Row | None,
+        rows: list[Row],
+        relations: list[Row],
+        after_commit: Callable[[], None] | None,
+    ) -> None:
         conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -78,12 +87,21 @@ class OneTripSqlite:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        if after_commit is not None:
+            after_commit()
 
-    async def commit(self, txn: Row | None, rows: list[Row], relations: list[Row]) -> None:
-        """Insert the txn record (if any), the rows and the relations in one transaction;
-        returns after COMMIT, raises sqlite3.Error after a rollback."""
+    async def commit(
+        self,
+        txn: Row | None,
+        rows: list[Row],
+        relations: list[Row],
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        """Insert the txn record (if any), the rows and the relations in one transaction,
+        then run `after_commit`; returns after both, raises sqlite3.Error after a rollback
+        (or what `after_commit` raised, the transaction committed)."""
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._commit, txn, rows, relations)
+        await loop.run_in_executor(self._executor, self._commit, txn, rows, relations, after_commit)
 
     def _close(self) -> None:
         if self._conn is not None:

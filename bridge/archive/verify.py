@@ -1,10 +1,12 @@
-"""Verifying the archive without the decryption key: the chain, the published heads, media.
+"""Verifying the archive without the decryption key: the chain, its MACs, the heads, media.
 
 Finds the first broken link and names it: a row `changed` (content or metadata no longer
 matches its hash), rows `removed` (a gap, or later rows renumbered), rows `reordered`
-(swapped or moved), a row `inserted`; then compares the archive with every chain head the
-bridge published in Synapse (`truncated` tail, or a chain `rewritten` after a head); then
-checks that every archived media file is present and unaltered.
+(swapped or moved), a row `inserted`; from the chain key's `from_seq` on, a row whose MAC
+is missing or wrong is `recomputed` (its hash, and every later one, was rebuilt without
+the chain key). The heads published in Synapse and logged in the heads log are matched as
+the walk passes them (bridge.archive.verify_heads: `truncated`, `rewritten`,
+`forged-head`); then every archived media file is checked, present and unaltered.
 45 CFR 164.312(c)(1)-(2) integrity and mechanisms to authenticate ePHI.
 """
 
@@ -13,30 +15,22 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.archive.chain import GENESIS_HASH, RowMeta, row_hash
+from bridge.archive.chain import GENESIS_HASH, ChainKey, RowMeta, row_hash
 from bridge.archive.chain_walk import PAGE, PAGE_QUERY, ArchiveRow, Progress, walk_chain
-from bridge.archive.heads import Head, PublishedHead
+from bridge.archive.heads import Head, PublishedHead, logged_heads
+from bridge.archive.verify_heads import HeadCheck, Problem, iso
 from bridge.db.tables import archive_events, archive_media
+
+__all__ = ["Problem", "VerifyReport", "verify_archive", "verify_chain", "verify_media"]
 
 REORDER_WINDOW = 64
 t = archive_events
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One finding: what kind, at which row (and event), in words."""
-
-    kind: str
-    seq: int
-    event_id: str | None
-    detail: str
 
 
 @dataclass
@@ -52,12 +46,32 @@ class VerifyReport:
     head_problem: Problem | None = None
     media_checked: int = 0
     media_problems: list[Problem] = field(default_factory=list)
+    keyed_from: int | None = None  # the chain key's from_seq (None: no chain key given)
+    macs_checked: int = 0
+    macs_unchecked: int = 0  # rows carrying a MAC that was not checked (no key, or before from_seq)
+    logged_up_to: int = 0  # the newest row any published or logged head covers
+    unlogged_rows: int = 0  # rows after it: committed, not yet logged (not a finding)
+    heads_log_problem: Problem | None = None
 
     @property
     def problems(self) -> list[Problem]:
         """All findings, chain first."""
-        found = [p for p in (self.chain_problem, self.head_problem) if p is not None]
+        found = [p for p in (self.chain_problem, self.head_problem, self.heads_log_problem) if p is not None]
         return found + self.media_problems
+
+    @property
+    def unchecked(self) -> list[str]:
+        """What could not be checked (not a finding, but not a clean bill either)."""
+        notes = []
+        if not self.tail_checked:
+            notes.append("no published or logged heads were read: a deleted tail is not ruled out")
+        if self.macs_unchecked:
+            notes.append(
+                f"{self.macs_unchecked} row(s) carry a MAC that was not checked (no chain key, "
+                "or a chain key that is not the one they were written with): a recomputed "
+                "chain is not ruled out"
+            )
+        return notes
 
     @property
     def ok(self) -> bool:
@@ -78,16 +92,18 @@ class VerifyReport:
             else {
                 "seq": latest.seq,
                 "hash": latest.row_hash.hex(),
-                "published": _iso(latest.published_ts),
+                "published": iso(latest.published_ts),
                 "event_id": latest.event_id,
             },
             "media_checked": self.media_checked,
+            "keyed_from": self.keyed_from,
+            "macs_checked": self.macs_checked,
+            "macs_unchecked": self.macs_unchecked,
+            "logged_up_to": self.logged_up_to,
+            "unlogged_rows": self.unlogged_rows,
+            "unchecked": self.unchecked,
             "problems": [asdict(p) for p in self.problems],
         }
-
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
 
 
 def _meta(row: ArchiveRow, seq: int | None = None) -> RowMeta:
@@ -190,52 +206,43 @@ async def _classify(
     )
 
 
+def _mac_problem(row: ArchiveRow, chain_key: ChainKey) -> Problem:
+    state = "has no MAC" if row.row_mac is None else "has a MAC that does not match its hash"
+    if row.seq > chain_key.from_seq:
+        what = (
+            f"row {row.seq} was altered, replaced or inserted (row {row.seq - 1}'s MAC still "
+            "vouches for every row before it)"
+        )
+    else:
+        what = f"row {row.seq} or a row before it was altered, removed or inserted"
+    return Problem(
+        "recomputed",
+        row.seq,
+        row.event_id,
+        f"row {row.seq} {state} under the chain key (keyed from row {chain_key.from_seq}): "
+        f"{what} and the hashes rebuilt without the key",
+    )
+
+
 async def verify_chain(
-    engine: AsyncEngine, report: VerifyReport, page: int = PAGE, progress: Progress | None = None
+    engine: AsyncEngine,
+    report: VerifyReport,
+    page: int = PAGE,
+    progress: Progress | None = None,
+    chain_key: ChainKey | None = None,
+    heads: HeadCheck | None = None,
 ) -> None:
-    """Walk the chain from the genesis; record the first broken link in the report."""
-    walk = await walk_chain(engine, page, progress)
+    """Walk the chain from the genesis (each row's MAC from the chain key's from_seq on,
+    and the recorded heads as their rows pass); record the first broken link."""
+    walk = await walk_chain(engine, page, progress, chain_key, heads)
     report.rows = walk.rows
+    report.macs_checked, report.macs_unchecked = walk.macs_checked, walk.macs_unchecked
     if walk.rows:
         report.head = Head(walk.rows, walk.prev)
     if walk.broken is not None:
         report.chain_problem = await _classify(engine, walk.broken, walk.expected, walk.previous)
-
-
-async def verify_heads(engine: AsyncEngine, heads: Iterable[PublishedHead], report: VerifyReport) -> None:
-    """Compare the archive with every published head (oldest first); first mismatch wins."""
-    report.tail_checked = True
-    ordered = sorted(heads, key=lambda h: (h.published_ts, h.seq))
-    report.latest_published = ordered[-1] if ordered else None
-    last_seq = report.head.seq if report.chain_problem is None else None
-    for head in ordered:
-        report.heads_checked += 1
-        if head.seq == 0:
-            continue
-        async with engine.connect() as conn:
-            stored = await conn.scalar(select(t.c.row_hash).where(t.c.seq == head.seq))
-            if last_seq is None:
-                last_seq = int(await conn.scalar(select(t.c.seq).order_by(t.c.seq.desc()).limit(1)) or 0)
-        when = _iso(head.published_ts)
-        if stored is None and head.seq > last_seq:
-            report.head_problem = Problem(
-                "truncated",
-                last_seq + 1,
-                None,
-                f"the archive ends at row {last_seq}, but the head published {when} "
-                f"(event {head.event_id}) covers rows up to {head.seq}: the last "
-                f"{head.seq - last_seq} row(s) were deleted",
-            )
-            return
-        if stored is None or bytes(stored) != head.row_hash:
-            report.head_problem = Problem(
-                "rewritten",
-                head.seq,
-                None,
-                f"row {head.seq} does not match the head published {when} (event {head.event_id}): "
-                "the chain up to that row was replaced or recomputed",
-            )
-            return
+    elif walk.mac_broken is not None and chain_key is not None:
+        report.chain_problem = _mac_problem(walk.mac_broken, chain_key)
 
 
 async def stored_media_count(engine: AsyncEngine) -> int:
@@ -277,6 +284,21 @@ async def verify_media(
                 )
 
 
+def _heads_log_problem(path: Path, report: VerifyReport, chain_key: ChainKey | None) -> Problem | None:
+    """A missing heads log is a finding once rows were written with per-commit logging
+    (every row the chain key covers was: the bridge creates the log before its first one)."""
+    if path.exists() or chain_key is None or report.head.seq < chain_key.from_seq:
+        return None
+    return Problem(
+        "heads-log-missing",
+        chain_key.from_seq,
+        None,
+        f"the heads log {path} does not exist, but rows {chain_key.from_seq}..{report.head.seq} "
+        "were written while every commit was logged there: it was deleted or moved, and a "
+        "deleted tail can no longer be seen from this copy",
+    )
+
+
 async def verify_archive(
     engine: AsyncEngine,
     heads: Iterable[PublishedHead] | None,
@@ -284,14 +306,31 @@ async def verify_archive(
     page: int = PAGE,
     progress: Progress | None = None,
     media_progress: Progress | None = None,
+    *,
+    chain_key: ChainKey | None = None,
+    heads_log: Path | None = None,
 ) -> VerifyReport:
-    """Chain, then published heads (None: tail unchecked), then media files (None: skipped).
+    """Chain (and its MACs, with the chain key), then the heads published in Synapse and
+    logged in `heads_log` (both None: tail unchecked), then media files (None: skipped).
     `progress` is told the rows checked so far after every page, `media_progress` the
     media files checked."""
-    report = VerifyReport()
-    await verify_chain(engine, report, page, progress)
-    if heads is not None:
-        await verify_heads(engine, heads, report)
+    report = VerifyReport(keyed_from=chain_key.from_seq if chain_key is not None else None)
+    recorded: list[PublishedHead] | None = None if heads is None else list(heads)
+    if heads_log is not None:
+        recorded = [*(recorded or []), *logged_heads(heads_log)]
+    check = HeadCheck(recorded, chain_key) if recorded is not None else None
+    await verify_chain(engine, report, page, progress, chain_key, check)
+    if check is not None:
+        report.tail_checked = True
+        report.heads_checked = check.count
+        report.latest_published = check.newest
+        await check.finish(engine, report.head.seq, report.chain_problem is None)
+        report.head_problem = check.problem
+        report.logged_up_to = check.logged_up_to()
+        if report.chain_problem is None and report.head_problem is None:
+            report.unlogged_rows = max(0, report.head.seq - report.logged_up_to)
+    if heads_log is not None:
+        report.heads_log_problem = _heads_log_problem(heads_log, report, chain_key)
     if media_dir is not None:
         await verify_media(engine, media_dir, report, media_progress)
     return report

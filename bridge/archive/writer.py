@@ -5,6 +5,10 @@ txnId; the bridge answers Synapse only after the commit. A txnId is a hint, neve
 Synapse on SQLite hands out ids 1, 2, ... again after a restart, so a known txnId still has
 its events checked one by one, and only an event already archived (by event id, which the
 archive enforces) is skipped.
+
+Each row from the chain key's `from_seq` on carries a MAC of its hash (bridge.archive.chain),
+and with a CommitLog the head after every commit is in the heads log, fsynced, before the
+writer returns (bridge.archive.commit_log): nothing acknowledged is beyond the newest line.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bridge.archive.chain import GENESIS_HASH, RowMeta, event_aad, row_hash
+from bridge.archive.commit_log import CommitLog
 from bridge.archive.keyring import Sealer
 from bridge.archive.one_trip import RELATION_COLUMNS, ROW_COLUMNS, OneTripSqlite, Row
 from bridge.core.clock import now_ms
@@ -108,30 +113,62 @@ def _first_of_each(events: Sequence[JsonDict]) -> list[JsonDict]:
 class ArchiveWriter:
     """Appends events to the archive; safe against concurrent writers in other processes."""
 
-    def __init__(self, engine: AsyncEngine, keyring: Sealer, clock: Callable[[], int] = now_ms) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        keyring: Sealer,
+        clock: Callable[[], int] = now_ms,
+        commit_log: CommitLog | None = None,
+    ) -> None:
         self.engine = engine
         self.keyring = keyring
         self.clock = clock
+        self.commit_log = commit_log
         self._lock = asyncio.Lock()
         self._head: tuple[int, bytes] | None = None
         path = sqlite_file(engine.url)
         self._one_trip = OneTripSqlite(str(path)) if path is not None else None
 
     async def close(self) -> None:
-        """Close the writer's own SQLite connection, if it has one (the engine is the
-        caller's to dispose)."""
+        """Close the writer's own SQLite connection and the commit log, if it has them
+        (the engine is the caller's to dispose)."""
         if self._one_trip is not None:
             await self._one_trip.close()
+        if self.commit_log is not None:
+            await self.commit_log.close()
 
     async def ingest_transaction(self, txn_id: str, events: Sequence[JsonDict]) -> IngestResult:
-        """Archive one appservice transaction atomically with its txnId."""
-        return await self._with_retry(txn_id, events, "txn")
+        """Archive one appservice transaction atomically with its txnId; returns once the
+        new head is in the heads log (raises, and the caller must not acknowledge, if not)."""
+        result, head = await self._with_retry(txn_id, events, "txn")
+        await self._log(head)
+        return result
 
     async def append(self, events: Sequence[JsonDict], source: str) -> IngestResult:
         """Archive events that did not come in a transaction (reconciliation, audit)."""
-        return await self._with_retry(None, events, source)
+        result, head = await self._with_retry(None, events, source)
+        await self._log(head)
+        return result
 
-    async def _with_retry(self, txn_id: str | None, events: Sequence[JsonDict], source: str) -> IngestResult:
+    async def log_head(self) -> None:
+        """Put the archive's current head in the heads log (at start: covers rows a crash
+        left committed but not yet logged)."""
+        if self.commit_log is None:
+            return
+        self.commit_log.ensure_file()
+        async with self.engine.connect() as conn:
+            head = await read_head(conn)
+        await self._log(head)
+
+    async def _log(self, head: tuple[int, bytes] | None) -> None:
+        # Outside the writer's lock: the next commit can run while this line is fsynced,
+        # and the commit log groups the heads that finish meanwhile into one append.
+        if self.commit_log is not None and head is not None and head[0] > 0:
+            await self.commit_log.record(*head)
+
+    async def _with_retry(
+        self, txn_id: str | None, events: Sequence[JsonDict], source: str
+    ) -> tuple[IngestResult, tuple[int, bytes] | None]:
         async with self._lock:
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 # Fast path (the usual case): trust the head this writer committed last and
@@ -148,7 +185,7 @@ class ArchiveWriter:
                         async with self.engine.begin() as conn:
                             result, head = await self._write(conn, txn_id, events, source, fast)
                     self._head = head
-                    return result
+                    return result, head
                 except (IntegrityError, OperationalError, sqlite3.Error) as exc:
                     self._head = None
                     if attempt == MAX_ATTEMPTS:
@@ -210,7 +247,9 @@ class ArchiveWriter:
         now = self.clock()
         rows, relations, appended, head = self._seal(_first_of_each(events), seq, prev, source, now)
         txn = (txn_id, now, len(rows)) if txn_id is not None else None
-        await self._one_trip.commit(txn, rows, relations)
+        log = self.commit_log
+        after = (lambda: log.append_committed(*head)) if log is not None and rows else None
+        await self._one_trip.commit(txn, rows, relations, after)
         return IngestResult(replayed=False, appended=appended), head
 
     def _seal(
@@ -221,6 +260,7 @@ class ArchiveWriter:
         rows: list[Row] = []
         relations: list[Row] = []
         appended = []
+        chain = self.keyring.chain_key()
         for event in fresh:
             seq += 1
             plaintext = json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
@@ -238,6 +278,7 @@ class ArchiveWriter:
                 key_id=key_id,
             )
             digest = row_hash(prev, meta, sealed)
+            mac = chain.mac(seq, digest) if chain is not None and chain.covers(seq) else None
             rows.append(
                 (
                     seq,
@@ -253,6 +294,7 @@ class ArchiveWriter:
                     sealed,
                     prev,
                     digest,
+                    mac,
                 )
             )
             appended.append(ArchivedEvent(seq=seq, event=event))

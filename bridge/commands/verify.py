@@ -1,18 +1,22 @@
 """`!verify`: the same check as `carebridge archive verify`, answered in chat.
 
-Walks the hash chain (bridge.archive.verify, no key needed, no content read), compares it with
-every chain head the bot published in the administrators' room (read back from Synapse,
-so a deleted tail or a recomputed chain is caught) and checks the archived media files.
+Walks the hash chain (bridge.archive.verify, no decryption key needed, no content read) and
+its MACs under the chain key, compares it with every chain head the bot published in the
+administrators' room (read back from Synapse) and logged in the heads log (one per
+committed transaction), so a deleted tail or a recomputed chain is caught, and checks the
+archived media files.
 45 CFR 164.312(c)(1) integrity.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bridge.archive.chain import ChainKey
 from bridge.archive.heads import PublishedHead, published_heads
 from bridge.archive.synapse_check import SynapseComparison, compare_with_synapse
 from bridge.archive.verify import VerifyReport, verify_archive
@@ -31,12 +35,16 @@ class ArchiveCheck:
         as_token: str,
         bot_user_id: str,
         media_dir: Path | None,
+        heads_log: Path | None = None,
+        chain_key: Callable[[], ChainKey | None] = lambda: None,
     ) -> None:
         self.engine = engine
         self.synapse_url = synapse_url
         self.as_token = as_token
         self.bot_user_id = bot_user_id
         self.media_dir = media_dir
+        self.heads_log = heads_log
+        self.chain_key = chain_key
 
     async def _heads(self, admin_room_id: str) -> list[PublishedHead] | None:
         try:
@@ -49,7 +57,9 @@ class ArchiveCheck:
     async def run(self, admin_room_id: str | None) -> VerifyReport:
         """Chain, published heads (when readable) and media."""
         heads = await self._heads(admin_room_id) if admin_room_id else None
-        return await verify_archive(self.engine, heads, self.media_dir)
+        return await verify_archive(
+            self.engine, heads, self.media_dir, chain_key=self.chain_key(), heads_log=self.heads_log
+        )
 
     async def against_synapse(self) -> SynapseComparison | None:
         """Archived events and media Synapse no longer holds (None if Synapse could not
@@ -91,8 +101,10 @@ def _describe_chain(report: VerifyReport) -> str:
         f"Archive intact: {report.rows} row(s) in an unbroken chain, head row {report.head.seq} "
         f"(sha256 {report.head.row_hash.hex()[:16]}...); {report.media_checked} media file(s) checked."
     )
+    if report.keyed_from is not None:
+        text += f" Keyed from row {report.keyed_from}: {report.macs_checked} MAC(s) checked."
     if report.tail_checked:
-        text += f" Matches all {report.heads_checked} published chain head(s)."
-    else:
-        text += " Published chain heads could not be read: a deleted tail is not ruled out."
+        text += f" Matches all {report.heads_checked} published chain head(s) and heads-log line(s)."
+    for note in report.unchecked:
+        text += f" Not checked: {note}."
     return text

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bridge.archive.chain_key import chain_key_for
 from bridge.commands.compliance import compliance_commands
 from bridge.commands.compliance_report import compliance_report_commands
 from bridge.commands.framework import Command
@@ -62,7 +63,13 @@ class ComplianceFeature:
         """!online !logins !missing !sessions !report !verify !compliance."""
         s = self.settings
         archive_check = ArchiveCheck(
-            self.engine, s.synapse.url, self.as_token, s.bot_user_id, s.path(s.archive.media_dir)
+            self.engine,
+            s.synapse.url,
+            self.as_token,
+            s.bot_user_id,
+            s.path(s.archive.media_dir),
+            s.path(s.archive.heads_log),
+            lambda: chain_key_for(s.path(s.archive.key_file), s.archive.key_env),
         )
         return [
             *compliance_commands(self.reports, archive_check, self._room, s.compliance.report_rows_in_chat),

@@ -16,14 +16,16 @@ from typing import IO, Any, Final
 FORMAT: Final = "carebridge-backup/1"
 MANIFEST_MEMBER: Final = "manifest.json"
 KEY_MEMBER: Final = "key/archive.key"
+HEADS_LOG_MEMBER: Final = "heads/heads.log"
 CHUNK: Final = 1 << 20
 Advance = Callable[[int], None]
 
 
-class _FileHash:
-    """A read-only file that hashes every byte read from it (the whole file's SHA-256) on a
-    helper thread, while the reader hashes the member the bytes belong to: hashlib lets go
-    of the GIL on large buffers, so the two digests of a read-back run side by side."""
+class HashingReader:
+    """A read-only file that hashes (and counts) every byte read through it. The hashing
+    runs on a helper thread, in order, while the caller works on the block (tarfile writes
+    it, or hashes the member it belongs to): hashlib lets go of the GIL on large buffers,
+    so the two run side by side."""
 
     def __init__(self, handle: IO[bytes], advance: Advance | None, pool: ThreadPoolExecutor) -> None:
         self.handle = handle
@@ -41,13 +43,17 @@ class _FileHash:
             self.advance(len(data))
         return data
 
+    def hexdigest(self) -> str:
+        """The SHA-256 of what was read so far."""
+        if self._pending is not None:
+            self._pending.result()
+        return self.digest.hexdigest()
+
     def finish(self) -> str:
         """Read to the end (tar padding included) and return the file's SHA-256."""
         while self.read(CHUNK):
             pass
-        if self._pending is not None:
-            self._pending.result()
-        return self.digest.hexdigest()
+        return self.hexdigest()
 
 
 def read_back(
@@ -59,7 +65,7 @@ def read_back(
     digests: dict[str, str] = {}
     manifest: dict[str, Any] | None = None
     with open(path, "rb") as handle, ThreadPoolExecutor(1) as pool:
-        source = _FileHash(handle, advance, pool)
+        source = HashingReader(handle, advance, pool)
         with tarfile.open(fileobj=source, mode="r|*", bufsize=CHUNK) as tar:  # type: ignore[call-overload]
             tar.copybufsize = CHUNK
             for info in tar:

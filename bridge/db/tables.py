@@ -44,6 +44,9 @@ archive_events = Table(
     Column("ciphertext", LargeBinary, nullable=False),
     Column("prev_hash", LargeBinary(32), nullable=False),
     Column("row_hash", LargeBinary(32), nullable=False),
+    # HMAC of row_hash under the chain key (bridge.archive.chain.ChainKey); NULL for rows
+    # written before the archive had a chain key (migration 0021).
+    Column("row_mac", LargeBinary(32), nullable=True),
 )
 
 # How far each post-commit consumer (rooms, calls, commands...) has processed the archive.

@@ -3,10 +3,15 @@
 "The port answers" is not enough: a bridge that answers every transaction 500, or that
 Synapse cannot reach, or whose archive has stopped moving, must say so. Three checks:
 
-- `deliveries_failing`: the last authenticated transaction was answered non-2xx (Synapse
-  is retrying it); cleared by the next 2xx.
+- `deliveries_failing`: the last authenticated transaction was answered 5xx (the archive
+  could not take it; Synapse is retrying it); cleared by the next 2xx. A 4xx refuses one
+  request for what it is (too large, not JSON: nothing Synapse sends) and says nothing
+  about the pipe, so it is counted but does not make the bridge unready.
 - `synapse_cannot_reach_bridge`: Synapse's appservice ping (Synapse calls the bridge
-  back) failed at the last probe.
+  back) failed at the last probe, and Synapse has not reached the bridge since (any
+  authenticated ping or delivery from Synapse clears it at once). While a probe finds a
+  problem, the next one runs after `RETRY_SECONDS` instead of the full interval, so the
+  verdict follows a recovery within seconds.
 - `archive_lagging`: an event Synapse holds in the administrators' room (where every
   login/logout record and chain head goes) is still not archived `max_lag_seconds` after
   it was sent.
@@ -50,6 +55,7 @@ ANSWERS = Counter(
     registry=REGISTRY,
 )
 RECENT = 20
+RETRY_SECONDS = 1.0
 
 
 def _now() -> float:
@@ -69,17 +75,32 @@ class Readiness:
     started: bool = False
     last_status: int | None = None
     last_failure_at: float | None = None
+    delivery_failing: bool = False
     ping_ok: bool = True
     lag_seconds: float = 0.0
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def record_answer(self, status: int) -> None:
-        """The appservice endpoint answered an authenticated delivery with `status`."""
+        """The appservice endpoint answered an authenticated delivery with `status` (so
+        Synapse reached the bridge)."""
         self.last_status = status
+        self.ping_ok = True
         ANSWERS.labels(f"{status // 100}xx").inc()
-        if not 200 <= status < 300:
+        if status >= 500:
+            self.delivery_failing = True
             self.last_failure_at = self.clock()
             log.warning("answered a transaction delivery with %d; Synapse will retry it", status)
+        elif 200 <= status < 300:
+            self.delivery_failing = False
+        else:
+            log.warning("refused a transaction request with %d (the request, not the pipe)", status)
+        self._publish()
+
+    def synapse_reached(self) -> None:
+        """Synapse called the bridge (an authenticated appservice ping): it can reach us."""
+        if not self.ping_ok:
+            log.info("Synapse reaches the bridge again")
+        self.ping_ok = True
         self._publish()
 
     def reasons(self) -> list[str]:
@@ -87,13 +108,20 @@ class Readiness:
         found = []
         if not self.started:
             found.append("starting")
-        if self.last_status is not None and not 200 <= self.last_status < 300:
+        if self.delivery_failing:
             found.append("deliveries_failing")
         if not self.ping_ok:
             found.append("synapse_cannot_reach_bridge")
         if self.lag_seconds > self.settings.max_lag_seconds:
             found.append("archive_lagging")
         return found
+
+    def next_probe_in(self) -> float:
+        """Seconds until the next probe: the interval, or RETRY_SECONDS while a probe's
+        finding stands (so a recovery shows within seconds, not at the next interval)."""
+        interval = self.settings.probe_interval_seconds
+        failing = not self.ping_ok or self.lag_seconds > self.settings.max_lag_seconds
+        return min(interval, RETRY_SECONDS) if failing else interval
 
     def _publish(self) -> None:
         READY.set(0 if self.reasons() else 1)
@@ -145,7 +173,7 @@ class Readiness:
     async def _run(self) -> None:
         while True:
             await self.probe()
-            await asyncio.sleep(self.settings.probe_interval_seconds)
+            await asyncio.sleep(self.next_probe_in())
 
     def start(self) -> None:
         """The bridge is up: start probing."""

@@ -40,8 +40,8 @@ from policy.decision import Decision
 from policy.event_types import ADMIN_ACTION_EVENT_TYPE
 from policy.module.checked_resource import CheckedResource
 from policy.module.metrics import CALLBACK_ERRORS, count_refusal
-from policy.module.request_guard import CHECK_FAILED, NOT_FOUND, refusal
-from policy.module.sign_in_limit import client_facts, json_body
+from policy.module.request_guard import CHECK_FAILED, NOT_FOUND, json_body, refusal
+from policy.module.sign_in_limit import client_facts
 from policy.session_reason import OPERATOR_PARAM, operator_from_query
 
 if TYPE_CHECKING:

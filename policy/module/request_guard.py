@@ -71,7 +71,8 @@ def refusal(decision: Decision) -> JsonAnswer:
     )
 
 
-def _json_body(request: Any) -> dict[str, Any] | None:
+def json_body(request: Any) -> dict[str, Any] | None:
+    """The request's JSON object (rewound for Synapse), or None."""
     content = getattr(request, "content", None)
     if content is None:
         return None
@@ -143,7 +144,7 @@ class RequestGuard(Resource):
         """The guard's own answer to this request (a refusal, or discarded keys), if any."""
         method = method or request.method.decode("ascii", "replace").upper()
         path = path or request.path.decode("utf-8", "replace")  # as Synapse's servlets match it
-        body = _json_body(request) if needs_body(method, path) else None
+        body = json_body(request) if needs_body(method, path) else None
         decision = decide_client_request(method, path, body, self.push_gateways, self.server_name)
         if decision is None and method in ("POST", "PUT") and UPLOAD_PATH.match(path):
             self.declared.note(request.get_request_id(), _content_type(request))

@@ -24,7 +24,6 @@ rows are deleted. 45 CFR 164.308(a)(5)(ii)(C) log-in monitoring; 164.312(a)(1) a
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from typing import TYPE_CHECKING, Any
@@ -34,7 +33,7 @@ from twisted.web.resource import Resource
 from policy.event_types import REASON_KEY
 from policy.module.checked_resource import CheckedResource
 from policy.module.metrics import count_refusal
-from policy.module.request_guard import JsonAnswer
+from policy.module.request_guard import JsonAnswer, json_body
 from policy.module.sessions import PasswordCheck, SessionRecorder, user_by_email
 from policy.sign_in_limit import (
     LIMIT_EXCEEDED,
@@ -117,25 +116,6 @@ def _prune_txn(txn: Any, rate: Rate, now: int) -> int:
     for user_id in gone:
         txn.execute(_DELETE, (user_id,))
     return len(gone)
-
-
-def json_body(request: Any) -> dict[str, Any] | None:
-    """The request's JSON object (rewound for Synapse), or None."""
-    content = getattr(request, "content", None)
-    if content is None:
-        return None
-    try:
-        content.seek(0)
-        raw = content.read(MAX_BODY + 1)
-    finally:
-        content.seek(0)
-    if len(raw) > MAX_BODY:
-        return None
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
 
 
 def client_facts(request: Any) -> tuple[str | None, str | None]:

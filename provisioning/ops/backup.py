@@ -16,6 +16,8 @@ Layout of the file (tar; gzipped when its name ends in .gz, see backup_file.py):
     config/...               carebridge.yaml, registration.yaml, Synapse configs, secrets/
     synapse/homeserver.db    embedded set-up: Synapse's SQLite database (online backup API)
     synapse-media/...        Synapse's media store (uploads as Synapse keeps them)
+    heads/heads.log          the heads log (archive.heads_log), copied before the database,
+                             so every head in it names a row the dump holds
     key/archive.key          only with --include-key
 
 Embedded (Synapse on SQLite) the file is the whole system: both databases, both media
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.keyring import Keyring
 from bridge.archive.reader import archive_key_ids
-from bridge.core.backup_format import FORMAT, KEY_MEMBER
+from bridge.core.backup_format import FORMAT, HEADS_LOG_MEMBER, KEY_MEMBER
 from bridge.core.clock import now_ms
 from bridge.db.engine import create_engine, current_revisions
 from bridge.db.tables import archive_events
@@ -158,6 +161,15 @@ def _media_files(settings: Settings) -> list[tuple[Path, str]]:
     return [(p, f"media/{p.relative_to(media).as_posix()}") for p in sorted(media.rglob("*")) if p.is_file()]
 
 
+def _copy_heads_log(settings: Settings, workdir: Path) -> list[tuple[Path, str]]:
+    source = settings.path(settings.archive.heads_log)
+    if not source.is_file():
+        return []
+    copy = workdir / "heads.log"
+    shutil.copyfile(source, copy)
+    return [(copy, HEADS_LOG_MEMBER)]
+
+
 def _quiet_step(_description: str, _total: float | None) -> Callable[[float], None]:
     return lambda _done: None
 
@@ -176,8 +188,11 @@ async def create_backup(
     with tempfile.TemporaryDirectory(prefix=".carebridge-backup-", dir=out.parent) as tmp:
         workdir = Path(tmp)
         step("copying the database", None)
+        # The heads log before the database: the log is never ahead of the dump (rows
+        # committed in between are merely not logged yet in the restored copy).
+        heads_log = _copy_heads_log(settings, workdir)
         db_file, method, facts = await _dump_database(settings, workdir, pg_method)
-        members = [(db_file, f"db/{db_file.name}")]
+        members = [(db_file, f"db/{db_file.name}"), *heads_log]
         # Media after the database: every file a dumped row refers to is already there.
         media = _media_files(settings)
         synapse_members, synapse_facts = synapse_parts(settings, workdir)

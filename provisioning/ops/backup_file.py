@@ -11,19 +11,18 @@ manifest wherever it sits (files written before this change have it first).
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
 import tarfile
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Self
+from typing import Any, Self
 
-from bridge.core.backup_format import MANIFEST_MEMBER
+from bridge.core.backup_format import MANIFEST_MEMBER, HashingReader
 
 CHUNK = 1 << 20
 Advance = Callable[[int], None]
@@ -32,33 +31,6 @@ Advance = Callable[[int], None]
 def compressed_name(path: Path) -> bool:
     """Whether a backup written to `path` is gzipped (the name asks for it)."""
     return path.name.endswith((".gz", ".tgz"))
-
-
-class _HashingReader:
-    """Reads a file for tarfile, hashing (and counting) what passes through; the hashing
-    runs on a helper thread while tarfile writes the block (hashlib lets go of the GIL on
-    large buffers), in order."""
-
-    def __init__(self, handle: IO[bytes], advance: Advance | None, pool: ThreadPoolExecutor) -> None:
-        self.handle = handle
-        self.digest = hashlib.sha256()
-        self.advance = advance
-        self._pool = pool
-        self._pending: Future[None] | None = None
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.handle.read(size)
-        if self._pending is not None:
-            self._pending.result()
-        self._pending = self._pool.submit(self.digest.update, data)
-        if self.advance is not None:
-            self.advance(len(data))
-        return data
-
-    def hexdigest(self) -> str:
-        if self._pending is not None:
-            self._pending.result()
-        return self.digest.hexdigest()
 
 
 class BackupTar:
@@ -92,7 +64,7 @@ class BackupTar:
         info.uname = info.gname = ""
         info.mode = 0o600
         with open(path, "rb") as handle:
-            reader = _HashingReader(handle, self.advance, self._pool)
+            reader = HashingReader(handle, self.advance, self._pool)
             self._tar.addfile(info, reader)
         self.digests[arcname] = reader.hexdigest()
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from bridge.archive.chain import event_aad
 from bridge.archive.keyring import Keyring, KeyringError
-from bridge.core.backup_format import FORMAT, KEY_MEMBER, MANIFEST_MEMBER
+from bridge.core.backup_format import FORMAT, HEADS_LOG_MEMBER, KEY_MEMBER, MANIFEST_MEMBER
 from bridge.core.files import write_private
 from bridge.db.engine import create_engine
 from bridge.db.tables import archive_events
@@ -218,6 +218,11 @@ async def restore_backup(opts: RestoreOptions) -> RestoreResult:
         if key_source != f"${env_var}":
             write_private(settings.path(settings.archive.key_file), keyring.dumps())
         await _restore_database(settings, staged, manifest)
+        if (staged / HEADS_LOG_MEMBER).is_file():
+            heads_log = settings.path(settings.archive.heads_log)
+            heads_log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            shutil.copyfile(staged / HEADS_LOG_MEMBER, heads_log)
+            os.chmod(heads_log, 0o600)
         media_dir = settings.path(settings.archive.media_dir)
         media_files = 0
         staged_media = staged / "media"

@@ -16,6 +16,7 @@ from sqlalchemy import MetaData, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.chain import GENESIS_HASH, RowMeta, event_aad, row_hash
+from bridge.archive.commit_log import CommitLog
 from bridge.archive.keyring import Keyring
 from bridge.archive.reader import iter_events
 from bridge.archive.verify import verify_archive
@@ -49,10 +50,15 @@ async def _populate(settings: Settings) -> None:
     try:
         await migrate(engine)
         keyring = Keyring.load(key_path)
-        await ArchiveWriter(engine, keyring).ingest_transaction("t1", [_event(n) for n in range(15)])
+        heads_log = settings.path(settings.archive.heads_log)
+        writer = ArchiveWriter(engine, keyring, commit_log=CommitLog(heads_log, keyring.chain_key))
+        await writer.ingest_transaction("t1", [_event(n) for n in range(15)])
+        await writer.close()
         rotated = keyring.rotated()
         write_private(key_path, rotated.dumps())
-        await ArchiveWriter(engine, rotated).ingest_transaction("t2", [_event(n) for n in range(15, 30)])
+        writer = ArchiveWriter(engine, rotated, commit_log=CommitLog(heads_log, rotated.chain_key))
+        await writer.ingest_transaction("t2", [_event(n) for n in range(15, 30)])
+        await writer.close()
         async with engine.begin() as conn:
             await conn.execute(consumer_cursors.insert().values(name="rooms", seq=17))
     finally:
@@ -112,9 +118,17 @@ async def _snapshot(settings: Settings) -> tuple[dict[str, Any], list[bytes], di
             await _decrypted(engine, keyring),
             await _chain_ok(engine),
         )
-        # What `carebridge archive verify` checks offline (chain and media): it must pass.
-        report = await verify_archive(engine, None, settings.path(settings.archive.media_dir))
+        # What `carebridge archive verify` checks offline (chain, MACs, the heads log,
+        # media): it must pass, the restored heads log included.
+        report = await verify_archive(
+            engine,
+            None,
+            settings.path(settings.archive.media_dir),
+            chain_key=keyring.chain,
+            heads_log=settings.path(settings.archive.heads_log),
+        )
         assert report.ok, report.problems
+        assert report.keyed_from == 1 and report.macs_checked >= 30 and report.logged_up_to >= 30
     finally:
         await engine.dispose()
     media_dir = settings.path(settings.archive.media_dir)

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 import bridge.archive.dispatcher as dispatch
+from bridge.archive.chain import ChainKey
 from bridge.archive.dispatcher import Dispatcher
 from bridge.archive.keyring import Keyring
 from bridge.archive.writer import ArchivedEvent, ArchiveWriter
@@ -32,6 +33,9 @@ class CountingKeyring:
     def open(self, key_id: str, sealed: bytes, aad: bytes) -> bytes:
         self.opened += 1
         return self.inner.open(key_id, sealed, aad)
+
+    def chain_key(self) -> ChainKey | None:
+        return self.inner.chain_key()
 
 
 def event(n: int, etype: str = "m.room.message") -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 from click.testing import CliRunner, Result
 from sqlalchemy import insert
 
+from bridge.archive.commit_log import CommitLog
 from bridge.archive.keyring import Keyring
 from bridge.archive.writer import ArchiveWriter
 from bridge.compliance.safeguards import gather_db
@@ -186,8 +187,8 @@ async def test_fact_queries_count_without_decrypting(db_url: str) -> None:
 
 
 async def test_archive_is_verified_even_when_synapse_cannot_be_asked(db_url: str, tmp_path: Path) -> None:
-    """With Synapse down the chain is still walked (it needs no Synapse); only the tail is
-    said to be unchecked, and which part could not be read is named."""
+    """With Synapse down the chain is still walked and checked against the heads log (neither
+    needs Synapse); which part could not be read (the published heads) is named."""
     config = init_data_dir(InitOptions(data_dir=tmp_path / "data", database_url=db_url))
     settings = load_settings(config)
     settings = settings.model_copy(
@@ -197,11 +198,17 @@ async def test_archive_is_verified_even_when_synapse_cannot_be_asked(db_url: str
     try:
         await migrate(engine)
         keyring = Keyring.load(settings.path(settings.archive.key_file))
-        await ArchiveWriter(engine, keyring).ingest_transaction("t1", [_event(n) for n in range(7)])
+        # Written as the bridge writes: every commit's head in the heads log.
+        heads_log = CommitLog(settings.path(settings.archive.heads_log), keyring.chain_key)
+        writer = ArchiveWriter(engine, keyring, commit_log=heads_log)
+        await writer.ingest_transaction("t1", [_event(n) for n in range(7)])
+        await writer.close()
         seen: list[int] = []
         facts, _history = await Gatherer(settings, engine, "token", progress=seen.append).facts()
         assert facts.verify is not None
-        assert (facts.verify.ok, facts.verify.rows, facts.verify.tail_checked) == (True, 7, False)
+        assert (facts.verify.ok, facts.verify.rows, facts.verify.tail_checked) == (True, 7, True)
+        # The heads log's one head was checked; none could be read from Synapse.
+        assert facts.verify.heads_checked == 1 and facts.verify.newest_head_ms is None
         assert seen[-1] == 7
         assert "published_heads" in facts.unreadable and "accounts" in facts.unreadable
     finally:

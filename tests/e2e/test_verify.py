@@ -56,15 +56,18 @@ async def test_verify_passes_then_finds_a_deleted_tail_against_synapse(stack: St
     copied = copy_data_dir(stack, tmp_path / "copy")
     with sqlite3.connect(copied.parent / "carebridge.db") as db:
         db.execute("DELETE FROM archive_events WHERE seq > ?", (published_seq - 2,))
+    # The copy leaves out the heads log (as if it had been deleted too): Synapse's copy of
+    # the published head still shows the cut tail, and the missing log is itself a finding.
     code, out, err = await cli("archive", "verify", "-c", str(copied), "--format", "json")
     assert code == 1, out + err
     report = json.loads(out)
-    assert [p["kind"] for p in report["problems"]] == ["truncated"]
+    assert [p["kind"] for p in report["problems"]] == ["truncated", "heads-log-missing"]
     assert report["problems"][0]["seq"] == published_seq - 1
 
-    code, out, _ = await cli("archive", "verify", "-c", str(copied), "--offline")
-    assert code == 0, "offline, a cut tail is invisible: that is why heads are published"
-    assert "not checked (--offline)" in out
+    code, out, _ = await cli("archive", "verify", "-c", str(copied), "--offline", "--format", "json")
+    report = json.loads(out)
+    assert code == 1, "offline, without the heads log, the cut tail is not visible; the missing log is"
+    assert [p["kind"] for p in report["problems"]] == ["heads-log-missing"]
 
     code, out, _ = await cli("archive", "verify", "-c", str(copied))
     assert code == 1 and "TRUNCATED" in out

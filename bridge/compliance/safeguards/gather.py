@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bridge.archive.chain_key import chain_key_for
 from bridge.archive.chain_walk import Progress
 from bridge.archive.heads import PublishedHead, published_heads
 from bridge.archive.verify import verify_archive
@@ -125,7 +126,14 @@ class Gatherer:
         except Exception as exc:  # noqa: BLE001 - reported by type; the chain is still walked
             self.unreadable["published_heads"] = type(exc).__name__
             heads = None
-        report = await verify_archive(self.engine, heads, s.path(s.archive.media_dir), progress=self.progress)
+        report = await verify_archive(
+            self.engine,
+            heads,
+            s.path(s.archive.media_dir),
+            progress=self.progress,
+            chain_key=chain_key_for(s.path(s.archive.key_file), s.archive.key_env),
+            heads_log=s.path(s.archive.heads_log),
+        )
         return VerifyFacts(
             ok=report.ok,
             rows=report.rows,

@@ -12,7 +12,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from bridge.archive.heads import HeadsLog, PublishedHead, logged_heads, publish_head, published_heads
+from bridge.archive.chain import ChainKey
+from bridge.archive.chain_key import chain_key_for
+from bridge.archive.heads import HeadsLog, PublishedHead, publish_head, published_heads
 from bridge.archive.keyring import Keyring, KeyringError
 from bridge.archive.reader import head_seq
 from bridge.archive.synapse_check import SynapseComparison, compare_with_synapse
@@ -26,7 +28,7 @@ from provisioning.cli.options import config_option, fail
 from provisioning.cli.progress import Steps, steps
 
 EXIT_BROKEN = 1
-EXIT_TAIL_UNCHECKED = 3
+EXIT_UNCHECKED = 3
 
 
 @click.group("archive")
@@ -55,6 +57,10 @@ def _heads_log(settings: Settings) -> HeadsLog:
     return HeadsLog(settings.path(settings.archive.heads_log), settings.archive.heads_syslog)
 
 
+def _chain_key(settings: Settings) -> ChainKey | None:
+    return chain_key_for(settings.path(settings.archive.key_file), settings.archive.key_env)
+
+
 async def _verify(
     settings: Settings, offline: bool, media: bool, bar: Steps
 ) -> tuple[VerifyReport, str | None]:
@@ -65,10 +71,6 @@ async def _verify(
             heads = await _published(settings)
         except Exception as exc:  # noqa: BLE001 - reported, and the exit code says so
             tail_error = f"could not read the published chain heads from Synapse ({exc})"
-    heads_log = _heads_log(settings).path
-    if heads_log.exists():
-        # The heads log is a second copy outside the database, read even offline.
-        heads = [*(heads or []), *logged_heads(heads_log)]
     engine = create_engine(settings.database_url)
     try:
         await migrate(engine)
@@ -77,9 +79,18 @@ async def _verify(
         files = bar.later(
             "checking archived media files", await stored_media_count(engine) if media else None
         )
-        return await verify_archive(
-            engine, heads, media_dir, progress=chain, media_progress=files
-        ), tail_error
+        # The heads log is a copy outside the database, read even offline; the chain key
+        # (in the keyring) checks the rows' MACs and the heads'.
+        report = await verify_archive(
+            engine,
+            heads,
+            media_dir,
+            progress=chain,
+            media_progress=files,
+            chain_key=_chain_key(settings),
+            heads_log=_heads_log(settings).path,
+        )
+        return report, tail_error
     finally:
         await engine.dispose()
 
@@ -91,21 +102,38 @@ def _print_report(report: VerifyReport, tail_error: str | None, offline: bool) -
     table.add_column(overflow="fold")  # the whole head hash, folded, never cut
     table.add_row("rows in chain", str(report.rows))
     table.add_row("chain head", f"row {report.head.seq}, sha256 {report.head.row_hash.hex()}")
+    if report.keyed_from is None:
+        table.add_row("keyed chain (MACs)", "NOT CHECKED: no chain key in the keyring")
+    else:
+        table.add_row(
+            "keyed chain (MACs)", f"from row {report.keyed_from}: {report.macs_checked} row(s) checked"
+        )
     latest = report.latest_published
     if report.tail_checked:
-        published = "none published yet" if latest is None else f"row {latest.seq} ({latest.event_id})"
-        table.add_row("published heads checked", f"{report.heads_checked}; latest: {published}")
+        newest = "none yet" if latest is None else f"row {latest.seq} ({latest.event_id})"
+        table.add_row("heads checked", f"{report.heads_checked}; newest: {newest}")
+        if report.unlogged_rows:
+            table.add_row(
+                "not yet logged",
+                f"{report.unlogged_rows} row(s) after row {report.logged_up_to}: committed but not yet "
+                "acknowledged when this copy was taken or the bridge stopped (the bridge logs "
+                "its head at start)",
+            )
     else:
-        table.add_row("published heads", "not checked (--offline)" if offline else "NOT CHECKED")
+        table.add_row("heads", "not checked (--offline)" if offline else "NOT CHECKED")
+    if offline:
+        table.add_row("published heads (Synapse)", "not read (--offline): the heads log only")
     table.add_row("media files checked", str(report.media_checked))
     console.print(table)
     for problem in report.problems:
         where = f"row {problem.seq}" + (f", event {problem.event_id}" if problem.event_id else "")
         console.print(f"[bold red]{problem.kind.upper()}[/] at {where}: {problem.detail}")
+    for note in report.unchecked:
+        console.print(f"[yellow]warning:[/] {note}")
     if tail_error:
         console.print(f"[yellow]warning:[/] {tail_error}; a truncated tail cannot be ruled out")
     if report.ok:
-        console.print("[bold green]OK[/]: no row changed, removed, reordered or inserted.")
+        console.print("[bold green]OK[/]: no row changed, removed, reordered, inserted or recomputed.")
 
 
 async def _against_synapse(settings: Settings) -> SynapseComparison:
@@ -155,18 +183,22 @@ def verify_command(config_path: Path, fmt: str, offline: bool, no_media: bool, a
     """Check the archive without the decryption key.
 
     Walks the hash chain from the first row and names the first broken link (a row
-    changed, removed, reordered or inserted), compares the archive with every chain head
-    the bridge published in the administrators' room (read from Synapse) and in the heads
-    log file (archive.heads_log, read even with --offline), so a deleted tail or a
-    recomputed chain is found, and checks every archived media file.
+    changed, removed, reordered or inserted); from the row where the keyed chain starts,
+    checks every row's MAC under the chain key in the keyring (a chain recomputed without
+    the key is `recomputed`). Then compares the archive with every chain head the bridge
+    published in the administrators' room (read from Synapse) and in the heads log file
+    (archive.heads_log: the head of every committed transaction, read even with
+    --offline), so a deleted tail of any length is `truncated`, and checks every archived
+    media file.
 
     With --against-synapse, every room and media file the archive holds is compared with
     what Synapse still has: events purged with the admin API's purge_history, rooms gone,
     media deleted or quarantined are listed, and an alert is posted to the administrators'
     room. (Synapse offers no hook to refuse those admin operations; this finds them.)
 
-    Exit code: 0 all good; 1 a problem was found; 3 the chain is intact but the published
-    heads could not be read from Synapse (use --offline to skip that check on purpose).
+    Exit code: 0 all good; 1 a problem was found; 3 nothing wrong was found but something
+    could not be checked: the published heads in Synapse (use --offline to skip that on
+    purpose) or the rows' MACs (no chain key in the keyring).
     """
     if against_synapse and offline:
         fail("--against-synapse needs Synapse; leave out --offline")
@@ -188,8 +220,8 @@ def verify_command(config_path: Path, fmt: str, offline: bool, no_media: bool, a
             _print_synapse(synapse)
     if not report.ok or (synapse is not None and not synapse.ok):
         sys.exit(EXIT_BROKEN)
-    if tail_error:
-        sys.exit(EXIT_TAIL_UNCHECKED)
+    if tail_error or report.unchecked:
+        sys.exit(EXIT_UNCHECKED)
 
 
 @archive_group.command("rotate-key")
@@ -237,7 +269,13 @@ def publish_head_command(config_path: Path) -> None:
             await migrate(engine)
             async with _synapse(settings) as http:
                 room_id = await http.resolve_alias(settings.admin_room_alias)
-                return await publish_head(engine, http, room_id, heads_log=_heads_log(settings))
+                return await publish_head(
+                    engine,
+                    http,
+                    room_id,
+                    heads_log=_heads_log(settings),
+                    chain_key=_chain_key(settings),
+                )
         finally:
             await engine.dispose()
 

@@ -15,6 +15,8 @@ from mautrix.errors import MatrixRequestError
 from rich.console import Console
 from rich.progress import Progress
 
+from bridge.archive.chain_key import ensure_chain_key
+from bridge.archive.commit_log import CommitLog
 from bridge.archive.export.job import ExportJob, ExportResult, Format, run_export
 from bridge.archive.export.stream import ExportFilter
 from bridge.archive.export.targets import ExportTargetError, resolve_room, resolve_user
@@ -76,16 +78,28 @@ async def _run(
         user_id = await resolve_user(engine, user, settings.server_name) if user is not None else None
         job = make_job(ExportFilter(room_id, user_id))
         task = progress.add_task("exporting (archive rows)", total=None)
-        result = await run_export(
+        # The export's audit records are archive rows like any other: MACed, and their
+        # heads in the heads log before the command goes on.
+        await ensure_chain_key(engine, keyring)
+        archive = settings.archive
+        writer = ArchiveWriter(
             engine,
             keyring,
-            ArchiveWriter(engine, keyring),
-            settings.path(settings.archive.media_dir),
-            job,
-            settings.server_name,
-            settings.bot_user_id,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
+            commit_log=CommitLog(settings.path(archive.heads_log), keyring.chain_key, archive.heads_syslog),
         )
+        try:
+            result = await run_export(
+                engine,
+                keyring,
+                writer,
+                settings.path(settings.archive.media_dir),
+                job,
+                settings.server_name,
+                settings.bot_user_id,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        finally:
+            await writer.close()
         return job, result
     finally:
         await engine.dispose()

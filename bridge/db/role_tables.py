@@ -51,7 +51,7 @@ role_holders = Table(
 # One conversation room per (target, person who writes to it). target: "role:NAME" (its
 # members follow the role's holders) or a user id (a colleague a message was forwarded
 # to). Members: the requester, the target's reader(s) and the bot (a service member).
-# closed_ts: the role was removed from the org file and the room closed read-only (0021).
+# closed_ts: the role was removed from the org file and the room closed read-only (0022).
 role_rooms = Table(
     "role_rooms",
     metadata,

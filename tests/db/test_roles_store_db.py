@@ -1,4 +1,4 @@
-"""The role tables on SQLite and PostgreSQL (migrations 0019, 0021): the rota index kept until the
+"""The role tables on SQLite and PostgreSQL (migrations 0019, 0022): the rota index kept until the
 rota is replaced, hand assignments and releases, applied holders, role rooms, away status,
 and urgent messages' timers."""
 
@@ -64,7 +64,7 @@ async def test_roles_rota_assignments_rooms_and_away(db_url: str) -> None:
 
 
 async def test_rooms_of_a_removed_role_close_and_reopen_and_its_assignments_end(db_url: str) -> None:
-    """Migration 0021: role_rooms.closed_ts. Rooms out of step with the defined roles are
+    """Migration 0022: role_rooms.closed_ts. Rooms out of step with the defined roles are
     found (open rooms of a removed role; closed rooms of a role defined again); a person's
     room is never among them; assignments still running end, and stay as history."""
     engine = create_engine(db_url)

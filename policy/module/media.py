@@ -3,10 +3,10 @@
 Synapse's own refusals for these callbacks carry fixed texts ("Upload request body is
 too large", "Bad content"), so the callbacks raise the module API's SynapseError with
 the organisation's configured message instead; the decision itself is made by the pure
-rules of policy/declared_type.py (the Content-Type the client declared, noted for this
-request by the request guard, against the content), policy/files.py and
-policy/file_content.py over the **whole** file (read in a thread; it is at most the
-configured size) inside a guarded function (an unexpected error refuses). A refused file
+rules of policy/files.py and policy/file_content.py over the **whole** file (read in a
+thread; it is at most the configured size), then policy/declared_type.py (the
+Content-Type the client declared, noted for this request by the request guard, against
+the content), inside a guarded function (an unexpected error refuses). A refused file
 is removed by Synapse before it is recorded. Every refusal counts in
 `carebridge_policy_refusals_total{reason}`.
 Synapse's `max_upload_size` is rendered at twice the configured limit, so this
@@ -107,10 +107,12 @@ class MediaRules:
         data = await self.api.defer_to_thread(_read_whole, str(file_wrapper.path), self.files.max_bytes)
         if len(data) > self.files.max_bytes:
             return decide_upload_size(self.files, len(data))
-        as_declared = decide_declared_type(declared, data)
-        if not as_declared.allowed:
-            return as_declared
-        return await self.api.defer_to_thread(decide_file, self.files, data)
+        # The content first: a file of a type the deployment does not take is refused with
+        # the deployment's own words, whatever it was declared as.
+        as_content = await self.api.defer_to_thread(decide_file, self.files, data)
+        if not as_content.allowed:
+            return as_content
+        return decide_declared_type(declared, data)
 
     async def _reserved_by(self, media_id: str) -> str | None:
         """Who reserved this media id beforehand (POST /_matrix/media/v1/create), if anyone.

@@ -82,8 +82,12 @@ async def test_role_in_contacts_urgent_alerts_until_read_and_the_read_status(
         await entry.locator(".cb-role-holders", has_text="Nina Nurse, until").wait_for()
         empty = lee.page.locator(".cb-role[data-role=pharmacist-on-call] .cb-role-holders")
         assert (await empty.inner_text()).strip() == "nobody on shift"
+        await lee.screenshot("roles-contacts", guide=True)
         await entry.locator(".cb-role-message").click()
         await lee.page.locator("#cb-room-title", has_text="ER charge nurse").wait_for()
+        # The bot keeping the role room is a service member: not named as company.
+        await lee.page.locator(".cb-members", has_text="Nina Nurse").wait_for()
+        assert (await lee.page.locator(".cb-members").inner_text()).strip() == "With Nina Nurse"
 
         await lee.page.locator(".cb-urgent").check()
         await lee.send("bay 2 is deteriorating")
@@ -110,6 +114,9 @@ async def test_role_in_contacts_urgent_alerts_until_read_and_the_read_status(
 
         await nina.open_room("ER charge nurse", "recent")  # she reads it: a read receipt
         await mine.locator(".cb-read-status", has_text="Read by Nina Nurse").wait_for()
+        await lee.screenshot("urgent-read", guide=True)
+        receipts = await lee.page.locator(".cb-read, .cb-read-status").all_inner_texts()
+        assert receipts and not [text for text in receipts if "carebridge" in text], receipts
         done = await org.tick(seconds=30)
         assert done.urgent.read == [row_id]
         await org.tick(minutes=2)
@@ -183,7 +190,7 @@ async def test_the_sender_sees_the_escalation_notice(org: RolesOrg, browser: Bro
         assert event_id in escalated.urgent.escalated
         notice = lee.message("Not read by Nina Nurse after 5 min; sent to House supervisor (Sam Supervisor).")
         await notice.locator(".cb-escalation-mark", has_text="Escalated").wait_for()
-        await lee.screenshot("roles-escalation-notice")
+        await lee.screenshot("urgent-escalated", guide=True)
 
 
 async def test_role_endpoints_refuse_bad_requests_clearly(org: RolesOrg) -> None:

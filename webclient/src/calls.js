@@ -7,6 +7,7 @@ import {CallErrorCode} from "matrix-js-sdk/lib/webrtc/call.js";
 import {deviceHelp} from "./device-help.js";
 import {CallEventHandlerEvent} from "matrix-js-sdk/lib/webrtc/callEventHandler.js";
 import {notify, startRinging, stopRinging} from "./alerts.js";
+import {serviceMembers} from "./rooms.js";
 
 export const ONE_TO_ONE_ONLY =
     "Calls are one-to-one: this conversation has more than two people. Call a colleague from Contacts or from your conversation with them.";
@@ -43,7 +44,7 @@ export class CallManager {
         if (!room) return "This conversation is not available.";
         // Service members (the Carebridge bot in a role room, or in a direct message it left a
         // notice in) are not people: Element leaves them out of the count too.
-        const service = room.currentState.getStateEvents("io.element.functional_members", "")?.getContent()?.service_members || [];
+        const service = serviceMembers(room);
         const people = room.getMembers().filter((m) => ["join", "invite"].includes(m.membership) && !service.includes(m.userId)).length;
         return people > 2 ? ONE_TO_ONE_ONLY : "";
     }

@@ -50,8 +50,17 @@ export function totalUnread(client) {
     return joinedRooms(client).reduce((sum, room) => sum + unread(room), 0);
 }
 
+/** The room's service members (the Carebridge bot where it keeps a role room or left a
+ * notice in a direct message): not people, as in Element, so never named as company,
+ * counted for a call or listed as readers. */
+export function serviceMembers(room) {
+    return room.currentState.getStateEvents("io.element.functional_members", "")?.getContent()?.service_members || [];
+}
+
+/** The people in the room besides me (service members left out). */
 export function otherMembers(room, me) {
-    return room.getJoinedMembers().filter((m) => m.userId !== me);
+    const service = serviceMembers(room);
+    return room.getJoinedMembers().filter((m) => m.userId !== me && !service.includes(m.userId));
 }
 
 /** The one-to-one conversation with a colleague, if there is one. */

@@ -3,7 +3,7 @@
 // the title of an urgent alert's notification.
 import {html} from "./html.js";
 import {URGENT_KEY, URGENT_RECORD} from "../roles.js";
-import {isChannel} from "../rooms.js";
+import {isChannel, otherMembers} from "../rooms.js";
 
 export function UrgentToggle({urgent, setUrgent}) {
     return html`<label class=${`cb-urgent-toggle${urgent ? " on" : ""}`} title="Alert again until read; escalate if unread">
@@ -20,17 +20,10 @@ function clock(ts) {
     return new Date(ts).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
 }
 
-/** The room's service members (the Carebridge bot where it keeps a role room or left a
- * notice): not people, so never "readers". */
-function serviceMembers(room) {
-    return room.currentState.getStateEvents("io.element.functional_members", "")?.getContent()?.service_members || [];
-}
-
 /** "Sent", or "Read by Nina Nurse 07:04" (a receipt on this message or a later one). */
 export function readStatus(room, event, me, nameOf) {
-    const service = serviceMembers(room);
-    const readers = room.getJoinedMembers()
-        .filter((m) => m.userId !== me && m.userId !== event.getSender() && !service.includes(m.userId))
+    const readers = otherMembers(room, me)
+        .filter((m) => m.userId !== event.getSender())
         .filter((m) => room.hasUserReadEvent(m.userId, event.getId()))
         .map((m) => {
             const receipt = room.getReadReceiptForUserId(m.userId, false);

@@ -42,7 +42,7 @@ class UrgentPass:
 
 
 @dataclass(frozen=True)
-class Target:
+class Recipient:
     """Where a copy goes now: "role:NAME", a user id or "admins"; who reads it there; how
     notices name it; and the person it was meant for when they are away (DND)."""
 
@@ -52,7 +52,7 @@ class Target:
     instead_of: str | None = None
 
 
-ADMINS = Target(ADMINS_TARGET, (), "the administrators")
+ADMINS = Recipient(ADMINS_TARGET, (), "the administrators")
 
 
 class UrgentTimers:
@@ -74,7 +74,7 @@ class UrgentTimers:
         key = f"urgent-record|{event_id}|{step}|{extra.get('n', '')}"
         await self.desk.send(room_id, content, key, URGENT_RECORD_TYPE)
 
-    async def resolve(self, target: str | None, now: int) -> Target:
+    async def resolve(self, target: str | None, now: int) -> Recipient:
         """Who reads a copy addressed to `target` ("role:NAME", a user id, None or
         "admins") now (policy.roles.target_route: a role's chain, a person's DND)."""
         desk = self.desk
@@ -85,12 +85,13 @@ class UrgentTimers:
         if target is not None and target.startswith("role:"):
             role = found.via[-1]
             title = facts[role].spec.display_name
-            return Target(f"role:{role}", found.readers, f"{title} ({await desk.names(list(found.readers))})")
+            names = await desk.names(list(found.readers))
+            return Recipient(f"role:{role}", found.readers, f"{title} ({names})")
         (reader,) = found.readers
         if found.reason is RouteReason.FORWARDED and target is not None:
             label = f"{await desk.name(reader)} ({await desk.name(target)} is away)"
-            return Target(reader, found.readers, label, instead_of=target)
-        return Target(reader, found.readers, await desk.name(reader))
+            return Recipient(reader, found.readers, label, instead_of=target)
+        return Recipient(reader, found.readers, await desk.name(reader))
 
     async def audience(self, row: UrgentRow, word: str) -> str:
         """The recipients as notices name them: "Nina Nurse", or "everyone in ICU nursing"
@@ -254,7 +255,7 @@ class UrgentTimers:
         if added:
             self.poke()
 
-    async def _target(self, row: UrgentRow, now: int) -> Target:
+    async def _target(self, row: UrgentRow, now: int) -> Recipient:
         """Where an unread urgent message goes: a role's backup, else the channel's (or the
         organisation's) escalate_to, else the administrators."""
         if row.kind == UrgentKind.ROLE and row.role is not None:

@@ -31,7 +31,7 @@ from provisioning.cli.progress import bar
 from provisioning.org.admin_api import SynapseClient
 
 
-def parse_time(value: str | None, option: str) -> int | None:
+def parse_instant(value: str | None, option: str) -> int | None:
     """ISO 8601 date or date-time (UTC unless an offset is given) to epoch milliseconds."""
     if value is None:
         return None
@@ -155,7 +155,7 @@ def export_command(
         fail("give exactly one of --room or --user")
     settings = load_settings(config_path)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    since_ms, until_ms = parse_time(since, "--since"), parse_time(until, "--until")
+    since_ms, until_ms = parse_instant(since, "--since"), parse_instant(until, "--until")
 
     def make_job(resolved: ExportFilter) -> ExportJob:
         return ExportJob(

@@ -37,6 +37,7 @@ class BackupTar:
     """Writes the members of one backup into a new 0600 file; `close` adds the manifest."""
 
     def __init__(self, path: Path, compress: bool, advance: Advance | None = None) -> None:
+        self.path = path
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self._raw = os.fdopen(fd, "wb")
         mode = "w:gz" if compress else "w"

@@ -54,7 +54,8 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _inspect(path: Path, advance: Advance | None) -> tuple[bool, bool, str, int]:
+def inspect_backup(path: Path, advance: Advance | None = None) -> tuple[bool, bool, str, int]:
+    """(verified, includes_key, SHA-256, size) of a backup file, read end to end."""
     verified, includes_key, sha = _verdict(path, advance)
     return verified, includes_key, sha, path.stat().st_size
 
@@ -64,7 +65,21 @@ async def record_backup(
 ) -> bool:
     """Read the backup back and record it; returns whether it verified. `advance` is told
     the bytes read as the file is read back."""
-    verified, includes_key, sha, size = await asyncio.to_thread(_inspect, path, advance)
+    verified, includes_key, sha, size = await asyncio.to_thread(inspect_backup, path, advance)
+    await record_checked_backup(engine, path, verified, includes_key, sha, size, created_ms)
+    return verified
+
+
+async def record_checked_backup(
+    engine: AsyncEngine,
+    path: Path,
+    verified: bool,
+    includes_key: bool,
+    sha: str,
+    size: int,
+    created_ms: int | None = None,
+) -> None:
+    """Record a backup whose file was checked by its writer (see provisioning/ops/backup_plain.py)."""
     async with engine.begin() as conn:
         await conn.execute(
             insert(backup_records).values(
@@ -76,7 +91,6 @@ async def record_backup(
                 verified=verified,
             )
         )
-    return verified
 
 
 async def recorded_backups(engine: AsyncEngine) -> tuple[BackupFacts, ...]:

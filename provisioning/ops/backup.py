@@ -7,10 +7,11 @@ stolen backup tape discloses no message. Keep the key in a separate place (a pas
 manager, an HSM, a sealed envelope in the safe); restore needs it. 45 CFR 164.308(a)(7)(ii)(A)
 data backup plan, 164.312(a)(2)(iv) encryption at rest.
 
-Layout of the file (tar; gzipped when its name ends in .gz, see backup_file.py):
-    manifest.json            format, method, schema revisions, archive head, sha256 of each
-                             member (the last member: the digests are taken while copying)
-    db/carebridge.sqlite3    SQLite online backup, or a logical copy of PostgreSQL
+Layout of the file (tar: plain, see backup_plain.py; gzipped when its name ends in .gz,
+see backup_file.py):
+    db/carebridge.sqlite3    the first member: SQLite online backup, or a logical copy of
+                             PostgreSQL (in a plain tar dumped in place, its header padded
+                             to a file-system block by a pax comment)
     db/carebridge.pgdump     or: pg_dump --format=custom (PostgreSQL with a matching pg_dump)
     media/...                the archive media directory (files as stored: sealed)
     config/...               carebridge.yaml, registration.yaml, Synapse configs, secrets/
@@ -19,6 +20,8 @@ Layout of the file (tar; gzipped when its name ends in .gz, see backup_file.py):
     heads/heads.log          the heads log (archive.heads_log), copied before the database,
                              so every head in it names a row the dump holds
     key/archive.key          only with --include-key
+    manifest.json            the last member: format, method, schema revisions, archive
+                             head, sha256 of each member (read from the written file)
 
 Embedded (Synapse on SQLite) the file is the whole system: both databases, both media
 stores, the configuration and Synapse's signing key. In production Synapse's PostgreSQL

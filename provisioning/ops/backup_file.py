@@ -1,5 +1,7 @@
-"""The backup file itself: a tar written in one pass (each member's SHA-256 computed while
-it is copied in, the manifest that lists them written last), plain or gzipped.
+"""The gzipped backup file: a tar written in one pass through tarfile (each member's
+SHA-256 computed while it is copied in, the manifest that lists them written last). A plain
+tar is written by backup_plain.py (the database in place); this writer also writes a plain
+one when asked (compress=False), the layout every backup had before.
 
 The bulk of a Carebridge backup is the archive, which is AES-GCM ciphertext: it does not
 compress, and gzip at any level cost more than the database copy itself (bench/scale.py:

@@ -1,9 +1,11 @@
 """The compliance evidence kept in the database: backup records and check history.
 
-`carebridge backup` calls `record_backup` after writing its file: the file is read back
-and every member's SHA-256 compared with the manifest, so "verified" means the file on
-disk is complete, not that the command exited 0. 45 CFR 164.308(a)(7)(ii)(A),
-164.310(d)(2)(iv).
+`carebridge backup` records every file it writes: a plain tar with `record_checked_backup`
+(its writer read every member's SHA-256 back from the file, and the file is then opened as a
+tar and its manifest compared), a gzipped one with `record_backup` (read back end to end and
+every member's SHA-256 compared with the manifest); either way "verified" means the file on
+disk is complete, not that the command exited 0. `inspect_backup` is the end-to-end read
+(`carebridge verify-backup`). 45 CFR 164.308(a)(7)(ii)(A), 164.310(d)(2)(iv).
 """
 
 from __future__ import annotations

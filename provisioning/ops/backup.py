@@ -211,8 +211,13 @@ async def _write(
     # The heads log before the database: the log is never ahead of the dump (rows
     # committed in between are merely not logged yet in the restored copy).
     heads_log = _copy_heads_log(settings, workdir)
-    target = tar.database_target if isinstance(tar, PlainBackup) else workdir / "database"
-    db_member, method, facts = await _dump_database(settings, target, pg_method)
+    if isinstance(tar, PlainBackup):
+        target = tar.database_target
+        with tar.flushing():
+            db_member, method, facts = await _dump_database(settings, target, pg_method)
+    else:
+        target = workdir / "database"
+        db_member, method, facts = await _dump_database(settings, target, pg_method)
     members = heads_log
     # Media after the database: every file a dumped row refers to is already there.
     media = _media_files(settings)

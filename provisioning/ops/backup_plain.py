@@ -25,9 +25,11 @@ import json
 import os
 import sys
 import tarfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -38,7 +40,12 @@ BLOCK = tarfile.BLOCKSIZE
 RECORD = tarfile.RECORDSIZE
 HASH_CHUNK = 4 << 20
 FALLOC_FL_INSERT_RANGE = 0x20
+FLUSH_EVERY = 0.1  # seconds
 Advance = Callable[[int], None]
+
+
+def _datasync(fd: int) -> None:
+    getattr(os, "fdatasync", os.fsync)(fd)
 
 
 def _padded(length: int) -> int:
@@ -108,13 +115,23 @@ def hash_region(digest: Any, fd: int, offset: int, length: int) -> Any:
     """Feed `length` bytes of the file from `offset` to `digest` (large reads: hashlib lets
     go of the GIL); returns the digest."""
     end = offset + length
+    view = memoryview(bytearray(min(HASH_CHUNK, length)))  # one buffer, read into again and again
     while offset < end:
-        data = os.pread(fd, min(HASH_CHUNK, end - offset), offset)
-        if not data:
+        want = view[: min(len(view), end - offset)]
+        n = _read_into(fd, want, offset)
+        if n <= 0:
             raise OSError(errno.EIO, "backup file shorter than written")
-        digest.update(data)
-        offset += len(data)
+        digest.update(want[:n])
+        offset += n
     return digest
+
+
+def _read_into(fd: int, buf: memoryview, offset: int) -> int:
+    if hasattr(os, "preadv"):
+        return os.preadv(fd, [buf], offset)
+    data = os.pread(fd, len(buf), offset)
+    buf[: len(data)] = data
+    return len(data)
 
 
 def _can_insert(directory: Path) -> bool:
@@ -165,6 +182,34 @@ class PlainBackup:
         """The file to dump the database into: the backup file itself (still empty)."""
         return self.path
 
+    @contextmanager
+    def flushing(self) -> Iterator[None]:
+        """While the database is dumped (one core busy), a helper thread keeps flushing the
+        file to disk and reads what was written (a page's first read after it was written
+        costs the kernel more than the next ones), so the flush that follows is short and
+        the hashing that follows fast."""
+        stop = threading.Event()
+
+        def flush() -> None:
+            buf = memoryview(bytearray(HASH_CHUNK))
+            done = 0
+            while not stop.wait(FLUSH_EVERY):
+                _datasync(self._fd)
+                end = os.fstat(self._fd).st_size
+                while done + len(buf) <= end and not stop.is_set():
+                    read = _read_into(self._fd, buf, done)
+                    if read <= 0:
+                        break
+                    done += read
+
+        helper = threading.Thread(target=flush, name="backup-flush", daemon=True)
+        helper.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            helper.join()
+
     def _member_digest(self, offset: int, size: int) -> Future[str]:
         fd = self._fd
         return self._members.submit(lambda: hash_region(hashlib.sha256(), fd, offset, size).hexdigest())
@@ -182,7 +227,7 @@ class PlainBackup:
             # Hashed where it lies (from the page cache) while the kernel writes it out.
             self._whole.update(head)
             digest, whole = self._member_digest(0, size), self._whole_region(0, size)
-            getattr(os, "fdatasync", os.fsync)(self._fd)
+            _datasync(self._fd)
             digest.result(), whole.result()
             self.in_place = _insert_range(self._fd, length)
             if self.in_place:

@@ -7,12 +7,14 @@ block with a pax `comment` record, which every tar reader skips. Elsewhere the d
 once, in the kernel (`copy_file_range`), behind that same header. The other members follow
 as in any tar.
 
-Every member's SHA-256, and the SHA-256 of the whole file, are read from the backup file
-itself after its bytes are written (on two threads, while the kernel flushes the file to
-disk): the digests in the manifest describe what the file holds, not what was meant to go
-into it. The database member is hashed in place before its header is inserted. The file is
-0600 from its creation and flushed (fsync) before `finish` returns; the caller renames it
-into place. 45 CFR 164.308(a)(7)(ii)(A) data backup plan.
+While the database is dumped (one core), a helper thread flushes the file to disk and reads
+what was written. Every member's SHA-256, and the SHA-256 of the whole file, are then read
+from the backup file itself (on two threads): the digests in the manifest describe what the
+file holds, not what was meant to go into it. The database member is hashed where it lies
+before its header is inserted (the insert drops the file's page cache). `check_written`
+then reads the finished file as a tar (headers and manifest); `carebridge verify-backup`
+reads every byte. The file is 0600 from its creation and flushed (fsync) before `finish`
+returns; the caller renames it into place. 45 CFR 164.308(a)(7)(ii)(A) data backup plan.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import click
 
 from config.errors import ConfigError
 from provisioning.cli.commands.archive_cmd import archive_group
-from provisioning.cli.commands.backup_cmd import backup_command, restore_command
+from provisioning.cli.commands.backup_cmd import backup_command, restore_command, verify_backup_command
 from provisioning.cli.commands.bridge_cmd import bridge_command
 from provisioning.cli.commands.compliance_cmd import compliance_group
 from provisioning.cli.commands.export_cmd import export_command
@@ -52,6 +52,7 @@ main.add_command(report_group)
 report_group.add_command(calls_command)
 main.add_command(backup_command)
 main.add_command(restore_command)
+main.add_command(verify_backup_command)
 main.add_command(archive_group)
 main.add_command(export_command)
 main.add_command(provision_group)

@@ -7,10 +7,11 @@ stolen backup tape discloses no message. Keep the key in a separate place (a pas
 manager, an HSM, a sealed envelope in the safe); restore needs it. 45 CFR 164.308(a)(7)(ii)(A)
 data backup plan, 164.312(a)(2)(iv) encryption at rest.
 
-Layout of the file (tar; gzipped when its name ends in .gz, see backup_file.py):
-    manifest.json            format, method, schema revisions, archive head, sha256 of each
-                             member (the last member: the digests are taken while copying)
-    db/carebridge.sqlite3    SQLite online backup, or a logical copy of PostgreSQL
+Layout of the file (tar: plain, see backup_plain.py; gzipped when its name ends in .gz,
+see backup_file.py):
+    db/carebridge.sqlite3    the first member: SQLite online backup, or a logical copy of
+                             PostgreSQL (in a plain tar dumped in place, its header padded
+                             to a file-system block by a pax comment)
     db/carebridge.pgdump     or: pg_dump --format=custom (PostgreSQL with a matching pg_dump)
     media/...                the archive media directory (files as stored: sealed)
     config/...               carebridge.yaml, registration.yaml, Synapse configs, secrets/
@@ -19,6 +20,8 @@ Layout of the file (tar; gzipped when its name ends in .gz, see backup_file.py):
     heads/heads.log          the heads log (archive.heads_log), copied before the database,
                              so every head in it names a row the dump holds
     key/archive.key          only with --include-key
+    manifest.json            the last member: format, method, schema revisions, archive
+                             head, sha256 of each member (read from the written file)
 
 Embedded (Synapse on SQLite) the file is the whole system: both databases, both media
 stores, the configuration and Synapse's signing key. In production Synapse's PostgreSQL
@@ -48,6 +51,7 @@ from bridge.db.engine import create_engine, current_revisions
 from bridge.db.tables import archive_events
 from config.settings import Settings
 from provisioning.ops.backup_file import BackupTar, compressed_name
+from provisioning.ops.backup_plain import PlainBackup
 from provisioning.ops.dbcopy import (
     logical_copy,
     pg_dump,
@@ -104,6 +108,7 @@ class BackupResult:
 
     path: Path
     manifest: dict[str, Any]
+    sha256: str | None = None  # the whole file's, when taken while writing (plain tar)
 
 
 def _config_files(settings: Settings, config_path: Path) -> list[tuple[Path, str]]:
@@ -123,9 +128,10 @@ def _config_files(settings: Settings, config_path: Path) -> list[tuple[Path, str
 
 
 async def _dump_database(
-    settings: Settings, workdir: Path, pg_method: PgMethod
-) -> tuple[Path, str, dict[str, Any]]:
-    """Dump the DB into workdir; returns (file, method, facts read before the dump)."""
+    settings: Settings, target: Path, pg_method: PgMethod
+) -> tuple[str, str, dict[str, Any]]:
+    """Dump the DB into `target` (an empty file); returns (member name, method, facts read
+    before the dump)."""
     url = settings.database_url
     engine = create_engine(url)
     try:
@@ -136,20 +142,17 @@ async def _dump_database(
             "archive": await archive_summary(engine),
         }
         if engine.dialect.name == "sqlite":
-            target = workdir / "carebridge.sqlite3"
             sqlite_online_backup(required_sqlite_file(url), target)
-            return target, "sqlite-online-backup", facts
+            return "db/carebridge.sqlite3", "sqlite-online-backup", facts
         if pg_method == "pg_dump" or (pg_method == "auto" and await pg_dump_usable(engine)):
-            target = workdir / "carebridge.pgdump"
             pg_dump(url, target)
-            return target, "pg_dump", facts
-        target = workdir / "carebridge.sqlite3"
+            return "db/carebridge.pgdump", "pg_dump", facts
         copy = create_engine(f"sqlite+aiosqlite:///{target}")
         try:
             await logical_copy(engine, copy)
         finally:
             await copy.dispose()
-        return target, "logical-sqlalchemy", facts
+        return "db/carebridge.sqlite3", "logical-sqlalchemy", facts
     finally:
         await engine.dispose()
 
@@ -187,46 +190,72 @@ async def create_backup(
     each step starts and returns the callback told how far it got."""
     with tempfile.TemporaryDirectory(prefix=".carebridge-backup-", dir=out.parent) as tmp:
         workdir = Path(tmp)
-        step("copying the database", None)
-        # The heads log before the database: the log is never ahead of the dump (rows
-        # committed in between are merely not logged yet in the restored copy).
-        heads_log = _copy_heads_log(settings, workdir)
-        db_file, method, facts = await _dump_database(settings, workdir, pg_method)
-        members = [(db_file, f"db/{db_file.name}"), *heads_log]
-        # Media after the database: every file a dumped row refers to is already there.
-        media = _media_files(settings)
-        synapse_members, synapse_facts = synapse_parts(settings, workdir)
-        members += media + synapse_members + _config_files(settings, config_path)
-        keyring = Keyring.load(settings.path(settings.archive.key_file), settings.archive.key_env)
-        if include_key:
-            key_copy = workdir / "archive.key"
-            key_copy.write_text(keyring.dumps(), encoding="utf-8")
-            members.append((key_copy, KEY_MEMBER))
-        manifest = {
-            "format": FORMAT,
-            "created_ts": now_ms(),
-            "carebridge_version": version("carebridge"),
-            "server_name": settings.server_name,
-            "database": {"method": method, "member": f"db/{db_file.name}", **facts},
-            "media_files": len(media),
-            "data_dir": str(settings.data_dir.resolve()),
-            "synapse": synapse_facts,
-            "includes_key": include_key,
-            "key_fingerprints": keyring_fingerprints(keyring),
-        }
-        total = sum(path.stat().st_size for path, _ in members)
-        written = step("writing the backup file (bytes)", total)
-        done = 0
-
-        def advance(size: int) -> None:
-            nonlocal done
-            done += size
-            written(done)
-
         partial = workdir / "backup.partial"
-        with BackupTar(partial, compressed_name(out), advance) as tar:
-            for path, arcname in members:
-                tar.add(path, arcname)
-            tar.finish(manifest)
+        writer = BackupTar(partial, compress=True) if compressed_name(out) else PlainBackup(partial)
+        with writer:
+            result = await _write(settings, config_path, workdir, writer, include_key, pg_method, step)
         os.replace(partial, out)
-    return BackupResult(out, {**manifest, "members": tar.digests})
+    return BackupResult(out, result.manifest, result.sha256)
+
+
+async def _write(
+    settings: Settings,
+    config_path: Path,
+    workdir: Path,
+    tar: BackupTar | PlainBackup,
+    include_key: bool,
+    pg_method: PgMethod,
+    step: Step,
+) -> BackupResult:
+    step("copying the database", None)
+    # The heads log before the database: the log is never ahead of the dump (rows
+    # committed in between are merely not logged yet in the restored copy).
+    heads_log = _copy_heads_log(settings, workdir)
+    if isinstance(tar, PlainBackup):
+        target = tar.database_target
+        with tar.flushing():
+            db_member, method, facts = await _dump_database(settings, target, pg_method)
+    else:
+        target = workdir / "database"
+        db_member, method, facts = await _dump_database(settings, target, pg_method)
+    members = heads_log
+    # Media after the database: every file a dumped row refers to is already there.
+    media = _media_files(settings)
+    synapse_members, synapse_facts = synapse_parts(settings, workdir)
+    members += media + synapse_members + _config_files(settings, config_path)
+    keyring = Keyring.load(settings.path(settings.archive.key_file), settings.archive.key_env)
+    if include_key:
+        key_copy = workdir / "archive.key"
+        key_copy.write_text(keyring.dumps(), encoding="utf-8")
+        members.append((key_copy, KEY_MEMBER))
+    manifest = {
+        "format": FORMAT,
+        "created_ts": now_ms(),
+        "carebridge_version": version("carebridge"),
+        "server_name": settings.server_name,
+        "database": {"method": method, "member": db_member, **facts},
+        "media_files": len(media),
+        "data_dir": str(settings.data_dir.resolve()),
+        "synapse": synapse_facts,
+        "includes_key": include_key,
+        "key_fingerprints": keyring_fingerprints(keyring),
+    }
+    total = target.stat().st_size + sum(path.stat().st_size for path, _ in members)
+    written = step("writing the backup file (bytes)", total)
+    done = 0
+
+    def advance(size: int) -> None:
+        nonlocal done
+        done += size
+        written(done)
+
+    tar.advance = advance
+    if isinstance(tar, PlainBackup):
+        tar.add_database(db_member)
+    else:
+        tar.add(target, db_member)
+    for path, arcname in members:
+        tar.add(path, arcname)
+    tar.finish(manifest)
+    sha = tar.sha256 if isinstance(tar, PlainBackup) else None
+    return BackupResult(tar.path, {**manifest, "members": tar.digests}, sha)

@@ -1,5 +1,7 @@
-"""The backup file itself: a tar written in one pass (each member's SHA-256 computed while
-it is copied in, the manifest that lists them written last), plain or gzipped.
+"""The gzipped backup file: a tar written in one pass through tarfile (each member's
+SHA-256 computed while it is copied in, the manifest that lists them written last). A plain
+tar is written by backup_plain.py (the database in place); this writer also writes a plain
+one when asked (compress=False), the layout every backup had before.
 
 The bulk of a Carebridge backup is the archive, which is AES-GCM ciphertext: it does not
 compress, and gzip at any level cost more than the database copy itself (bench/scale.py:
@@ -37,6 +39,7 @@ class BackupTar:
     """Writes the members of one backup into a new 0600 file; `close` adds the manifest."""
 
     def __init__(self, path: Path, compress: bool, advance: Advance | None = None) -> None:
+        self.path = path
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self._raw = os.fdopen(fd, "wb")
         mode = "w:gz" if compress else "w"

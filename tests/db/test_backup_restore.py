@@ -263,6 +263,20 @@ async def test_a_plain_tar_unless_the_name_asks_for_gzip(tmp_path: Path) -> None
             _cli, "restore", str(backup), "--data-dir", str(target), "--key-file", key
         )
         assert done.exit_code == 0, done.output
+    # A file as tarfile wrote it before the database went in place (no padded first
+    # header) still verifies and restores.
+    old = tmp_path / "old.tar"
+    with tarfile.open(tmp_path / "plain.tar") as new, tarfile.open(old, "w") as tar:
+        for member in new.getmembers():
+            member.pax_headers = {}
+            tar.addfile(member, new.extractfile(member))
+    assert old.read_bytes()[512:1024] != (tmp_path / "plain.tar").read_bytes()[512:1024], "re-packed"
+    checked = await asyncio.to_thread(_cli, "verify-backup", str(old))
+    assert checked.exit_code == 0, checked.output
+    done = await asyncio.to_thread(
+        _cli, "restore", str(old), "--data-dir", str(tmp_path / "restored-old"), "--key-file", key
+    )
+    assert done.exit_code == 0, done.output
 
 
 def test_backup_and_restore_explain_themselves() -> None:

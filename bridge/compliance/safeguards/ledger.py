@@ -1,9 +1,11 @@
 """The compliance evidence kept in the database: backup records and check history.
 
-`carebridge backup` calls `record_backup` after writing its file: the file is read back
-and every member's SHA-256 compared with the manifest, so "verified" means the file on
-disk is complete, not that the command exited 0. 45 CFR 164.308(a)(7)(ii)(A),
-164.310(d)(2)(iv).
+`carebridge backup` records every file it writes: a plain tar with `record_checked_backup`
+(its writer read every member's SHA-256 back from the file, and the file is then opened as a
+tar and its manifest compared), a gzipped one with `record_backup` (read back end to end and
+every member's SHA-256 compared with the manifest); either way "verified" means the file on
+disk is complete, not that the command exited 0. `inspect_backup` is the end-to-end read
+(`carebridge verify-backup`). 45 CFR 164.308(a)(7)(ii)(A), 164.310(d)(2)(iv).
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _inspect(path: Path, advance: Advance | None) -> tuple[bool, bool, str, int]:
+def inspect_backup(path: Path, advance: Advance | None = None) -> tuple[bool, bool, str, int]:
+    """(verified, includes_key, SHA-256, size) of a backup file, read end to end."""
     verified, includes_key, sha = _verdict(path, advance)
     return verified, includes_key, sha, path.stat().st_size
 
@@ -64,7 +67,21 @@ async def record_backup(
 ) -> bool:
     """Read the backup back and record it; returns whether it verified. `advance` is told
     the bytes read as the file is read back."""
-    verified, includes_key, sha, size = await asyncio.to_thread(_inspect, path, advance)
+    verified, includes_key, sha, size = await asyncio.to_thread(inspect_backup, path, advance)
+    await record_checked_backup(engine, path, verified, includes_key, sha, size, created_ms)
+    return verified
+
+
+async def record_checked_backup(
+    engine: AsyncEngine,
+    path: Path,
+    verified: bool,
+    includes_key: bool,
+    sha: str,
+    size: int,
+    created_ms: int | None = None,
+) -> None:
+    """Record a backup whose file was checked by its writer (see provisioning/ops/backup_plain.py)."""
     async with engine.begin() as conn:
         await conn.execute(
             insert(backup_records).values(
@@ -76,7 +93,6 @@ async def record_backup(
                 verified=verified,
             )
         )
-    return verified
 
 
 async def recorded_backups(engine: AsyncEngine) -> tuple[BackupFacts, ...]:

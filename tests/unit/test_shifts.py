@@ -8,13 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from policy.attendance import SessionFacts, evaluate_day, logout_due
 from policy.shifts import (
     Flag,
-    SessionFacts,
     Status,
-    evaluate_day,
     login_decision,
-    logout_due,
     spec_from_definition,
 )
 
@@ -38,7 +36,7 @@ def at(day: date, hhmm: str, seconds: int = 0) -> datetime:
 
 
 def session(login: datetime | None, logout: datetime | None = None) -> SessionFacts:
-    return SessionFacts(login=login, logout=logout)
+    return SessionFacts.at(login, logout)
 
 
 NEXT_MORNING = at(WED + timedelta(days=1), "08:00")

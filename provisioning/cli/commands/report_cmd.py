@@ -65,24 +65,19 @@ def _run(config_path: Path, fmt: str, build: Callable[[Reports, str], Awaitable[
         fail(f"{config_path} not found; create a data directory first with `carebridge init`")
     settings = load_settings(config_path)
 
-    # The table is handed over beside the task, not as its result: when asyncio.run gives
-    # Ctrl-C back (Python 3.11's signal.signal) it formats its main task, result and all,
-    # and a month of 5,000 people is 150,000 rows (0.2 s of repr, twice).
-    built: list[ReportTable] = []
-
-    async def go() -> None:
+    async def go() -> ReportTable:
         engine = create_engine(settings.database_url)
         try:
             await migrate(engine)
-            built.append(await build(Reports(engine, org_directory(engine)), settings.server_name))
+            return await build(Reports(engine, org_directory(engine)), settings.server_name)
         finally:
             await engine.dispose()
 
     # A month of 5,000 people takes seconds: say something meanwhile (on stderr, so csv/json
     # on stdout stay clean; nothing when stderr is not a terminal).
     with Console(stderr=True).status("building the report"):
-        asyncio.run(go())
-    _emit(built[0], fmt)
+        table = asyncio.run(go())
+    _emit(table, fmt)
 
 
 date_option = click.option(

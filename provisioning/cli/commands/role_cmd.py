@@ -17,6 +17,7 @@ from typing import TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bridge.core.clock import to_ms
 from bridge.core.report_table import ReportTable
 from bridge.db.engine import create_engine, migrate
 from bridge.org.source import org_directory
@@ -24,7 +25,6 @@ from bridge.roles.report import roles_table, urgent_table
 from bridge.roles.store import RoleStore
 from bridge.roles.urgent_store import UrgentStore
 from config.settings import Settings, load_settings
-from policy.epoch import to_ms
 from policy.roles import CoverSource
 from provisioning.cli.commands.report_cmd import _date, _emit, _user, format_option, report_group
 from provisioning.cli.options import config_option, fail

@@ -35,13 +35,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bridge.compliance.reports import Reports, week_of
-from bridge.core.clock import ManualClock, day_bounds
+from bridge.core.clock import ManualClock, day_bounds, to_ms
 from bridge.core.report_table import to_csv
 from bridge.db.directory import Directory, DirectoryUser
 from bridge.db.engine import create_engine, migrate
 from bridge.db.tables import sessions
 from bridge.org.source import OrgRosterSource
-from policy.epoch import to_ms
 
 TZ = "America/Chicago"
 USERS = 1000

@@ -1,6 +1,6 @@
 """Which sessions can matter to which day's attendance (pure, no I/O).
 
-`policy.attendance.evaluate_day` looks at a day's sign-ins and sign-outs, at sign-ins from its
+`policy.shifts.evaluate_day` looks at a day's sign-ins and sign-outs, at sign-ins from its
 shift's early-login opening to the shift's end (the next morning for a night shift), and
 at sessions still open at end + grace. Every one of those instants lies between the day's
 midnight less the longest early login, and the next midnight plus a day and the longest

@@ -11,8 +11,8 @@ log-in monitoring.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from functools import cached_property, lru_cache
@@ -173,6 +173,157 @@ ALWAYS = ActiveSpan()
 
 
 @dataclass(frozen=True)
+class SessionFacts:
+    """A session as the evaluation needs it: when it began and ended (None = unknown/open)."""
+
+    login: datetime | None
+    logout: datetime | None
+    device_id: str | None = None
+    session_id: int | None = None
+
+    def open_at(self, at: datetime) -> bool:
+        """Was the session live at instant `at`?"""
+        started = self.login is None or self.login <= at
+        return started and (self.logout is None or self.logout > at)
+
+
+@dataclass(frozen=True)
+class DayEvaluation:
+    """One scheduled person's day measured against their shift."""
+
+    day: date
+    status: Status
+    flags: frozenset[Flag] = field(default_factory=frozenset)
+    shift: ShiftInstance | None = None
+    first_login: datetime | None = None
+    last_logout: datetime | None = None
+    logins: int = 0
+
+    @property
+    def labels(self) -> list[str]:
+        """Status then flags, for tables and CSV (stable order)."""
+        return [self.status.value, *sorted(f.value for f in self.flags)]
+
+
+_NO_FLAGS: frozenset[Flag] = frozenset()
+
+
+@dataclass(frozen=True)
+class ShiftDay:
+    """One calendar day of one schedule: its shift (if a working day), the shift windows a
+    login that day may fall in (its own, and an overnight shift from the day before), and
+    the day's local midnights. Built once per schedule and day, then used for everyone on
+    that schedule (`evaluate`)."""
+
+    spec: ShiftSpec
+    day: date
+    instance: ShiftInstance | None
+    windows: tuple[tuple[datetime, datetime], ...]
+    previous_windows: tuple[tuple[datetime, datetime], ...]  # the day before's shift only
+    day_start: datetime
+    day_end: datetime
+
+    def evaluate(
+        self, sessions: Sequence[SessionFacts], now: datetime, span: ActiveSpan = ALWAYS
+    ) -> DayEvaluation:
+        """`evaluate_day` for this schedule and day."""
+        day, instance, windows = self.day, self.instance, self.windows
+        if instance is not None and span is not ALWAYS and not span.overlaps(instance.start, instance.end):
+            # The shift was over before their account (or schedule) began, or vice versa.
+            instance, windows = None, self.previous_windows
+        day_start, day_end = self.day_start, self.day_end
+        if not sessions:
+            if instance is None:
+                return DayEvaluation(day, Status.DAY_OFF, _NO_FLAGS)
+            status = Status.MISSING if now >= instance.deadline else Status.PENDING
+            return DayEvaluation(day, status, _NO_FLAGS, instance)
+        # One pass over the sessions (a person-day has a handful): the day's logins and
+        # logouts, the logins this shift counts, and whether one was open at end + grace.
+        opens = end = overdue = None
+        if instance is not None:
+            opens, end, overdue = instance.login_opens, instance.end, instance.overdue
+        day_logins: list[datetime] = []
+        counted: list[datetime] = []
+        last_logout: datetime | None = None
+        stayed = False
+        for s in sessions:
+            login, logout = s.login, s.logout
+            if login is not None:
+                if day_start <= login < day_end:
+                    day_logins.append(login)
+                if opens is not None and opens <= login < end and login <= now:  # type: ignore[operator]
+                    counted.append(login)
+            if (
+                logout is not None
+                and day_start <= logout < day_end
+                and (last_logout is None or logout > last_logout)
+            ):
+                last_logout = logout
+            if (
+                overdue is not None
+                and (login is None or login <= overdue)
+                and (logout is None or logout > overdue)
+            ):
+                stayed = True
+        day_logins.sort()
+        flags: set[Flag] = set()
+        for at in day_logins:
+            if not any(opens_at <= at < overdue_at for opens_at, overdue_at in windows):
+                flags.add(Flag.OFF_SHIFT_LOGIN)
+                break
+        if instance is None:
+            status = Status.OFF_SHIFT if day_logins else Status.DAY_OFF
+            first = day_logins[0] if day_logins else None
+            return DayEvaluation(day, status, _NO_FLAGS, None, first, last_logout, len(day_logins))
+        first_login = min(counted) if counted else None
+        if first_login is not None:
+            status = Status.ON_TIME if first_login <= instance.deadline else Status.LATE
+        else:
+            status = Status.MISSING if now >= instance.deadline else Status.PENDING
+        if stayed and now >= instance.overdue:
+            flags.add(Flag.STAYED_LOGGED_IN)
+        shown_login = first_login or (day_logins[0] if day_logins else None)
+        return DayEvaluation(
+            day, status, frozenset(flags), instance, shown_login, last_logout, len(day_logins)
+        )
+
+
+@lru_cache(maxsize=4096)
+def shift_day(spec: ShiftSpec, day: date) -> ShiftDay:
+    """The ShiftDay of `spec` on `day` (cached: reports ask for it once per person)."""
+    instance = spec.instance_on(day)
+    previous = spec.instance_on(day - timedelta(days=1))
+    before = ((previous.login_opens, previous.overdue),) if previous is not None else ()
+    windows = (*before, (instance.login_opens, instance.overdue)) if instance is not None else before
+    start = datetime.combine(day, time(0), spec.tz)
+    end = datetime.combine(day + timedelta(days=1), time(0), spec.tz)
+    return ShiftDay(spec, day, instance, windows, before, _utc(start), _utc(end))
+
+
+def evaluate_day(
+    spec: ShiftSpec,
+    day: date,
+    sessions: Sequence[SessionFacts],
+    now: datetime,
+    span: ActiveSpan = ALWAYS,
+) -> DayEvaluation:
+    """Classify one person's `day` (in the schedule's zone) against `spec`, as of `now`.
+
+    A working day is one whose shift overlaps `span` (the person's account active and on
+    this schedule) by at least a minute, even if the account began after the shift had
+    started (they are on that shift, and not signed in). On a working day: ON_TIME (first
+    counted login at or before start + grace), LATE (after it, before the end), MISSING
+    (none by start + grace; PENDING before that instant). Otherwise: OFF_SHIFT if they
+    logged in, else DAY_OFF. Flags: STAYED_LOGGED_IN when a session was still open at
+    end + grace (known once that instant has passed); OFF_SHIFT_LOGIN when a login that day
+    fell outside every shift window (early login .. end + grace) of that day or of an
+    overnight shift from the day before.
+    45 CFR 164.308(a)(5)(ii)(C) log-in monitoring.
+    """
+    return shift_day(spec, day).evaluate(sessions, now, span)
+
+
+@dataclass(frozen=True)
 class LoginDecision:
     """Whether a login may proceed now, with a reason code and a message for the person."""
 
@@ -216,6 +367,24 @@ def next_login_window(spec: ShiftSpec, at: datetime) -> datetime | None:
         if instance.login_opens > at:
             return instance.login_opens
     return None
+
+
+def logout_due(spec: ShiftSpec, sessions: Iterable[SessionFacts], now: datetime) -> list[SessionFacts]:
+    """Open sessions that end-of-shift logout must end at `now`.
+
+    A session is due when the latest shift whose end + grace has passed found it open
+    (sessions begun after that instant, e.g. an allowed off-shift login, are left alone
+    until the next shift's end). Empty unless `end_of_shift_logout` is on.
+    45 CFR 164.312(a)(2)(iii) automatic logoff.
+    """
+    if not spec.end_of_shift_logout:
+        return []
+    day = spec.local_date(now)
+    past = [i.overdue for i in spec.instances_between(day - timedelta(days=8), day) if i.overdue <= now]
+    if not past:
+        return []
+    latest = max(past)
+    return [s for s in sessions if s.logout is None and (s.login is None or s.login <= latest)]
 
 
 def _days_text(days: frozenset[int]) -> str:

@@ -25,11 +25,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.archive.synapse_check import SynapseComparison, SynapseFinding
-from bridge.core.clock import Clock
+from bridge.core.clock import Clock, to_ms
 from bridge.core.synapse_http import SynapseHTTP, seg
 from bridge.core.tasks import cancel_and_wait
 from bridge.db.tables import compliance_alerts
-from policy.epoch import to_ms
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, bindparam, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bridge.core.clock import from_ms
 from bridge.db.tables import failed_logins, sessions
-from policy.attendance import SessionFacts
+from policy.shifts import SessionFacts
 
 
 class SessionRow(NamedTuple):
@@ -31,7 +32,12 @@ class SessionRow(NamedTuple):
 
     def facts(self) -> SessionFacts:
         """The shape policy.shifts evaluates."""
-        return SessionFacts(self.login_ts, self.logout_ts, self.device_id, self.id)
+        return SessionFacts(
+            login=from_ms(self.login_ts) if self.login_ts is not None else None,
+            logout=from_ms(self.logout_ts) if self.logout_ts is not None else None,
+            device_id=self.device_id,
+            session_id=self.id,
+        )
 
 
 @dataclass(frozen=True)

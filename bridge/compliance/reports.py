@@ -22,13 +22,11 @@ from bridge.compliance.report_queries import (
     open_sessions,
     sessions_overlapping,
 )
-from bridge.core.clock import Clock, SystemClock, day_bounds, fmt_ts, local_minutes
+from bridge.core.clock import Clock, SystemClock, day_bounds, fmt_ts, local_minutes, to_ms
 from bridge.core.report_table import ReportTable
 from bridge.org.roster import Person, Roster, RosterSource
-from policy.attendance import DayEvaluation, SessionFacts, ShiftDay, shift_day
-from policy.epoch import to_ms
 from policy.shift_days import reach_ms, sessions_by_day
-from policy.shifts import Flag, ShiftSpec, Status
+from policy.shifts import DayEvaluation, Flag, SessionFacts, ShiftDay, ShiftSpec, Status, shift_day
 
 ATTENDANCE_COLUMNS = (
     "date",
@@ -146,7 +144,7 @@ class Reports:
         by_user: dict[str, list[tuple[int | None, int | None, SessionFacts]]] = defaultdict(list)
         for row in await sessions_overlapping(self.engine, start_ms, end_ms):
             by_user[row.user_id].append((row.login_ts, row.logout_ts, row.facts()))
-        now = to_ms(self.clock.now())
+        now = self.clock.now()
         scheduled = roster.scheduled(include_inactive=True)
         days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
         midnights = [day_bounds(d, tz)[0] for d in days] + [day_bounds(last, tz)[1]]
@@ -201,8 +199,8 @@ class Reports:
                     shifts[spec] if e.shift is not None else "",
                     e.status.value,
                     flag_sets[e.flags],
-                    stamp(e.first_login_ms),
-                    stamp(e.last_logout_ms),
+                    stamp.of(e.first_login),
+                    stamp.of(e.last_logout),
                     str(e.logins),
                 )
             )

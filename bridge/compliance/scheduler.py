@@ -28,16 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bridge.commands.matrix import BotClient
 from bridge.compliance.report_queries import open_sessions
 from bridge.compliance.reports import Evaluated, Reports, fmt_dt, summarise
-from bridge.core.clock import Clock
+from bridge.core.clock import Clock, to_ms
 from bridge.core.synapse_http import ADMIN
 from bridge.core.tasks import cancel_and_wait
 from bridge.db.tables import compliance_alerts
 from bridge.org.roster import Roster, RosterSource
 from config.settings import ComplianceSettings
-from policy.attendance import logout_due
-from policy.epoch import to_ms
 from policy.session_reason import REASON_PARAM
-from policy.shifts import Flag, ShiftInstance, Status, parse_hhmm
+from policy.shifts import Flag, ShiftInstance, Status, logout_due, parse_hhmm
 
 log = logging.getLogger(__name__)
 

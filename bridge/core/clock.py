@@ -8,8 +8,6 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from datetime import time as clock_time
 from typing import Protocol
 
-from policy.epoch import from_ms, to_ms
-
 
 def now_ms() -> int:
     """The current time in epoch milliseconds (Matrix's and the database's time unit)."""
@@ -63,6 +61,16 @@ class ManualClock:
     async def sleep(self, seconds: float) -> None:
         """Let other tasks run, without waiting."""
         await asyncio.sleep(0)
+
+
+def to_ms(at: datetime) -> int:
+    """Epoch milliseconds of an aware datetime."""
+    return int(at.timestamp() * 1000)
+
+
+def from_ms(ms: int) -> datetime:
+    """Aware UTC datetime from epoch milliseconds."""
+    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def iso_ms(ms: int) -> str:

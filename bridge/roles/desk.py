@@ -19,13 +19,12 @@ from zoneinfo import ZoneInfo
 
 from mautrix.appservice import IntentAPI
 
-from bridge.core.clock import Clock
+from bridge.core.clock import Clock, to_ms
 from bridge.core.room_ops import send_event
 from bridge.db.directory import Directory
 from bridge.roles.rooms import RoleRooms
 from bridge.roles.store import RoleStore
 from bridge.roles.urgent_store import UrgentStore
-from policy.epoch import to_ms
 from policy.event_types import FORWARDED_KEY, URGENT_KEY
 from policy.urgent import DEFAULT_ESCALATE_MS, DEFAULT_REPEAT_MS, without_keyword
 

@@ -12,12 +12,11 @@ from mautrix.types import UserID
 from sqlalchemy import insert
 
 from bridge.compliance.reports import Reports
-from bridge.core.clock import ManualClock
+from bridge.core.clock import ManualClock, to_ms
 from bridge.db.directory import Directory, DirectoryUser
 from bridge.db.engine import create_engine, migrate
 from bridge.db.tables import sessions
 from bridge.org.source import org_directory
-from policy.epoch import to_ms
 
 TZ = "America/Chicago"
 CHICAGO = ZoneInfo(TZ)

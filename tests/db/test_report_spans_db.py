@@ -16,11 +16,11 @@ from click.testing import CliRunner, Result
 from mautrix.types import UserID
 from sqlalchemy import insert
 
+from bridge.core.clock import to_ms
 from bridge.db.directory import Directory, DirectoryUser
 from bridge.db.engine import create_engine, migrate
 from bridge.db.tables import sessions
 from config.settings import load_settings
-from policy.epoch import to_ms
 from provisioning.cli.app import main
 from provisioning.ops.initdir import InitOptions, init_data_dir
 

@@ -13,12 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bridge.archive.writer import ArchivedEvent
 from bridge.compliance.reports import Reports
 from bridge.compliance.sessions import SessionLedger
-from bridge.core.clock import ManualClock
+from bridge.core.clock import ManualClock, to_ms
 from bridge.core.report_table import to_csv
 from bridge.db.engine import create_engine, migrate
 from bridge.db.tables import failed_logins, sessions
 from bridge.org.roster import Person, Roster, StaticRosterSource
-from policy.epoch import to_ms
 from policy.event_types import SESSION_EVENT_TYPE
 from policy.session_record import Kind, SessionRecord
 from policy.shifts import spec_from_definition

@@ -12,11 +12,10 @@ from nio import LogoutResponse
 from bridge.commands.matrix import MautrixBot
 from bridge.compliance.reports import Reports
 from bridge.compliance.scheduler import AdminApiTerminator, ComplianceScheduler
-from bridge.core.clock import ManualClock
+from bridge.core.clock import ManualClock, from_ms
 from bridge.db.engine import create_engine
 from bridge.org.roster import Person, Roster, StaticRosterSource
 from config.settings import ComplianceSettings
-from policy.epoch import from_ms
 from policy.shifts import spec_from_definition
 from tests.compliance_helpers import admin_room_id, bot_intent, client_api, ledger, wait_for
 from tests.harness.stack import Stack

@@ -7,8 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bridge.compliance.reports import LocalMinutes
-from bridge.core.clock import fmt_ts
-from policy.epoch import to_ms
+from bridge.core.clock import fmt_ts, to_ms
 
 
 def _every_13s(start: datetime, hours: int) -> list[int]:

@@ -1,5 +1,5 @@
 """A month of attendance hands each person-day only the sessions that can matter to it
-(policy.shift_days) and evaluates it in one pass (policy.attendance.ShiftDay): the answer must
+(policy.shift_days) and evaluates it in one pass (policy.shifts.ShiftDay): the answer must
 be exactly the one the original evaluation gives with every session of the person, for
 day, evening and night shifts, accounts active for only part of the time, long early
 logins and graces, sessions without a start or an end, sessions spanning days, and a
@@ -12,10 +12,18 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from policy.attendance import DayEvaluation, SessionFacts, evaluate_day, shift_day
-from policy.epoch import to_ms
 from policy.shift_days import reach_ms, sessions_by_day
-from policy.shifts import ALWAYS, ActiveSpan, Flag, ShiftSpec, Status
+from policy.shifts import (
+    ALWAYS,
+    ActiveSpan,
+    DayEvaluation,
+    Flag,
+    SessionFacts,
+    ShiftSpec,
+    Status,
+    evaluate_day,
+    shift_day,
+)
 
 TZ = ZoneInfo("America/Chicago")  # clocks go forward on 2025-03-09
 FIRST, DAYS = date(2025, 3, 1), 21
@@ -41,7 +49,7 @@ def reference(
     if instance is None:
         status = Status.OFF_SHIFT if day_logins else Status.DAY_OFF
         first = day_logins[0] if day_logins else None
-        return DayEvaluation(day, status, frozenset(), None, _ms(first), _ms(last_logout), len(day_logins))
+        return DayEvaluation(day, status, frozenset(), None, first, last_logout, len(day_logins))
     counted = sorted(
         s.login for s in sessions if s.login is not None and instance.counts_login(s.login) and s.login <= now
     )
@@ -53,13 +61,7 @@ def reference(
     if now >= instance.overdue and any(s.open_at(instance.overdue) for s in sessions):
         flags.add(Flag.STAYED_LOGGED_IN)
     shown = first_login or (day_logins[0] if day_logins else None)
-    return DayEvaluation(
-        day, status, frozenset(flags), instance, _ms(shown), _ms(last_logout), len(day_logins)
-    )
-
-
-def _ms(at: datetime | None) -> int | None:
-    return None if at is None else to_ms(at)
+    return DayEvaluation(day, status, frozenset(flags), instance, shown, last_logout, len(day_logins))
 
 
 def _spec(rng: random.Random, tz: tzinfo) -> ShiftSpec:
@@ -83,10 +85,11 @@ def _sessions(rng: random.Random) -> list[SessionFacts]:
         login = base + timedelta(minutes=rng.randint(-2000, DAYS * 1440 + 2000))
         length = timedelta(minutes=rng.choice((5, 300, 480, 900, 2000, 5000)))
         out.append(
-            SessionFacts.at(
-                None if rng.random() < 0.05 else login,
-                None if rng.random() < 0.1 else login + length,
-            )._replace(session_id=n)
+            SessionFacts(
+                login=None if rng.random() < 0.05 else login,
+                logout=None if rng.random() < 0.1 else login + length,
+                session_id=n,
+            )
         )
     return out
 
@@ -120,7 +123,7 @@ def test_bucketed_one_pass_evaluation_is_the_original() -> None:
         for i, day in enumerate(days):
             want = reference(spec, day, sessions, now, span)
             assert evaluate_day(spec, day, sessions, now, span) == want, (spec, day, span)
-            assert shift_day(spec, day).evaluate(buckets[i], to_ms(now), span) == want, (spec, day, span)
+            assert shift_day(spec, day).evaluate(buckets[i], now, span) == want, (spec, day, span)
             checked += 1
     assert checked == 120 * DAYS
 

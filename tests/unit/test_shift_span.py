@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bridge.org.roster import Person
-from policy.attendance import SessionFacts, evaluate_day
-from policy.shifts import ActiveSpan, Status, spec_from_definition
+from policy.shifts import ActiveSpan, SessionFacts, Status, evaluate_day, spec_from_definition
 
 TZ = "America/Chicago"
 CHICAGO = ZoneInfo(TZ)
@@ -38,7 +37,7 @@ def test_account_made_during_the_shift_is_expected_and_missing_until_she_signs_i
     for now in (at("22:07", 50), at("22:30"), at("23:59")):
         result = evaluate_day(LATE_EVENING, WED, [], now, span)
         assert (result.status, result.shift is not None) == (Status.MISSING, True), now
-    signed_in = [SessionFacts.at(at("22:20"), None)]
+    signed_in = [SessionFacts(at("22:20"), None)]
     assert evaluate_day(LATE_EVENING, WED, signed_in, at("22:30"), span).status is Status.LATE
 
 
@@ -48,7 +47,7 @@ def test_account_made_after_the_whole_shift_is_not_expected() -> None:
     span = Person("@bea:hs", active_from_ms=ms(at("16:45"))).span
     evening = at("18:00")
     assert evaluate_day(DAY, WED, [], evening, span).status is Status.DAY_OFF
-    signed_in = evaluate_day(DAY, WED, [SessionFacts.at(at("17:00"), None)], evening, span)
+    signed_in = evaluate_day(DAY, WED, [SessionFacts(at("17:00"), None)], evening, span)
     assert (signed_in.status, signed_in.shift, signed_in.logins) == (Status.OFF_SHIFT, None, 1)
     tomorrow = WED + timedelta(days=1)
     assert evaluate_day(DAY, tomorrow, [], at("18:00", day=tomorrow), span).status is Status.MISSING

@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from policy.attendance import SessionFacts, evaluate_day, logout_due
 from policy.shifts import (
     Flag,
+    SessionFacts,
     Status,
+    evaluate_day,
     login_decision,
+    logout_due,
     spec_from_definition,
 )
 
@@ -36,7 +38,7 @@ def at(day: date, hhmm: str, seconds: int = 0) -> datetime:
 
 
 def session(login: datetime | None, logout: datetime | None = None) -> SessionFacts:
-    return SessionFacts.at(login, logout)
+    return SessionFacts(login=login, logout=logout)
 
 
 NEXT_MORNING = at(WED + timedelta(days=1), "08:00")

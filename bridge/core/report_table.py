@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -48,10 +49,22 @@ def to_csv(table: ReportTable) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(table.columns)
-    # Most cells cannot start a formula: test the first character inline and call
-    # csv_cell only for the rest (thousands of cells per report).
+    # A month's report has over a million cells but few distinct values (days, statuses,
+    # people, minutes): neutralise each distinct value once, and write every row that
+    # holds none of the changed ones as it is.
     first = _FORMULA_FIRST
-    writer.writerows([csv_cell(v) if v[:1] in first else v for v in row] for row in table.rows)
+    changed = {}
+    for value in set(itertools.chain.from_iterable(table.rows)):
+        if value[:1] in first:
+            safe = csv_cell(value)
+            if safe != value:
+                changed[value] = safe
+    if not changed:
+        writer.writerows(table.rows)
+    else:
+        clean = changed.keys().isdisjoint
+        get = changed.get
+        writer.writerows(row if clean(row) else [get(v, v) for v in row] for row in table.rows)
     return buffer.getvalue()
 
 

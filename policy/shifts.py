@@ -326,53 +326,58 @@ class ShiftDay:
             status = Status.MISSING if now >= shift[3] else Status.PENDING
             return DayOutcome(status, _NO_FLAGS, True, None, None, 0)
         day_start, day_end = self.day_us
-        # One pass over the sessions (a person-day has a handful): the day's logins and
-        # logouts, the logins this shift counts, and whether one was open at end + grace.
-        if shift is not None:
-            _start, end, opens, deadline, overdue = shift
-        else:
-            end = opens = overdue = 0
-        day_logins: list[int] = []
-        counted: list[int] = []
-        last_logout: int | None = None
-        stayed = False
+        # One pass over the sessions (a person-day has a handful): the day's logins (how
+        # many, the earliest, whether one fell outside every window), its last logout, the
+        # earliest login this shift counts, and whether a session was open at end + grace.
+        if shift is None:
+            logins, first_day, last_logout = 0, None, None
+            for login, logout in sessions:
+                if login is not None and day_start <= login < day_end:
+                    logins += 1
+                    if first_day is None or login < first_day:
+                        first_day = login
+                if (
+                    logout is not None
+                    and day_start <= logout < day_end
+                    and (last_logout is None or logout > last_logout)
+                ):
+                    last_logout = logout
+            status = Status.OFF_SHIFT if logins else Status.DAY_OFF
+            return DayOutcome(status, _NO_FLAGS, False, first_day, last_logout, logins)
+        _start, end, opens, deadline, overdue = shift
+        logins, first_day, last_logout, first_login = 0, None, None, None
+        off_shift = stayed = False
         for login, logout in sessions:
             if login is not None:
                 if day_start <= login < day_end:
-                    day_logins.append(login)
-                if shift is not None and opens <= login < end and login <= now:
-                    counted.append(login)
+                    logins += 1
+                    if first_day is None or login < first_day:
+                        first_day = login
+                    if not off_shift:
+                        for opens_at, overdue_at in windows:
+                            if opens_at <= login < overdue_at:
+                                break
+                        else:
+                            off_shift = True
+                if opens <= login < end and login <= now and (first_login is None or login < first_login):
+                    first_login = login
+                if login <= overdue and (logout is None or logout > overdue):
+                    stayed = True
+            elif logout is None or logout > overdue:
+                stayed = True
             if (
                 logout is not None
                 and day_start <= logout < day_end
                 and (last_logout is None or logout > last_logout)
             ):
                 last_logout = logout
-            if (
-                shift is not None
-                and (login is None or login <= overdue)
-                and (logout is None or logout > overdue)
-            ):
-                stayed = True
-        day_logins.sort()
-        off_shift = False
-        for at in day_logins:
-            if not any(opens_at <= at < overdue_at for opens_at, overdue_at in windows):
-                off_shift = True
-                break
-        if shift is None:
-            status = Status.OFF_SHIFT if day_logins else Status.DAY_OFF
-            first = day_logins[0] if day_logins else None
-            return DayOutcome(status, _NO_FLAGS, False, first, last_logout, len(day_logins))
-        first_login = min(counted) if counted else None
         if first_login is not None:
             status = Status.ON_TIME if first_login <= deadline else Status.LATE
         else:
             status = Status.MISSING if now >= deadline else Status.PENDING
+            first_login = first_day
         flags = _FLAG_SETS[off_shift, stayed and now >= overdue]
-        if first_login is None and day_logins:
-            first_login = day_logins[0]
-        return DayOutcome(status, flags, True, first_login, last_logout, len(day_logins))
+        return DayOutcome(status, flags, True, first_login, last_logout, logins)
 
 
 @lru_cache(maxsize=4096)

@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.compliance.report_queries import (
     SessionRow,
+    Span,
     failed_between,
     logins_between,
     open_sessions,
+    session_spans,
     sessions_overlapping,
 )
 from bridge.core.clock import Clock, SystemClock, day_bounds, fmt_ts, local_minutes, to_ms
@@ -155,7 +157,7 @@ class Reports:
         # Overnight shifts reach into the next day; early logins into the day before.
         start_ms, _ = day_bounds(first - timedelta(days=1), tz)
         _, end_ms = day_bounds(last + timedelta(days=1), tz)
-        found = await sessions_overlapping(self.engine, start_ms, end_ms)
+        found = await session_spans(self.engine, start_ms, end_ms)
         return _person_days(first, last, roster, found, epoch_us(self.clock.now()))
 
     async def evaluate(self, first: date, last: date, roster: Roster | None = None) -> list[Evaluated]:
@@ -181,20 +183,15 @@ class Reports:
         rows = []
         # Thousands of rows share a handful of days, shifts, statuses and flag sets, and a
         # few thousand minutes: format each once.
-        days: dict[date, str] = {}
-        shifts: dict[ShiftSpec, str] = {}
+        texts: dict[int, tuple[str, str]] = {}  # id(ShiftDay) -> (its date, its shift)
         statuses = {s: s.value for s in Status}
         flag_sets: dict[frozenset[Flag], str] = {}
         stamp = LocalMinutes(roster.tz)
         for today, person, spec, o in await self._person_days(first, last, roster):
-            day = days.get(today.day)
-            if day is None:
-                day = days[today.day] = today.day.isoformat()
-            shift = ""
-            if o.on_shift:
-                shift = shifts.get(spec, "")
-                if not shift:
-                    shift = shifts[spec] = f"{spec.start:%H:%M}-{spec.end:%H:%M}"
+            text = texts.get(id(today))
+            if text is None:
+                text = texts[id(today)] = (today.day.isoformat(), f"{spec.start:%H:%M}-{spec.end:%H:%M}")
+            day, shift = text
             flags = flag_sets.get(o.flags)
             if flags is None:
                 flags = flag_sets[o.flags] = " ".join(sorted(f.value for f in o.flags))
@@ -205,7 +202,7 @@ class Reports:
                     person.user_id,
                     person.display_name,
                     spec.name,
-                    shift,
+                    shift if o.on_shift else "",
                     statuses[o.status],
                     flags,
                     "" if login is None else stamp(login // 1000),
@@ -346,17 +343,12 @@ class Reports:
         return ReportTable("Online now", ONLINE_COLUMNS, tuple(rows), f"Times in {roster.timezone}.")
 
 
-class PersonDay(NamedTuple):
-    """One listed person-day (what `Reports._person_days` yields)."""
-
-    today: ShiftDay
-    person: Person
-    spec: ShiftSpec
-    outcome: DayOutcome
+# One listed person-day: (the schedule's day, the person, their schedule, the outcome).
+PersonDay = tuple[ShiftDay, Person, ShiftSpec, DayOutcome]
 
 
 def _person_days(
-    first: date, last: date, roster: Roster, found: Iterable[SessionRow], now_us: int
+    first: date, last: date, roster: Roster, found: Iterable[Span], now_us: int
 ) -> Iterator[PersonDay]:
     """Evaluate every scheduled person on every day in [first, last] (by day, then user)
     against the sessions `found`, on epoch microseconds (`ShiftDay.evaluate_us`), and yield
@@ -364,10 +356,9 @@ def _person_days(
     tz = roster.tz
     by_user: dict[str, list[tuple[int | None, int | None, tuple[int | None, int | None]]]]
     by_user = defaultdict(list)
-    for row in found:
-        login, logout = row.login_ts, row.logout_ts
+    for user_id, login, logout in found:
         us = (None if login is None else login * 1000, None if logout is None else logout * 1000)
-        by_user[row.user_id].append((login, logout, us))
+        by_user[user_id].append((login, logout, us))
     scheduled = roster.scheduled(include_inactive=True)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     midnights = [day_bounds(d, tz)[0] for d in days] + [day_bounds(last, tz)[1]]
@@ -375,19 +366,19 @@ def _person_days(
     # the same answer, in time linear in the days and the sessions.
     reach = reach_ms(spec for _person, spec in scheduled)
     nobody: list[list[tuple[int | None, int | None]]] = [[] for _ in days]
+    specs: dict[int, tuple[int, ShiftSpec]] = {}  # each schedule once (by identity), numbered
     people = []
     for person, spec in scheduled:
         found_by_day = nobody
         if person.user_id in by_user:
             found_by_day = sessions_by_day(by_user[person.user_id], midnights, reach)
-        people.append((person, spec, found_by_day, span_us(person.span)))
+        k = specs.setdefault(id(spec), (len(specs), spec))[0]
+        people.append((person, spec, k, found_by_day, span_us(person.span)))
     for i, day in enumerate(days):
         midnight = midnights[i] * 1000
-        schedule_days: dict[int, ShiftDay] = {}
-        for person, spec, found_by_day, span in people:
-            today = schedule_days.get(id(spec))
-            if today is None:
-                today = schedule_days[id(spec)] = shift_day(spec, day)
+        todays = [shift_day(spec, day) for _k, spec in specs.values()]
+        for person, spec, k, found_by_day, span in people:
+            today = todays[k]
             o = today.evaluate_us(found_by_day[i], now_us, span)
             # Nobody is expected for a shift their account (on that schedule) did not
             # overlap; such a day is left out unless they did sign in (then it is reported
@@ -398,7 +389,7 @@ def _person_days(
                 or o.logins
                 or (today.shift_us is None and span_overlaps_us(span, midnight, midnight + MINUTE_US))
             ):
-                yield PersonDay(today, person, spec, o)
+                yield today, person, spec, o
 
 
 def summarise(items: Iterable[Evaluated]) -> dict[str, int]:

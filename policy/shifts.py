@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 DAY_NAMES: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -132,6 +132,20 @@ class ShiftInstance:
         return self.login_opens <= at < self.end
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+
+
+def epoch_us(at: datetime) -> int:
+    """Epoch microseconds of an aware datetime, exactly (a datetime's own resolution)."""
+    return (at - _EPOCH) // _ONE_US
+
+
+def from_epoch_us(us: int) -> datetime:
+    """The UTC datetime of epoch microseconds (exact)."""
+    return _EPOCH + timedelta(microseconds=us)
+
+
 def _to_minute(at: datetime) -> datetime:
     return at - timedelta(seconds=at.second, microseconds=at.microsecond)
 
@@ -157,16 +171,30 @@ class ActiveSpan:
             None if self.end is None else _to_minute(self.end),
         )
 
+    @cached_property
+    def us(self) -> tuple[int | None, int | None]:
+        """(start, end) cut to the minute, in epoch microseconds (`span_overlaps_us`)."""
+        first, last = self._minutes
+        return (None if first is None else epoch_us(first), None if last is None else epoch_us(last))
+
     def overlaps(self, start: datetime, end: datetime) -> bool:
         """Does [start, end) share at least a minute with this span?"""
-        first, last = self._minutes
-        if first is not None and first >= end:
-            return False
-        return last is None or start < last
+        return span_overlaps_us(self.us, epoch_us(start), epoch_us(end))
 
     def covers(self, at: datetime) -> bool:
         """Is the minute of `at` inside this span?"""
         return self.overlaps(at, at + timedelta(minutes=1))
+
+
+def span_overlaps_us(span: tuple[int | None, int | None] | None, start: int, end: int) -> bool:
+    """ActiveSpan.overlaps on epoch microseconds: `span` as ActiveSpan.us gives it (None:
+    always), [start, end)."""
+    if span is None:
+        return True
+    first, last = span
+    if first is not None and first >= end:
+        return False
+    return last is None or start < last
 
 
 ALWAYS = ActiveSpan()
@@ -206,6 +234,30 @@ class DayEvaluation:
 
 
 _NO_FLAGS: frozenset[Flag] = frozenset()
+# Every flag set a day can have, built once: (off-shift login, stayed logged in) -> flags.
+_FLAG_SETS: dict[tuple[bool, bool], frozenset[Flag]] = {
+    (False, False): _NO_FLAGS,
+    (True, False): frozenset({Flag.OFF_SHIFT_LOGIN}),
+    (False, True): frozenset({Flag.STAYED_LOGGED_IN}),
+    (True, True): frozenset({Flag.OFF_SHIFT_LOGIN, Flag.STAYED_LOGGED_IN}),
+}
+
+
+def span_us(span: ActiveSpan) -> tuple[int | None, int | None] | None:
+    """A person's span for `ShiftDay.evaluate_us` and `span_overlaps_us` (None: ALWAYS)."""
+    return None if span is ALWAYS else span.us
+
+
+class DayOutcome(NamedTuple):
+    """`ShiftDay.evaluate_us`'s answer: a DayEvaluation in epoch microseconds (on_shift:
+    the day's shift applies to the person, DayEvaluation.shift is the ShiftDay's instance)."""
+
+    status: Status
+    flags: frozenset[Flag]
+    on_shift: bool
+    first_login: int | None
+    last_logout: int | None
+    logins: int
 
 
 @dataclass(frozen=True)
@@ -213,7 +265,12 @@ class ShiftDay:
     """One calendar day of one schedule: its shift (if a working day), the shift windows a
     login that day may fall in (its own, and an overnight shift from the day before), and
     the day's local midnights. Built once per schedule and day, then used for everyone on
-    that schedule (`evaluate`)."""
+    that schedule (`evaluate`).
+
+    The rules live once, in `evaluate_us`, on integer epoch microseconds (a month's report
+    evaluates 150,000 person-days; a datetime comparison costs several integer ones);
+    `evaluate` is the same on datetimes. Microseconds are a datetime's own resolution, so
+    both give exactly the same answer (tests/unit/test_shift_days.py)."""
 
     spec: ShiftSpec
     day: date
@@ -222,70 +279,105 @@ class ShiftDay:
     previous_windows: tuple[tuple[datetime, datetime], ...]  # the day before's shift only
     day_start: datetime
     day_end: datetime
+    # The same in epoch microseconds: (start, end, login opens, deadline, overdue) of the
+    # instance, the windows, and (day start, day end).
+    shift_us: tuple[int, int, int, int, int] | None
+    windows_us: tuple[tuple[int, int], ...]
+    previous_windows_us: tuple[tuple[int, int], ...]
+    day_us: tuple[int, int]
 
     def evaluate(
         self, sessions: Sequence[SessionFacts], now: datetime, span: ActiveSpan = ALWAYS
     ) -> DayEvaluation:
         """`evaluate_day` for this schedule and day."""
-        day, instance, windows = self.day, self.instance, self.windows
-        if instance is not None and span is not ALWAYS and not span.overlaps(instance.start, instance.end):
-            # The shift was over before their account (or schedule) began, or vice versa.
-            instance, windows = None, self.previous_windows
-        day_start, day_end = self.day_start, self.day_end
-        if not sessions:
-            if instance is None:
-                return DayEvaluation(day, Status.DAY_OFF, _NO_FLAGS)
-            status = Status.MISSING if now >= instance.deadline else Status.PENDING
-            return DayEvaluation(day, status, _NO_FLAGS, instance)
-        # One pass over the sessions (a person-day has a handful): the day's logins and
-        # logouts, the logins this shift counts, and whether one was open at end + grace.
-        opens = end = overdue = None
-        if instance is not None:
-            opens, end, overdue = instance.login_opens, instance.end, instance.overdue
-        day_logins: list[datetime] = []
-        counted: list[datetime] = []
-        last_logout: datetime | None = None
-        stayed = False
+        seen: dict[int | None, datetime | None] = {None: None}
+        pairs = []
         for s in sessions:
-            login, logout = s.login, s.logout
+            login = None if s.login is None else epoch_us(s.login)
+            logout = None if s.logout is None else epoch_us(s.logout)
+            seen[login], seen[logout] = s.login, s.logout
+            pairs.append((login, logout))
+        out = self.evaluate_us(pairs, epoch_us(now), span_us(span))
+        return DayEvaluation(
+            self.day,
+            out.status,
+            out.flags,
+            self.instance if out.on_shift else None,
+            seen[out.first_login],
+            seen[out.last_logout],
+            out.logins,
+        )
+
+    def evaluate_us(
+        self,
+        sessions: Sequence[tuple[int | None, int | None]],
+        now: int,
+        span: tuple[int | None, int | None] | None = None,
+    ) -> DayOutcome:
+        """`evaluate_day` on epoch microseconds: sessions as (login, logout) (None: unknown
+        or open), `now`, and the person's span as `span_us` gives it (None: always)."""
+        shift, windows = self.shift_us, self.windows_us
+        if shift is not None and span is not None and not span_overlaps_us(span, shift[0], shift[1]):
+            # The shift was over before their account (or schedule) began, or vice versa.
+            shift, windows = None, self.previous_windows_us
+        if not sessions:
+            if shift is None:
+                return DayOutcome(Status.DAY_OFF, _NO_FLAGS, False, None, None, 0)
+            status = Status.MISSING if now >= shift[3] else Status.PENDING
+            return DayOutcome(status, _NO_FLAGS, True, None, None, 0)
+        day_start, day_end = self.day_us
+        # One pass over the sessions (a person-day has a handful): the day's logins (how
+        # many, the earliest, whether one fell outside every window), its last logout, the
+        # earliest login this shift counts, and whether a session was open at end + grace.
+        if shift is None:
+            logins, first_day, last_logout = 0, None, None
+            for login, logout in sessions:
+                if login is not None and day_start <= login < day_end:
+                    logins += 1
+                    if first_day is None or login < first_day:
+                        first_day = login
+                if (
+                    logout is not None
+                    and day_start <= logout < day_end
+                    and (last_logout is None or logout > last_logout)
+                ):
+                    last_logout = logout
+            status = Status.OFF_SHIFT if logins else Status.DAY_OFF
+            return DayOutcome(status, _NO_FLAGS, False, first_day, last_logout, logins)
+        _start, end, opens, deadline, overdue = shift
+        logins, first_day, last_logout, first_login = 0, None, None, None
+        off_shift = stayed = False
+        for login, logout in sessions:
             if login is not None:
                 if day_start <= login < day_end:
-                    day_logins.append(login)
-                if opens is not None and opens <= login < end and login <= now:  # type: ignore[operator]
-                    counted.append(login)
+                    logins += 1
+                    if first_day is None or login < first_day:
+                        first_day = login
+                    if not off_shift:
+                        for opens_at, overdue_at in windows:
+                            if opens_at <= login < overdue_at:
+                                break
+                        else:
+                            off_shift = True
+                if opens <= login < end and login <= now and (first_login is None or login < first_login):
+                    first_login = login
+                if login <= overdue and (logout is None or logout > overdue):
+                    stayed = True
+            elif logout is None or logout > overdue:
+                stayed = True
             if (
                 logout is not None
                 and day_start <= logout < day_end
                 and (last_logout is None or logout > last_logout)
             ):
                 last_logout = logout
-            if (
-                overdue is not None
-                and (login is None or login <= overdue)
-                and (logout is None or logout > overdue)
-            ):
-                stayed = True
-        day_logins.sort()
-        flags: set[Flag] = set()
-        for at in day_logins:
-            if not any(opens_at <= at < overdue_at for opens_at, overdue_at in windows):
-                flags.add(Flag.OFF_SHIFT_LOGIN)
-                break
-        if instance is None:
-            status = Status.OFF_SHIFT if day_logins else Status.DAY_OFF
-            first = day_logins[0] if day_logins else None
-            return DayEvaluation(day, status, _NO_FLAGS, None, first, last_logout, len(day_logins))
-        first_login = min(counted) if counted else None
         if first_login is not None:
-            status = Status.ON_TIME if first_login <= instance.deadline else Status.LATE
+            status = Status.ON_TIME if first_login <= deadline else Status.LATE
         else:
-            status = Status.MISSING if now >= instance.deadline else Status.PENDING
-        if stayed and now >= instance.overdue:
-            flags.add(Flag.STAYED_LOGGED_IN)
-        shown_login = first_login or (day_logins[0] if day_logins else None)
-        return DayEvaluation(
-            day, status, frozenset(flags), instance, shown_login, last_logout, len(day_logins)
-        )
+            status = Status.MISSING if now >= deadline else Status.PENDING
+            first_login = first_day
+        flags = _FLAG_SETS[off_shift, stayed and now >= overdue]
+        return DayOutcome(status, flags, True, first_login, last_logout, logins)
 
 
 @lru_cache(maxsize=4096)
@@ -295,9 +387,25 @@ def shift_day(spec: ShiftSpec, day: date) -> ShiftDay:
     previous = spec.instance_on(day - timedelta(days=1))
     before = ((previous.login_opens, previous.overdue),) if previous is not None else ()
     windows = (*before, (instance.login_opens, instance.overdue)) if instance is not None else before
-    start = datetime.combine(day, time(0), spec.tz)
-    end = datetime.combine(day + timedelta(days=1), time(0), spec.tz)
-    return ShiftDay(spec, day, instance, windows, before, _utc(start), _utc(end))
+    start = _utc(datetime.combine(day, time(0), spec.tz))
+    end = _utc(datetime.combine(day + timedelta(days=1), time(0), spec.tz))
+    shift_us = None
+    if instance is not None:
+        shift_us = (
+            epoch_us(instance.start),
+            epoch_us(instance.end),
+            epoch_us(instance.login_opens),
+            epoch_us(instance.deadline),
+            epoch_us(instance.overdue),
+        )
+
+    def us(pairs: tuple[tuple[datetime, datetime], ...]) -> tuple[tuple[int, int], ...]:
+        return tuple((epoch_us(a), epoch_us(b)) for a, b in pairs)
+
+    return ShiftDay(
+        spec, day, instance, windows, before, start, end,
+        shift_us, us(windows), us(before), (epoch_us(start), epoch_us(end)),
+    )  # fmt: skip
 
 
 def evaluate_day(

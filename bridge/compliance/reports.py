@@ -9,24 +9,41 @@ same bytes). Dates are calendar days in the organisation's time zone.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, timedelta, tzinfo
+from operator import itemgetter
 from typing import NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.compliance.report_queries import (
     SessionRow,
+    Span,
     failed_between,
     logins_between,
     open_sessions,
+    session_spans,
     sessions_overlapping,
 )
 from bridge.core.clock import Clock, SystemClock, day_bounds, fmt_ts, local_minutes, to_ms
 from bridge.core.report_table import ReportTable
 from bridge.org.roster import Person, Roster, RosterSource
 from policy.shift_days import reach_ms, sessions_by_day
-from policy.shifts import DayEvaluation, Flag, SessionFacts, ShiftDay, ShiftSpec, Status, shift_day
+from policy.shifts import (
+    DayEvaluation,
+    DayOutcome,
+    Flag,
+    ShiftDay,
+    ShiftSpec,
+    Status,
+    epoch_us,
+    from_epoch_us,
+    shift_day,
+    span_overlaps_us,
+    span_us,
+)
+
+MINUTE_US = 60_000_000
 
 ATTENDANCE_COLUMNS = (
     "date",
@@ -134,74 +151,64 @@ class Reports:
         return self.clock.now().astimezone(roster.tz).date()
 
     # --- attendance ----------------------------------------------------------------
-    async def evaluate(self, first: date, last: date, roster: Roster | None = None) -> list[Evaluated]:
-        """Every scheduled person on every day in [first, last], by day then user."""
-        roster = roster or await self.directory.roster()
+    async def _person_days(self, first: date, last: date, roster: Roster) -> Iterator[PersonDay]:
+        """Every scheduled person's day in [first, last] that a report lists, by day then
+        user: (the schedule's ShiftDay, the person, their schedule, the outcome)."""
         tz = roster.tz
         # Overnight shifts reach into the next day; early logins into the day before.
         start_ms, _ = day_bounds(first - timedelta(days=1), tz)
         _, end_ms = day_bounds(last + timedelta(days=1), tz)
-        by_user: dict[str, list[tuple[int | None, int | None, SessionFacts]]] = defaultdict(list)
-        for row in await sessions_overlapping(self.engine, start_ms, end_ms):
-            by_user[row.user_id].append((row.login_ts, row.logout_ts, row.facts()))
-        now = self.clock.now()
-        scheduled = roster.scheduled(include_inactive=True)
-        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-        midnights = [day_bounds(d, tz)[0] for d in days] + [day_bounds(last, tz)[1]]
-        # Each person-day gets only the sessions that can matter to it (policy.shift_days):
-        # the same answer, in time linear in the days and the sessions.
-        reach = reach_ms(spec for _person, spec in scheduled)
-        per_day = {user: sessions_by_day(found, midnights, reach) for user, found in by_user.items()}
-        nobody: list[list[SessionFacts]] = [[] for _ in days]
+        found = await session_spans(self.engine, start_ms, end_ms)
+        return _person_days(first, last, roster, found, epoch_us(self.clock.now()))
+
+    async def evaluate(self, first: date, last: date, roster: Roster | None = None) -> list[Evaluated]:
+        """Every scheduled person on every day in [first, last], by day then user."""
+        roster = roster or await self.directory.roster()
         out = []
-        for i, day in enumerate(days):
-            day_start = datetime.fromtimestamp(midnights[i] / 1000, UTC)
-            schedule_days: dict[str, ShiftDay] = {}
-            for person, spec in scheduled:
-                sessions = per_day.get(person.user_id, nobody)[i]
-                today = schedule_days.get(spec.name)
-                if today is None or today.spec is not spec:
-                    today = schedule_days[spec.name] = shift_day(spec, day)
-                span = person.span
-                evaluation = today.evaluate(sessions, now, span)
-                # Nobody is expected for a shift their account (on that schedule) did not
-                # overlap; such a day is left out unless they did sign in (then it is reported
-                # as it was: off shift). A day off is listed while their account existed.
-                listed = evaluation.shift is not None or evaluation.logins
-                if listed or (today.instance is None and span.covers(day_start)):
-                    out.append(Evaluated(person, spec, evaluation))
+        for today, person, spec, o in await self._person_days(first, last, roster):
+            evaluation = DayEvaluation(
+                today.day,
+                o.status,
+                o.flags,
+                today.instance if o.on_shift else None,
+                None if o.first_login is None else from_epoch_us(o.first_login),
+                None if o.last_logout is None else from_epoch_us(o.last_logout),
+                o.logins,
+            )
+            out.append(Evaluated(person, spec, evaluation))
         return out
 
     async def attendance(self, first: date, last: date) -> ReportTable:
         """The day/week report: each scheduled person's status per day (the `!report` CSV)."""
         roster = await self.directory.roster()
-        tz = roster.tz
         rows = []
-        # Thousands of rows share a handful of days, shifts and flag sets: format each once.
-        days: dict[date, str] = {}
-        shifts: dict[ShiftSpec, str] = {}
+        # Thousands of rows share a handful of days, shifts, statuses and flag sets, and a
+        # few thousand minutes: format each once.
+        texts: dict[int, tuple[str, str]] = {}  # id(ShiftDay) -> (its date, its shift)
+        statuses = {s: s.value for s in Status}
         flag_sets: dict[frozenset[Flag], str] = {}
-        stamp = LocalMinutes(tz)
-        for item in await self.evaluate(first, last, roster):
-            e, spec = item.evaluation, item.spec
-            if e.day not in days:
-                days[e.day] = e.day.isoformat()
-            if spec not in shifts:
-                shifts[spec] = f"{spec.start:%H:%M}-{spec.end:%H:%M}"
-            if e.flags not in flag_sets:
-                flag_sets[e.flags] = " ".join(sorted(f.value for f in e.flags))
+        stamp = LocalMinutes(roster.tz)
+        for today, person, spec, o in await self._person_days(first, last, roster):
+            text = texts.get(id(today))
+            if text is None:
+                text = texts[id(today)] = (today.day.isoformat(), f"{spec.start:%H:%M}-{spec.end:%H:%M}")
+            day, shift = text
+            flags = flag_sets.get(o.flags)
+            if flags is None:
+                flags = flag_sets[o.flags] = " ".join(sorted(f.value for f in o.flags))
+            login, logout = o.first_login, o.last_logout
             rows.append(
                 (
-                    days[e.day],
-                    item.person.user_id,
-                    item.person.display_name,
+                    day,
+                    person.user_id,
+                    person.display_name,
                     spec.name,
-                    shifts[spec] if e.shift is not None else "",
-                    e.status.value,
-                    flag_sets[e.flags],
-                    stamp.of(e.first_login),
-                    stamp.of(e.last_logout),
-                    str(e.logins),
+                    shift if o.on_shift else "",
+                    statuses[o.status],
+                    flags,
+                    "" if login is None else stamp(login // 1000),
+                    "" if logout is None else stamp(logout // 1000),
+                    str(o.logins),
                 )
             )
         span = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
@@ -256,21 +263,35 @@ class Reports:
         entries: list[tuple[int, int, tuple[str, ...]]] = []
         stamp = LocalMinutes(tz)
         name = roster.name
+        # A month has 100,000 sign-ins but few distinct durations (in minutes) and ways
+        # of ending: each text is made once.
+        durations: dict[int, str] = {}
+        endings: dict[tuple[str | None, str | None], str] = {}
         for r in await logins_between(self.engine, start_ms, end_ms, user_id):
-            assert r.login_ts is not None
+            _id, user, device, login, logout, ip, agent, _method, reason, _by, detail = r
+            assert login is not None
+            duration = ending = ""
+            if logout is not None:
+                minutes = max(0, logout - login) // 60_000
+                duration = durations.get(minutes, "")
+                if not duration:
+                    duration = durations[minutes] = fmt_duration(login, logout)
+                ending = endings.get((reason, detail), "")
+                if not ending:
+                    ending = endings[reason, detail] = closed_text(r)
             cells = (
-                stamp(r.login_ts),
-                r.user_id,
-                name(r.user_id),
+                stamp(login),
+                user,
+                name(user),
                 "ok",
-                r.device_id or "",
-                stamp(r.logout_ts),
-                fmt_duration(r.login_ts, r.logout_ts),
-                closed_text(r),
-                r.ip or "",
-                r.user_agent or "",
+                device or "",
+                stamp(logout),
+                duration,
+                ending,
+                ip or "",
+                agent or "",
             )
-            entries.append((r.login_ts, 0, cells))
+            entries.append((login, 0, cells))
         for f in await failed_between(self.engine, start_ms, end_ms, user_id):
             who = f.user_id or "(unknown account)"
             cells = (
@@ -286,7 +307,7 @@ class Reports:
                 f.user_agent or "",
             )
             entries.append((f.ts, 1, cells))
-        entries.sort(key=lambda e: (e[0], e[1]))
+        entries.sort(key=itemgetter(0, 1))  # sign-ins and failures each come in order
         who = f" for {user_id}" if user_id else ""
         span = f"on {day.isoformat()}" if last == day else f"from {day.isoformat()} to {last.isoformat()}"
         title = f"Logins {span}{who}"
@@ -335,6 +356,55 @@ class Reports:
             for r in await open_sessions(self.engine)
         ]
         return ReportTable("Online now", ONLINE_COLUMNS, tuple(rows), f"Times in {roster.timezone}.")
+
+
+# One listed person-day: (the schedule's day, the person, their schedule, the outcome).
+PersonDay = tuple[ShiftDay, Person, ShiftSpec, DayOutcome]
+
+
+def _person_days(
+    first: date, last: date, roster: Roster, found: Iterable[Span], now_us: int
+) -> Iterator[PersonDay]:
+    """Evaluate every scheduled person on every day in [first, last] (by day, then user)
+    against the sessions `found`, on epoch microseconds (`ShiftDay.evaluate_us`), and yield
+    the days a report lists."""
+    tz = roster.tz
+    by_user: dict[str, list[tuple[int | None, int | None, tuple[int | None, int | None]]]]
+    by_user = defaultdict(list)
+    for user_id, login, logout in found:
+        us = (None if login is None else login * 1000, None if logout is None else logout * 1000)
+        by_user[user_id].append((login, logout, us))
+    scheduled = roster.scheduled(include_inactive=True)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    midnights = [day_bounds(d, tz)[0] for d in days] + [day_bounds(last, tz)[1]]
+    # Each person-day gets only the sessions that can matter to it (policy.shift_days):
+    # the same answer, in time linear in the days and the sessions.
+    reach = reach_ms(spec for _person, spec in scheduled)
+    nobody: list[list[tuple[int | None, int | None]]] = [[] for _ in days]
+    specs: dict[int, tuple[int, ShiftSpec]] = {}  # each schedule once (by identity), numbered
+    people = []
+    for person, spec in scheduled:
+        found_by_day = nobody
+        if person.user_id in by_user:
+            found_by_day = sessions_by_day(by_user[person.user_id], midnights, reach)
+        k = specs.setdefault(id(spec), (len(specs), spec))[0]
+        people.append((person, spec, k, found_by_day, span_us(person.span)))
+    for i, day in enumerate(days):
+        midnight = midnights[i] * 1000
+        todays = [shift_day(spec, day) for _k, spec in specs.values()]
+        for person, spec, k, found_by_day, span in people:
+            today = todays[k]
+            o = today.evaluate_us(found_by_day[i], now_us, span)
+            # Nobody is expected for a shift their account (on that schedule) did not
+            # overlap; such a day is left out unless they did sign in (then it is reported
+            # as it was: off shift). A day off is listed while their account existed (its
+            # minute of midnight inside the span: ActiveSpan.covers).
+            if (
+                o.on_shift
+                or o.logins
+                or (today.shift_us is None and span_overlaps_us(span, midnight, midnight + MINUTE_US))
+            ):
+                yield today, person, spec, o
 
 
 def summarise(items: Iterable[Evaluated]) -> dict[str, int]:

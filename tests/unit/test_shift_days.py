@@ -21,8 +21,10 @@ from policy.shifts import (
     SessionFacts,
     ShiftSpec,
     Status,
+    epoch_us,
     evaluate_day,
     shift_day,
+    span_us,
 )
 
 TZ = ZoneInfo("America/Chicago")  # clocks go forward on 2025-03-09
@@ -144,3 +146,61 @@ def test_every_day_in_the_reach_gets_the_session_and_no_day_outside_it() -> None
         (True, False, True),
         (False, False, True),
     ]
+
+
+def test_integer_rules_agree_with_the_original_at_every_boundary_to_the_microsecond() -> None:
+    """The rules run on epoch microseconds (ShiftDay.evaluate_us): sign-ins, sign-outs,
+    "now" and accounts' spans put on, just before and just after every instant a rule
+    compares with (early-login opening, start + grace, end, end + grace, midnights), and
+    the answer must be the original evaluation's, through `evaluate` and straight from
+    `evaluate_us`."""
+    rng = random.Random(2024)
+    us = timedelta(microseconds=1)
+    checked = 0
+    for _case in range(3000):
+        spec = _spec(rng, TZ)
+        day = FIRST + timedelta(days=rng.randint(0, DAYS - 1))
+        points = [
+            datetime.combine(day + timedelta(days=d), datetime.min.time(), TZ).astimezone(UTC) for d in (0, 1)
+        ]
+        for instance in (spec.instance_on(day - timedelta(days=1)), spec.instance_on(day)):
+            if instance is not None:
+                points += [instance.login_opens, instance.deadline, instance.end, instance.overdue]
+
+        def near(points: list[datetime] = points) -> datetime:
+            return rng.choice(points) + rng.choice(
+                (-us, 0 * us, us, timedelta(seconds=rng.uniform(-9e4, 9e4)))
+            )
+
+        sessions = []
+        for n in range(rng.randint(0, 5)):
+            login, logout = sorted((near(), near()))
+            sessions.append(
+                SessionFacts(
+                    None if rng.random() < 0.1 else login, None if rng.random() < 0.15 else logout, None, n
+                )
+            )
+        span = rng.choice(
+            [
+                ALWAYS,
+                ActiveSpan(near(), None),
+                ActiveSpan(None, near()),
+                ActiveSpan(*sorted((near(), near()))),
+            ]
+        )
+        now = near()
+        want = reference(spec, day, sessions, now, span)
+        assert evaluate_day(spec, day, sessions, now, span) == want, (spec, day, sessions, now, span)
+        today = shift_day(spec, day)
+        pairs = [
+            (None if s.login is None else epoch_us(s.login), None if s.logout is None else epoch_us(s.logout))
+            for s in sessions
+        ]
+        got = today.evaluate_us(pairs, epoch_us(now), span_us(span))
+        assert (got.status, got.flags, today.instance if got.on_shift else None, got.logins) == (
+            want.status, want.flags, want.shift, want.logins
+        )  # fmt: skip
+        assert got.first_login == (None if want.first_login is None else epoch_us(want.first_login))
+        assert got.last_logout == (None if want.last_logout is None else epoch_us(want.last_logout))
+        checked += 1
+    assert checked == 3000

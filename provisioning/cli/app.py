@@ -2,27 +2,59 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from config.errors import ConfigError
-from provisioning.cli.commands.archive_cmd import archive_group
-from provisioning.cli.commands.backup_cmd import backup_command, restore_command, verify_backup_command
-from provisioning.cli.commands.bridge_cmd import bridge_command
-from provisioning.cli.commands.compliance_cmd import compliance_group
-from provisioning.cli.commands.export_cmd import export_command
-from provisioning.cli.commands.init_cmd import init_command
-from provisioning.cli.commands.provision_cmd import provision_group
-from provisioning.cli.commands.report_calls_cmd import calls_command
-from provisioning.cli.commands.report_cmd import report_group
-from provisioning.cli.commands.role_cmd import role_group
-from provisioning.cli.commands.status_cmd import status_command
-from provisioning.cli.commands.up_cmd import up_command
-from provisioning.cli.commands.user_cmd import user_group
 from provisioning.cli.options import fail
+
+# Each command is imported when it runs, not all of them at every start: the archive's
+# and Synapse's libraries take a second to import, and `carebridge report ...` needs none
+# of them. name -> "module:attribute" under provisioning.cli.commands (then its extra
+# sub-commands).
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "archive": ("archive_cmd:archive_group",),
+    "backup": ("backup_cmd:backup_command",),
+    "bridge": ("bridge_cmd:bridge_command",),
+    "compliance": ("compliance_cmd:compliance_group",),
+    "export": ("export_cmd:export_command",),
+    "init": ("init_cmd:init_command",),
+    "provision": ("provision_cmd:provision_group",),
+    "report": ("report_cmd:report_group", "report_calls_cmd:calls_command"),
+    "restore": ("backup_cmd:restore_command",),
+    "role": ("role_cmd:role_group",),
+    "status": ("status_cmd:status_command",),
+    "up": ("up_cmd:up_command",),
+    "user": ("user_cmd:user_group",),
+    "verify-backup": ("backup_cmd:verify_backup_command",),
+}
+
+
+def _load(where: str) -> click.Command:
+    module, attribute = where.split(":")
+    found = getattr(importlib.import_module(f"provisioning.cli.commands.{module}"), attribute)
+    assert isinstance(found, click.Command), where
+    return found
 
 
 class CarebridgeGroup(click.Group):
-    """Turns ConfigError anywhere in a command into a clean error and exit code 2."""
+    """Loads a command when it is asked for (COMMANDS); turns ConfigError anywhere in a
+    command into a clean error and exit code 2."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        if cmd_name not in self.commands:
+            command, *extras = (_load(where) for where in COMMANDS[cmd_name])
+            for extra in extras:
+                assert isinstance(command, click.Group), cmd_name
+                command.add_command(extra)
+            self.add_command(command, cmd_name)
+        return self.commands[cmd_name]
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -42,20 +74,3 @@ def main() -> None:
     Day to day:     carebridge status
     Everything reads carebridge.yaml (-c/--config, default ./carebridge-data/).
     """
-
-
-main.add_command(init_command)
-main.add_command(up_command)
-main.add_command(status_command)
-main.add_command(bridge_command)
-main.add_command(report_group)
-report_group.add_command(calls_command)
-main.add_command(backup_command)
-main.add_command(restore_command)
-main.add_command(verify_backup_command)
-main.add_command(archive_group)
-main.add_command(export_command)
-main.add_command(provision_group)
-main.add_command(user_group)
-main.add_command(compliance_group)
-main.add_command(role_group)

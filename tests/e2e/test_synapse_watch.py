@@ -24,13 +24,7 @@ def own_stack(tmp_path: Path) -> Iterator[Stack]:
 
 
 async def alerts(stack: Stack, room: str) -> list[str]:
-    return [
-        str(e.event["content"].get("body"))
-        for e in await stack.archived(room)
-        if e.event["sender"] == stack.s.bot_user_id
-        and e.event["type"] == "m.room.message"
-        and str(e.event["content"].get("body", "")).startswith("ALERT: Synapse no longer holds")
-    ]
+    return await stack.bot_notices(room, "ALERT: Synapse no longer holds")
 
 
 async def test_an_event_synapse_lost_is_alerted_by_the_bridge_itself(own_stack: Stack) -> None:

@@ -39,13 +39,7 @@ async def _verify(stack: Stack) -> tuple[int, dict[str, Any]]:
 
 
 async def _alerts(stack: Stack, room: str) -> list[str]:
-    return [
-        str(e.event["content"].get("body"))
-        for e in await stack.archived(room)
-        if e.event["sender"] == stack.s.bot_user_id
-        and e.event["type"] == "m.room.message"
-        and str(e.event["content"].get("body", "")).startswith("ALERT: Synapse no longer holds")
-    ]
+    return await stack.bot_notices(room, "ALERT: Synapse no longer holds")
 
 
 async def test_purged_history_and_deleted_media_are_reported_and_alerted(own_stack: Stack) -> None:

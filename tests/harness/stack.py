@@ -228,6 +228,16 @@ class Stack:
         finally:
             await engine.dispose()
 
+    async def bot_notices(self, room_id: str, starting: str) -> list[str]:
+        """The bodies of the bot's archived messages in a room that start with `starting`."""
+        return [
+            str(e.event["content"].get("body"))
+            for e in await self.archived(room_id)
+            if e.event["sender"] == self.s.bot_user_id
+            and e.event["type"] == "m.room.message"
+            and str(e.event["content"].get("body", "")).startswith(starting)
+        ]
+
     async def archived_ids(self) -> list[str]:
         engine = create_engine(self.s.database_url)
         try:

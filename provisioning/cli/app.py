@@ -21,7 +21,11 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "export": ("export_cmd:export_command",),
     "init": ("init_cmd:init_command",),
     "provision": ("provision_cmd:provision_group",),
-    "report": ("report_cmd:report_group", "report_calls_cmd:calls_command"),
+    "report": (
+        "report_cmd:report_group",
+        "report_calls_cmd:calls_command",
+        "role_cmd:urgent_command",
+    ),
     "restore": ("backup_cmd:restore_command",),
     "role": ("role_cmd:role_group",),
     "status": ("status_cmd:status_command",),

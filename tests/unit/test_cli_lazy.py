@@ -40,6 +40,34 @@ def test_every_command_is_listed_and_loads() -> None:
     assert calls.exit_code == 0 and "--config" in calls.output, calls.output
 
 
+TREE = """
+import importlib, pkgutil, sys
+import click
+from provisioning.cli.app import main
+import provisioning.cli.commands as package
+
+def tree(command, path=()):
+    names = {" ".join(path)}
+    if isinstance(command, click.Group):
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            names |= tree(command.get_command(ctx, name), (*path, name))
+    return names
+
+lazy = tree(main)
+for module in pkgutil.iter_modules(package.__path__):
+    importlib.import_module(f"provisioning.cli.commands.{module.name}")
+print(sorted(tree(main) - lazy))
+"""
+
+
+def test_lazy_loading_reaches_every_sub_command() -> None:
+    # A sub-command that registers itself on another module's group (as `report urgent`
+    # once did from role_cmd) vanished when only that group's module was loaded.
+    done = subprocess.run([sys.executable, "-c", TREE], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", f"reachable only after importing every module: {done.stdout}"
+
+
 def test_an_unknown_command_is_a_usage_error() -> None:
     answer = CliRunner().invoke(main, ["nosuch"])
     assert answer.exit_code == 2 and "No such command" in answer.output

@@ -26,7 +26,7 @@ from bridge.roles.store import RoleStore
 from bridge.roles.urgent_store import UrgentStore
 from config.settings import Settings, load_settings
 from policy.roles import CoverSource
-from provisioning.cli.commands.report_cmd import _date, _emit, _user, format_option, report_group
+from provisioning.cli.commands.report_cmd import _date, _emit, _user, format_option
 from provisioning.cli.options import config_option, fail
 
 T = TypeVar("T")
@@ -153,7 +153,7 @@ def release_command(config_path: Path, role: str, user: str, at: str | None) -> 
     click.echo(_with_engine(config_path, work))
 
 
-@report_group.command("urgent")
+@click.command("urgent")
 @config_option
 @click.option(
     "--date", "day", callback=_date, help="The day (YYYY-MM-DD, organisation time zone); default today."

@@ -108,15 +108,20 @@ def bot_intent(stack: Stack, session: aiohttp.ClientSession) -> IntentAPI:
     return api.bot_intent()
 
 
-def shift_around_now() -> dict[str, Any]:
-    """A daily shift that began two hours ago and ends in three (15 minutes' grace): someone
-    signing in now is late, and stays so for a whole test (no boundary nearby)."""
-    now = datetime.now(UTC)
+def shift_around_now(now: datetime | None = None) -> dict[str, Any]:
+    """A daily shift that began up to two hours ago (never before today's UTC midnight: a
+    shift that began yesterday is yesterday's in a day report) and ends in three: someone
+    signing in now is late (after the grace, at most 15 minutes, always before now), and
+    stays so for a whole test (no boundary nearby)."""
+    now = now or datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = max(now - timedelta(hours=2), midnight)
+    since = int((now - start).total_seconds() // 60)
     return {
         "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-        "start": f"{now - timedelta(hours=2):%H:%M}",
+        "start": f"{start:%H:%M}",
         "end": f"{now + timedelta(hours=3):%H:%M}",
-        "grace_minutes": 15,
+        "grace_minutes": max(0, min(15, since - 2)),
     }
 
 

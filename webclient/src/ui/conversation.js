@@ -38,12 +38,22 @@ export function Conversation({client, room, nameOf, directory, calls, onBack}) {
     const channel = isChannel(room);
     const readers = readersByEvent(room, me);
     const last = items[items.length - 1];
+    const pinnedAt = useRef(0); // where toEnd last put the list
     const toEnd = () => {
-        if (atEnd.current && list.current) list.current.scrollTop = list.current.scrollHeight;
+        const el = list.current;
+        if (!atEnd.current || !el) return;
+        el.scrollTop = el.scrollHeight;
+        pinnedAt.current = el.scrollTop;
     };
     const scrolled = () => {
+        // The scroll event of toEnd's own scroll can arrive after a picture above has grown
+        // the list: that is not her scrolling up, so only a move above where toEnd put the
+        // list (or the end) lets go of the newest message.
         const el = list.current;
-        if (el) atEnd.current = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_THE_END;
+        if (!el) return;
+        const nearEnd = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_THE_END;
+        atEnd.current = nearEnd || el.scrollTop >= pinnedAt.current - 1;
+        if (atEnd.current && !nearEnd) toEnd();
     };
     useLayoutEffect(toEnd); // every render: a new message, a reaction, a receipt
     useEffect(() => {
